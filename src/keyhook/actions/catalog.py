@@ -1,0 +1,77 @@
+"""An in-memory snapshot of targets and executions, so matching costs a dict look-up.
+
+The snapshot is reloaded when this process changed targets or executions
+(:meth:`Catalog.invalidate`) and, for changes made by other processes, when the
+instance's ``actions_generation`` moved; that is checked at most once per
+``recheck_seconds`` on the path of a call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import orjson
+from sqlalchemy import select
+
+from keyhook.crypto.secretbox import SecretBox
+from keyhook.domain.execution import Kind, match_event, match_function, match_method
+from keyhook.domain.target import Target, target_from_record
+from keyhook.storage import schema as t
+from keyhook.storage.database import Database
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    generation: int = -1
+    executions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    targets: dict[str, Target] = field(default_factory=dict)
+
+    def _resolve(self, ids: Sequence[str]) -> list[Target]:
+        return [self.targets[i] for i in ids if i in self.targets]
+
+    def for_method(self, kind: Kind, full_method: str) -> list[Target]:
+        return self._resolve(match_method(self.executions, kind, full_method))
+
+    def for_event(self, event_type: str) -> list[Target]:
+        return self._resolve(match_event(self.executions, event_type))
+
+    def for_function(self, name: str) -> list[Target]:
+        return self._resolve(match_function(self.executions, name))
+
+
+class Catalog:
+    def __init__(self, db: Database, box: SecretBox, recheck_seconds: float = 1.0) -> None:
+        self._db = db
+        self._box = box
+        self._recheck = recheck_seconds
+        self._snapshot = Snapshot()
+        self._checked_at = 0.0
+        self._stale = True
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        self._stale = True
+
+    async def current(self) -> Snapshot:
+        if not self._stale and time.monotonic() - self._checked_at < self._recheck:
+            return self._snapshot
+        async with self._lock:
+            if self._stale or time.monotonic() - self._checked_at >= self._recheck:
+                await self._refresh()
+        return self._snapshot
+
+    async def _refresh(self) -> None:
+        async with self._db.read() as conn:
+            generation = (await conn.execute(
+                select(t.instances.c.actions_generation))).scalar() or 0
+            if self._stale or generation != self._snapshot.generation:
+                rows = await conn.execute(select(t.executions))
+                executions = {r.condition_key: tuple(orjson.loads(r.target_ids)) for r in rows}
+                target_rows = await conn.execute(select(t.targets))
+                targets = {r.id: target_from_record(r._mapping, self._box) for r in target_rows}
+                self._snapshot = Snapshot(generation, executions, targets)
+        self._stale = False
+        self._checked_at = time.monotonic()

@@ -1,0 +1,140 @@
+"""Request and response executions: call the best-matching targets in order.
+
+A target error stops the chain only when the target says ``interruptOnError``;
+then the caller gets the target's message and status (:class:`TargetError`).
+``restAsync`` targets are started and never awaited by the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from keyhook.actions.answers import Outcome, from_answer, from_failure, modified_message
+from keyhook.actions.calllog import CallLog, CallRecord
+from keyhook.actions.catalog import Catalog
+from keyhook.actions.transport import OutboundRequest, Transport, TransportError
+from keyhook.actions.wire import encode_body, request_headers
+from keyhook.clock import now
+from keyhook.domain.caller import Caller
+from keyhook.domain.execution import Kind
+from keyhook.domain.netpolicy import NetworkPolicy
+from keyhook.domain.payload import redact, restore_secrets
+from keyhook.domain.target import Target, TargetType
+from keyhook.errors import InvalidArgument, TargetError
+
+
+@dataclass(frozen=True)
+class CallContext:
+    caller: Caller
+    full_method: str
+    subject_user_id: str  # the user the call is about, else the caller
+    trace: str | None = None
+
+
+class ActionsEngine:
+    def __init__(self, catalog: Catalog, transport: Transport, calllog: CallLog,
+                 policy: NetworkPolicy) -> None:
+        self.catalog = catalog
+        self.transport = transport
+        self.calllog = calllog
+        self.policy = policy
+        self._background: set[asyncio.Task[Outcome]] = set()
+
+    async def has_any(self, kind: Kind, full_method: str) -> bool:
+        return bool((await self.catalog.current()).for_method(kind, full_method))
+
+    def _base_payload(self, ctx: CallContext) -> dict[str, Any]:
+        return {
+            "fullMethod": ctx.full_method,
+            "instanceID": ctx.caller.instance_id,
+            "orgID": ctx.caller.org_id,
+            "projectID": "",
+            "userID": ctx.subject_user_id,
+            "caller": {"userID": ctx.caller.user_id, "orgID": ctx.caller.org_id},
+        }
+
+    async def run_request(self, ctx: CallContext, message: dict[str, Any]) -> dict[str, Any] | None:
+        """The request as the targets left it, or None if no target changed it."""
+        targets = (await self.catalog.current()).for_method("request", ctx.full_method)
+        if not targets:
+            return None
+        return await self._chain(ctx, "request", targets, message,
+                                 lambda current: {"request": redact(current)})
+
+    async def run_response(
+        self, ctx: CallContext, request: dict[str, Any], response: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        targets = (await self.catalog.current()).for_method("response", ctx.full_method)
+        if not targets:
+            return None
+        shown_request = redact(request)
+        return await self._chain(ctx, "response", targets, response,
+                                 lambda current: {"request": shown_request,
+                                                  "response": redact(current)})
+
+    async def _chain(
+        self, ctx: CallContext, member: Kind, targets: list[Target], message: dict[str, Any],
+        body_of: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> dict[str, Any] | None:
+        current: dict[str, Any] | None = None
+        for target in targets:
+            payload = {**self._base_payload(ctx), **body_of(current or message)}
+            if target.type is TargetType.REST_ASYNC:
+                self._spawn(target, payload, member, ctx)
+                continue
+            outcome = await self.call(target, payload, member, ctx.full_method,
+                                      ctx.caller.instance_id, ctx.trace)
+            if not outcome.ok:
+                if target.interrupt_on_error:
+                    raise TargetError(outcome.error or "target failed",
+                                      status=outcome.caller_status, target_id=target.id)
+                continue
+            changed = modified_message(outcome, member, target.type)
+            if changed is not None:
+                current = restore_secrets(current or message, changed)
+        return current
+
+    def _spawn(self, target: Target, payload: dict[str, Any], kind: str, ctx: CallContext) -> None:
+        task = asyncio.create_task(self.call(target, payload, kind, ctx.full_method,
+                                             ctx.caller.instance_id, ctx.trace))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def call(
+        self, target: Target, payload: dict[str, Any], kind: str, trigger: str,
+        instance_id: str, trace: str | None = None, msg_id: str | None = None,
+    ) -> Outcome:
+        """One signed call to ``target``, recorded in the call log."""
+        started = time.perf_counter()
+        msg_id = msg_id or f"msg_{self.calllog.ids.new()}"
+        try:
+            self.policy.check_endpoint(target.endpoint)
+        except InvalidArgument as exc:
+            outcome = Outcome(False, None, None,
+                              f"target {target.name!r} is refused by the network policy: "
+                              f"{exc.message}", 502)
+        else:
+            body = encode_body(payload)
+            headers = request_headers(keys=target.valid_keys(now()), msg_id=msg_id, body=body,
+                                      custom=target.headers, trace=trace)
+            try:
+                response = await self.transport.send(
+                    OutboundRequest(target.endpoint, body, headers, target.timeout))
+                outcome = from_answer(target.name, response)
+            except TransportError as failure:
+                outcome = from_failure(target.name, failure)
+        self.calllog.record(CallRecord(
+            id=self.calllog.ids.new(), instance_id=instance_id, target_id=target.id, kind=kind,
+            trigger=trigger, status_code=outcome.status_code,
+            duration_ms=(time.perf_counter() - started) * 1000, error=outcome.error,
+            created_at=now()))
+        return outcome
+
+    async def drain(self) -> None:
+        """Wait for started ``restAsync`` calls (used at shutdown)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)

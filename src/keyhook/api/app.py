@@ -1,0 +1,89 @@
+"""The ASGI application: routes from the registry, health, OpenAPI, JSON errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
+
+from keyhook.api.errors import error_response
+from keyhook.api.openapi import build_openapi
+from keyhook.api.pipeline import Pipeline
+from keyhook.api.registry import Operation, Registry
+from keyhook.errors import InvalidArgument, NotFound
+from keyhook.storage.database import Database
+
+Lifespan = Callable[[], Awaitable[None]]
+
+
+def _endpoint(pipeline: Pipeline, op: Operation) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return await pipeline.handle(op, request)
+    return endpoint
+
+
+def _route_order(route: tuple[str, str, Operation]) -> tuple[int, str]:
+    # Static paths first, so /v2/actions/targets/search is not read as a target id.
+    return (route[1].count("{"), route[1])
+
+
+def build_app(
+    registry: Registry, pipeline: Pipeline, db: Database,
+    on_start: Lifespan | None = None, on_stop: Lifespan | None = None,
+) -> ASGIApp:
+    table = [(method, path, op) for op in registry for method, path in op.routes]
+    table += [("POST", op.full_method, op) for op in registry]
+    routes: list[BaseRoute] = [
+        Route(path, _endpoint(pipeline, op), methods=[method])
+        for method, path, op in sorted(table, key=_route_order)
+    ]
+    spec = orjson.dumps(build_openapi(registry))
+
+    async def openapi(_: Request) -> Response:
+        return Response(spec, media_type="application/json")
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        try:
+            async with db.read() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+        except Exception:
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        return JSONResponse({"status": "ready"})
+
+    routes += [Route("/openapi.json", openapi), Route("/healthz", healthz),
+               Route("/readyz", readyz)]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return error_response(NotFound(f"no operation at {request.url.path}; "
+                                           "see /openapi.json"))
+        if exc.status_code == 405:
+            return Response(orjson.dumps({
+                "code": "unimplemented",
+                "message": f"{request.method} is not allowed on {request.url.path}",
+                "details": []}), status_code=405, media_type="application/json")
+        return error_response(InvalidArgument(str(exc.detail)))
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if on_start is not None:
+            await on_start()
+        try:
+            yield
+        finally:
+            if on_stop is not None:
+                await on_stop()
+
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error},
+                     lifespan=lifespan)

@@ -1,0 +1,172 @@
+"""Request messages: their JSON shape (lowerCamelCase) and type checks.
+
+Semantic rules (email form, duration range, endpoint policy) live in
+``domain``; these models only say what a well-formed message looks like, and
+feed OpenAPI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
+                              str_max_length=65536)
+
+
+class Empty(Message):
+    pass
+
+
+class Paging(Message):
+    offset: int = Field(0, ge=0, le=10_000_000)
+    limit: int = Field(100, ge=1, le=1000)
+    asc: bool = True
+
+
+# --- users -------------------------------------------------------------------
+
+class Profile(Message):
+    given_name: str = Field("", max_length=200)
+    family_name: str = Field("", max_length=200)
+    display_name: str = Field("", max_length=200)
+    nick_name: str = Field("", max_length=200)
+    preferred_language: str = Field("", max_length=20)
+    gender: str | None = None
+
+
+class Email(Message):
+    email: str = Field(max_length=320)
+    is_verified: bool = False
+    send_code: dict[str, Any] | None = None
+    return_code: dict[str, Any] | None = None
+
+
+class Phone(Message):
+    phone: str = Field(max_length=40)
+    is_verified: bool = False
+
+
+class Password(Message):
+    password: str = Field(max_length=256)
+    change_required: bool = False
+
+
+class MetadataItem(Message):
+    key: str = Field(max_length=200)
+    value: str = Field(max_length=4096)
+
+
+class HumanUser(Message):
+    user_name: str | None = Field(None, validation_alias=AliasChoices("userName", "username"),
+                                  max_length=200)
+    profile: Profile = Field(default_factory=Profile)
+    email: Email
+    phone: Phone | None = None
+    password: Password | None = None
+    metadata: list[MetadataItem] = Field(default_factory=list, max_length=100)
+
+
+class Organization(Message):
+    org_id: str | None = None
+
+
+class AddHumanUserRequest(Message):
+    user: HumanUser
+    organization_id: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _zitadel_flat_form(cls, data: Any) -> Any:
+        """Accept ZITADEL's own flat form (``profile``, ``email``, ``organization``)."""
+        if isinstance(data, dict) and "user" not in data and "email" in data:
+            flat = dict(data)
+            org = flat.pop("organization", None)
+            org_id = flat.pop("organizationId", None)
+            if isinstance(org, dict):
+                org_id = org.get("orgId", org_id)
+            return {"user": flat, "organizationId": org_id}
+        return data
+
+
+class UserIdRequest(Message):
+    user_id: str = Field(max_length=20)
+
+
+class ListUsersRequest(Message):
+    query: Paging = Field(default_factory=Paging)
+    text: str | None = Field(None, max_length=200)
+    organization_id: str | None = None
+
+
+class UpdateHumanUserRequest(Message):
+    user_id: str = Field(max_length=20)
+    username: str | None = Field(None, max_length=200)
+    profile: Profile | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    password: Password | None = None
+
+
+class SetPasswordRequest(Message):
+    user_id: str = Field(max_length=20)
+    new_password: Password
+    current_password: str | None = None
+
+
+class SetUserMetadataRequest(Message):
+    user_id: str = Field(max_length=20)
+    metadata: list[MetadataItem] = Field(max_length=100)
+
+
+# --- actions -------------------------------------------------------------------
+
+class InterruptOption(Message):
+    interrupt_on_error: bool = False
+
+
+class AsyncOption(Message):
+    pass
+
+
+class TargetFields(Message):
+    name: str | None = Field(None, max_length=200)
+    endpoint: str | None = Field(None, max_length=2048)
+    timeout: str | None = Field(None, max_length=40)
+    rest_webhook: InterruptOption | None = None
+    rest_call: InterruptOption | None = None
+    rest_async: AsyncOption | None = None
+    headers: dict[str, str] | None = None
+
+
+class CreateTargetRequest(TargetFields):
+    name: str = Field(max_length=200)  # type: ignore[assignment]
+    endpoint: str = Field(max_length=2048)  # type: ignore[assignment]
+    timeout: str = Field(max_length=40)  # type: ignore[assignment]
+
+
+class IdRequest(Message):
+    id: str = Field(max_length=20)
+
+
+class UpdateTargetRequest(TargetFields):
+    id: str = Field(max_length=20)
+    expiration_signing_key: str | None = Field(None, max_length=40)
+
+
+class ListTargetsRequest(Message):
+    query: Paging = Field(default_factory=Paging)
+    name: str | None = Field(None, max_length=200)
+
+
+class SetExecutionRequest(Message):
+    condition: dict[str, dict[str, Any]]
+    targets: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ListExecutionsRequest(Message):
+    query: Paging = Field(default_factory=Paging)

@@ -1,0 +1,91 @@
+"""Actions operations (``zitadel.action.v2.ActionService``): targets and executions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keyhook.api import messages as m
+from keyhook.api.registry import Operation, Registry
+from keyhook.command.executions import ExecutionCommands
+from keyhook.command.targets import TargetCommands
+from keyhook.command.writer import Writer
+from keyhook.domain.caller import Caller
+from keyhook.domain.events import EVENT_TYPES, event_groups
+from keyhook.domain.execution import FUNCTIONS
+from keyhook.query.targets import TargetQueries
+
+SERVICE = "/zitadel.action.v2.ActionService/"
+
+
+def _body(req: m.Message) -> dict[str, Any]:
+    return req.model_dump(by_alias=True, exclude_none=True)
+
+
+def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None:
+    targets = TargetCommands(writer)
+
+    async def create_target(caller: Caller, req: m.CreateTargetRequest) -> dict[str, Any]:
+        return await targets.create(caller, _body(req))
+
+    async def get_target(caller: Caller, req: m.IdRequest) -> dict[str, Any]:
+        return await queries.get(caller, req.id)
+
+    async def update_target(caller: Caller, req: m.UpdateTargetRequest) -> dict[str, Any]:
+        body = _body(req)
+        body.pop("id")
+        return await targets.update(caller, req.id, body)
+
+    async def delete_target(caller: Caller, req: m.IdRequest) -> dict[str, Any]:
+        return await targets.delete(caller, req.id)
+
+    async def list_targets(caller: Caller, req: m.ListTargetsRequest) -> dict[str, Any]:
+        return await queries.search(caller, req.query.offset, req.query.limit, req.name)
+
+    async def set_execution(caller: Caller, req: m.SetExecutionRequest) -> dict[str, Any]:
+        commands = ExecutionCommands(writer, registry.operations.keys(), registry.services())
+        return await commands.set(caller, _body(req))
+
+    async def list_executions(caller: Caller, req: m.ListExecutionsRequest) -> dict[str, Any]:
+        return await queries.search_executions(caller, req.query.offset, req.query.limit)
+
+    async def list_methods(caller: Caller, req: m.Empty) -> dict[str, Any]:
+        return {"methods": registry.methods()}
+
+    async def list_services(caller: Caller, req: m.Empty) -> dict[str, Any]:
+        return {"services": registry.services()}
+
+    async def list_functions(caller: Caller, req: m.Empty) -> dict[str, Any]:
+        return {"functions": list(FUNCTIONS)}
+
+    async def list_events(caller: Caller, req: m.Empty) -> dict[str, Any]:
+        return {"events": sorted(EVENT_TYPES), "groups": event_groups()}
+
+    base = "/v2/actions"
+    for op in (
+        Operation(SERVICE + "CreateTarget", (("POST", f"{base}/targets"),),
+                  m.CreateTargetRequest, create_target, "Create a target", changes_actions=True),
+        Operation(SERVICE + "GetTarget", (("GET", f"{base}/targets/{{id}}"),), m.IdRequest,
+                  get_target, "Get a target"),
+        Operation(SERVICE + "UpdateTarget", (("POST", f"{base}/targets/{{id}}"),
+                                             ("PATCH", f"{base}/targets/{{id}}")),
+                  m.UpdateTargetRequest, update_target, "Change a target or rotate its key",
+                  changes_actions=True),
+        Operation(SERVICE + "DeleteTarget", (("DELETE", f"{base}/targets/{{id}}"),),
+                  m.IdRequest, delete_target, "Delete a target", changes_actions=True),
+        Operation(SERVICE + "ListTargets", (("POST", f"{base}/targets/search"),),
+                  m.ListTargetsRequest, list_targets, "Search targets"),
+        Operation(SERVICE + "SetExecution", (("PUT", f"{base}/executions"),),
+                  m.SetExecutionRequest, set_execution,
+                  "Set (or with no targets remove) an execution", changes_actions=True),
+        Operation(SERVICE + "ListExecutions", (("POST", f"{base}/executions/search"),),
+                  m.ListExecutionsRequest, list_executions, "Search executions"),
+        Operation(SERVICE + "ListExecutionMethods", (("GET", f"{base}/executions/methods"),),
+                  m.Empty, list_methods, "Methods a request/response condition may name"),
+        Operation(SERVICE + "ListExecutionServices", (("GET", f"{base}/executions/services"),),
+                  m.Empty, list_services, "Services a request/response condition may name"),
+        Operation(SERVICE + "ListExecutionFunctions", (("GET", f"{base}/executions/functions"),),
+                  m.Empty, list_functions, "Functions a function condition may name"),
+        Operation(SERVICE + "ListExecutionEvents", (("GET", f"{base}/executions/events"),),
+                  m.Empty, list_events, "Events and groups an event condition may name"),
+    ):
+        registry.add(op)

@@ -1,0 +1,110 @@
+"""The interceptor chain around one operation (DESIGN.md §4):
+
+parse → authenticate → validate → request executions → validate again if a
+target changed the request → handler (one transaction) → response executions
+→ answer. Path parameters are fixed by the URL: a target cannot redirect a
+call to another object by rewriting them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keyhook.actions.engine import ActionsEngine, CallContext
+from keyhook.api.errors import PayloadTooLarge, error_response, from_validation, unexpected_response
+from keyhook.api.registry import Operation
+from keyhook.domain.caller import Caller
+from keyhook.errors import InvalidArgument, KeyhookError, Unauthenticated
+from keyhook.query.auth import authenticate
+from keyhook.storage.database import Database
+
+MAX_BODY = 1024 * 1024
+
+
+def validate(op: Operation, message: dict[str, Any]) -> BaseModel:
+    try:
+        return op.request_model.model_validate(message)
+    except ValidationError as exc:
+        raise from_validation(exc) from exc
+
+
+async def read_message(request: Request) -> dict[str, Any]:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY:
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        message = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidArgument(f"the body is not valid JSON: {exc}",
+                              details=[{"field": "body", "problem": "invalid JSON"}]) from exc
+    if not isinstance(message, dict):
+        raise InvalidArgument("the body must be a JSON object",
+                              details=[{"field": "body", "problem": "not an object"}])
+    return message
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("missing or malformed Authorization header; "
+                              "send Authorization: Bearer <personal access token>")
+    return token.strip()
+
+
+def _subject(caller: Caller, *sources: tuple[dict[str, Any], str | None]) -> str:
+    for source, key in sources:
+        if key and isinstance(source.get(key), str):
+            return str(source[key])
+    return caller.user_id
+
+
+class Pipeline:
+    def __init__(self, db: Database, engine: ActionsEngine) -> None:
+        self.db = db
+        self.engine = engine
+
+    async def handle(self, op: Operation, request: Request) -> Response:
+        try:
+            return await self._handle(op, request)
+        except KeyhookError as error:
+            return error_response(error)
+        except Exception as exc:  # the one place unexpected errors become a 500
+            return unexpected_response(exc)
+
+    async def _handle(self, op: Operation, request: Request) -> Response:
+        caller = await authenticate(self.db, bearer_token(request))
+        message = await read_message(request)
+        path = dict(request.path_params)
+        message.update(path)
+        model = validate(op, message)
+        trace = request.headers.get("traceparent")
+        ctx = CallContext(caller, op.full_method, _subject(caller, (message, op.subject_field)),
+                          trace)
+        changed = await self.engine.run_request(ctx, message)
+        if changed is not None:
+            message = {**changed, **path}
+            model = validate(op, message)
+        result = await op.handler(caller, model)
+        if op.changes_actions:
+            self.engine.catalog.invalidate()
+        response_ctx = CallContext(
+            caller, op.full_method,
+            _subject(caller, (result, op.response_subject_field), (message, op.subject_field)),
+            trace)
+        changed_result = await self.engine.run_response(response_ctx, message, result)
+        if changed_result is not None:
+            result = changed_result
+        return Response(orjson.dumps(result), media_type="application/json")

@@ -1,0 +1,59 @@
+"""The operation registry: every API operation under its full method name.
+
+An operation is a typed message, a handler, and the routes it is served at:
+its REST paths and ``POST /<full method>`` (the Connect protocol's unary JSON
+form). The interceptor chain, the execution conditions, and OpenAPI all read
+this one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from keyhook.domain.caller import Caller
+
+Handler = Callable[[Caller, Any], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    full_method: str
+    routes: tuple[tuple[str, str], ...]  # (HTTP method, path)
+    request_model: type[BaseModel]
+    handler: Handler
+    summary: str
+    # The request member naming the user the call is about, and the response member.
+    subject_field: str | None = None
+    response_subject_field: str | None = None
+    changes_actions: bool = False
+
+    @property
+    def service(self) -> str:
+        return self.full_method.strip("/").split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.full_method.rsplit("/", 1)[1]
+
+
+@dataclass
+class Registry:
+    operations: dict[str, Operation] = field(default_factory=dict)
+
+    def add(self, operation: Operation) -> None:
+        if operation.full_method in self.operations:
+            raise ValueError(f"{operation.full_method} registered twice")
+        self.operations[operation.full_method] = operation
+
+    def __iter__(self) -> Iterator[Operation]:
+        return iter(self.operations.values())
+
+    def methods(self) -> list[str]:
+        return sorted(self.operations)
+
+    def services(self) -> list[str]:
+        return sorted({op.service for op in self})

@@ -1,0 +1,24 @@
+"""Serving the API: the registry built on a :class:`Core`, run by uvicorn."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp
+
+from keyhook.api import ops_actions, ops_users
+from keyhook.api.app import build_app
+from keyhook.api.pipeline import Pipeline
+from keyhook.api.registry import Registry
+from keyhook.bootstrap import Core
+
+
+def build_registry(core: Core) -> Registry:
+    registry = Registry()
+    ops_users.register(registry, core.users, core.user_queries)
+    ops_actions.register(registry, core.writer, core.target_queries)
+    return registry
+
+
+def application(core: Core) -> ASGIApp:
+    registry = build_registry(core)
+    return build_app(registry, Pipeline(core.db, core.engine), core.db,
+                     on_start=core.start, on_stop=core.stop)

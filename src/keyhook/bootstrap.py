@@ -1,0 +1,112 @@
+"""The composition root: settings in, a wired Keyhook core out.
+
+Creates the data directory and master key, opens the database, applies
+migrations, sets the instance up on first start (writing the admin PAT to
+``<data dir>/admin.pat``, mode 0600) and wires the write side, the read side
+and the actions engine. The API layer builds its routes on top of :class:`Core`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from keyhook.actions.calllog import CallLog
+from keyhook.actions.catalog import Catalog
+from keyhook.actions.engine import ActionsEngine
+from keyhook.actions.transport import AiohttpTransport, Transport
+from keyhook.command.setup import set_up_instance
+from keyhook.command.users import UserCommands
+from keyhook.command.writer import Writer
+from keyhook.config import Settings
+from keyhook.crypto.passwords import Passwords
+from keyhook.crypto.secretbox import SecretBox
+from keyhook.domain.netpolicy import NetworkPolicy
+from keyhook.errors import Internal
+from keyhook.ids import IdGenerator
+from keyhook.query.targets import TargetQueries
+from keyhook.query.users import UserQueries
+from keyhook.storage import schema as t
+from keyhook.storage.database import Database
+from keyhook.storage.migrate import upgrade
+
+log = logging.getLogger("keyhook")
+
+
+@dataclass
+class Core:
+    settings: Settings
+    db: Database
+    writer: Writer
+    users: UserCommands
+    user_queries: UserQueries
+    target_queries: TargetQueries
+    engine: ActionsEngine
+    calllog: CallLog
+    transport: Transport
+    admin_token_path: Path
+    first_start: bool
+
+    async def start(self) -> None:
+        self.calllog.start()
+
+    async def stop(self) -> None:
+        await self.engine.drain()
+        await self.calllog.stop()
+        await self.transport.close()
+        await self.db.close()
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+    os.chmod(path, 0o600)
+
+
+def master_key(settings: Settings) -> bytes:
+    """``KEYHOOK_MASTER_KEY`` (base64), else ``<data dir>/master.key``, made on first use."""
+    configured = os.environ.get("KEYHOOK_MASTER_KEY")
+    if configured:
+        key = base64.b64decode(configured)
+        if len(key) != 32:
+            raise Internal("KEYHOOK_MASTER_KEY must be the base64 of 32 bytes")
+        return key
+    path = settings.data_dir / "master.key"
+    if path.exists():
+        return base64.b64decode(path.read_bytes())
+    key = SecretBox.generate_key()
+    _write_private(path, base64.b64encode(key))
+    return key
+
+
+async def assemble(settings: Settings, transport: Transport | None = None) -> Core:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    box = SecretBox(master_key(settings))
+    db = Database(settings.effective_database_url)
+    await upgrade(db)
+    ids = IdGenerator()
+    writer = Writer(db=db, settings=settings, passwords=Passwords(settings.password_hashing),
+                    box=box, ids=ids)
+    token_path = settings.data_dir / "admin.pat"
+    async with db.read() as conn:
+        existing = (await conn.execute(select(t.instances.c.id))).first()
+    first_start = existing is None
+    if first_start:
+        setup = await set_up_instance(writer)
+        _write_private(token_path, (setup.admin_token + "\n").encode())
+    policy = NetworkPolicy(dev=settings.dev, allow_hosts=settings.allow_hosts)
+    transport = transport or AiohttpTransport(policy, settings.max_response_bytes)
+    calllog = CallLog(db, ids)
+    engine = ActionsEngine(Catalog(db, box), transport, calllog, policy)
+    return Core(
+        settings=settings, db=db, writer=writer, users=UserCommands(writer),
+        user_queries=UserQueries(db), target_queries=TargetQueries(db, box), engine=engine,
+        calllog=calllog, transport=transport, admin_token_path=token_path,
+        first_start=first_start,
+    )

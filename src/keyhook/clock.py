@@ -1,0 +1,17 @@
+"""Time in one place, so tests and payloads agree on its form. Imports nothing of Keyhook."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix, as every payload and answer uses."""
+    if moment.tzinfo is None:  # SQLite hands back naive UTC values
+        moment = moment.replace(tzinfo=UTC)
+    text = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return text.replace("+00:00", "Z")

@@ -1,0 +1,207 @@
+"""Commands on users: add, change, lock, unlock, deactivate, reactivate, delete,
+set password and metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keyhook.clock import iso, now
+from keyhook.command.writer import Writer, details
+from keyhook.domain import user as rules
+from keyhook.domain.caller import Caller
+from keyhook.errors import field_error
+from keyhook.eventstore.store import PendingEvent, UniqueClaim, aggregate_events
+
+USER_NAME = "user_name"
+
+
+@dataclass
+class HumanUserInput:
+    org_id: str
+    user_name: str
+    email: str
+    email_verified: bool = False
+    given_name: str = ""
+    family_name: str = ""
+    display_name: str = ""
+    nick_name: str = ""
+    preferred_language: str = ""
+    phone: str = ""
+    phone_verified: bool = False
+    password: str | None = None
+    metadata: list[tuple[str, str]] = field(default_factory=list)
+
+
+async def load_user(conn: AsyncConnection, instance_id: str, user_id: str) -> rules.User:
+    user = rules.User(id=user_id)
+    for e in await aggregate_events(conn, instance_id, "user", user_id):
+        user.apply(e.type, e.data, e.sequence, e.resource_owner)
+    return user
+
+
+def _name_claim(org_id: str, user_name: str, add: bool = True) -> UniqueClaim:
+    return UniqueClaim(USER_NAME, f"{org_id}:{user_name.lower()}", add=add,
+                       error=f"user name {user_name!r} is already taken in this organization")
+
+
+class UserCommands:
+    def __init__(self, writer: Writer) -> None:
+        self.w = writer
+
+    async def add_human_user(self, caller: Caller, data: HumanUserInput) -> dict[str, Any]:
+        user_name = rules.validate_user_name(data.user_name or data.email)
+        email = rules.validate_email(data.email)
+        for i, (key, _) in enumerate(data.metadata):
+            rules.validate_metadata_key(key, f"user.metadata[{i}].key")
+        hashed = None
+        if data.password is not None:
+            rules.validate_password(data.password, "user.password.password")
+            hashed = self.w.passwords.hash(data.password)
+        user_id = self.w.ids.new()
+        event_data: dict[str, Any] = {
+            "userId": user_id, "userName": user_name, "givenName": data.given_name,
+            "familyName": data.family_name,
+            "displayName": data.display_name or f"{data.given_name} {data.family_name}".strip(),
+            "nickName": data.nick_name, "preferredLanguage": data.preferred_language,
+            "email": email, "emailVerified": data.email_verified, "phone": data.phone,
+            "phoneVerified": data.phone_verified,
+            "metadata": [{"key": k, "value": v} for k, v in data.metadata],
+        }
+        if hashed is not None:
+            event_data["hashedPassword"] = hashed
+        async with self.w.db.write() as conn:
+            stored = await self.w.commit(
+                conn, caller,
+                [PendingEvent("user.human.added", "user", user_id, data.org_id, event_data)],
+                expected={("user", user_id): 0},
+                claims=[_name_claim(data.org_id, user_name)],
+            )
+        return {"userId": user_id, "details": details(stored)}
+
+    async def add_machine_user(
+        self, conn: AsyncConnection, caller: Caller, org_id: str, user_name: str, name: str
+    ) -> str:
+        user_id = self.w.ids.new()
+        await self.w.commit(
+            conn, caller,
+            [PendingEvent("user.machine.added", "user", user_id, org_id,
+                          {"userId": user_id, "userName": user_name, "name": name})],
+            expected={("user", user_id): 0}, claims=[_name_claim(org_id, user_name)],
+        )
+        return user_id
+
+    async def add_personal_access_token(
+        self, conn: AsyncConnection, caller: Caller, user_id: str, token_hash: str
+    ) -> str:
+        user = await load_user(conn, caller.instance_id, user_id)
+        user.ensure_exists()
+        token_id = self.w.ids.new()
+        await self.w.commit(conn, caller, [PendingEvent(
+            "user.pat.added", "user", user_id, user.org_id,
+            {"userId": user_id, "userName": user.user_name, "tokenId": token_id,
+             "tokenHash": token_hash, "expirationDate": None})],
+            expected={("user", user_id): user.sequence})
+        return token_id
+
+    async def update_human_user(
+        self, caller: Caller, user_id: str, changed: dict[str, Any]
+    ) -> dict[str, Any]:
+        if "email" in changed:
+            changed["email"] = rules.validate_email(changed["email"])
+        if "userName" in changed:
+            changed["userName"] = rules.validate_user_name(changed["userName"], "username")
+        password = changed.pop("password", None)
+        async with self.w.db.write() as conn:
+            user = await load_user(conn, caller.instance_id, user_id)
+            user.ensure_human()
+            pending, claims = [], []
+            if "userName" in changed and changed["userName"] != user.user_name:
+                claims = [_name_claim(user.org_id, user.user_name, add=False),
+                          _name_claim(user.org_id, changed["userName"])]
+            ref = {"userId": user_id, "userName": changed.get("userName", user.user_name)}
+            if changed:
+                pending.append(PendingEvent("user.human.changed", "user", user_id, user.org_id,
+                                            {**ref, "changed": changed}))
+            if password is not None:
+                rules.validate_password(password, "password.password")
+                pending.append(PendingEvent(
+                    "user.human.password.changed", "user", user_id, user.org_id,
+                    {**ref, "hashedPassword": self.w.passwords.hash(password)}))
+            if not pending:
+                raise field_error("user", "names nothing to change",
+                                  "username, profile, email, phone, password")
+            stored = await self.w.commit(conn, caller, pending,
+                                         expected={("user", user_id): user.sequence},
+                                         claims=claims)
+        return {"details": details(stored)}
+
+    async def _state_change(
+        self, caller: Caller, user_id: str, event_type: str, extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        async with self.w.db.write() as conn:
+            user = await load_user(conn, caller.instance_id, user_id)
+            {
+                "user.locked": user.check_lock,
+                "user.unlocked": user.check_unlock,
+                "user.deactivated": user.check_deactivate,
+                "user.reactivated": user.check_reactivate,
+                "user.removed": user.ensure_exists,
+            }[event_type]()
+            data = {"userId": user_id, "userName": user.user_name, **(extra or {})}
+            claims = [_name_claim(user.org_id, user.user_name, add=False)] \
+                if event_type == "user.removed" else []
+            stored = await self.w.commit(
+                conn, caller, [PendingEvent(event_type, "user", user_id, user.org_id, data)],
+                expected={("user", user_id): user.sequence}, claims=claims)
+        return {"details": details(stored)}
+
+    async def lock(self, caller: Caller, user_id: str) -> dict[str, Any]:
+        return await self._state_change(caller, user_id, "user.locked", {
+            "lockedAt": iso(now()), "reason": "Locked by administrator"})
+
+    async def unlock(self, caller: Caller, user_id: str) -> dict[str, Any]:
+        return await self._state_change(caller, user_id, "user.unlocked")
+
+    async def deactivate(self, caller: Caller, user_id: str) -> dict[str, Any]:
+        return await self._state_change(caller, user_id, "user.deactivated")
+
+    async def reactivate(self, caller: Caller, user_id: str) -> dict[str, Any]:
+        return await self._state_change(caller, user_id, "user.reactivated")
+
+    async def delete(self, caller: Caller, user_id: str) -> dict[str, Any]:
+        return await self._state_change(caller, user_id, "user.removed")
+
+    async def set_password(self, caller: Caller, user_id: str, password: str) -> dict[str, Any]:
+        rules.validate_password(password, "newPassword.password")
+        hashed = self.w.passwords.hash(password)
+        async with self.w.db.write() as conn:
+            user = await load_user(conn, caller.instance_id, user_id)
+            user.ensure_human()
+            stored = await self.w.commit(conn, caller, [PendingEvent(
+                "user.human.password.changed", "user", user_id, user.org_id,
+                {"userId": user_id, "userName": user.user_name, "hashedPassword": hashed})],
+                expected={("user", user_id): user.sequence})
+        return {"details": details(stored)}
+
+    async def set_metadata(
+        self, caller: Caller, user_id: str, items: list[tuple[str, str]]
+    ) -> dict[str, Any]:
+        if not items:
+            raise field_error("metadata", "is empty", "one or more {key, value} items")
+        for i, (key, value) in enumerate(items):
+            rules.validate_metadata_key(key, f"metadata[{i}].key")
+            if len(value) > rules.MAX_METADATA_VALUE:
+                raise field_error(f"metadata[{i}].value", "is too long",
+                                  f"at most {rules.MAX_METADATA_VALUE} characters")
+        async with self.w.db.write() as conn:
+            user = await load_user(conn, caller.instance_id, user_id)
+            user.ensure_exists()
+            ref = {"userId": user_id, "userName": user.user_name}
+            stored = await self.w.commit(conn, caller, [
+                PendingEvent("user.metadata.set", "user", user_id, user.org_id,
+                             {**ref, "key": k, "value": v}) for k, v in items],
+                expected={("user", user_id): user.sequence})
+        return {"details": details(stored)}

@@ -1,0 +1,70 @@
+"""Running a command: one transaction that appends events and updates read tables.
+
+Later capabilities hook in with :attr:`Writer.after_append` (the outbox writes
+its delivery rows there), so every consumer of events commits with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keyhook.clock import iso, now
+from keyhook.command.projections import project
+from keyhook.config import Settings
+from keyhook.crypto.passwords import Passwords
+from keyhook.crypto.secretbox import SecretBox
+from keyhook.domain.caller import Caller
+from keyhook.domain.netpolicy import NetworkPolicy
+from keyhook.eventstore.store import PendingEvent, StoredEvent, UniqueClaim, append
+from keyhook.ids import IdGenerator
+from keyhook.storage.database import Database
+
+AfterAppend = Callable[[AsyncConnection, Sequence[StoredEvent]], Awaitable[None]]
+
+
+@dataclass
+class Writer:
+    db: Database
+    settings: Settings
+    passwords: Passwords
+    box: SecretBox
+    ids: IdGenerator
+    after_append: list[AfterAppend] = field(default_factory=list)
+
+    @property
+    def policy(self) -> NetworkPolicy:
+        return NetworkPolicy(dev=self.settings.dev, allow_hosts=self.settings.allow_hosts)
+
+    async def commit(
+        self,
+        conn: AsyncConnection,
+        caller: Caller,
+        pending: Sequence[PendingEvent],
+        *,
+        expected: dict[tuple[str, str], int] | None = None,
+        claims: Sequence[UniqueClaim] = (),
+        at: datetime | None = None,
+    ) -> list[StoredEvent]:
+        stored = await append(
+            conn, instance_id=caller.instance_id, creator=caller.user_id, at=at or now(),
+            pending=pending, expected=expected, claims=claims,
+        )
+        await project(conn, stored)
+        for hook in self.after_append:
+            await hook(conn, stored)
+        return stored
+
+
+def details(stored: Sequence[StoredEvent]) -> dict[str, Any]:
+    """ZITADEL's ``details`` object for the last event a command appended."""
+    last = stored[-1]
+    return {
+        "sequence": str(last.sequence),
+        "changeDate": iso(last.created_at),
+        "resourceOwner": last.resource_owner,
+    }

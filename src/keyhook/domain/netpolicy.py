@@ -1,0 +1,87 @@
+"""Where targets may point: HTTPS and public addresses, unless opened.
+
+``--dev`` (``KEYHOOK_DEV=1``) opens plain HTTP and every address; the allow-list
+``KEYHOOK_ACTIONS_ALLOW_HOSTS`` (host names and CIDRs) opens them for the hosts
+and networks it names. The same policy is applied when a target is saved (to
+the URL) and when it is called (to every address the name resolves to).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from keyhook.errors import field_error
+
+_SWITCHES = "start with --dev (KEYHOOK_DEV=1) or list the host in KEYHOOK_ACTIONS_ALLOW_HOSTS"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _is_public(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return _is_public(address.ipv4_mapped)
+    return address.is_global and not address.is_multicast
+
+
+@dataclass(frozen=True)
+class NetworkPolicy:
+    dev: bool = False
+    allow_hosts: tuple[str, ...] = ()
+
+    def _networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        nets = []
+        for entry in self.allow_hosts:
+            try:
+                nets.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                continue
+        return nets
+
+    def host_listed(self, host: str) -> bool:
+        host = host.lower().strip("[]")
+        if host in {h.lower() for h in self.allow_hosts}:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in net for net in self._networks())
+
+    def address_allowed(self, host: str, address: str) -> bool:
+        """May a call to ``host`` connect to ``address`` (one of its resolved addresses)?"""
+        if self.dev:
+            return True
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if _is_public(ip):
+            return True
+        return self.host_listed(host) or any(ip in net for net in self._networks())
+
+    def check_endpoint(self, url: str, field: str = "endpoint") -> None:
+        """Raise an error naming ``field`` and the switch that would open ``url``."""
+        if not isinstance(url, str) or not url:
+            raise field_error(field, "is required", "an https:// URL")
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise field_error(field, f"{url!r} is not an absolute http(s) URL", "an https:// URL")
+        if len(url) > 2048:
+            raise field_error(field, "is longer than 2048 characters")
+        if parts.username or parts.password:
+            raise field_error(field, "must not carry credentials; use headers instead")
+        host = parts.hostname
+        if self.dev or self.host_listed(host):
+            return
+        if parts.scheme != "https":
+            raise field_error(field, f"plain http:// is refused for {host}; {_SWITCHES}",
+                              "https:// URLs")
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+                raise field_error(field, f"{host} is a local name; {_SWITCHES}",
+                                  "public hosts") from None
+            return
+        if not _is_public(ip):
+            raise field_error(field, f"{host} is not a public address; {_SWITCHES}",
+                              "public addresses")

@@ -1,0 +1,136 @@
+"""Targets: what an endpoint is and the rules a target must satisfy."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from keyhook.crypto.secretbox import SecretBox
+from keyhook.domain.durations import format_duration, parse_duration
+from keyhook.errors import field_error
+
+MAX_TIMEOUT_SECONDS = 270.0
+MAX_HEADERS = 20
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
+# Headers Keyhook sets itself; a target may not replace them.
+_RESERVED_HEADERS = {
+    "content-type", "content-length", "host", "user-agent", "traceparent", "connection",
+    "transfer-encoding", "x-zitadel-signature", "zitadel-signature", "webhook-id",
+    "webhook-timestamp", "webhook-signature",
+}
+TARGET_TYPES = "one of restWebhook: {interruptOnError}, restCall: {interruptOnError}, restAsync: {}"
+
+
+class TargetType(StrEnum):
+    REST_WEBHOOK = "restWebhook"
+    REST_CALL = "restCall"
+    REST_ASYNC = "restAsync"
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    key: str
+    expires_at: datetime | None = None  # None: the current key
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    name: str
+    endpoint: str
+    timeout: float
+    type: TargetType
+    interrupt_on_error: bool
+    headers: dict[str, str] = field(default_factory=dict)
+    signing_keys: tuple[SigningKey, ...] = ()
+
+    def valid_keys(self, at: datetime) -> list[str]:
+        """Signing keys to sign with at ``at``: still-valid old keys first, the current last."""
+        old = [k for k in self.signing_keys if k.expires_at is not None and k.expires_at > at]
+        old.sort(key=lambda k: k.expires_at or at)
+        current = [k for k in self.signing_keys if k.expires_at is None]
+        return [k.key for k in old + current]
+
+
+def validate_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise field_error("name", "is required and must be a non-empty string")
+    if len(name) > 200:
+        raise field_error("name", "is longer than 200 characters")
+    return name.strip()
+
+
+def validate_timeout(value: object) -> float:
+    seconds = parse_duration(value, "timeout")
+    if seconds <= 0 or seconds > MAX_TIMEOUT_SECONDS:
+        raise field_error("timeout", f"{value!r} is out of range", "more than 0s, at most 270s")
+    return seconds
+
+
+def format_timeout(seconds: float) -> str:
+    return format_duration(seconds)
+
+
+def parse_target_type(body: dict[str, object]) -> tuple[TargetType, bool]:
+    """The target type and its ``interruptOnError`` from a create or update body."""
+    present = [t for t in TargetType if body.get(t.value) is not None]
+    unknown = [k for k in body if k.startswith("rest") and k not in {t.value for t in TargetType}]
+    if unknown:
+        raise field_error(unknown[0], "is not a target type", TARGET_TYPES)
+    if len(present) != 1:
+        problem = "is missing" if not present else f"has {len(present)} types ({', '.join(present)})"
+        raise field_error("targetType", problem, TARGET_TYPES)
+    kind = present[0]
+    options = body[kind.value]
+    if not isinstance(options, dict):
+        raise field_error(kind.value, "must be an object", TARGET_TYPES)
+    interrupt = options.get("interruptOnError", False)
+    if not isinstance(interrupt, bool):
+        raise field_error(f"{kind.value}.interruptOnError", "must be true or false")
+    if kind is TargetType.REST_ASYNC and interrupt:
+        raise field_error("restAsync.interruptOnError", "is not available for restAsync targets",
+                          "restWebhook or restCall with interruptOnError")
+    return kind, interrupt
+
+
+def validate_headers(headers: object) -> dict[str, str]:
+    if headers is None:
+        return {}
+    if not isinstance(headers, dict):
+        raise field_error("headers", "must be an object of header names to string values")
+    if len(headers) > MAX_HEADERS:
+        raise field_error("headers", f"has {len(headers)} entries", f"at most {MAX_HEADERS}")
+    clean: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise field_error(f"headers.{name}", "is not a valid header name", "RFC 9110 tokens")
+        if name.lower() in _RESERVED_HEADERS:
+            raise field_error(f"headers.{name}", "is set by Keyhook and cannot be replaced")
+        if not isinstance(value, str) or "\n" in value or "\r" in value or len(value) > 8192:
+            raise field_error(f"headers.{name}", "must be a single-line string of at most 8192 characters")
+        clean[name] = value
+    return clean
+
+
+def target_from_record(record: Mapping[str, Any], box: SecretBox) -> Target:
+    """A :class:`Target` from a read-table row, its secrets opened with ``box``."""
+    keys = json.loads(box.open(record["signing_keys_sealed"]))
+    headers = json.loads(box.open(record["headers_sealed"])) if record["headers_sealed"] else {}
+    return Target(
+        id=record["id"],
+        name=record["name"],
+        endpoint=record["endpoint"],
+        timeout=record["timeout_seconds"],
+        type=TargetType(record["target_type"]),
+        interrupt_on_error=record["interrupt_on_error"],
+        headers=headers,
+        signing_keys=tuple(
+            SigningKey(k["key"], datetime.fromisoformat(k["expiresAt"]) if k["expiresAt"] else None)
+            for k in keys
+        ),
+    )

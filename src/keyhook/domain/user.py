@@ -1,0 +1,113 @@
+"""The user aggregate: its state folded from events, and the rules of each change."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from keyhook.errors import FailedPrecondition, NotFound, field_error
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_METADATA_VALUE = 4096
+
+
+class UserState(StrEnum):
+    ACTIVE = "USER_STATE_ACTIVE"
+    INACTIVE = "USER_STATE_INACTIVE"
+    LOCKED = "USER_STATE_LOCKED"
+    DELETED = "USER_STATE_DELETED"
+
+
+@dataclass
+class User:
+    """What a command needs to decide; rebuilt from the user's events."""
+
+    id: str
+    org_id: str = ""
+    user_name: str = ""
+    kind: str = "human"
+    state: UserState = UserState.ACTIVE
+    sequence: int = 0
+    exists: bool = False
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def apply(self, event_type: str, data: dict[str, Any], sequence: int, owner: str) -> None:
+        self.sequence = sequence
+        if event_type in ("user.human.added", "user.machine.added"):
+            self.exists = True
+            self.org_id = owner
+            self.user_name = data["userName"]
+            self.kind = "human" if event_type == "user.human.added" else "machine"
+        elif event_type == "user.human.changed" and "userName" in data.get("changed", {}):
+            self.user_name = data["changed"]["userName"]
+        elif event_type == "user.locked":
+            self.state = UserState.LOCKED
+        elif event_type in ("user.unlocked", "user.reactivated"):
+            self.state = UserState.ACTIVE
+        elif event_type == "user.deactivated":
+            self.state = UserState.INACTIVE
+        elif event_type == "user.removed":
+            self.state = UserState.DELETED
+        elif event_type == "user.metadata.set":
+            self.metadata[data["key"]] = data["value"]
+        elif event_type == "user.metadata.removed":
+            self.metadata.pop(data["key"], None)
+
+    def ensure_exists(self) -> None:
+        if not self.exists or self.state is UserState.DELETED:
+            raise NotFound(f"user {self.id} does not exist",
+                           details=[{"field": "userId", "problem": "unknown"}])
+
+    def ensure_human(self) -> None:
+        self.ensure_exists()
+        if self.kind != "human":
+            raise FailedPrecondition(f"user {self.id} is a machine user; this needs a human user")
+
+    def check_lock(self) -> None:
+        self.ensure_exists()
+        if self.state is not UserState.ACTIVE:
+            raise FailedPrecondition(f"user {self.id} cannot be locked: its state is {self.state}")
+
+    def check_unlock(self) -> None:
+        self.ensure_exists()
+        if self.state is not UserState.LOCKED:
+            raise FailedPrecondition(f"user {self.id} is not locked")
+
+    def check_deactivate(self) -> None:
+        self.ensure_exists()
+        if self.state is not UserState.ACTIVE:
+            raise FailedPrecondition(
+                f"user {self.id} cannot be deactivated: its state is {self.state}")
+
+    def check_reactivate(self) -> None:
+        self.ensure_exists()
+        if self.state is not UserState.INACTIVE:
+            raise FailedPrecondition(f"user {self.id} is not deactivated")
+
+
+def validate_email(email: str, field_name: str = "user.email.email") -> str:
+    email = email.strip()
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise field_error(field_name, f"{email!r} is not an email address", "local@domain.tld")
+    return email
+
+
+def validate_user_name(name: str, field_name: str = "user.userName") -> str:
+    name = name.strip()
+    if not name or len(name) > 200 or any(c.isspace() for c in name):
+        raise field_error(field_name, "must be 1-200 characters without spaces")
+    return name
+
+
+def validate_metadata_key(key: str, field_name: str) -> str:
+    if not key or len(key) > 200:
+        raise field_error(field_name, "must be 1-200 characters")
+    return key
+
+
+def validate_password(password: str, field_name: str) -> str:
+    if len(password) < 8 or len(password) > 256:
+        raise field_error(field_name, "must be 8 to 256 characters long")
+    return password

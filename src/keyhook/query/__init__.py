@@ -1,0 +1,2 @@
+"""The read side: answers from read tables, shaped for the wire.
+May import ``domain``, ``eventstore``, ``storage`` and the bottom layer."""

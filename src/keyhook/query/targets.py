@@ -1,0 +1,84 @@
+"""Targets and executions as the API shows them; secrets masked except the signing key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+
+from keyhook.clock import iso
+from keyhook.crypto.secretbox import SecretBox
+from keyhook.domain.caller import Caller
+from keyhook.domain.execution import Condition
+from keyhook.domain.target import Target, TargetType, format_timeout, target_from_record
+from keyhook.errors import NotFound
+from keyhook.storage import schema as t
+from keyhook.storage.database import Database
+
+MASK = "********"
+
+
+def target_to_wire(target: Target, created: Any, changed: Any) -> dict[str, Any]:
+    wire: dict[str, Any] = {
+        "id": target.id,
+        "creationDate": iso(created),
+        "changeDate": iso(changed),
+        "name": target.name,
+        "endpoint": target.endpoint,
+        "timeout": format_timeout(target.timeout),
+        "signingKey": next((k.key for k in target.signing_keys if k.expires_at is None), ""),
+        "headers": {name: MASK for name in target.headers},
+    }
+    if target.type is TargetType.REST_ASYNC:
+        wire["restAsync"] = {}
+    else:
+        wire[target.type.value] = {"interruptOnError": target.interrupt_on_error}
+    return wire
+
+
+class TargetQueries:
+    def __init__(self, db: Database, box: SecretBox) -> None:
+        self.db = db
+        self.box = box
+
+    async def get(self, caller: Caller, target_id: str) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            row = (await conn.execute(select(t.targets).where(
+                t.targets.c.id == target_id, t.targets.c.instance_id == caller.instance_id))).first()
+        if row is None:
+            raise NotFound(f"target {target_id} does not exist",
+                           details=[{"field": "id", "problem": "unknown"}])
+        m = row._mapping
+        return {"target": target_to_wire(target_from_record(m, self.box), m["created_at"],
+                                         m["changed_at"])}
+
+    async def search(self, caller: Caller, offset: int, limit: int,
+                     name: str | None) -> dict[str, Any]:
+        query = select(t.targets).where(t.targets.c.instance_id == caller.instance_id)
+        if name:
+            query = query.where(func.lower(t.targets.c.name).like(f"%{name.lower()}%"))
+        async with self.db.read() as conn:
+            total = (await conn.execute(
+                select(func.count()).select_from(query.subquery()))).scalar_one()
+            rows = await conn.execute(query.order_by(t.targets.c.id).offset(offset).limit(limit))
+            targets = [target_to_wire(target_from_record(r._mapping, self.box),
+                                      r.created_at, r.changed_at) for r in rows]
+        return {"pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+                "targets": targets}
+
+    async def search_executions(self, caller: Caller, offset: int, limit: int) -> dict[str, Any]:
+        query = select(t.executions).where(t.executions.c.instance_id == caller.instance_id)
+        async with self.db.read() as conn:
+            total = (await conn.execute(
+                select(func.count()).select_from(query.subquery()))).scalar_one()
+            rows = await conn.execute(
+                query.order_by(t.executions.c.condition_key).offset(offset).limit(limit))
+            executions = [{
+                "condition": Condition.from_key(r.condition_key).to_wire(),
+                "targets": orjson.loads(r.target_ids),
+                "creationDate": iso(r.created_at),
+                "changeDate": iso(r.changed_at),
+            } for r in rows]
+        return {"pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+                "executions": executions}

@@ -1,0 +1,25 @@
+"""Apply the Alembic migrations in ``migrations/`` to the connected database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+from keyhook.storage.database import Database
+
+_SCRIPTS = Path(__file__).with_name("migrations")
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(_SCRIPTS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def upgrade(database: Database) -> None:
+    async with database.engine.begin() as conn:
+        await conn.run_sync(_upgrade)

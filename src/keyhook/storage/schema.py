@@ -1,0 +1,160 @@
+"""Table definitions (SQLAlchemy Core). Migrations in ``migrations/`` create them.
+
+``events`` and ``unique_constraints`` are the event store; every other table is
+a read table maintained in the same transaction as the events that change it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+ID = String(20)
+TS = DateTime(timezone=True)
+
+events = Table(
+    "events",
+    metadata,
+    Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("instance_id", ID, nullable=False),
+    Column("aggregate_type", String(40), nullable=False),
+    Column("aggregate_id", ID, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("resource_owner", ID, nullable=False),
+    Column("creator", ID, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("payload", Text, nullable=False),
+    UniqueConstraint("instance_id", "aggregate_type", "aggregate_id", "sequence",
+                     name="uq_events_aggregate_sequence"),
+)
+Index("ix_events_type_position", events.c.event_type, events.c.position)
+
+unique_constraints = Table(
+    "unique_constraints",
+    metadata,
+    Column("instance_id", ID, primary_key=True),
+    Column("unique_type", String(60), primary_key=True),
+    Column("unique_field", String(400), primary_key=True),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("default_org_id", ID, nullable=False),
+    Column("admin_user_id", ID, nullable=False),
+    Column("actions_generation", BigInteger, nullable=False, default=0),
+    Column("created_at", TS, nullable=False),
+)
+
+orgs = Table(
+    "orgs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("org_id", ID, nullable=False),
+    Column("user_name", String(200), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("state", String(30), nullable=False),
+    Column("given_name", String(200), nullable=False, default=""),
+    Column("family_name", String(200), nullable=False, default=""),
+    Column("display_name", String(200), nullable=False, default=""),
+    Column("nick_name", String(200), nullable=False, default=""),
+    Column("preferred_language", String(20), nullable=False, default=""),
+    Column("email", String(320), nullable=False, default=""),
+    Column("email_verified", Boolean, nullable=False, default=False),
+    Column("phone", String(40), nullable=False, default=""),
+    Column("phone_verified", Boolean, nullable=False, default=False),
+    Column("password_hash", Text, nullable=True),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("sequence", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("changed_at", TS, nullable=False),
+)
+Index("ix_users_org_name", users.c.instance_id, users.c.org_id, users.c.user_name)
+
+user_metadata = Table(
+    "user_metadata",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+personal_access_tokens = Table(
+    "personal_access_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, nullable=False),
+    Column("instance_id", ID, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("expires_at", TS, nullable=True),
+    Column("created_at", TS, nullable=False),
+)
+
+targets = Table(
+    "targets",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("endpoint", String(2048), nullable=False),
+    Column("timeout_seconds", Float, nullable=False),
+    Column("target_type", String(20), nullable=False),
+    Column("interrupt_on_error", Boolean, nullable=False),
+    Column("headers_sealed", Text, nullable=True),
+    Column("signing_keys_sealed", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("changed_at", TS, nullable=False),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("instance_id", ID, primary_key=True),
+    Column("condition_key", String(300), primary_key=True),
+    Column("target_ids", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("changed_at", TS, nullable=False),
+)
+
+execution_calls = Table(
+    "execution_calls",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("target_id", ID, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("trigger", String(300), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("duration_ms", Float, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("created_at", TS, nullable=False),
+)
+Index("ix_execution_calls_target", execution_calls.c.target_id, execution_calls.c.created_at)
