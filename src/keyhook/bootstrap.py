@@ -91,8 +91,9 @@ async def assemble(settings: Settings, transport: Transport | None = None) -> Co
     db = Database(settings.effective_database_url)
     await upgrade(db)
     ids = IdGenerator()
-    writer = Writer(db=db, settings=settings, passwords=Passwords(settings.password_hashing),
-                    box=box, ids=ids)
+    writer = Writer(
+        db=db, settings=settings, passwords=Passwords(settings.password_hashing), box=box, ids=ids
+    )
     token_path = settings.data_dir / "admin.pat"
     async with db.read() as conn:
         existing = (await conn.execute(select(t.instances.c.id))).first()
@@ -105,8 +106,15 @@ async def assemble(settings: Settings, transport: Transport | None = None) -> Co
     calllog = CallLog(db, ids)
     engine = ActionsEngine(Catalog(db, box), transport, calllog, policy)
     return Core(
-        settings=settings, db=db, writer=writer, users=UserCommands(writer),
-        user_queries=UserQueries(db), target_queries=TargetQueries(db, box), engine=engine,
-        calllog=calllog, transport=transport, admin_token_path=token_path,
+        settings=settings,
+        db=db,
+        writer=writer,
+        users=UserCommands(writer),
+        user_queries=UserQueries(db),
+        target_queries=TargetQueries(db, box),
+        engine=engine,
+        calllog=calllog,
+        transport=transport,
+        admin_token_path=token_path,
         first_start=first_start,
     )

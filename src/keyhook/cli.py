@@ -21,14 +21,30 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on [KEYHOOK_HOST, 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [KEYHOOK_PORT, 8080].")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Data directory [KEYHOOK_DATA_DIR, ./.keyhook].")
-@click.option("--database-url", default=None,
-              help="postgresql://… or sqlite:///… [KEYHOOK_DATABASE_URL, SQLite in the data dir].")
-@click.option("--dev", is_flag=True, default=None,
-              help="Development mode: targets may use http:// and local addresses [KEYHOOK_DEV=1].")
-def start(host: str | None, port: int | None, data_dir: Path | None,
-          database_url: str | None, dev: bool | None) -> None:
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data directory [KEYHOOK_DATA_DIR, ./.keyhook].",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    help="postgresql://… or sqlite:///… [KEYHOOK_DATABASE_URL, SQLite in the data dir].",
+)
+@click.option(
+    "--dev",
+    is_flag=True,
+    default=None,
+    help="Development mode: targets may use http:// and local addresses [KEYHOOK_DEV=1].",
+)
+def start(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    dev: bool | None,
+) -> None:
     """Start the server (API and background services)."""
     import uvicorn
 
@@ -36,8 +52,9 @@ def start(host: str | None, port: int | None, data_dir: Path | None,
     from keyhook.bootstrap import assemble
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = from_environment(host=host, port=port, data_dir=data_dir,
-                                database_url=database_url, dev=dev or None)
+    settings = from_environment(
+        host=host, port=port, data_dir=data_dir, database_url=database_url, dev=dev or None
+    )
 
     async def run() -> None:
         core = await assemble(settings)
@@ -46,12 +63,19 @@ def start(host: str | None, port: int | None, data_dir: Path | None,
         click.echo(f"Admin token ({state}): {core.admin_token_path.resolve()}")
         if settings.dev:
             click.echo("Development mode: targets may use http:// and local addresses.")
-        config = uvicorn.Config(application(core), host=settings.host, port=settings.port,
-                                access_log=False, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            application(core),
+            host=settings.host,
+            port=settings.port,
+            access_log=False,
+            log_level="warning",
+            lifespan="on",
+        )
         await uvicorn.Server(config).serve()
 
     try:
         import uvloop
+
         uvloop.run(run())
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
         asyncio.run(run())

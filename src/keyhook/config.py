@@ -50,7 +50,7 @@ class Settings:
 
 
 def normalise_database_url(url: str) -> str:
-    """Accept the URLs people write (``postgresql://``, ``sqlite:///``) and pick the async driver."""
+    """Accept the URLs people write (``postgresql://``, ``sqlite:///``); pick the async driver."""
     for prefix, driver in (
         ("postgresql+asyncpg://", None),
         ("postgresql://", "postgresql+asyncpg://"),

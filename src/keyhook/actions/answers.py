@@ -42,28 +42,41 @@ def from_answer(target_name: str, response: OutboundResponse) -> Outcome:
             readable = False
     if 200 <= status < 300:
         if not readable:
-            return Outcome(False, status, None,
-                           f"target {target_name!r} answered {status} with a body that is not JSON")
+            return Outcome(
+                False,
+                status,
+                None,
+                f"target {target_name!r} answered {status} with a body that is not JSON",
+            )
         if isinstance(body, dict):
             forwarded = body.get("forwardedStatusCode")
             if isinstance(forwarded, int) and forwarded >= 400:
                 message = _message(body) or f"target {target_name!r} refused the call"
-                return Outcome(False, status, body, message,
-                               forwarded if forwarded < 500 else 502)
+                return Outcome(False, status, body, message, forwarded if forwarded < 500 else 502)
             if body.get("status") == "error":
                 message = _message(body) or f"target {target_name!r} refused the call"
                 return Outcome(False, status, body, message, 400)
         return Outcome(True, status, body)
-    message = _message(body) if readable else None
+    reason = _message(body) if readable else None
     if 300 <= status < 400:
-        return Outcome(False, status, body, message or
-                       f"target {target_name!r} answered with a redirect ({status}), "
-                       "which is never followed", 502)
+        return Outcome(
+            False,
+            status,
+            body,
+            reason
+            or f"target {target_name!r} answered with a redirect ({status}), "
+            "which is never followed",
+            502,
+        )
     if 400 <= status < 500:
-        return Outcome(False, status, body,
-                       message or f"target {target_name!r} refused the call ({status})", status)
-    return Outcome(False, status, body,
-                   message or f"target {target_name!r} failed ({status})", 502)
+        return Outcome(
+            False,
+            status,
+            body,
+            reason or f"target {target_name!r} refused the call ({status})",
+            status,
+        )
+    return Outcome(False, status, body, reason or f"target {target_name!r} failed ({status})", 502)
 
 
 def from_failure(target_name: str, failure: TransportError) -> Outcome:

@@ -33,8 +33,9 @@ class CallRecord:
 
 
 class CallLog:
-    def __init__(self, db: Database, ids: IdGenerator, interval: float = 0.25,
-                 high_water: int = 500) -> None:
+    def __init__(
+        self, db: Database, ids: IdGenerator, interval: float = 0.25, high_water: int = 500
+    ) -> None:
         self._db = db
         self.ids = ids
         self._interval = interval

@@ -65,8 +65,9 @@ class Catalog:
 
     async def _refresh(self) -> None:
         async with self._db.read() as conn:
-            generation = (await conn.execute(
-                select(t.instances.c.actions_generation))).scalar() or 0
+            generation = (
+                await conn.execute(select(t.instances.c.actions_generation))
+            ).scalar() or 0
             if self._stale or generation != self._snapshot.generation:
                 rows = await conn.execute(select(t.executions))
                 executions = {r.condition_key: tuple(orjson.loads(r.target_ids)) for r in rows}

@@ -36,8 +36,9 @@ class CallContext:
 
 
 class ActionsEngine:
-    def __init__(self, catalog: Catalog, transport: Transport, calllog: CallLog,
-                 policy: NetworkPolicy) -> None:
+    def __init__(
+        self, catalog: Catalog, transport: Transport, calllog: CallLog, policy: NetworkPolicy
+    ) -> None:
         self.catalog = catalog
         self.transport = transport
         self.calllog = calllog
@@ -62,8 +63,9 @@ class ActionsEngine:
         targets = (await self.catalog.current()).for_method("request", ctx.full_method)
         if not targets:
             return None
-        return await self._chain(ctx, "request", targets, message,
-                                 lambda current: {"request": redact(current)})
+        return await self._chain(
+            ctx, "request", targets, message, lambda current: {"request": redact(current)}
+        )
 
     async def run_response(
         self, ctx: CallContext, request: dict[str, Any], response: dict[str, Any]
@@ -72,12 +74,20 @@ class ActionsEngine:
         if not targets:
             return None
         shown_request = redact(request)
-        return await self._chain(ctx, "response", targets, response,
-                                 lambda current: {"request": shown_request,
-                                                  "response": redact(current)})
+        return await self._chain(
+            ctx,
+            "response",
+            targets,
+            response,
+            lambda current: {"request": shown_request, "response": redact(current)},
+        )
 
     async def _chain(
-        self, ctx: CallContext, member: Kind, targets: list[Target], message: dict[str, Any],
+        self,
+        ctx: CallContext,
+        member: Kind,
+        targets: list[Target],
+        message: dict[str, Any],
         body_of: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> dict[str, Any] | None:
         current: dict[str, Any] | None = None
@@ -86,12 +96,16 @@ class ActionsEngine:
             if target.type is TargetType.REST_ASYNC:
                 self._spawn(target, payload, member, ctx)
                 continue
-            outcome = await self.call(target, payload, member, ctx.full_method,
-                                      ctx.caller.instance_id, ctx.trace)
+            outcome = await self.call(
+                target, payload, member, ctx.full_method, ctx.caller.instance_id, ctx.trace
+            )
             if not outcome.ok:
                 if target.interrupt_on_error:
-                    raise TargetError(outcome.error or "target failed",
-                                      status=outcome.caller_status, target_id=target.id)
+                    raise TargetError(
+                        outcome.error or "target failed",
+                        status=outcome.caller_status,
+                        target_id=target.id,
+                    )
                 continue
             changed = modified_message(outcome, member, target.type)
             if changed is not None:
@@ -99,14 +113,21 @@ class ActionsEngine:
         return current
 
     def _spawn(self, target: Target, payload: dict[str, Any], kind: str, ctx: CallContext) -> None:
-        task = asyncio.create_task(self.call(target, payload, kind, ctx.full_method,
-                                             ctx.caller.instance_id, ctx.trace))
+        task = asyncio.create_task(
+            self.call(target, payload, kind, ctx.full_method, ctx.caller.instance_id, ctx.trace)
+        )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
     async def call(
-        self, target: Target, payload: dict[str, Any], kind: str, trigger: str,
-        instance_id: str, trace: str | None = None, msg_id: str | None = None,
+        self,
+        target: Target,
+        payload: dict[str, Any],
+        kind: str,
+        trigger: str,
+        instance_id: str,
+        trace: str | None = None,
+        msg_id: str | None = None,
     ) -> Outcome:
         """One signed call to ``target``, recorded in the call log."""
         started = time.perf_counter()
@@ -114,24 +135,42 @@ class ActionsEngine:
         try:
             self.policy.check_endpoint(target.endpoint)
         except InvalidArgument as exc:
-            outcome = Outcome(False, None, None,
-                              f"target {target.name!r} is refused by the network policy: "
-                              f"{exc.message}", 502)
+            outcome = Outcome(
+                False,
+                None,
+                None,
+                f"target {target.name!r} is refused by the network policy: {exc.message}",
+                502,
+            )
         else:
             body = encode_body(payload)
-            headers = request_headers(keys=target.valid_keys(now()), msg_id=msg_id, body=body,
-                                      custom=target.headers, trace=trace)
+            headers = request_headers(
+                keys=target.valid_keys(now()),
+                msg_id=msg_id,
+                body=body,
+                custom=target.headers,
+                trace=trace,
+            )
             try:
                 response = await self.transport.send(
-                    OutboundRequest(target.endpoint, body, headers, target.timeout))
+                    OutboundRequest(target.endpoint, body, headers, target.timeout)
+                )
                 outcome = from_answer(target.name, response)
             except TransportError as failure:
                 outcome = from_failure(target.name, failure)
-        self.calllog.record(CallRecord(
-            id=self.calllog.ids.new(), instance_id=instance_id, target_id=target.id, kind=kind,
-            trigger=trigger, status_code=outcome.status_code,
-            duration_ms=(time.perf_counter() - started) * 1000, error=outcome.error,
-            created_at=now()))
+        self.calllog.record(
+            CallRecord(
+                id=self.calllog.ids.new(),
+                instance_id=instance_id,
+                target_id=target.id,
+                kind=kind,
+                trigger=trigger,
+                status_code=outcome.status_code,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                error=outcome.error,
+                created_at=now(),
+            )
+        )
         return outcome
 
     async def drain(self) -> None:

@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -88,11 +88,16 @@ class AiohttpTransport:
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
-                limit=self._limit, limit_per_host=0, resolver=PolicyResolver(self._policy),
-                ttl_dns_cache=10, enable_cleanup_closed=True,
+                limit=self._limit,
+                limit_per_host=0,
+                resolver=PolicyResolver(self._policy),
+                ttl_dns_cache=10,
+                enable_cleanup_closed=True,
             )
             self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",),
+                connector=connector,
+                auto_decompress=True,
+                skip_auto_headers=("User-Agent",),
                 json_serialize=None,  # type: ignore[arg-type]
             )
         return self._session
@@ -105,8 +110,10 @@ class AiohttpTransport:
             return  # a name: the resolver applies the policy
         if not self._policy.address_allowed(host, host):
             raise TransportError(
-                "policy", f"{host} is not a public address; start with --dev (KEYHOOK_DEV=1) "
-                "or list it in KEYHOOK_ACTIONS_ALLOW_HOSTS")
+                "policy",
+                f"{host} is not a public address; start with --dev (KEYHOOK_DEV=1) "
+                "or list it in KEYHOOK_ACTIONS_ALLOW_HOSTS",
+            )
 
     async def send(self, request: OutboundRequest) -> OutboundResponse:
         self._check_literal_address(request.url)
@@ -114,8 +121,11 @@ class AiohttpTransport:
         timeout = aiohttp.ClientTimeout(total=request.timeout)
         try:
             async with session.post(
-                request.url, data=request.body, headers=dict(request.headers),
-                allow_redirects=False, timeout=timeout,
+                request.url,
+                data=request.body,
+                headers=dict(request.headers),
+                allow_redirects=False,
+                timeout=timeout,
             ) as response:
                 body = await self._read_capped(response)
                 return OutboundResponse(response.status, body, dict(response.headers))
@@ -169,5 +179,3 @@ class MockTransport:
 
 def elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
-
-

@@ -26,8 +26,9 @@ _INDEX_KEY = re.compile(r"^(0|[1-9][0-9]{0,9})$")
 
 def _js_order(value: Any) -> Any:
     if isinstance(value, dict):
-        index_keys = sorted((k for k in value if _INDEX_KEY.match(k) and int(k) < 2**32 - 1),
-                            key=int)
+        index_keys = sorted(
+            (k for k in value if _INDEX_KEY.match(k) and int(k) < 2**32 - 1), key=int
+        )
         ordered = {k: _js_order(value[k]) for k in index_keys}
         ordered.update({k: _js_order(v) for k, v in value.items() if k not in ordered})
         return ordered

@@ -26,6 +26,7 @@ Lifespan = Callable[[], Awaitable[None]]
 def _endpoint(pipeline: Pipeline, op: Operation) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         return await pipeline.handle(op, request)
+
     return endpoint
 
 
@@ -35,8 +36,11 @@ def _route_order(route: tuple[str, str, Operation]) -> tuple[int, str]:
 
 
 def build_app(
-    registry: Registry, pipeline: Pipeline, db: Database,
-    on_start: Lifespan | None = None, on_stop: Lifespan | None = None,
+    registry: Registry,
+    pipeline: Pipeline,
+    db: Database,
+    on_start: Lifespan | None = None,
+    on_stop: Lifespan | None = None,
 ) -> ASGIApp:
     table = [(method, path, op) for op in registry for method, path in op.routes]
     table += [("POST", op.full_method, op) for op in registry]
@@ -60,19 +64,30 @@ def build_app(
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
         return JSONResponse({"status": "ready"})
 
-    routes += [Route("/openapi.json", openapi), Route("/healthz", healthz),
-               Route("/readyz", readyz)]
+    routes += [
+        Route("/openapi.json", openapi),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            return error_response(NotFound(f"no operation at {request.url.path}; "
-                                           "see /openapi.json"))
+            return error_response(
+                NotFound(f"no operation at {request.url.path}; see /openapi.json")
+            )
         if exc.status_code == 405:
-            return Response(orjson.dumps({
-                "code": "unimplemented",
-                "message": f"{request.method} is not allowed on {request.url.path}",
-                "details": []}), status_code=405, media_type="application/json")
+            return Response(
+                orjson.dumps(
+                    {
+                        "code": "unimplemented",
+                        "message": f"{request.method} is not allowed on {request.url.path}",
+                        "details": [],
+                    }
+                ),
+                status_code=405,
+                media_type="application/json",
+            )
         return error_response(InvalidArgument(str(exc.detail)))
 
     @asynccontextmanager
@@ -85,5 +100,6 @@ def build_app(
             if on_stop is not None:
                 await on_stop()
 
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error},
-                     lifespan=lifespan)
+    return Starlette(
+        routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan
+    )

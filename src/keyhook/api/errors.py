@@ -37,7 +37,7 @@ def status_of(error: errors.KeyhookError) -> int:
         return error.status
     for cls in type(error).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 
@@ -55,8 +55,9 @@ def error_response(error: errors.KeyhookError) -> Response:
     status = status_of(error)
     body = {"code": error.code, "message": error.message, "details": error.details}
     headers = {"WWW-Authenticate": 'Bearer realm="keyhook"'} if status == 401 else None
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
-                    headers=headers)
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def unexpected_response(exc: BaseException) -> Response:

@@ -14,8 +14,9 @@ from pydantic.alias_generators import to_camel
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
-                              str_max_length=65536)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_max_length=65536
+    )
 
 
 class Empty(Message):
@@ -29,6 +30,7 @@ class Paging(Message):
 
 
 # --- users -------------------------------------------------------------------
+
 
 class Profile(Message):
     given_name: str = Field("", max_length=200)
@@ -62,8 +64,9 @@ class MetadataItem(Message):
 
 
 class HumanUser(Message):
-    user_name: str | None = Field(None, validation_alias=AliasChoices("userName", "username"),
-                                  max_length=200)
+    user_name: str | None = Field(
+        None, validation_alias=AliasChoices("userName", "username"), max_length=200
+    )
     profile: Profile = Field(default_factory=Profile)
     email: Email
     phone: Phone | None = None
@@ -125,6 +128,7 @@ class SetUserMetadataRequest(Message):
 
 # --- actions -------------------------------------------------------------------
 
+
 class InterruptOption(Message):
     interrupt_on_error: bool = False
 
@@ -144,9 +148,9 @@ class TargetFields(Message):
 
 
 class CreateTargetRequest(TargetFields):
-    name: str = Field(max_length=200)  # type: ignore[assignment]
-    endpoint: str = Field(max_length=2048)  # type: ignore[assignment]
-    timeout: str = Field(max_length=40)  # type: ignore[assignment]
+    name: str = Field(max_length=200)
+    endpoint: str = Field(max_length=2048)
+    timeout: str = Field(max_length=40)
 
 
 class IdRequest(Message):

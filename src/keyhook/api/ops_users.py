@@ -16,33 +16,41 @@ SERVICE = "/zitadel.user.v2.UserService/"
 def register(registry: Registry, commands: UserCommands, queries: UserQueries) -> None:
     async def add_human_user(caller: Caller, req: m.AddHumanUserRequest) -> dict[str, Any]:
         u = req.user
-        return await commands.add_human_user(caller, HumanUserInput(
-            org_id=req.organization_id or caller.default_org_id,
-            user_name=u.user_name or u.email.email,
-            email=u.email.email, email_verified=u.email.is_verified,
-            given_name=u.profile.given_name, family_name=u.profile.family_name,
-            display_name=u.profile.display_name, nick_name=u.profile.nick_name,
-            preferred_language=u.profile.preferred_language,
-            phone=u.phone.phone if u.phone else "",
-            phone_verified=u.phone.is_verified if u.phone else False,
-            password=u.password.password if u.password else None,
-            metadata=[(i.key, i.value) for i in u.metadata],
-        ))
+        return await commands.add_human_user(
+            caller,
+            HumanUserInput(
+                org_id=req.organization_id or caller.default_org_id,
+                user_name=u.user_name or u.email.email,
+                email=u.email.email,
+                email_verified=u.email.is_verified,
+                given_name=u.profile.given_name,
+                family_name=u.profile.family_name,
+                display_name=u.profile.display_name,
+                nick_name=u.profile.nick_name,
+                preferred_language=u.profile.preferred_language,
+                phone=u.phone.phone if u.phone else "",
+                phone_verified=u.phone.is_verified if u.phone else False,
+                password=u.password.password if u.password else None,
+                metadata=[(i.key, i.value) for i in u.metadata],
+            ),
+        )
 
     async def get_user(caller: Caller, req: m.UserIdRequest) -> dict[str, Any]:
         return await queries.get(caller, req.user_id)
 
     async def list_users(caller: Caller, req: m.ListUsersRequest) -> dict[str, Any]:
-        return await queries.list(caller, req.query.offset, req.query.limit, req.text,
-                                  req.organization_id)
+        return await queries.list(
+            caller, req.query.offset, req.query.limit, req.text, req.organization_id
+        )
 
     async def update_human_user(caller: Caller, req: m.UpdateHumanUserRequest) -> dict[str, Any]:
         changed: dict[str, Any] = {}
         if req.username is not None:
             changed["userName"] = req.username
         if req.profile is not None:
-            changed.update(req.profile.model_dump(by_alias=True, exclude_unset=True,
-                                                  exclude_none=True))
+            changed.update(
+                req.profile.model_dump(by_alias=True, exclude_unset=True, exclude_none=True)
+            )
         if req.email is not None:
             changed.update(email=req.email.email, emailVerified=req.email.is_verified)
         if req.phone is not None:
@@ -55,8 +63,9 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
         return await commands.set_password(caller, req.user_id, req.new_password.password)
 
     async def set_metadata(caller: Caller, req: m.SetUserMetadataRequest) -> dict[str, Any]:
-        return await commands.set_metadata(caller, req.user_id,
-                                           [(i.key, i.value) for i in req.metadata])
+        return await commands.set_metadata(
+            caller, req.user_id, [(i.key, i.value) for i in req.metadata]
+        )
 
     def state_op(name: str, verb: str, summary: str) -> Operation:
         action = getattr(commands, verb)
@@ -65,32 +74,74 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             result: dict[str, Any] = await action(caller, req.user_id)
             return result
 
-        return Operation(SERVICE + name, (("POST", f"/v2/users/{{userId}}/{verb}"),),
-                         m.UserIdRequest, handler, summary, subject_field="userId")
+        return Operation(
+            SERVICE + name,
+            (("POST", f"/v2/users/{{userId}}/{verb}"),),
+            m.UserIdRequest,
+            handler,
+            summary,
+            subject_field="userId",
+        )
 
     for op in (
-        Operation(SERVICE + "AddHumanUser", (("POST", "/v2/users/human"),),
-                  m.AddHumanUserRequest, add_human_user, "Create a human user",
-                  response_subject_field="userId"),
-        Operation(SERVICE + "GetUserByID", (("GET", "/v2/users/{userId}"),), m.UserIdRequest,
-                  get_user, "Get a user", subject_field="userId"),
-        Operation(SERVICE + "ListUsers", (("POST", "/v2/users/search"),), m.ListUsersRequest,
-                  list_users, "Search users"),
-        Operation(SERVICE + "UpdateHumanUser", (("PUT", "/v2/users/human/{userId}"),),
-                  m.UpdateHumanUserRequest, update_human_user, "Change a human user",
-                  subject_field="userId"),
+        Operation(
+            SERVICE + "AddHumanUser",
+            (("POST", "/v2/users/human"),),
+            m.AddHumanUserRequest,
+            add_human_user,
+            "Create a human user",
+            response_subject_field="userId",
+        ),
+        Operation(
+            SERVICE + "GetUserByID",
+            (("GET", "/v2/users/{userId}"),),
+            m.UserIdRequest,
+            get_user,
+            "Get a user",
+            subject_field="userId",
+        ),
+        Operation(
+            SERVICE + "ListUsers",
+            (("POST", "/v2/users/search"),),
+            m.ListUsersRequest,
+            list_users,
+            "Search users",
+        ),
+        Operation(
+            SERVICE + "UpdateHumanUser",
+            (("PUT", "/v2/users/human/{userId}"),),
+            m.UpdateHumanUserRequest,
+            update_human_user,
+            "Change a human user",
+            subject_field="userId",
+        ),
         state_op("LockUser", "lock", "Lock a user"),
         state_op("UnlockUser", "unlock", "Unlock a user"),
         state_op("DeactivateUser", "deactivate", "Deactivate a user"),
         state_op("ReactivateUser", "reactivate", "Reactivate a user"),
-        Operation(SERVICE + "DeleteUser", (("DELETE", "/v2/users/{userId}"),), m.UserIdRequest,
-                  state_op("DeleteUser", "delete", "").handler, "Delete a user",
-                  subject_field="userId"),
-        Operation(SERVICE + "SetPassword", (("POST", "/v2/users/{userId}/password"),),
-                  m.SetPasswordRequest, set_password, "Set a user's password",
-                  subject_field="userId"),
-        Operation(SERVICE + "SetUserMetadata", (("POST", "/v2/users/{userId}/metadata"),),
-                  m.SetUserMetadataRequest, set_metadata, "Set user metadata",
-                  subject_field="userId"),
+        Operation(
+            SERVICE + "DeleteUser",
+            (("DELETE", "/v2/users/{userId}"),),
+            m.UserIdRequest,
+            state_op("DeleteUser", "delete", "").handler,
+            "Delete a user",
+            subject_field="userId",
+        ),
+        Operation(
+            SERVICE + "SetPassword",
+            (("POST", "/v2/users/{userId}/password"),),
+            m.SetPasswordRequest,
+            set_password,
+            "Set a user's password",
+            subject_field="userId",
+        ),
+        Operation(
+            SERVICE + "SetUserMetadata",
+            (("POST", "/v2/users/{userId}/metadata"),),
+            m.SetUserMetadataRequest,
+            set_metadata,
+            "Set user metadata",
+            subject_field="userId",
+        ),
     ):
         registry.add(op)

@@ -47,11 +47,15 @@ async def read_message(request: Request) -> dict[str, Any]:
     try:
         message = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InvalidArgument(f"the body is not valid JSON: {exc}",
-                              details=[{"field": "body", "problem": "invalid JSON"}]) from exc
+        raise InvalidArgument(
+            f"the body is not valid JSON: {exc}",
+            details=[{"field": "body", "problem": "invalid JSON"}],
+        ) from exc
     if not isinstance(message, dict):
-        raise InvalidArgument("the body must be a JSON object",
-                              details=[{"field": "body", "problem": "not an object"}])
+        raise InvalidArgument(
+            "the body must be a JSON object",
+            details=[{"field": "body", "problem": "not an object"}],
+        )
     return message
 
 
@@ -59,8 +63,10 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("missing or malformed Authorization header; "
-                              "send Authorization: Bearer <personal access token>")
+        raise Unauthenticated(
+            "missing or malformed Authorization header; "
+            "send Authorization: Bearer <personal access token>"
+        )
     return token.strip()
 
 
@@ -91,8 +97,9 @@ class Pipeline:
         message.update(path)
         model = validate(op, message)
         trace = request.headers.get("traceparent")
-        ctx = CallContext(caller, op.full_method, _subject(caller, (message, op.subject_field)),
-                          trace)
+        ctx = CallContext(
+            caller, op.full_method, _subject(caller, (message, op.subject_field)), trace
+        )
         changed = await self.engine.run_request(ctx, message)
         if changed is not None:
             message = {**changed, **path}
@@ -101,9 +108,11 @@ class Pipeline:
         if op.changes_actions:
             self.engine.catalog.invalidate()
         response_ctx = CallContext(
-            caller, op.full_method,
+            caller,
+            op.full_method,
             _subject(caller, (result, op.response_subject_field), (message, op.subject_field)),
-            trace)
+            trace,
+        )
         changed_result = await self.engine.run_response(response_ctx, message, result)
         if changed_result is not None:
             result = changed_result

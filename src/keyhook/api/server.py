@@ -20,5 +20,6 @@ def build_registry(core: Core) -> Registry:
 
 def application(core: Core) -> ASGIApp:
     registry = build_registry(core)
-    return build_app(registry, Pipeline(core.db, core.engine), core.db,
-                     on_start=core.start, on_stop=core.stop)
+    return build_app(
+        registry, Pipeline(core.db, core.engine), core.db, on_start=core.start, on_stop=core.stop
+    )

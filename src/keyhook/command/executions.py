@@ -28,40 +28,68 @@ class ExecutionCommands:
 
     async def set(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
         condition = parse_condition(
-            body.get("condition"), methods=self.methods, services=self.services,
-            events=EVENT_TYPES.keys(), groups=event_groups())
+            body.get("condition"),
+            methods=self.methods,
+            services=self.services,
+            events=EVENT_TYPES.keys(),
+            groups=event_groups(),
+        )
         target_ids = body.get("targets", [])
         if not isinstance(target_ids, list) or not all(isinstance(i, str) for i in target_ids):
             raise field_error("targets", "must be a list of target ids (strings)")
         if len(target_ids) > MAX_TARGETS:
-            raise field_error("targets", f"lists {len(target_ids)} targets",
-                              f"at most {MAX_TARGETS}")
+            raise field_error(
+                "targets", f"lists {len(target_ids)} targets", f"at most {MAX_TARGETS}"
+            )
         if len(set(target_ids)) != len(target_ids):
             raise field_error("targets", "lists a target more than once")
         async with self.w.db.write() as conn:
             await _check_targets(conn, caller.instance_id, target_ids)
-            exists = await conn.execute(select(t.executions.c.condition_key).where(
-                t.executions.c.instance_id == caller.instance_id,
-                t.executions.c.condition_key == condition.key))
+            exists = await conn.execute(
+                select(t.executions.c.condition_key).where(
+                    t.executions.c.instance_id == caller.instance_id,
+                    t.executions.c.condition_key == condition.key,
+                )
+            )
             if not target_ids and exists.first() is None:
-                raise NotFound("no execution exists for this condition",
-                               details=[{"field": "condition", "problem": "unknown"}])
+                raise NotFound(
+                    "no execution exists for this condition",
+                    details=[{"field": "condition", "problem": "unknown"}],
+                )
             event_type = "execution.set" if target_ids else "execution.removed"
-            stored = await self.w.commit(conn, caller, [PendingEvent(
-                event_type, "execution", caller.instance_id, caller.instance_id,
-                {"conditionKey": condition.key, "condition": condition.to_wire(),
-                 "targets": target_ids})])
+            stored = await self.w.commit(
+                conn,
+                caller,
+                [
+                    PendingEvent(
+                        event_type,
+                        "execution",
+                        caller.instance_id,
+                        caller.instance_id,
+                        {
+                            "conditionKey": condition.key,
+                            "condition": condition.to_wire(),
+                            "targets": target_ids,
+                        },
+                    )
+                ],
+            )
         return {"setDate": iso(stored[-1].created_at)}
 
 
 async def _check_targets(conn: AsyncConnection, instance_id: str, ids: list[str]) -> None:
     if not ids:
         return
-    rows = await conn.execute(select(t.targets.c.id).where(
-        t.targets.c.instance_id == instance_id, t.targets.c.id.in_(ids)))
+    rows = await conn.execute(
+        select(t.targets.c.id).where(
+            t.targets.c.instance_id == instance_id, t.targets.c.id.in_(ids)
+        )
+    )
     known = {r.id for r in rows}
     missing = [i for i in ids if i not in known]
     if missing:
         raise NotFound(
-            f"target {missing[0]} does not exist; list targets with POST /v2/actions/targets/search",
-            details=[{"field": "targets", "problem": f"unknown target id {i}"} for i in missing])
+            f"target {missing[0]} does not exist; "
+            "list targets with POST /v2/actions/targets/search",
+            details=[{"field": "targets", "problem": f"unknown target id {i}"} for i in missing],
+        )

@@ -14,55 +14,81 @@ from keyhook.storage import schema as t
 Projector = Callable[[AsyncConnection, StoredEvent], Awaitable[None]]
 
 _PROFILE_COLUMNS = {
-    "givenName": "given_name", "familyName": "family_name", "displayName": "display_name",
-    "nickName": "nick_name", "preferredLanguage": "preferred_language", "email": "email",
-    "emailVerified": "email_verified", "phone": "phone", "phoneVerified": "phone_verified",
+    "givenName": "given_name",
+    "familyName": "family_name",
+    "displayName": "display_name",
+    "nickName": "nick_name",
+    "preferredLanguage": "preferred_language",
+    "email": "email",
+    "emailVerified": "email_verified",
+    "phone": "phone",
+    "phoneVerified": "phone_verified",
     "userName": "user_name",
 }
 
 
 async def _user_touch(conn: AsyncConnection, e: StoredEvent, **values: object) -> None:
     await conn.execute(
-        update(t.users).where(t.users.c.id == e.aggregate_id)
+        update(t.users)
+        .where(t.users.c.id == e.aggregate_id)
         .values(sequence=e.sequence, changed_at=e.created_at, **values)
     )
 
 
 async def _user_added(conn: AsyncConnection, e: StoredEvent) -> None:
     d = e.data
-    await conn.execute(insert(t.users).values(
-        id=e.aggregate_id, instance_id=e.instance_id, org_id=e.resource_owner,
-        user_name=d["userName"], kind="human" if e.type == "user.human.added" else "machine",
-        state="USER_STATE_ACTIVE", given_name=d.get("givenName", ""),
-        family_name=d.get("familyName", ""), display_name=d.get("displayName", d.get("name", "")),
-        nick_name=d.get("nickName", ""), preferred_language=d.get("preferredLanguage", ""),
-        email=d.get("email", ""), email_verified=d.get("emailVerified", False),
-        phone=d.get("phone", ""), phone_verified=d.get("phoneVerified", False),
-        password_hash=d.get("hashedPassword"), failed_attempts=0, sequence=e.sequence,
-        created_at=e.created_at, changed_at=e.created_at,
-    ))
+    await conn.execute(
+        insert(t.users).values(
+            id=e.aggregate_id,
+            instance_id=e.instance_id,
+            org_id=e.resource_owner,
+            user_name=d["userName"],
+            kind="human" if e.type == "user.human.added" else "machine",
+            state="USER_STATE_ACTIVE",
+            given_name=d.get("givenName", ""),
+            family_name=d.get("familyName", ""),
+            display_name=d.get("displayName", d.get("name", "")),
+            nick_name=d.get("nickName", ""),
+            preferred_language=d.get("preferredLanguage", ""),
+            email=d.get("email", ""),
+            email_verified=d.get("emailVerified", False),
+            phone=d.get("phone", ""),
+            phone_verified=d.get("phoneVerified", False),
+            password_hash=d.get("hashedPassword"),
+            failed_attempts=0,
+            sequence=e.sequence,
+            created_at=e.created_at,
+            changed_at=e.created_at,
+        )
+    )
     for item in d.get("metadata", []):
-        await conn.execute(insert(t.user_metadata).values(
-            user_id=e.aggregate_id, key=item["key"], value=item["value"]))
+        await conn.execute(
+            insert(t.user_metadata).values(
+                user_id=e.aggregate_id, key=item["key"], value=item["value"]
+            )
+        )
 
 
 async def _user_changed(conn: AsyncConnection, e: StoredEvent) -> None:
     changed = e.data.get("changed", {})
-    await _user_touch(conn, e, **{_PROFILE_COLUMNS[k]: v for k, v in changed.items()
-                                  if k in _PROFILE_COLUMNS})
+    await _user_touch(
+        conn, e, **{_PROFILE_COLUMNS[k]: v for k, v in changed.items() if k in _PROFILE_COLUMNS}
+    )
 
 
 def _state_projector(state: str, reset_attempts: bool = False) -> Projector:
     async def project(conn: AsyncConnection, e: StoredEvent) -> None:
         extra: dict[str, object] = {"failed_attempts": 0} if reset_attempts else {}
         await _user_touch(conn, e, state=state, **extra)
+
     return project
 
 
 async def _user_removed(conn: AsyncConnection, e: StoredEvent) -> None:
     await conn.execute(delete(t.user_metadata).where(t.user_metadata.c.user_id == e.aggregate_id))
-    await conn.execute(delete(t.personal_access_tokens)
-                       .where(t.personal_access_tokens.c.user_id == e.aggregate_id))
+    await conn.execute(
+        delete(t.personal_access_tokens).where(t.personal_access_tokens.c.user_id == e.aggregate_id)
+    )
     await conn.execute(delete(t.users).where(t.users.c.id == e.aggregate_id))
 
 
@@ -73,8 +99,11 @@ async def _password_changed(conn: AsyncConnection, e: StoredEvent) -> None:
 async def _metadata_set(conn: AsyncConnection, e: StoredEvent) -> None:
     where = (t.user_metadata.c.user_id == e.aggregate_id) & (t.user_metadata.c.key == e.data["key"])
     await conn.execute(delete(t.user_metadata).where(where))
-    await conn.execute(insert(t.user_metadata).values(
-        user_id=e.aggregate_id, key=e.data["key"], value=e.data["value"]))
+    await conn.execute(
+        insert(t.user_metadata).values(
+            user_id=e.aggregate_id, key=e.data["key"], value=e.data["value"]
+        )
+    )
     await _user_touch(conn, e)
 
 
@@ -85,50 +114,88 @@ async def _metadata_removed(conn: AsyncConnection, e: StoredEvent) -> None:
 
 
 async def _pat_added(conn: AsyncConnection, e: StoredEvent) -> None:
-    await conn.execute(insert(t.personal_access_tokens).values(
-        id=e.data["tokenId"], user_id=e.aggregate_id, instance_id=e.instance_id,
-        token_hash=e.data["tokenHash"], expires_at=None, created_at=e.created_at))
+    await conn.execute(
+        insert(t.personal_access_tokens).values(
+            id=e.data["tokenId"],
+            user_id=e.aggregate_id,
+            instance_id=e.instance_id,
+            token_hash=e.data["tokenHash"],
+            expires_at=None,
+            created_at=e.created_at,
+        )
+    )
 
 
 async def _org_added(conn: AsyncConnection, e: StoredEvent) -> None:
-    await conn.execute(insert(t.orgs).values(
-        id=e.aggregate_id, instance_id=e.instance_id, name=e.data["name"],
-        created_at=e.created_at))
+    await conn.execute(
+        insert(t.orgs).values(
+            id=e.aggregate_id,
+            instance_id=e.instance_id,
+            name=e.data["name"],
+            created_at=e.created_at,
+        )
+    )
 
 
 async def _instance_added(conn: AsyncConnection, e: StoredEvent) -> None:
-    await conn.execute(insert(t.instances).values(
-        id=e.aggregate_id, name=e.data["name"], default_org_id=e.data["defaultOrgId"],
-        admin_user_id=e.data["adminUserId"], actions_generation=0, created_at=e.created_at))
+    await conn.execute(
+        insert(t.instances).values(
+            id=e.aggregate_id,
+            name=e.data["name"],
+            default_org_id=e.data["defaultOrgId"],
+            admin_user_id=e.data["adminUserId"],
+            actions_generation=0,
+            created_at=e.created_at,
+        )
+    )
 
 
 async def _bump_actions(conn: AsyncConnection, e: StoredEvent) -> None:
-    await conn.execute(update(t.instances).where(t.instances.c.id == e.instance_id)
-                       .values(actions_generation=t.instances.c.actions_generation + 1))
+    await conn.execute(
+        update(t.instances)
+        .where(t.instances.c.id == e.instance_id)
+        .values(actions_generation=t.instances.c.actions_generation + 1)
+    )
 
 
 async def _target_added(conn: AsyncConnection, e: StoredEvent) -> None:
     d = e.data
-    await conn.execute(insert(t.targets).values(
-        id=e.aggregate_id, instance_id=e.instance_id, name=d["name"], endpoint=d["endpoint"],
-        timeout_seconds=d["timeoutSeconds"], target_type=d["targetType"],
-        interrupt_on_error=d["interruptOnError"], headers_sealed=d.get("sealedHeaders"),
-        signing_keys_sealed=d["sealedSigningKeys"], created_at=e.created_at,
-        changed_at=e.created_at))
+    await conn.execute(
+        insert(t.targets).values(
+            id=e.aggregate_id,
+            instance_id=e.instance_id,
+            name=d["name"],
+            endpoint=d["endpoint"],
+            timeout_seconds=d["timeoutSeconds"],
+            target_type=d["targetType"],
+            interrupt_on_error=d["interruptOnError"],
+            headers_sealed=d.get("sealedHeaders"),
+            signing_keys_sealed=d["sealedSigningKeys"],
+            created_at=e.created_at,
+            changed_at=e.created_at,
+        )
+    )
     await _bump_actions(conn, e)
 
 
 _TARGET_COLUMNS = {
-    "name": "name", "endpoint": "endpoint", "timeoutSeconds": "timeout_seconds",
-    "targetType": "target_type", "interruptOnError": "interrupt_on_error",
-    "sealedHeaders": "headers_sealed", "sealedSigningKeys": "signing_keys_sealed",
+    "name": "name",
+    "endpoint": "endpoint",
+    "timeoutSeconds": "timeout_seconds",
+    "targetType": "target_type",
+    "interruptOnError": "interrupt_on_error",
+    "sealedHeaders": "headers_sealed",
+    "sealedSigningKeys": "signing_keys_sealed",
 }
 
 
 async def _target_changed(conn: AsyncConnection, e: StoredEvent) -> None:
     values = {_TARGET_COLUMNS[k]: v for k, v in e.data.items() if k in _TARGET_COLUMNS}
-    await conn.execute(update(t.targets).where(t.targets.c.id == e.aggregate_id)
-                       .values(changed_at=e.created_at, **values))
+    await conn.execute(
+        update(t.targets)
+        .where(t.targets.c.id == e.aggregate_id)
+        .values(changed_at=e.created_at, **values)
+    )
     await _bump_actions(conn, e)
 
 
@@ -140,19 +207,28 @@ async def _target_removed(conn: AsyncConnection, e: StoredEvent) -> None:
 async def _execution_set(conn: AsyncConnection, e: StoredEvent) -> None:
     key = e.data["conditionKey"]
     where = (t.executions.c.instance_id == e.instance_id) & (t.executions.c.condition_key == key)
-    result = await conn.execute(update(t.executions).where(where).values(
-        target_ids=orjson.dumps(e.data["targets"]).decode(), changed_at=e.created_at))
+    result = await conn.execute(
+        update(t.executions)
+        .where(where)
+        .values(target_ids=orjson.dumps(e.data["targets"]).decode(), changed_at=e.created_at)
+    )
     if result.rowcount == 0:
-        await conn.execute(insert(t.executions).values(
-            instance_id=e.instance_id, condition_key=key,
-            target_ids=orjson.dumps(e.data["targets"]).decode(),
-            created_at=e.created_at, changed_at=e.created_at))
+        await conn.execute(
+            insert(t.executions).values(
+                instance_id=e.instance_id,
+                condition_key=key,
+                target_ids=orjson.dumps(e.data["targets"]).decode(),
+                created_at=e.created_at,
+                changed_at=e.created_at,
+            )
+        )
     await _bump_actions(conn, e)
 
 
 async def _execution_removed(conn: AsyncConnection, e: StoredEvent) -> None:
-    where = ((t.executions.c.instance_id == e.instance_id)
-             & (t.executions.c.condition_key == e.data["conditionKey"]))
+    where = (t.executions.c.instance_id == e.instance_id) & (
+        t.executions.c.condition_key == e.data["conditionKey"]
+    )
     await conn.execute(delete(t.executions).where(where))
     await _bump_actions(conn, e)
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keyhook.command.users import UserCommands
+from keyhook.command.users import USER_NAME, UserCommands
 from keyhook.command.writer import Writer
 from keyhook.crypto.tokens import new_personal_access_token, token_hash
 from keyhook.domain.caller import Caller
-from keyhook.command.users import USER_NAME
 from keyhook.eventstore.store import PendingEvent, UniqueClaim
 
 
@@ -22,21 +21,40 @@ async def set_up_instance(writer: Writer, instance_name: str = "Keyhook") -> Set
     instance_id = writer.ids.new()
     org_id = writer.ids.new()
     admin_id = writer.ids.new()
-    system = Caller(instance_id=instance_id, user_id="system", org_id=org_id,
-                    default_org_id=org_id)
+    system = Caller(instance_id=instance_id, user_id="system", org_id=org_id, default_org_id=org_id)
     token = new_personal_access_token()
     async with writer.db.write() as conn:
-        await writer.commit(conn, system, [
-            PendingEvent("instance.added", "instance", instance_id, instance_id,
-                         {"instanceId": instance_id, "name": instance_name,
-                          "defaultOrgId": org_id, "adminUserId": admin_id}),
-            PendingEvent("org.added", "org", org_id, org_id,
-                         {"orgId": org_id, "name": "Default"}),
-            PendingEvent("user.machine.added", "user", admin_id, org_id,
-                         {"userId": admin_id, "userName": "admin", "name": "Administrator"}),
-        ], claims=[UniqueClaim(USER_NAME, f"{org_id}:admin")])
-        await UserCommands(writer).add_personal_access_token(conn, system, admin_id,
-                                                             token_hash(token))
-    admin = Caller(instance_id=instance_id, user_id=admin_id, org_id=org_id,
-                   default_org_id=org_id)
+        await writer.commit(
+            conn,
+            system,
+            [
+                PendingEvent(
+                    "instance.added",
+                    "instance",
+                    instance_id,
+                    instance_id,
+                    {
+                        "instanceId": instance_id,
+                        "name": instance_name,
+                        "defaultOrgId": org_id,
+                        "adminUserId": admin_id,
+                    },
+                ),
+                PendingEvent(
+                    "org.added", "org", org_id, org_id, {"orgId": org_id, "name": "Default"}
+                ),
+                PendingEvent(
+                    "user.machine.added",
+                    "user",
+                    admin_id,
+                    org_id,
+                    {"userId": admin_id, "userName": "admin", "name": "Administrator"},
+                ),
+            ],
+            claims=[UniqueClaim(USER_NAME, f"{org_id}:admin")],
+        )
+        await UserCommands(writer).add_personal_access_token(
+            conn, system, admin_id, token_hash(token)
+        )
+    admin = Caller(instance_id=instance_id, user_id=admin_id, org_id=org_id, default_org_id=org_id)
     return SetUp(caller=admin, admin_token=token)

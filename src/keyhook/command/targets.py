@@ -33,8 +33,7 @@ class TargetState:
 
 
 def _name_claim(name: str, add: bool = True) -> UniqueClaim:
-    return UniqueClaim(TARGET_NAME, name, add=add,
-                       error=f"a target named {name!r} already exists")
+    return UniqueClaim(TARGET_NAME, name, add=add, error=f"a target named {name!r} already exists")
 
 
 async def load_target(conn: AsyncConnection, instance_id: str, target_id: str) -> TargetState:
@@ -48,8 +47,9 @@ async def load_target(conn: AsyncConnection, instance_id: str, target_id: str) -
         state.name = e.data.get("name", state.name)
         state.sealed_keys = e.data.get("sealedSigningKeys", state.sealed_keys)
     if not state.exists:
-        raise NotFound(f"target {target_id} does not exist",
-                       details=[{"field": "id", "problem": "unknown"}])
+        raise NotFound(
+            f"target {target_id} does not exist", details=[{"field": "id", "problem": "unknown"}]
+        )
     return state
 
 
@@ -70,16 +70,23 @@ class TargetCommands:
         key = new_signing_key()
         target_id = self.w.ids.new()
         data: dict[str, Any] = {
-            "targetId": target_id, "name": name, "endpoint": endpoint, "timeoutSeconds": timeout,
-            "targetType": kind.value, "interruptOnError": interrupt,
+            "targetId": target_id,
+            "name": name,
+            "endpoint": endpoint,
+            "timeoutSeconds": timeout,
+            "targetType": kind.value,
+            "interruptOnError": interrupt,
             "sealedSigningKeys": self._seal_keys([{"key": key, "expiresAt": None}]),
             "sealedHeaders": self.w.box.seal(orjson.dumps(headers).decode()) if headers else None,
         }
         async with self.w.db.write() as conn:
             stored = await self.w.commit(
-                conn, caller, [PendingEvent("target.added", "target", target_id,
-                                            caller.instance_id, data)],
-                expected={("target", target_id): 0}, claims=[_name_claim(name)])
+                conn,
+                caller,
+                [PendingEvent("target.added", "target", target_id, caller.instance_id, data)],
+                expected={("target", target_id): 0},
+                claims=[_name_claim(name)],
+            )
         return {"id": target_id, "creationDate": iso(stored[-1].created_at), "signingKey": key}
 
     async def update(self, caller: Caller, target_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -97,15 +104,19 @@ class TargetCommands:
         if "headers" in body and body["headers"] is not None:
             headers = rules.validate_headers(body["headers"])
             changed["sealedHeaders"] = (
-                self.w.box.seal(orjson.dumps(headers).decode()) if headers else None)
+                self.w.box.seal(orjson.dumps(headers).decode()) if headers else None
+            )
         rotate = body.get("expirationSigningKey")
         overlap = None if rotate is None else parse_duration(rotate, "expirationSigningKey")
         if overlap is not None and overlap > 30 * 24 * 3600:
             raise field_error("expirationSigningKey", "is longer than 30 days", "0s to 720h")
         if not changed and overlap is None:
-            raise field_error("target", "names nothing to change",
-                              "name, endpoint, timeout, restWebhook/restCall/restAsync, headers, "
-                              "expirationSigningKey")
+            raise field_error(
+                "target",
+                "names nothing to change",
+                "name, endpoint, timeout, restWebhook/restCall/restAsync, headers, "
+                "expirationSigningKey",
+            )
         new_key = None
         async with self.w.db.write() as conn:
             state = await load_target(conn, caller.instance_id, target_id)
@@ -115,11 +126,23 @@ class TargetCommands:
             if overlap is not None:
                 new_key = new_signing_key()
                 changed["sealedSigningKeys"] = self._seal_keys(
-                    _rotated(self.w.box.open(state.sealed_keys), new_key, overlap, now()))
-            stored = await self.w.commit(conn, caller, [PendingEvent(
-                "target.changed", "target", target_id, caller.instance_id,
-                {"targetId": target_id, "changed": sorted(changed), **changed})],
-                expected={("target", target_id): state.sequence}, claims=claims)
+                    _rotated(self.w.box.open(state.sealed_keys), new_key, overlap, now())
+                )
+            stored = await self.w.commit(
+                conn,
+                caller,
+                [
+                    PendingEvent(
+                        "target.changed",
+                        "target",
+                        target_id,
+                        caller.instance_id,
+                        {"targetId": target_id, "changed": sorted(changed), **changed},
+                    )
+                ],
+                expected={("target", target_id): state.sequence},
+                claims=claims,
+            )
         answer: dict[str, Any] = {"changeDate": details(stored)["changeDate"]}
         if new_key is not None:
             answer["signingKey"] = new_key
@@ -128,11 +151,19 @@ class TargetCommands:
     async def delete(self, caller: Caller, target_id: str) -> dict[str, Any]:
         async with self.w.db.write() as conn:
             state = await load_target(conn, caller.instance_id, target_id)
-            pending = [PendingEvent("target.removed", "target", target_id, caller.instance_id,
-                                    {"targetId": target_id, "name": state.name})]
+            pending = [
+                PendingEvent(
+                    "target.removed",
+                    "target",
+                    target_id,
+                    caller.instance_id,
+                    {"targetId": target_id, "name": state.name},
+                )
+            ]
             pending += await _executions_without(conn, caller.instance_id, target_id)
             stored = await self.w.commit(
-                conn, caller, pending, claims=[_name_claim(state.name, add=False)])
+                conn, caller, pending, claims=[_name_claim(state.name, add=False)]
+            )
         return {"deletionDate": iso(stored[0].created_at)}
 
 
@@ -164,6 +195,13 @@ async def _executions_without(
             continue
         remaining = [i for i in ids if i != target_id]
         event_type = "execution.set" if remaining else "execution.removed"
-        pending.append(PendingEvent(event_type, "execution", instance_id, instance_id,
-                                    {"conditionKey": row.condition_key, "targets": remaining}))
+        pending.append(
+            PendingEvent(
+                event_type,
+                "execution",
+                instance_id,
+                instance_id,
+                {"conditionKey": row.condition_key, "targets": remaining},
+            )
+        )
     return pending

@@ -43,8 +43,12 @@ async def load_user(conn: AsyncConnection, instance_id: str, user_id: str) -> ru
 
 
 def _name_claim(org_id: str, user_name: str, add: bool = True) -> UniqueClaim:
-    return UniqueClaim(USER_NAME, f"{org_id}:{user_name.lower()}", add=add,
-                       error=f"user name {user_name!r} is already taken in this organization")
+    return UniqueClaim(
+        USER_NAME,
+        f"{org_id}:{user_name.lower()}",
+        add=add,
+        error=f"user name {user_name!r} is already taken in this organization",
+    )
 
 
 class UserCommands:
@@ -62,11 +66,16 @@ class UserCommands:
             hashed = self.w.passwords.hash(data.password)
         user_id = self.w.ids.new()
         event_data: dict[str, Any] = {
-            "userId": user_id, "userName": user_name, "givenName": data.given_name,
+            "userId": user_id,
+            "userName": user_name,
+            "givenName": data.given_name,
             "familyName": data.family_name,
             "displayName": data.display_name or f"{data.given_name} {data.family_name}".strip(),
-            "nickName": data.nick_name, "preferredLanguage": data.preferred_language,
-            "email": email, "emailVerified": data.email_verified, "phone": data.phone,
+            "nickName": data.nick_name,
+            "preferredLanguage": data.preferred_language,
+            "email": email,
+            "emailVerified": data.email_verified,
+            "phone": data.phone,
             "phoneVerified": data.phone_verified,
             "metadata": [{"key": k, "value": v} for k, v in data.metadata],
         }
@@ -74,7 +83,8 @@ class UserCommands:
             event_data["hashedPassword"] = hashed
         async with self.w.db.write() as conn:
             stored = await self.w.commit(
-                conn, caller,
+                conn,
+                caller,
                 [PendingEvent("user.human.added", "user", user_id, data.org_id, event_data)],
                 expected={("user", user_id): 0},
                 claims=[_name_claim(data.org_id, user_name)],
@@ -86,10 +96,19 @@ class UserCommands:
     ) -> str:
         user_id = self.w.ids.new()
         await self.w.commit(
-            conn, caller,
-            [PendingEvent("user.machine.added", "user", user_id, org_id,
-                          {"userId": user_id, "userName": user_name, "name": name})],
-            expected={("user", user_id): 0}, claims=[_name_claim(org_id, user_name)],
+            conn,
+            caller,
+            [
+                PendingEvent(
+                    "user.machine.added",
+                    "user",
+                    user_id,
+                    org_id,
+                    {"userId": user_id, "userName": user_name, "name": name},
+                )
+            ],
+            expected={("user", user_id): 0},
+            claims=[_name_claim(org_id, user_name)],
         )
         return user_id
 
@@ -99,11 +118,26 @@ class UserCommands:
         user = await load_user(conn, caller.instance_id, user_id)
         user.ensure_exists()
         token_id = self.w.ids.new()
-        await self.w.commit(conn, caller, [PendingEvent(
-            "user.pat.added", "user", user_id, user.org_id,
-            {"userId": user_id, "userName": user.user_name, "tokenId": token_id,
-             "tokenHash": token_hash, "expirationDate": None})],
-            expected={("user", user_id): user.sequence})
+        await self.w.commit(
+            conn,
+            caller,
+            [
+                PendingEvent(
+                    "user.pat.added",
+                    "user",
+                    user_id,
+                    user.org_id,
+                    {
+                        "userId": user_id,
+                        "userName": user.user_name,
+                        "tokenId": token_id,
+                        "tokenHash": token_hash,
+                        "expirationDate": None,
+                    },
+                )
+            ],
+            expected={("user", user_id): user.sequence},
+        )
         return token_id
 
     async def update_human_user(
@@ -119,23 +153,39 @@ class UserCommands:
             user.ensure_human()
             pending, claims = [], []
             if "userName" in changed and changed["userName"] != user.user_name:
-                claims = [_name_claim(user.org_id, user.user_name, add=False),
-                          _name_claim(user.org_id, changed["userName"])]
+                claims = [
+                    _name_claim(user.org_id, user.user_name, add=False),
+                    _name_claim(user.org_id, changed["userName"]),
+                ]
             ref = {"userId": user_id, "userName": changed.get("userName", user.user_name)}
             if changed:
-                pending.append(PendingEvent("user.human.changed", "user", user_id, user.org_id,
-                                            {**ref, "changed": changed}))
+                pending.append(
+                    PendingEvent(
+                        "user.human.changed",
+                        "user",
+                        user_id,
+                        user.org_id,
+                        {**ref, "changed": changed},
+                    )
+                )
             if password is not None:
                 rules.validate_password(password, "password.password")
-                pending.append(PendingEvent(
-                    "user.human.password.changed", "user", user_id, user.org_id,
-                    {**ref, "hashedPassword": self.w.passwords.hash(password)}))
+                pending.append(
+                    PendingEvent(
+                        "user.human.password.changed",
+                        "user",
+                        user_id,
+                        user.org_id,
+                        {**ref, "hashedPassword": self.w.passwords.hash(password)},
+                    )
+                )
             if not pending:
-                raise field_error("user", "names nothing to change",
-                                  "username, profile, email, phone, password")
-            stored = await self.w.commit(conn, caller, pending,
-                                         expected={("user", user_id): user.sequence},
-                                         claims=claims)
+                raise field_error(
+                    "user", "names nothing to change", "username, profile, email, phone, password"
+                )
+            stored = await self.w.commit(
+                conn, caller, pending, expected={("user", user_id): user.sequence}, claims=claims
+            )
         return {"details": details(stored)}
 
     async def _state_change(
@@ -151,16 +201,27 @@ class UserCommands:
                 "user.removed": user.ensure_exists,
             }[event_type]()
             data = {"userId": user_id, "userName": user.user_name, **(extra or {})}
-            claims = [_name_claim(user.org_id, user.user_name, add=False)] \
-                if event_type == "user.removed" else []
+            claims = (
+                [_name_claim(user.org_id, user.user_name, add=False)]
+                if event_type == "user.removed"
+                else []
+            )
             stored = await self.w.commit(
-                conn, caller, [PendingEvent(event_type, "user", user_id, user.org_id, data)],
-                expected={("user", user_id): user.sequence}, claims=claims)
+                conn,
+                caller,
+                [PendingEvent(event_type, "user", user_id, user.org_id, data)],
+                expected={("user", user_id): user.sequence},
+                claims=claims,
+            )
         return {"details": details(stored)}
 
     async def lock(self, caller: Caller, user_id: str) -> dict[str, Any]:
-        return await self._state_change(caller, user_id, "user.locked", {
-            "lockedAt": iso(now()), "reason": "Locked by administrator"})
+        return await self._state_change(
+            caller,
+            user_id,
+            "user.locked",
+            {"lockedAt": iso(now()), "reason": "Locked by administrator"},
+        )
 
     async def unlock(self, caller: Caller, user_id: str) -> dict[str, Any]:
         return await self._state_change(caller, user_id, "user.unlocked")
@@ -180,10 +241,20 @@ class UserCommands:
         async with self.w.db.write() as conn:
             user = await load_user(conn, caller.instance_id, user_id)
             user.ensure_human()
-            stored = await self.w.commit(conn, caller, [PendingEvent(
-                "user.human.password.changed", "user", user_id, user.org_id,
-                {"userId": user_id, "userName": user.user_name, "hashedPassword": hashed})],
-                expected={("user", user_id): user.sequence})
+            stored = await self.w.commit(
+                conn,
+                caller,
+                [
+                    PendingEvent(
+                        "user.human.password.changed",
+                        "user",
+                        user_id,
+                        user.org_id,
+                        {"userId": user_id, "userName": user.user_name, "hashedPassword": hashed},
+                    )
+                ],
+                expected={("user", user_id): user.sequence},
+            )
         return {"details": details(stored)}
 
     async def set_metadata(
@@ -194,14 +265,28 @@ class UserCommands:
         for i, (key, value) in enumerate(items):
             rules.validate_metadata_key(key, f"metadata[{i}].key")
             if len(value) > rules.MAX_METADATA_VALUE:
-                raise field_error(f"metadata[{i}].value", "is too long",
-                                  f"at most {rules.MAX_METADATA_VALUE} characters")
+                raise field_error(
+                    f"metadata[{i}].value",
+                    "is too long",
+                    f"at most {rules.MAX_METADATA_VALUE} characters",
+                )
         async with self.w.db.write() as conn:
             user = await load_user(conn, caller.instance_id, user_id)
             user.ensure_exists()
             ref = {"userId": user_id, "userName": user.user_name}
-            stored = await self.w.commit(conn, caller, [
-                PendingEvent("user.metadata.set", "user", user_id, user.org_id,
-                             {**ref, "key": k, "value": v}) for k, v in items],
-                expected={("user", user_id): user.sequence})
+            stored = await self.w.commit(
+                conn,
+                caller,
+                [
+                    PendingEvent(
+                        "user.metadata.set",
+                        "user",
+                        user_id,
+                        user.org_id,
+                        {**ref, "key": k, "value": v},
+                    )
+                    for k, v in items
+                ],
+                expected={("user", user_id): user.sequence},
+            )
         return {"details": details(stored)}

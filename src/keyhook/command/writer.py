@@ -51,8 +51,13 @@ class Writer:
         at: datetime | None = None,
     ) -> list[StoredEvent]:
         stored = await append(
-            conn, instance_id=caller.instance_id, creator=caller.user_id, at=at or now(),
-            pending=pending, expected=expected, claims=claims,
+            conn,
+            instance_id=caller.instance_id,
+            creator=caller.user_id,
+            at=at or now(),
+            pending=pending,
+            expected=expected,
+            claims=claims,
         )
         await project(conn, stored)
         for hook in self.after_append:

@@ -35,7 +35,8 @@ def _standard_key(key: str) -> bytes:
 def standard_signature(keys: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
     signed = f"{msg_id}.{timestamp}.".encode() + body
     return " ".join(
-        "v1," + base64.b64encode(hmac.new(_standard_key(k), signed, hashlib.sha256).digest()).decode()
+        "v1,"
+        + base64.b64encode(hmac.new(_standard_key(k), signed, hashlib.sha256).digest()).decode()
         for k in keys
     )
 

@@ -58,22 +58,25 @@ def parse_condition(
     groups: Collection[str],
 ) -> Condition:
     if not isinstance(raw, dict) or len(raw) != 1:
-        raise field_error("condition", "must hold exactly one of request, response, function, event")
+        raise field_error(
+            "condition", "must hold exactly one of request, response, function, event"
+        )
     kind, inner = next(iter(raw.items()))
     if kind not in KINDS:
-        raise field_error("condition", f"{kind!r} is not a condition type",
-                          "request, response, function, event")
+        raise field_error(
+            "condition", f"{kind!r} is not a condition type", "request, response, function, event"
+        )
     if not isinstance(inner, dict) or len(inner) != 1:
-        raise field_error(f"condition.{kind}", "must hold exactly one selector",
-                          _SELECTORS[kind])
+        raise field_error(f"condition.{kind}", "must hold exactly one selector", _SELECTORS[kind])
     scope, value = next(iter(inner.items()))
     if scope == "all" and kind != "function":
         if value is not True:
             raise field_error(f"condition.{kind}.all", "must be true")
         return Condition(kind, "all", "")
     if not isinstance(value, str) or not value:
-        raise field_error(f"condition.{kind}.{scope}", "must be a non-empty string",
-                          _SELECTORS[kind])
+        raise field_error(
+            f"condition.{kind}.{scope}", "must be a non-empty string", _SELECTORS[kind]
+        )
     if kind in ("request", "response"):
         if scope == "method":
             if value not in methods:

@@ -73,15 +73,18 @@ class NetworkPolicy:
         if self.dev or self.host_listed(host):
             return
         if parts.scheme != "https":
-            raise field_error(field, f"plain http:// is refused for {host}; {_SWITCHES}",
-                              "https:// URLs")
+            raise field_error(
+                field, f"plain http:// is refused for {host}; {_SWITCHES}", "https:// URLs"
+            )
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
             if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-                raise field_error(field, f"{host} is a local name; {_SWITCHES}",
-                                  "public hosts") from None
+                raise field_error(
+                    field, f"{host} is a local name; {_SWITCHES}", "public hosts"
+                ) from None
             return
         if not _is_public(ip):
-            raise field_error(field, f"{host} is not a public address; {_SWITCHES}",
-                              "public addresses")
+            raise field_error(
+                field, f"{host} is not a public address; {_SWITCHES}", "public addresses"
+            )

@@ -10,11 +10,27 @@ from __future__ import annotations
 
 from typing import Any
 
-SECRET_KEYS = frozenset({
-    "password", "hashedPassword", "newPassword", "currentPassword", "clientSecret",
-    "signingKey", "token", "accessToken", "refreshToken", "idToken", "secret", "code",
-    "verificationCode", "headers", "tokenHash", "sealedSigningKeys", "sealedHeaders",
-})
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "hashedPassword",
+        "newPassword",
+        "currentPassword",
+        "clientSecret",
+        "signingKey",
+        "token",
+        "accessToken",
+        "refreshToken",
+        "idToken",
+        "secret",
+        "code",
+        "verificationCode",
+        "headers",
+        "tokenHash",
+        "sealedSigningKeys",
+        "sealedHeaders",
+    }
+)
 
 
 def redact(value: Any) -> Any:

@@ -19,9 +19,18 @@ MAX_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
 # Headers Keyhook sets itself; a target may not replace them.
 _RESERVED_HEADERS = {
-    "content-type", "content-length", "host", "user-agent", "traceparent", "connection",
-    "transfer-encoding", "x-zitadel-signature", "zitadel-signature", "webhook-id",
-    "webhook-timestamp", "webhook-signature",
+    "content-type",
+    "content-length",
+    "host",
+    "user-agent",
+    "traceparent",
+    "connection",
+    "transfer-encoding",
+    "x-zitadel-signature",
+    "zitadel-signature",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
 }
 TARGET_TYPES = "one of restWebhook: {interruptOnError}, restCall: {interruptOnError}, restAsync: {}"
 
@@ -83,7 +92,9 @@ def parse_target_type(body: dict[str, object]) -> tuple[TargetType, bool]:
     if unknown:
         raise field_error(unknown[0], "is not a target type", TARGET_TYPES)
     if len(present) != 1:
-        problem = "is missing" if not present else f"has {len(present)} types ({', '.join(present)})"
+        problem = (
+            "is missing" if not present else f"has {len(present)} types ({', '.join(present)})"
+        )
         raise field_error("targetType", problem, TARGET_TYPES)
     kind = present[0]
     options = body[kind.value]
@@ -93,8 +104,11 @@ def parse_target_type(body: dict[str, object]) -> tuple[TargetType, bool]:
     if not isinstance(interrupt, bool):
         raise field_error(f"{kind.value}.interruptOnError", "must be true or false")
     if kind is TargetType.REST_ASYNC and interrupt:
-        raise field_error("restAsync.interruptOnError", "is not available for restAsync targets",
-                          "restWebhook or restCall with interruptOnError")
+        raise field_error(
+            "restAsync.interruptOnError",
+            "is not available for restAsync targets",
+            "restWebhook or restCall with interruptOnError",
+        )
     return kind, interrupt
 
 
@@ -112,12 +126,14 @@ def validate_headers(headers: object) -> dict[str, str]:
         if name.lower() in _RESERVED_HEADERS:
             raise field_error(f"headers.{name}", "is set by Keyhook and cannot be replaced")
         if not isinstance(value, str) or "\n" in value or "\r" in value or len(value) > 8192:
-            raise field_error(f"headers.{name}", "must be a single-line string of at most 8192 characters")
+            raise field_error(
+                f"headers.{name}", "must be a single-line string of at most 8192 characters"
+            )
         clean[name] = value
     return clean
 
 
-def target_from_record(record: Mapping[str, Any], box: SecretBox) -> Target:
+def target_from_record(record: Mapping[Any, Any], box: SecretBox) -> Target:
     """A :class:`Target` from a read-table row, its secrets opened with ``box``."""
     keys = json.loads(box.open(record["signing_keys_sealed"]))
     headers = json.loads(box.open(record["headers_sealed"])) if record["headers_sealed"] else {}

@@ -57,8 +57,10 @@ class User:
 
     def ensure_exists(self) -> None:
         if not self.exists or self.state is UserState.DELETED:
-            raise NotFound(f"user {self.id} does not exist",
-                           details=[{"field": "userId", "problem": "unknown"}])
+            raise NotFound(
+                f"user {self.id} does not exist",
+                details=[{"field": "userId", "problem": "unknown"}],
+            )
 
     def ensure_human(self) -> None:
         self.ensure_exists()
@@ -79,7 +81,8 @@ class User:
         self.ensure_exists()
         if self.state is not UserState.ACTIVE:
             raise FailedPrecondition(
-                f"user {self.id} cannot be deactivated: its state is {self.state}")
+                f"user {self.id} cannot be deactivated: its state is {self.state}"
+            )
 
     def check_reactivate(self) -> None:
         self.ensure_exists()

@@ -93,7 +93,9 @@ async def append(
             continue
         taken = await conn.execute(select(unique_constraints.c.unique_type).where(where))
         if taken.first() is not None:
-            raise AlreadyExists(claim.error or f"{claim.unique_type} {claim.value!r} already exists")
+            raise AlreadyExists(
+                claim.error or f"{claim.unique_type} {claim.value!r} already exists"
+            )
         await conn.execute(
             insert(unique_constraints).values(
                 instance_id=instance_id, unique_type=claim.unique_type, unique_field=claim.value
@@ -106,28 +108,38 @@ async def append(
         if key not in sequences:
             sequences[key] = await current_sequence(conn, instance_id, *key)
         sequences[key] += 1
-        rows.append({
-            "instance_id": instance_id,
-            "aggregate_type": event.aggregate_type,
-            "aggregate_id": event.aggregate_id,
-            "sequence": sequences[key],
-            "event_type": event.type,
-            "resource_owner": event.resource_owner,
-            "creator": creator,
-            "created_at": at,
-            "payload": orjson.dumps(event.data).decode(),
-        })
+        rows.append(
+            {
+                "instance_id": instance_id,
+                "aggregate_type": event.aggregate_type,
+                "aggregate_id": event.aggregate_id,
+                "sequence": sequences[key],
+                "event_type": event.type,
+                "resource_owner": event.resource_owner,
+                "creator": creator,
+                "created_at": at,
+                "payload": orjson.dumps(event.data).decode(),
+            }
+        )
     stored: list[StoredEvent] = []
     try:
         for row in rows:
             result = await conn.execute(insert(events).values(**row).returning(events.c.position))
             position = int(result.scalar_one())
-            stored.append(StoredEvent(
-                position=position, instance_id=instance_id, aggregate_type=row["aggregate_type"],
-                aggregate_id=row["aggregate_id"], sequence=row["sequence"], type=row["event_type"],
-                resource_owner=row["resource_owner"], creator=creator, created_at=at,
-                data=orjson.loads(row["payload"]),
-            ))
+            stored.append(
+                StoredEvent(
+                    position=position,
+                    instance_id=instance_id,
+                    aggregate_type=row["aggregate_type"],
+                    aggregate_id=row["aggregate_id"],
+                    sequence=row["sequence"],
+                    type=row["event_type"],
+                    resource_owner=row["resource_owner"],
+                    creator=creator,
+                    created_at=at,
+                    data=orjson.loads(row["payload"]),
+                )
+            )
     except IntegrityError as exc:
         raise Conflict("the object was changed concurrently; retry the request") from exc
     return stored

@@ -44,41 +44,64 @@ class TargetQueries:
 
     async def get(self, caller: Caller, target_id: str) -> dict[str, Any]:
         async with self.db.read() as conn:
-            row = (await conn.execute(select(t.targets).where(
-                t.targets.c.id == target_id, t.targets.c.instance_id == caller.instance_id))).first()
+            row = (
+                await conn.execute(
+                    select(t.targets).where(
+                        t.targets.c.id == target_id, t.targets.c.instance_id == caller.instance_id
+                    )
+                )
+            ).first()
         if row is None:
-            raise NotFound(f"target {target_id} does not exist",
-                           details=[{"field": "id", "problem": "unknown"}])
+            raise NotFound(
+                f"target {target_id} does not exist",
+                details=[{"field": "id", "problem": "unknown"}],
+            )
         m = row._mapping
-        return {"target": target_to_wire(target_from_record(m, self.box), m["created_at"],
-                                         m["changed_at"])}
+        return {
+            "target": target_to_wire(
+                target_from_record(m, self.box), m["created_at"], m["changed_at"]
+            )
+        }
 
-    async def search(self, caller: Caller, offset: int, limit: int,
-                     name: str | None) -> dict[str, Any]:
+    async def search(
+        self, caller: Caller, offset: int, limit: int, name: str | None
+    ) -> dict[str, Any]:
         query = select(t.targets).where(t.targets.c.instance_id == caller.instance_id)
         if name:
             query = query.where(func.lower(t.targets.c.name).like(f"%{name.lower()}%"))
         async with self.db.read() as conn:
-            total = (await conn.execute(
-                select(func.count()).select_from(query.subquery()))).scalar_one()
+            total = (
+                await conn.execute(select(func.count()).select_from(query.subquery()))
+            ).scalar_one()
             rows = await conn.execute(query.order_by(t.targets.c.id).offset(offset).limit(limit))
-            targets = [target_to_wire(target_from_record(r._mapping, self.box),
-                                      r.created_at, r.changed_at) for r in rows]
-        return {"pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
-                "targets": targets}
+            targets = [
+                target_to_wire(target_from_record(r._mapping, self.box), r.created_at, r.changed_at)
+                for r in rows
+            ]
+        return {
+            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "targets": targets,
+        }
 
     async def search_executions(self, caller: Caller, offset: int, limit: int) -> dict[str, Any]:
         query = select(t.executions).where(t.executions.c.instance_id == caller.instance_id)
         async with self.db.read() as conn:
-            total = (await conn.execute(
-                select(func.count()).select_from(query.subquery()))).scalar_one()
+            total = (
+                await conn.execute(select(func.count()).select_from(query.subquery()))
+            ).scalar_one()
             rows = await conn.execute(
-                query.order_by(t.executions.c.condition_key).offset(offset).limit(limit))
-            executions = [{
-                "condition": Condition.from_key(r.condition_key).to_wire(),
-                "targets": orjson.loads(r.target_ids),
-                "creationDate": iso(r.created_at),
-                "changeDate": iso(r.changed_at),
-            } for r in rows]
-        return {"pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
-                "executions": executions}
+                query.order_by(t.executions.c.condition_key).offset(offset).limit(limit)
+            )
+            executions = [
+                {
+                    "condition": Condition.from_key(r.condition_key).to_wire(),
+                    "targets": orjson.loads(r.target_ids),
+                    "creationDate": iso(r.created_at),
+                    "changeDate": iso(r.changed_at),
+                }
+                for r in rows
+            ]
+        return {
+            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "executions": executions,
+        }

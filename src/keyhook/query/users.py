@@ -19,8 +19,11 @@ MAX_LIMIT = 1000
 def user_to_wire(row: RowMapping, metadata: list[dict[str, str]]) -> dict[str, Any]:
     user: dict[str, Any] = {
         "userId": row["id"],
-        "details": {"sequence": str(row["sequence"]), "changeDate": iso(row["changed_at"]),
-                    "resourceOwner": row["org_id"]},
+        "details": {
+            "sequence": str(row["sequence"]),
+            "changeDate": iso(row["changed_at"]),
+            "resourceOwner": row["org_id"],
+        },
         "state": row["state"],
         "username": row["user_name"],
         "loginNames": [row["user_name"]],
@@ -29,9 +32,13 @@ def user_to_wire(row: RowMapping, metadata: list[dict[str, str]]) -> dict[str, A
     }
     if row["kind"] == "human":
         user["human"] = {
-            "profile": {"givenName": row["given_name"], "familyName": row["family_name"],
-                        "nickName": row["nick_name"], "displayName": row["display_name"],
-                        "preferredLanguage": row["preferred_language"]},
+            "profile": {
+                "givenName": row["given_name"],
+                "familyName": row["family_name"],
+                "nickName": row["nick_name"],
+                "displayName": row["display_name"],
+                "preferredLanguage": row["preferred_language"],
+            },
             "email": {"email": row["email"], "isVerified": row["email_verified"]},
             "phone": {"phone": row["phone"], "isVerified": row["phone_verified"]},
         }
@@ -46,13 +53,23 @@ class UserQueries:
 
     async def get(self, caller: Caller, user_id: str) -> dict[str, Any]:
         async with self.db.read() as conn:
-            row = (await conn.execute(select(t.users).where(
-                t.users.c.id == user_id, t.users.c.instance_id == caller.instance_id))).first()
+            row = (
+                await conn.execute(
+                    select(t.users).where(
+                        t.users.c.id == user_id, t.users.c.instance_id == caller.instance_id
+                    )
+                )
+            ).first()
             if row is None:
-                raise NotFound(f"user {user_id} does not exist",
-                               details=[{"field": "userId", "problem": "unknown"}])
-            meta = await conn.execute(select(t.user_metadata).where(
-                t.user_metadata.c.user_id == user_id).order_by(t.user_metadata.c.key))
+                raise NotFound(
+                    f"user {user_id} does not exist",
+                    details=[{"field": "userId", "problem": "unknown"}],
+                )
+            meta = await conn.execute(
+                select(t.user_metadata)
+                .where(t.user_metadata.c.user_id == user_id)
+                .order_by(t.user_metadata.c.key)
+            )
             metadata = [{"key": m.key, "value": m.value} for m in meta]
         return {"user": user_to_wire(row._mapping, metadata)}
 
@@ -64,14 +81,21 @@ class UserQueries:
             query = query.where(t.users.c.org_id == org_id)
         if text:
             like = f"%{text.lower()}%"
-            query = query.where(or_(func.lower(t.users.c.user_name).like(like),
-                                    func.lower(t.users.c.email).like(like),
-                                    func.lower(t.users.c.display_name).like(like)))
+            query = query.where(
+                or_(
+                    func.lower(t.users.c.user_name).like(like),
+                    func.lower(t.users.c.email).like(like),
+                    func.lower(t.users.c.display_name).like(like),
+                )
+            )
         async with self.db.read() as conn:
-            total = (await conn.execute(
-                select(func.count()).select_from(query.subquery()))).scalar_one()
+            total = (
+                await conn.execute(select(func.count()).select_from(query.subquery()))
+            ).scalar_one()
             rows = await conn.execute(query.order_by(t.users.c.id).offset(offset).limit(limit))
             result = [user_to_wire(r._mapping, []) for r in rows]
-        return {"details": {"totalResult": str(total), "appliedLimit": str(limit)},
-                "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
-                "result": result}
+        return {
+            "details": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "result": result,
+        }

@@ -29,8 +29,12 @@ TS = DateTime(timezone=True)
 events = Table(
     "events",
     metadata,
-    Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "position",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
     Column("instance_id", ID, nullable=False),
     Column("aggregate_type", String(40), nullable=False),
     Column("aggregate_id", ID, nullable=False),
@@ -40,8 +44,13 @@ events = Table(
     Column("creator", ID, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("payload", Text, nullable=False),
-    UniqueConstraint("instance_id", "aggregate_type", "aggregate_id", "sequence",
-                     name="uq_events_aggregate_sequence"),
+    UniqueConstraint(
+        "instance_id",
+        "aggregate_type",
+        "aggregate_id",
+        "sequence",
+        name="uq_events_aggregate_sequence",
+    ),
 )
 Index("ix_events_type_position", events.c.event_type, events.c.position)
 

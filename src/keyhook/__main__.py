@@ -1,0 +1,7 @@
+"""``python -m keyhook``."""
+
+from __future__ import annotations
+
+from keyhook.cli import main
+
+main()

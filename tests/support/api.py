@@ -1,0 +1,88 @@
+"""A small client for the Keyhook API in tests: status and decoded JSON together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+    raw: bytes
+
+    def ok(self) -> Any:
+        assert 200 <= self.status < 300, f"{self.status}: {self.raw[:500]!r}"
+        return self.body
+
+
+class Api:
+    def __init__(self, base_url: str, token: str | None) -> None:
+        self.base_url = base_url
+        self.token = token
+        self.session = aiohttp.ClientSession()
+
+    async def call(self, method: str, path: str, body: Any = None, *,
+                   token: str | None = "default", raw: bytes | None = None,
+                   headers: dict[str, str] | None = None) -> Reply:
+        sent = dict(headers or {})
+        bearer = self.token if token == "default" else token
+        if bearer is not None:
+            sent["Authorization"] = f"Bearer {bearer}"
+        data = raw if raw is not None else (None if body is None else orjson.dumps(body))
+        if data is not None:
+            sent.setdefault("Content-Type", "application/json")
+        async with self.session.request(method, self.base_url + path, data=data,
+                                        headers=sent) as response:
+            content = await response.read()
+        try:
+            decoded = orjson.loads(content) if content else None
+        except orjson.JSONDecodeError:
+            decoded = None
+        return Reply(response.status, decoded, content)
+
+    async def get(self, path: str, **kw: Any) -> Reply:
+        return await self.call("GET", path, **kw)
+
+    async def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return await self.call("POST", path, body, **kw)
+
+    async def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return await self.call("PUT", path, body, **kw)
+
+    async def delete(self, path: str, **kw: Any) -> Reply:
+        return await self.call("DELETE", path, **kw)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    # --- helpers the tests share ---------------------------------------------------
+
+    async def create_target(self, endpoint: str, *, kind: str = "restWebhook",
+                            interrupt: bool = False, timeout: str = "5s",
+                            name: str | None = None, **extra: Any) -> dict[str, Any]:
+        import secrets
+        body: dict[str, Any] = {
+            "name": name or f"target-{secrets.token_hex(4)}", "endpoint": endpoint,
+            "timeout": timeout,
+            kind: {} if kind == "restAsync" else {"interruptOnError": interrupt}, **extra}
+        result: dict[str, Any] = (await self.post("/v2/actions/targets", body)).ok()
+        return result
+
+    async def set_execution(self, condition: dict[str, Any], targets: list[str]) -> None:
+        (await self.put("/v2/actions/executions",
+                        {"condition": condition, "targets": targets})).ok()
+
+    async def clear_executions(self) -> None:
+        found = (await self.post("/v2/actions/executions/search", {})).ok()
+        for execution in found["executions"]:
+            await self.set_execution(execution["condition"], [])
+
+    async def add_user(self, email: str, **user: Any) -> Reply:
+        body = {"user": {"profile": {"givenName": "John", "familyName": "Doe"},
+                         "email": {"email": email}, **user}}
+        return await self.post("/v2/users/human", body)
