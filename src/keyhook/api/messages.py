@@ -174,3 +174,13 @@ class SetExecutionRequest(Message):
 
 class ListExecutionsRequest(Message):
     query: Paging = Field(default_factory=Paging)
+
+
+# --- events --------------------------------------------------------------------
+
+class ListEventsRequest(Message):
+    after_position: int = Field(0, ge=0)
+    limit: int = Field(100, ge=1, le=1000)
+    aggregate_id: str | None = Field(None, max_length=20)
+    aggregate_types: list[str] = Field(default_factory=list, max_length=20)
+    event_types: list[str] = Field(default_factory=list, max_length=50)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp
 
-from keyhook.api import ops_actions, ops_users
+from keyhook.api import ops_actions, ops_events, ops_users
 from keyhook.api.app import build_app
 from keyhook.api.pipeline import Pipeline
 from keyhook.api.registry import Registry
 from keyhook.bootstrap import Core
+from keyhook.query.events import EventQueries
 
 
 def build_registry(core: Core) -> Registry:
     registry = Registry()
     ops_users.register(registry, core.users, core.user_queries)
     ops_actions.register(registry, core.writer, core.target_queries)
+    ops_events.register(registry, EventQueries(core.db))
     return registry
 
 

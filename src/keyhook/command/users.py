@@ -56,8 +56,8 @@ class UserCommands:
         self.w = writer
 
     async def add_human_user(self, caller: Caller, data: HumanUserInput) -> dict[str, Any]:
-        user_name = rules.validate_user_name(data.user_name or data.email)
         email = rules.validate_email(data.email)
+        user_name = rules.validate_user_name(data.user_name or email)
         for i, (key, _) in enumerate(data.metadata):
             rules.validate_metadata_key(key, f"user.metadata[{i}].key")
         hashed = None

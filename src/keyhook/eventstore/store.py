@@ -157,7 +157,7 @@ async def aggregate_events(
         )
         .order_by(events.c.sequence)
     )
-    return [_from_row(row._mapping) for row in result]
+    return [from_row(row._mapping) for row in result]
 
 
 async def events_after(
@@ -166,10 +166,10 @@ async def events_after(
     result = await conn.execute(
         select(events).where(events.c.position > position).order_by(events.c.position).limit(limit)
     )
-    return [_from_row(row._mapping) for row in result]
+    return [from_row(row._mapping) for row in result]
 
 
-def _from_row(row: Any) -> StoredEvent:
+def from_row(row: Any) -> StoredEvent:
     return StoredEvent(
         position=row["position"],
         instance_id=row["instance_id"],
