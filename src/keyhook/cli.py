@@ -38,12 +38,28 @@ def main() -> None:
     default=None,
     help="Development mode: targets may use http:// and local addresses [KEYHOOK_DEV=1].",
 )
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    envvar="KEYHOOK_TLS_CERT",
+    help="Serve HTTPS with this PEM certificate chain [KEYHOOK_TLS_CERT].",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    envvar="KEYHOOK_TLS_KEY",
+    help="The PEM private key of --tls-cert [KEYHOOK_TLS_KEY].",
+)
 def start(
     host: str | None,
     port: int | None,
     data_dir: Path | None,
     database_url: str | None,
     dev: bool | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
 ) -> None:
     """Start the server (API and background services)."""
     import uvicorn
@@ -51,15 +67,18 @@ def start(
     from keyhook.api.server import application
     from keyhook.bootstrap import assemble
 
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = from_environment(
         host=host, port=port, data_dir=data_dir, database_url=database_url, dev=dev or None
     )
+    scheme = "https" if tls_cert else "http"
 
     async def run() -> None:
         core = await assemble(settings)
         state = "created" if core.first_start else "kept from the first start"
-        click.echo(f"Keyhook {__version__} listening on {settings.base_url}")
+        click.echo(f"Keyhook {__version__} listening on {scheme}://{settings.host}:{settings.port}")
         click.echo(f"Admin token ({state}): {core.admin_token_path.resolve()}")
         if settings.dev:
             click.echo("Development mode: targets may use http:// and local addresses.")
@@ -70,6 +89,8 @@ def start(
             access_log=False,
             log_level="warning",
             lifespan="on",
+            ssl_certfile=tls_cert,
+            ssl_keyfile=tls_key,
         )
         await uvicorn.Server(config).serve()
 

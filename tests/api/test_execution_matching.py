@@ -15,8 +15,10 @@ async def test_method_over_service_over_all(clean_actions: Api, receiver: Receiv
     api = clean_actions
     tag = secrets.token_hex(3)
     paths = {scope: f"/{scope}-{tag}" for scope in ("method", "service", "all")}
-    ids = {scope: (await api.create_target(receiver.endpoint(path)))["id"]
-           for scope, path in paths.items()}
+    ids = {
+        scope: (await api.create_target(receiver.endpoint(path)))["id"]
+        for scope, path in paths.items()
+    }
     conditions = {
         "method": {"request": {"method": ADD_HUMAN_USER}},
         "service": {"request": {"service": "zitadel.user.v2.UserService"}},
@@ -60,7 +62,8 @@ async def test_actions_api_can_be_wrapped_by_its_own_method(
     path = f"/audit-targets-{secrets.token_hex(3)}"
     target = await api.create_target(receiver.endpoint(path))
     await api.set_execution(
-        {"request": {"method": "/zitadel.action.v2.ActionService/ListTargets"}}, [target["id"]])
+        {"request": {"method": "/zitadel.action.v2.ActionService/ListTargets"}}, [target["id"]]
+    )
     (await api.post("/v2/actions/targets/search", {})).ok()
     assert len(await receiver.wait_for(path)) == 1
 

@@ -27,13 +27,15 @@ def unique_email(domain: str) -> str:
 
 async def users_named(api: Api, email: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = (await api.post("/v2/users/search", {"text": email})).ok()[
-        "result"]
+        "result"
+    ]
     return found
 
 
 async def event_count(api: Api) -> int:
-    events = (await api.post("/v2/events/search", {"limit": 1000,
-                                                   "aggregateTypes": ["user"]})).ok()["events"]
+    events = (
+        await api.post("/v2/events/search", {"limit": 1000, "aggregateTypes": ["user"]})
+    ).ok()["events"]
     last = (await api.post("/v2/events/search", {"limit": 1, "afterPosition": 0})).ok()
     assert last is not None
     return len(events)
@@ -84,8 +86,11 @@ async def test_seed_wrapped_modification_changes_what_is_stored(
     path = f"/modify-{secrets.token_hex(3)}"
     target = await api.create_target(receiver.endpoint(path, modify))
     await api.set_execution(ON_ADD_USER, [target["id"]])
-    created = (await api.add_user(unique_email("example.com"),
-                                  password={"password": "correct horse battery"})).ok()
+    created = (
+        await api.add_user(
+            unique_email("example.com"), password={"password": "correct horse battery"}
+        )
+    ).ok()
     user = (await api.get(f"/v2/users/{created['userId']}")).ok()["user"]
     assert user["human"]["profile"]["displayName"] == "John Doe (Modified)"
     assert user["metadata"] == [{"key": "department", "value": "Engineering"}]
@@ -158,14 +163,18 @@ async def test_targets_run_in_list_order_and_see_each_others_changes(
             user = received.json["request"]["user"]
             user["profile"]["displayName"] = user["profile"].get("displayName", "") + suffix
             return Answer(200, {"status": "success", "request": {"user": user}})
+
         return handler
 
     first = await api.create_target(receiver.endpoint(f"/first-{tag}", appender("A")))
     second = await api.create_target(receiver.endpoint(f"/second-{tag}", appender("B")))
     await api.set_execution(ON_ADD_USER, [first["id"], second["id"]])
-    created = (await api.add_user(unique_email("example.com"),
-                                  profile={"givenName": "J", "familyName": "D",
-                                           "displayName": ">"})).ok()
+    created = (
+        await api.add_user(
+            unique_email("example.com"),
+            profile={"givenName": "J", "familyName": "D", "displayName": ">"},
+        )
+    ).ok()
     user = (await api.get(f"/v2/users/{created['userId']}")).ok()["user"]
     assert user["human"]["profile"]["displayName"] == ">AB"
 
@@ -173,10 +182,12 @@ async def test_targets_run_in_list_order_and_see_each_others_changes(
 async def test_zitadel_forwarded_status_rejects(clean_actions: Api, receiver: Receiver) -> None:
     api = clean_actions
     path = f"/forward-{secrets.token_hex(3)}"
-    handler = answer(200, {"forwardedStatusCode": 403,
-                           "forwardedErrorMessage": "Only employees may register"})
-    target = await api.create_target(receiver.endpoint(path, handler), kind="restCall",
-                                     interrupt=True)
+    handler = answer(
+        200, {"forwardedStatusCode": 403, "forwardedErrorMessage": "Only employees may register"}
+    )
+    target = await api.create_target(
+        receiver.endpoint(path, handler), kind="restCall", interrupt=True
+    )
     await api.set_execution(ON_ADD_USER, [target["id"]])
     email = unique_email("example.com")
     reply = await api.add_user(email)
@@ -189,8 +200,11 @@ def _closed_port_url() -> str:
 
 
 FAILURES = {
-    "refused-422": (answer(422, {"status": "error", "message": "Custom rule says no"}), 422,
-                    "Custom rule says no"),
+    "refused-422": (
+        answer(422, {"status": "error", "message": "Custom rule says no"}),
+        422,
+        "Custom rule says no",
+    ),
     "server-error": (answer(503, {"status": "error"}), 502, "failed (503)"),
     "not-json": (answer(200, raw=b"<html>oops</html>"), 502, "not JSON"),
     "redirect": (answer(302, raw=b""), 502, "redirect"),
@@ -231,7 +245,8 @@ async def test_interrupting_failure_skips_later_targets(
     api = clean_actions
     tag = secrets.token_hex(3)
     failing = await api.create_target(
-        receiver.endpoint(f"/stop-{tag}", answer(403, {"message": "stop"})), interrupt=True)
+        receiver.endpoint(f"/stop-{tag}", answer(403, {"message": "stop"})), interrupt=True
+    )
     later = await api.create_target(receiver.endpoint(f"/later-{tag}"))
     await api.set_execution(ON_ADD_USER, [failing["id"], later["id"]])
     assert (await api.add_user(unique_email("example.com"))).status == 403
@@ -242,8 +257,9 @@ async def test_interrupting_failure_skips_later_targets(
 async def test_rest_async_is_not_awaited(clean_actions: Api, receiver: Receiver) -> None:
     api = clean_actions
     path = f"/async-{secrets.token_hex(3)}"
-    target = await api.create_target(receiver.endpoint(path, answer(200, delay=2.0)),
-                                     kind="restAsync")
+    target = await api.create_target(
+        receiver.endpoint(path, answer(200, delay=2.0)), kind="restAsync"
+    )
     await api.set_execution(ON_ADD_USER, [target["id"]])
     reply = await api.add_user(unique_email("example.com"))
     reply.ok()

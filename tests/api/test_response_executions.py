@@ -56,7 +56,8 @@ async def test_response_execution_for_a_path_user(clean_actions: Api, receiver: 
     path = f"/locked-{secrets.token_hex(3)}"
     target = await api.create_target(receiver.endpoint(path))
     await api.set_execution(
-        {"response": {"method": "/zitadel.user.v2.UserService/LockUser"}}, [target["id"]])
+        {"response": {"method": "/zitadel.user.v2.UserService/LockUser"}}, [target["id"]]
+    )
     (await api.post(f"/v2/users/{created['userId']}/lock")).ok()
     body = (await receiver.wait_for(path))[0].json
     assert body["userID"] == created["userId"]

@@ -26,9 +26,16 @@ class Api:
         self.token = token
         self.session = aiohttp.ClientSession()
 
-    async def call(self, method: str, path: str, body: Any = None, *,
-                   token: str | None = "default", raw: bytes | None = None,
-                   headers: dict[str, str] | None = None) -> Reply:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = "default",
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         sent = dict(headers or {})
         bearer = self.token if token == "default" else token
         if bearer is not None:
@@ -36,8 +43,9 @@ class Api:
         data = raw if raw is not None else (None if body is None else orjson.dumps(body))
         if data is not None:
             sent.setdefault("Content-Type", "application/json")
-        async with self.session.request(method, self.base_url + path, data=data,
-                                        headers=sent) as response:
+        async with self.session.request(
+            method, self.base_url + path, data=data, headers=sent
+        ) as response:
             content = await response.read()
         try:
             decoded = orjson.loads(content) if content else None
@@ -62,20 +70,32 @@ class Api:
 
     # --- helpers the tests share ---------------------------------------------------
 
-    async def create_target(self, endpoint: str, *, kind: str = "restWebhook",
-                            interrupt: bool = False, timeout: str = "5s",
-                            name: str | None = None, **extra: Any) -> dict[str, Any]:
+    async def create_target(
+        self,
+        endpoint: str,
+        *,
+        kind: str = "restWebhook",
+        interrupt: bool = False,
+        timeout: str = "5s",
+        name: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
         import secrets
+
         body: dict[str, Any] = {
-            "name": name or f"target-{secrets.token_hex(4)}", "endpoint": endpoint,
+            "name": name or f"target-{secrets.token_hex(4)}",
+            "endpoint": endpoint,
             "timeout": timeout,
-            kind: {} if kind == "restAsync" else {"interruptOnError": interrupt}, **extra}
+            kind: {} if kind == "restAsync" else {"interruptOnError": interrupt},
+            **extra,
+        }
         result: dict[str, Any] = (await self.post("/v2/actions/targets", body)).ok()
         return result
 
     async def set_execution(self, condition: dict[str, Any], targets: list[str]) -> None:
-        (await self.put("/v2/actions/executions",
-                        {"condition": condition, "targets": targets})).ok()
+        (
+            await self.put("/v2/actions/executions", {"condition": condition, "targets": targets})
+        ).ok()
 
     async def clear_executions(self) -> None:
         found = (await self.post("/v2/actions/executions/search", {})).ok()
@@ -83,6 +103,11 @@ class Api:
             await self.set_execution(execution["condition"], [])
 
     async def add_user(self, email: str, **user: Any) -> Reply:
-        body = {"user": {"profile": {"givenName": "John", "familyName": "Doe"},
-                         "email": {"email": email}, **user}}
+        body = {
+            "user": {
+                "profile": {"givenName": "John", "familyName": "Doe"},
+                "email": {"email": email},
+                **user,
+            }
+        }
         return await self.post("/v2/users/human", body)

@@ -43,10 +43,12 @@ async def _success(_: Received) -> Answer:
     return Answer()
 
 
-def answer(status: int = 200, body: Any = None, delay: float = 0.0,
-           raw: bytes | None = None) -> Handler:
+def answer(
+    status: int = 200, body: Any = None, delay: float = 0.0, raw: bytes | None = None
+) -> Handler:
     async def handler(_: Received) -> Answer:
         return Answer(status, {"status": "success"} if body is None else body, delay, raw)
+
     return handler
 
 
@@ -79,8 +81,12 @@ class Receiver:
         return self.on(path)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        received = Received(request.path, dict(request.headers), await request.read(),
-                            asyncio.get_running_loop().time())
+        received = Received(
+            request.path,
+            dict(request.headers),
+            await request.read(),
+            asyncio.get_running_loop().time(),
+        )
         self.received.append(received)
         handler = self.handlers.get(request.path, _success)
         result = await handler(received)
@@ -88,8 +94,11 @@ class Receiver:
             await asyncio.sleep(result.delay)
         self.completed.append(received)
         body = result.raw if result.raw is not None else orjson.dumps(result.body)
-        return web.Response(status=result.status, body=body, headers={
-            "Content-Type": "application/json", **result.headers})
+        return web.Response(
+            status=result.status,
+            body=body,
+            headers={"Content-Type": "application/json", **result.headers},
+        )
 
     async def start(self) -> None:
         app = web.Application(client_max_size=4 * 1024 * 1024)

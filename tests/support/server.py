@@ -11,6 +11,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -62,6 +63,9 @@ class KeyhookServer:
     dev: bool = True
     allow_hosts: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
+    extra_args: list[str] = field(default_factory=list)
+    scheme: str = "http"
+    ssl_context: ssl.SSLContext | None = None
     database_url: str | None = None
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -69,7 +73,8 @@ class KeyhookServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        host = "localhost" if self.scheme == "https" else "127.0.0.1"
+        return f"{self.scheme}://{host}:{self.port}"
 
     @property
     def token(self) -> str:
@@ -88,10 +93,19 @@ class KeyhookServer:
         env["KEYHOOK_ACTIONS_ALLOW_HOSTS"] = self.allow_hosts
         if self.database_url:
             env["KEYHOOK_DATABASE_URL"] = self.database_url
-        args = [sys.executable, "-m", "keyhook", "start", "--port", str(self.port),
-                "--data-dir", str(self.data_dir)]
+        args = [
+            sys.executable,
+            "-m",
+            "keyhook",
+            "start",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
         if self.dev:
             args.append("--dev")
+        args += self.extra_args
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = (self.data_dir / "server.log").open("ab")
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -101,7 +115,9 @@ class KeyhookServer:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"keyhook exited early:\n{self.log}")
                 try:
-                    async with session.get(self.url + "/readyz") as response:
+                    async with session.get(
+                        self.url + "/readyz", ssl=self.ssl_context or True
+                    ) as response:
                         if response.status == 200:
                             return
                 except aiohttp.ClientError:
