@@ -9,12 +9,16 @@ the URL) and when it is called (to every address the name resolves to).
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from keyhook.errors import field_error
 
 _SWITCHES = "start with --dev (KEYHOOK_DEV=1) or list the host in KEYHOOK_ACTIONS_ALLOW_HOSTS"
+
+# Letters (also non-ASCII, for IDNs), digits, "-", "." and ":" (IPv6 literals).
+_HOST = re.compile(r"^[\w.:-]+$")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -62,11 +66,21 @@ class NetworkPolicy:
         """Raise an error naming ``field`` and the switch that would open ``url``."""
         if not isinstance(url, str) or not url:
             raise field_error(field, "is required", "an https:// URL")
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise field_error(field, f"{url!r} is not an absolute http(s) URL", "an https:// URL")
         if len(url) > 2048:
             raise field_error(field, "is longer than 2048 characters")
+        if any(c.isspace() or not c.isprintable() for c in url):
+            raise field_error(field, "must not contain spaces or control characters")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+        except ValueError as exc:
+            raise field_error(
+                field, f"{url!r} is not a valid URL: {exc}", "an https:// URL"
+            ) from None
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise field_error(field, f"{url!r} is not an absolute http(s) URL", "an https:// URL")
+        if not _HOST.match(parts.hostname):
+            raise field_error(field, f"{parts.hostname!r} is not a host name or IP address")
         if parts.username or parts.password:
             raise field_error(field, "must not carry credentials; use headers instead")
         host = parts.hostname
@@ -79,7 +93,8 @@ class NetworkPolicy:
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
-            if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+            name = host.rstrip(".")  # "localhost." is the same name as "localhost"
+            if name == "localhost" or name.endswith((".localhost", ".local", ".internal")):
                 raise field_error(
                     field, f"{host} is a local name; {_SWITCHES}", "public hosts"
                 ) from None

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from keyhook.domain.events import EVENT_TYPES, event_groups
+
+EXPECTED_AGGREGATES = {
+    "instance.added": "instance",
+    "org.added": "org",
+    "user.human.added": "user",
+    "user.human.changed": "user",
+    "user.machine.added": "user",
+    "user.pat.added": "user",
+    "user.locked": "user",
+    "user.unlocked": "user",
+    "user.deactivated": "user",
+    "user.reactivated": "user",
+    "user.removed": "user",
+    "user.human.password.changed": "user",
+    "user.metadata.set": "user",
+    "user.metadata.removed": "user",
+    "target.added": "target",
+    "target.changed": "target",
+    "target.removed": "target",
+    "execution.set": "execution",
+    "execution.removed": "execution",
+}
+_NAME = re.compile(r"^[a-z]+(\.[a-z]+)+$")
+
+
+def test_the_event_table_holds_exactly_the_known_types() -> None:
+    # Stored types are never renamed: a change to this list must be deliberate.
+    assert set(EVENT_TYPES) == set(EXPECTED_AGGREGATES)
+
+
+@pytest.mark.parametrize(("name", "aggregate"), sorted(EXPECTED_AGGREGATES.items()))
+def test_each_event_type_has_its_aggregate_and_a_dotted_name(name: str, aggregate: str) -> None:
+    event = EVENT_TYPES[name]
+    assert event.name == name
+    assert event.aggregate_type == aggregate
+    assert name.split(".")[0] == aggregate
+    assert _NAME.match(name)
+    assert event.description.endswith(".")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTED_AGGREGATES if n.startswith("user.")))
+def test_user_events_name_the_user(name: str) -> None:
+    fields = EVENT_TYPES[name].data_fields
+    assert "userId" in fields
+    assert "userName" in fields
+
+
+def test_user_locked_data_has_the_seed_fields() -> None:
+    assert set(EVENT_TYPES["user.locked"].data_fields) == {
+        "userId",
+        "userName",
+        "lockedAt",
+        "reason",
+    }
+
+
+def test_event_groups_are_every_proper_dotted_prefix() -> None:
+    assert event_groups() == [
+        "execution",
+        "instance",
+        "org",
+        "target",
+        "user",
+        "user.human",
+        "user.human.password",
+        "user.machine",
+        "user.metadata",
+        "user.pat",
+    ]
+
+
+def test_no_group_is_also_an_event_name() -> None:
+    assert not set(event_groups()) & set(EVENT_TYPES)

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from keyhook.domain.user import (
+    User,
+    UserState,
+    validate_email,
+    validate_metadata_key,
+    validate_password,
+    validate_user_name,
+)
+from keyhook.errors import FailedPrecondition, InvalidArgument, NotFound
+
+ORG = "200"
+
+
+def fold(*events: tuple[str, dict[str, Any]]) -> User:
+    user = User(id="300")
+    for sequence, (event_type, data) in enumerate(events, start=1):
+        user.apply(event_type, data, sequence, ORG)
+    return user
+
+
+ADDED = ("user.human.added", {"userId": "300", "userName": "john"})
+
+
+def test_a_user_without_events_does_not_exist() -> None:
+    user = User(id="300")
+    assert not user.exists
+    with pytest.raises(NotFound) as caught:
+        user.ensure_exists()
+    assert caught.value.details[0]["field"] == "userId"
+
+
+def test_human_added_creates_an_active_human_in_the_owner_org() -> None:
+    user = fold(ADDED)
+    assert user.exists
+    assert user.org_id == ORG
+    assert user.user_name == "john"
+    assert user.kind == "human"
+    assert user.state is UserState.ACTIVE
+    assert user.sequence == 1
+    user.ensure_exists()
+    user.ensure_human()
+
+
+def test_machine_added_creates_a_machine_user() -> None:
+    user = fold(("user.machine.added", {"userName": "robot"}))
+    assert user.kind == "machine"
+    with pytest.raises(FailedPrecondition, match="machine user"):
+        user.ensure_human()
+
+
+def test_user_name_change_and_other_profile_changes() -> None:
+    user = fold(
+        ADDED,
+        ("user.human.changed", {"changed": {"givenName": "Johnny"}}),
+        ("user.human.changed", {"changed": {"userName": "johnny"}}),
+    )
+    assert user.user_name == "johnny"
+    assert user.sequence == 3
+
+
+def test_state_transitions() -> None:
+    assert fold(ADDED, ("user.locked", {})).state is UserState.LOCKED
+    assert fold(ADDED, ("user.locked", {}), ("user.unlocked", {})).state is UserState.ACTIVE
+    assert fold(ADDED, ("user.deactivated", {})).state is UserState.INACTIVE
+    assert fold(ADDED, ("user.deactivated", {}), ("user.reactivated", {})).state is UserState.ACTIVE
+    assert fold(ADDED, ("user.removed", {})).state is UserState.DELETED
+
+
+def test_metadata_set_overwrite_and_remove() -> None:
+    user = fold(
+        ADDED,
+        ("user.metadata.set", {"key": "department", "value": "Sales"}),
+        ("user.metadata.set", {"key": "department", "value": "Engineering"}),
+        ("user.metadata.set", {"key": "floor", "value": "3"}),
+        ("user.metadata.removed", {"key": "floor"}),
+        ("user.metadata.removed", {"key": "never-set"}),
+    )
+    assert user.metadata == {"department": "Engineering"}
+    assert user.sequence == 6
+
+
+def test_unrelated_events_only_advance_the_sequence() -> None:
+    user = fold(ADDED, ("user.pat.added", {"tokenId": "1"}), ("user.human.password.changed", {}))
+    assert user.sequence == 3
+    assert user.state is UserState.ACTIVE
+    assert user.user_name == "john"
+
+
+def test_a_removed_user_no_longer_exists() -> None:
+    user = fold(ADDED, ("user.removed", {}))
+    with pytest.raises(NotFound):
+        user.ensure_exists()
+    with pytest.raises(NotFound):
+        user.check_lock()
+
+
+Check = Callable[[User], None]
+STATES: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
+    "active": (ADDED,),
+    "locked": (ADDED, ("user.locked", {})),
+    "inactive": (ADDED, ("user.deactivated", {})),
+}
+
+
+@pytest.mark.parametrize(
+    ("check", "allowed_in"),
+    [
+        (User.check_lock, "active"),
+        (User.check_unlock, "locked"),
+        (User.check_deactivate, "active"),
+        (User.check_reactivate, "inactive"),
+    ],
+)
+def test_each_check_allows_exactly_one_state(check: Check, allowed_in: str) -> None:
+    for state, events in STATES.items():
+        user = fold(*events)
+        if state == allowed_in:
+            check(user)
+        else:
+            with pytest.raises(FailedPrecondition):
+                check(user)
+    with pytest.raises(NotFound):
+        check(User(id="404"))
+
+
+@pytest.mark.parametrize("email", ["john@example.com", " john.doe+tag@sub.example.org "])
+def test_valid_emails(email: str) -> None:
+    assert validate_email(email) == email.strip()
+
+
+@pytest.mark.parametrize(
+    "email", ["", "john", "john@", "@example.com", "john@example", "jo hn@example.com"]
+)
+def test_invalid_emails_name_the_field(email: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        validate_email(email)
+    assert caught.value.details[0]["field"] == "user.email.email"
+
+
+def test_user_name_and_metadata_key_and_password_rules() -> None:
+    assert validate_user_name(" john ") == "john"
+    for bad in ("", "   ", "john doe", "x" * 201):
+        with pytest.raises(InvalidArgument):
+            validate_user_name(bad)
+    assert validate_metadata_key("k", "metadata.key") == "k"
+    with pytest.raises(InvalidArgument) as caught:
+        validate_metadata_key("", "metadata[0].key")
+    assert caught.value.details[0]["field"] == "metadata[0].key"
+    assert validate_password("12345678", "password") == "12345678"
+    for bad in ("1234567", "x" * 257):
+        with pytest.raises(InvalidArgument):
+            validate_password(bad, "user.password.password")
