@@ -1,0 +1,102 @@
+"""AddHumanUser latency with no execution vs one restWebhook request execution,
+next to the bare round trip to the same receiver, all measured in one run.
+
+Batches of the three are interleaved so that drift on the machine hits each
+alike. The added cost of an execution is (p50 with) − (p50 without) − (p50 bare).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+from bench.common import percentile, start_keyhook, start_receiver, table, wait_http
+
+METHOD = "/zitadel.user.v2.UserService/AddHumanUser"
+
+
+@dataclass
+class Result:
+    rows: list[list[object]]
+    added_p50_ms: float
+    text: str
+
+
+def _user_body() -> bytes:
+    email = f"bench-{secrets.token_hex(6)}@example.com"
+    return orjson.dumps({"user": {"profile": {"givenName": "Bench", "familyName": "Mark"},
+                                  "email": {"email": email}}})
+
+
+async def _timed(session: aiohttp.ClientSession, url: str, body: bytes,
+                 headers: dict[str, str]) -> float:
+    started = time.perf_counter()
+    async with session.post(url, data=body, headers=headers) as response:
+        await response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{url}: {response.status}")
+    return (time.perf_counter() - started) * 1000
+
+
+async def run(data_dir: Path, database_url: str | None, rounds: int, batch: int) -> Result:
+    receiver, receiver_port = start_receiver()
+    server, port = start_keyhook(data_dir, database_url)
+    base = f"http://127.0.0.1:{port}"
+    hook_url = f"http://127.0.0.1:{receiver_port}/hook"
+    try:
+        await wait_http(base + "/healthz")
+        await wait_http(f"http://127.0.0.1:{receiver_port}/")
+        token = (data_dir / "admin.pat").read_text().strip()
+        auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        samples: dict[str, list[float]] = {"none": [], "execution": [], "bare": []}
+        async with aiohttp.ClientSession() as session:
+            async with session.post(base + "/v2/actions/targets", headers=auth, data=orjson.dumps(
+                    {"name": "bench", "endpoint": hook_url, "timeout": "5s",
+                     "restWebhook": {"interruptOnError": True}})) as response:
+                target_id = orjson.loads(await response.read())["id"]
+
+            async def set_execution(targets: list[str]) -> None:
+                body = {"condition": {"request": {"method": METHOD}}, "targets": targets}
+                async with session.put(base + "/v2/actions/executions", headers=auth,
+                                       data=orjson.dumps(body)) as response:
+                    assert response.status in (200, 404), await response.read()
+
+            bare_body = _user_body()
+            for _ in range(20):  # warm-up: connections, caches, JIT-free but pools
+                await _timed(session, base + "/v2/users/human", _user_body(), auth)
+                await _timed(session, hook_url, bare_body, {"Content-Type": "application/json"})
+            for _ in range(rounds):
+                await set_execution([])
+                for _ in range(batch):
+                    samples["none"].append(
+                        await _timed(session, base + "/v2/users/human", _user_body(), auth))
+                await set_execution([target_id])
+                for _ in range(batch):
+                    samples["execution"].append(
+                        await _timed(session, base + "/v2/users/human", _user_body(), auth))
+                for _ in range(batch):
+                    samples["bare"].append(await _timed(
+                        session, hook_url, bare_body, {"Content-Type": "application/json"}))
+    finally:
+        server.stop()
+        receiver.stop()
+    labels = {"none": "AddHumanUser, no execution",
+              "execution": "AddHumanUser, one restWebhook request execution",
+              "bare": "bare round trip to the receiver (aiohttp)"}
+    rows: list[list[object]] = []
+    for key, label in labels.items():
+        values = samples[key]
+        rows.append([label, len(values), f"{percentile(values, 0.5):.3f}",
+                     f"{percentile(values, 0.99):.3f}"])
+    p50 = {k: percentile(v, 0.5) for k, v in samples.items()}
+    added = p50["execution"] - p50["none"] - p50["bare"]
+    text = table(["case", "calls", "p50 ms", "p99 ms"], rows)
+    text += (f"\n\nadded cost of the execution beyond the bare round trip, p50: "
+             f"{added:.3f} ms (goal ≤ 1 ms)")
+    return Result(rows, added, text)

@@ -1,0 +1,37 @@
+"""``make bench``: every benchmark of Keyhook, each with its baseline from the same run.
+
+Options: --database-url URL (default: SQLite in a temporary data dir),
+--rounds N and --batch N (API latency: N rounds of N calls per case).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import api_latency  # noqa: E402
+from bench.common import machine  # noqa: E402
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=300)
+    args = parser.parse_args()
+    print(f"Keyhook benchmarks on {machine()}; database: {args.database_url or 'SQLite'}\n")
+    with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
+        result = await api_latency.run(Path(tmp) / "api", args.database_url, args.rounds,
+                                       args.batch)
+    print("## API call latency with a request execution\n")
+    print(result.text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
