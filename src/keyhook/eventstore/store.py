@@ -101,6 +101,7 @@ async def append(
                 instance_id=instance_id, unique_type=claim.unique_type, unique_field=claim.value
             )
         )
+    at = _aware(at).astimezone(UTC)  # SQLite keeps no offset: store the UTC wall time
     sequences = dict(expected or {})
     rows: list[dict[str, Any]] = []
     for event in pending:

@@ -1,0 +1,268 @@
+"""The event store against a real database: a SQLite file, and PostgreSQL when
+``KEYHOOK_TEST_DATABASE_URL`` names one (a fresh database is created and dropped)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from keyhook.config import normalise_database_url
+from keyhook.errors import AlreadyExists, Conflict
+from keyhook.eventstore.store import (
+    PendingEvent,
+    UniqueClaim,
+    aggregate_events,
+    append,
+    current_sequence,
+    events_after,
+)
+from keyhook.storage.database import Database
+from keyhook.storage.migrate import upgrade
+from keyhook.storage.schema import events, unique_constraints
+from tests.support.server import create_database, drop_database
+
+INSTANCE = "100"
+AT = datetime(2026, 1, 10, 10, 30, 0, 123456, tzinfo=UTC)
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                not os.environ.get("KEYHOOK_TEST_DATABASE_URL"),
+                reason="KEYHOOK_TEST_DATABASE_URL is not set",
+            ),
+        ),
+    ]
+)
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    name: str | None = None
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'keyhook.db'}"
+    else:
+        created, name = await create_database()
+        assert created is not None
+        url = normalise_database_url(created)
+    database = Database(url)
+    try:
+        await upgrade(database)
+        yield database
+    finally:
+        await database.close()
+        await drop_database(name)
+
+
+def user_event(user_id: str, event_type: str = "user.human.added", **data: object) -> PendingEvent:
+    return PendingEvent(event_type, "user", user_id, "200", {"userId": user_id, **data})
+
+
+async def count(database: Database, table: str = "events") -> int:
+    target = events if table == "events" else unique_constraints
+    async with database.read() as conn:
+        return int((await conn.execute(select(func.count()).select_from(target))).scalar_one())
+
+
+async def test_sequences_increase_per_aggregate(db: Database) -> None:
+    async with db.write() as conn:
+        first = await append(
+            conn,
+            instance_id=INSTANCE,
+            creator="1",
+            at=AT,
+            pending=[
+                user_event("300", userName="john"),
+                user_event("301", userName="jane"),
+                user_event("300", "user.locked", reason="Locked by administrator"),
+            ],
+        )
+    assert [(e.aggregate_id, e.sequence) for e in first] == [("300", 1), ("301", 1), ("300", 2)]
+    assert first[0].position < first[1].position < first[2].position
+
+    async with db.write() as conn:
+        second = await append(
+            conn,
+            instance_id=INSTANCE,
+            creator="1",
+            at=AT + timedelta(seconds=1),
+            pending=[user_event("300", "user.unlocked")],
+            expected={("user", "300"): 2},
+        )
+    assert second[0].sequence == 3
+    assert second[0].position > first[2].position
+
+    async with db.read() as conn:
+        assert await current_sequence(conn, INSTANCE, "user", "300") == 3
+        assert await current_sequence(conn, INSTANCE, "user", "301") == 1
+        assert await current_sequence(conn, INSTANCE, "user", "999") == 0
+        # Another instance has its own sequences.
+        assert await current_sequence(conn, "other", "user", "300") == 0
+        history = await aggregate_events(conn, INSTANCE, "user", "300")
+    assert [(e.sequence, e.type) for e in history] == [
+        (1, "user.human.added"),
+        (2, "user.locked"),
+        (3, "user.unlocked"),
+    ]
+
+
+async def test_events_come_back_with_their_data_and_aware_utc_timestamps(db: Database) -> None:
+    data = {"userName": "jürgen@example.com", "nested": {"list": [1, "two", None, True]}}
+    async with db.write() as conn:
+        [written] = await append(
+            conn,
+            instance_id=INSTANCE,
+            creator="42",
+            at=AT,
+            pending=[user_event("300", **data)],
+        )
+    async with db.read() as conn:
+        [read] = await aggregate_events(conn, INSTANCE, "user", "300")
+    assert read == written
+    assert read.data == {"userId": "300", **data}
+    assert read.creator == "42"
+    assert read.resource_owner == "200"
+    assert read.instance_id == INSTANCE
+    assert read.aggregate_type == "user"
+    assert read.created_at == AT
+    assert read.created_at.utcoffset() == timedelta(0)
+
+
+async def test_a_timestamp_in_another_zone_keeps_its_instant(db: Database) -> None:
+    at = datetime(2026, 1, 10, 12, 30, tzinfo=timezone(timedelta(hours=2)))
+    async with db.write() as conn:
+        await append(conn, instance_id=INSTANCE, creator="1", at=at, pending=[user_event("300")])
+    async with db.read() as conn:
+        [read] = await aggregate_events(conn, INSTANCE, "user", "300")
+    assert read.created_at == at  # the same instant: 10:30 UTC
+    assert read.created_at.utcoffset() == timedelta(0)
+
+
+async def test_a_stale_expected_sequence_conflicts_and_writes_nothing(db: Database) -> None:
+    async with db.write() as conn:
+        await append(conn, instance_id=INSTANCE, creator="1", at=AT, pending=[user_event("300")])
+    before = await count(db)
+
+    with pytest.raises(Conflict) as caught:
+        async with db.write() as conn:
+            await append(
+                conn,
+                instance_id=INSTANCE,
+                creator="1",
+                at=AT,
+                # Another aggregate's event and a unique claim come first in the same call.
+                pending=[user_event("301"), user_event("300", "user.locked")],
+                expected={("user", "300"): 0},  # the command saw no events; there is one
+                claims=[UniqueClaim("user_name", "200:jane")],
+            )
+    assert caught.value.code == "aborted"
+    assert await count(db) == before
+    assert await count(db, "unique_constraints") == 0
+    async with db.read() as conn:
+        assert await aggregate_events(conn, INSTANCE, "user", "301") == []
+        assert [e.type for e in await aggregate_events(conn, INSTANCE, "user", "300")] == [
+            "user.human.added"
+        ]
+
+    # The database is usable afterwards and the write succeeds with the right sequence.
+    async with db.write() as conn:
+        [event] = await append(
+            conn,
+            instance_id=INSTANCE,
+            creator="1",
+            at=AT,
+            pending=[user_event("300", "user.locked")],
+            expected={("user", "300"): 1},
+        )
+    assert event.sequence == 2
+
+
+async def test_unique_claims_collide_and_can_be_released(db: Database) -> None:
+    claim = UniqueClaim("user_name", "200:john", error="user name john is taken")
+    async with db.write() as conn:
+        await append(
+            conn,
+            instance_id=INSTANCE,
+            creator="1",
+            at=AT,
+            pending=[user_event("300")],
+            claims=[claim],
+        )
+
+    with pytest.raises(AlreadyExists, match="user name john is taken"):
+        async with db.write() as conn:
+            await append(
+                conn,
+                instance_id=INSTANCE,
+                creator="1",
+                at=AT,
+                pending=[user_event("301")],
+                claims=[claim],
+            )
+    async with db.read() as conn:
+        assert await aggregate_events(conn, INSTANCE, "user", "301") == []
+
+    # Without a custom error the message names the type and value.
+    with pytest.raises(AlreadyExists, match="user_name '200:john' already exists"):
+        async with db.write() as conn:
+            await append(
+                conn,
+                instance_id=INSTANCE,
+                creator="1",
+                at=AT,
+                pending=[],
+                claims=[UniqueClaim("user_name", "200:john")],
+            )
+
+    # The same value in another instance, or of another type, is free.
+    async with db.write() as conn:
+        await append(conn, instance_id="other", creator="1", at=AT, pending=[], claims=[claim])
+        await append(
+            conn,
+            instance_id=INSTANCE,
+            creator="1",
+            at=AT,
+            pending=[],
+            claims=[UniqueClaim("target_name", "200:john")],
+        )
+
+    async with db.write() as conn:
+        await append(
+            conn,
+            instance_id=INSTANCE,
+            creator="1",
+            at=AT,
+            pending=[user_event("300", "user.removed")],
+            claims=[UniqueClaim("user_name", "200:john", add=False)],
+        )
+    async with db.write() as conn:
+        [event] = await append(
+            conn,
+            instance_id=INSTANCE,
+            creator="1",
+            at=AT,
+            pending=[user_event("301")],
+            claims=[claim],
+        )
+    assert event.aggregate_id == "301"
+    assert await count(db, "unique_constraints") == 3
+
+
+async def test_events_after_reads_in_position_order_with_a_limit(db: Database) -> None:
+    async with db.write() as conn:
+        written = await append(
+            conn,
+            instance_id=INSTANCE,
+            creator="1",
+            at=AT,
+            pending=[user_event(str(300 + i)) for i in range(5)],
+        )
+    async with db.read() as conn:
+        assert await events_after(conn, 0) == written
+        assert await events_after(conn, written[1].position, limit=2) == written[2:4]
+        assert await events_after(conn, written[-1].position) == []
