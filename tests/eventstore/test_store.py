@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -112,19 +113,22 @@ async def test_sequences_increase_per_aggregate(db: Database) -> None:
 
 
 async def test_events_come_back_with_their_data_and_aware_utc_timestamps(db: Database) -> None:
-    data = {"userName": "jürgen@example.com", "nested": {"list": [1, "two", None, True]}}
+    data: dict[str, Any] = {
+        "userName": "jürgen@example.com",
+        "nested": {"list": [1, "two", None, True]},
+    }
     async with db.write() as conn:
         [written] = await append(
             conn,
             instance_id=INSTANCE,
             creator="42",
             at=AT,
-            pending=[user_event("300", **data)],
+            pending=[PendingEvent("user.human.added", "user", "300", "200", data)],
         )
     async with db.read() as conn:
         [read] = await aggregate_events(conn, INSTANCE, "user", "300")
     assert read == written
-    assert read.data == {"userId": "300", **data}
+    assert read.data == data
     assert read.creator == "42"
     assert read.resource_owner == "200"
     assert read.instance_id == INSTANCE
