@@ -486,12 +486,6 @@ async def test_immediate_rotation_replaces_the_key(
         assert not seed_verify(tmp_path, after.body, seed, target.keys["first"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: command/targets.py _rotated keeps keys still inside an earlier "
-    "overlap when rotating with 0s, so the superseded first key keeps signing (and "
-    "signs X-Zitadel-Signature); DESIGN §3.1 says 0s replaces the key at once",
-)
 async def test_immediate_rotation_during_an_overlap_leaves_only_the_newest_key(
     clean_actions: Api, receiver: Receiver, tmp_path: Path
 ) -> None:

@@ -168,17 +168,21 @@ class TargetCommands:
 
 
 def _rotated(sealed_plain: str, new_key: str, overlap: float, at: datetime) -> list[dict[str, Any]]:
-    """The key list after a rotation: the current key expires after ``overlap``."""
+    """The key list after a rotation.
+
+    ``overlap`` 0 replaces every key at once (the answer to a leaked key);
+    otherwise the current key expires after ``overlap`` and older keys keep
+    their own, earlier expiry.
+    """
     keys: list[dict[str, Any]] = []
-    for item in orjson.loads(sealed_plain):
-        expires = item["expiresAt"]
-        if expires is None:
-            expires = iso(at + timedelta(seconds=overlap)) if overlap > 0 else None
+    if overlap > 0:
+        for item in orjson.loads(sealed_plain):
+            expires = item["expiresAt"]
             if expires is None:
+                expires = iso(at + timedelta(seconds=overlap))
+            elif datetime.fromisoformat(expires) <= at:
                 continue
-        elif datetime.fromisoformat(expires) <= at:
-            continue
-        keys.append({"key": item["key"], "expiresAt": expires})
+            keys.append({"key": item["key"], "expiresAt": expires})
     keys.append({"key": new_key, "expiresAt": None})
     return keys
 
