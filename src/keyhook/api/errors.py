@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, get_args
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
 from keyhook import errors
@@ -41,13 +41,54 @@ def status_of(error: errors.KeyhookError) -> int:
     return 500
 
 
-def from_validation(exc: ValidationError, prefix: str = "") -> errors.InvalidArgument:
-    """A pydantic error list as one message naming every field and problem."""
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The message class inside a field's type (``X``, ``X | None``, ``list[X]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _known_fields(model: type[BaseModel] | None, loc: tuple[int | str, ...]) -> str | None:
+    """The wire names of the fields of the message that holds ``loc``'s last part."""
+    for part in loc[:-1]:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue  # a list index: the same item type
+        by_wire = {(f.alias or name): f for name, f in model.model_fields.items()}
+        field = by_wire.get(part) or model.model_fields.get(part)
+        model = None if field is None else _model_in(field.annotation)
+    if model is None:
+        return None
+    return ", ".join(f.alias or name for name, f in model.model_fields.items())
+
+
+def from_validation(
+    exc: ValidationError, prefix: str = "", model: type[BaseModel] | None = None
+) -> errors.InvalidArgument:
+    """A pydantic error list as one message naming every field and problem.
+
+    An unknown field (``extra="forbid"``) is reported with the fields that
+    message does have, when ``model`` is given.
+    """
     details: list[dict[str, Any]] = []
     for item in exc.errors(include_url=False):
         field = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
-        details.append({"field": field or "body", "problem": item["msg"]})
-    message = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
+        detail: dict[str, Any] = {"field": field or "body", "problem": item["msg"]}
+        if item["type"] == "extra_forbidden":
+            detail["problem"] = "is not a field of this message"
+            allowed = _known_fields(model, tuple(item["loc"]))
+            if allowed:
+                detail["allowed"] = allowed
+        details.append(detail)
+    message = "; ".join(
+        f"{d['field']}: {d['problem']}" + (f" (allowed: {d['allowed']})" if "allowed" in d else "")
+        for d in details[:5]
+    )
     return errors.InvalidArgument(message or "the request is not valid", details=details)
 
 

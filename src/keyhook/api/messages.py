@@ -7,10 +7,15 @@ feed OpenAPI.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic.alias_generators import to_camel
+
+# JSON true/false only: lax mode would read "yes", "off", 1 or 0 as booleans.
+Bool = Annotated[bool, Strict()]
+# Ids are decimal strings of up to 19 digits (DESIGN.md §3), as OpenAPI publishes.
+Id = Annotated[str, Field(pattern=r"^[0-9]{1,19}$")]
 
 
 class Message(BaseModel):
@@ -26,7 +31,7 @@ class Empty(Message):
 class Paging(Message):
     offset: int = Field(0, ge=0, le=10_000_000)
     limit: int = Field(100, ge=1, le=1000)
-    asc: bool = True
+    asc: Bool = True
 
 
 # --- users -------------------------------------------------------------------
@@ -43,19 +48,19 @@ class Profile(Message):
 
 class Email(Message):
     email: str = Field(max_length=320)
-    is_verified: bool = False
+    is_verified: Bool = False
     send_code: dict[str, Any] | None = None
     return_code: dict[str, Any] | None = None
 
 
 class Phone(Message):
     phone: str = Field(max_length=40)
-    is_verified: bool = False
+    is_verified: Bool = False
 
 
 class Password(Message):
     password: str = Field(max_length=256)
-    change_required: bool = False
+    change_required: Bool = False
 
 
 class MetadataItem(Message):
@@ -97,7 +102,7 @@ class AddHumanUserRequest(Message):
 
 
 class UserIdRequest(Message):
-    user_id: str = Field(max_length=20)
+    user_id: Id
 
 
 class ListUsersRequest(Message):
@@ -107,7 +112,7 @@ class ListUsersRequest(Message):
 
 
 class UpdateHumanUserRequest(Message):
-    user_id: str = Field(max_length=20)
+    user_id: Id
     username: str | None = Field(None, max_length=200)
     profile: Profile | None = None
     email: Email | None = None
@@ -116,13 +121,13 @@ class UpdateHumanUserRequest(Message):
 
 
 class SetPasswordRequest(Message):
-    user_id: str = Field(max_length=20)
+    user_id: Id
     new_password: Password
     current_password: str | None = None
 
 
 class SetUserMetadataRequest(Message):
-    user_id: str = Field(max_length=20)
+    user_id: Id
     metadata: list[MetadataItem] = Field(max_length=100)
 
 
@@ -130,7 +135,7 @@ class SetUserMetadataRequest(Message):
 
 
 class InterruptOption(Message):
-    interrupt_on_error: bool = False
+    interrupt_on_error: Bool = False
 
 
 class AsyncOption(Message):
@@ -154,11 +159,11 @@ class CreateTargetRequest(TargetFields):
 
 
 class IdRequest(Message):
-    id: str = Field(max_length=20)
+    id: Id
 
 
 class UpdateTargetRequest(TargetFields):
-    id: str = Field(max_length=20)
+    id: Id
     expiration_signing_key: str | None = Field(None, max_length=40)
 
 
@@ -178,8 +183,9 @@ class ListExecutionsRequest(Message):
 
 # --- events --------------------------------------------------------------------
 
+
 class ListEventsRequest(Message):
-    after_position: int = Field(0, ge=0)
+    after_position: int = Field(0, ge=0, le=2**63 - 1)  # a 64-bit column
     limit: int = Field(100, ge=1, le=1000)
     aggregate_id: str | None = Field(None, max_length=20)
     aggregate_types: list[str] = Field(default_factory=list, max_length=20)

@@ -19,18 +19,39 @@ from keyhook.actions.engine import ActionsEngine, CallContext
 from keyhook.api.errors import PayloadTooLarge, error_response, from_validation, unexpected_response
 from keyhook.api.registry import Operation
 from keyhook.domain.caller import Caller
-from keyhook.errors import InvalidArgument, KeyhookError, Unauthenticated
+from keyhook.errors import InvalidArgument, KeyhookError, Unauthenticated, field_error
 from keyhook.query.auth import authenticate
 from keyhook.storage.database import Database
 
 MAX_BODY = 1024 * 1024
 
 
+def _reject_nul(message: dict[str, Any]) -> None:
+    """NUL cannot be stored (PostgreSQL text and jsonb refuse it): a 400, not a 500.
+
+    Iterative, so a deeply nested body cannot exhaust the interpreter's stack.
+    """
+    stack: list[tuple[object, str]] = [(message, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                where = path.replace("\x00", "\\u0000") or "body"
+                raise field_error(where, "must not contain NUL characters (\\u0000)")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                stack += [(key, child), (item, child)]
+        elif isinstance(value, list):
+            stack += [(item, f"{path}[{i}]") for i, item in enumerate(value)]
+
+
 def validate(op: Operation, message: dict[str, Any]) -> BaseModel:
+    _reject_nul(message)
     try:
         return op.request_model.model_validate(message)
     except ValidationError as exc:
-        raise from_validation(exc) from exc
+        raise from_validation(exc, model=op.request_model) from exc
 
 
 async def read_message(request: Request) -> dict[str, Any]:

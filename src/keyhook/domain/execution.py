@@ -69,7 +69,9 @@ def parse_condition(
     if not isinstance(inner, dict) or len(inner) != 1:
         raise field_error(f"condition.{kind}", "must hold exactly one selector", _SELECTORS[kind])
     scope, value = next(iter(inner.items()))
-    if scope == "all" and kind != "function":
+    if scope not in _SELECTORS[kind].split(", "):
+        raise field_error(f"condition.{kind}.{scope}", "is not a selector", _SELECTORS[kind])
+    if scope == "all":
         if value is not True:
             raise field_error(f"condition.{kind}.all", "must be true")
         return Condition(kind, "all", "")
