@@ -14,13 +14,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 from sqlalchemy import select
 
 from keyhook.actions.calllog import CallLog
 from keyhook.actions.catalog import Catalog
 from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.transport import AiohttpTransport, Transport
-from keyhook.command.setup import set_up_instance
+from keyhook.command.setup import KEY_CHECK, set_up_instance
 from keyhook.command.users import UserCommands
 from keyhook.command.writer import Writer
 from keyhook.config import Settings
@@ -85,11 +86,48 @@ def master_key(settings: Settings) -> bytes:
     return key
 
 
+async def _check_master_key(db: Database, box: SecretBox, settings: Settings) -> None:
+    """Refuse to start with a master key that cannot open this instance's secrets."""
+    async with db.read() as conn:
+        payload = (
+            await conn.execute(
+                select(t.events.c.payload).where(t.events.c.event_type == "instance.added")
+            )
+        ).scalar()
+    sealed = orjson.loads(payload).get("sealedKeyCheck") if payload else None
+    if sealed is None:
+        return
+    try:
+        opened = box.open(sealed)
+    except Exception as exc:
+        opened = type(exc).__name__
+    if opened != KEY_CHECK:
+        source = (
+            "KEYHOOK_MASTER_KEY"
+            if os.environ.get("KEYHOOK_MASTER_KEY")
+            else str(settings.data_dir / "master.key")
+        )
+        raise Internal(
+            f"the master key from {source} is not the key this database was set up with; "
+            "every node sharing a database needs the same key: copy master.key from the first "
+            "node or set KEYHOOK_MASTER_KEY to it (base64)"
+        )
+
+
+def _private_data_dir(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not settings.database_url:
+        database_file = settings.data_dir / "keyhook.db"
+        # SQLite gives its -wal and -shm files the mode of the database file.
+        os.close(os.open(database_file, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 async def assemble(settings: Settings, transport: Transport | None = None) -> Core:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _private_data_dir(settings)
     box = SecretBox(master_key(settings))
     db = Database(settings.effective_database_url)
     await upgrade(db)
+    await _check_master_key(db, box, settings)
     ids = IdGenerator()
     writer = Writer(
         db=db, settings=settings, passwords=Passwords(settings.password_hashing), box=box, ids=ids

@@ -10,6 +10,7 @@ import click
 
 from keyhook import __version__
 from keyhook.config import from_environment
+from keyhook.errors import KeyhookError
 
 
 @click.group()
@@ -76,10 +77,21 @@ def start(
     scheme = "https" if tls_cert else "http"
 
     async def run() -> None:
-        core = await assemble(settings)
-        state = "created" if core.first_start else "kept from the first start"
+        try:
+            core = await assemble(settings)
+        except KeyhookError as error:
+            raise click.ClickException(error.message) from None
         click.echo(f"Keyhook {__version__} listening on {scheme}://{settings.host}:{settings.port}")
-        click.echo(f"Admin token ({state}): {core.admin_token_path.resolve()}")
+        token_file = core.admin_token_path.resolve()
+        if core.first_start:
+            click.echo(f"Admin token (created): {token_file}")
+        elif token_file.exists():
+            click.echo(f"Admin token (kept from the first start): {token_file}")
+        else:
+            click.echo(
+                "Admin token: this database was set up by another node; its admin.pat "
+                "is in that node's data directory"
+            )
         if settings.dev:
             click.echo("Development mode: targets may use http:// and local addresses.")
         config = uvicorn.Config(

@@ -85,6 +85,7 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
         "dev": _flag(env.get("KEYHOOK_DEV")),
         "allow_hosts": _split(env.get("KEYHOOK_ACTIONS_ALLOW_HOSTS")),
         "external_url": env.get("KEYHOOK_EXTERNAL_URL", ""),
+        "max_response_bytes": int(env.get("KEYHOOK_ACTIONS_MAX_RESPONSE_BYTES", 1024 * 1024)),
         "password_hashing": PasswordHashing(
             memory_kib=int(env.get("KEYHOOK_ARGON2_MEMORY_KIB", 19 * 1024)),
             time_cost=int(env.get("KEYHOOK_ARGON2_TIME_COST", 2)),

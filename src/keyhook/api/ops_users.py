@@ -40,7 +40,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
 
     async def list_users(caller: Caller, req: m.ListUsersRequest) -> dict[str, Any]:
         return await queries.list(
-            caller, req.query.offset, req.query.limit, req.text, req.organization_id
+            caller, req.query.offset, req.query.limit, req.text, req.organization_id, req.query.asc
         )
 
     async def update_human_user(caller: Caller, req: m.UpdateHumanUserRequest) -> dict[str, Any]:
@@ -60,7 +60,9 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
         return await commands.update_human_user(caller, req.user_id, changed)
 
     async def set_password(caller: Caller, req: m.SetPasswordRequest) -> dict[str, Any]:
-        return await commands.set_password(caller, req.user_id, req.new_password.password)
+        return await commands.set_password(
+            caller, req.user_id, req.new_password.password, req.current_password
+        )
 
     async def set_metadata(caller: Caller, req: m.SetUserMetadataRequest) -> dict[str, Any]:
         return await commands.set_metadata(

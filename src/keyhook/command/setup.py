@@ -10,6 +10,11 @@ from keyhook.crypto.tokens import new_personal_access_token, token_hash
 from keyhook.domain.caller import Caller
 from keyhook.eventstore.store import PendingEvent, UniqueClaim
 
+KEY_CHECK = "keyhook master key check"
+
+
+KEY_CHECK = "keyhook master key check"
+
 
 @dataclass(frozen=True)
 class SetUp:
@@ -38,6 +43,8 @@ async def set_up_instance(writer: Writer, instance_name: str = "Keyhook") -> Set
                         "name": instance_name,
                         "defaultOrgId": org_id,
                         "adminUserId": admin_id,
+                        # Lets a later start tell whether its master key is this instance's.
+                        "sealedKeyCheck": writer.box.seal(KEY_CHECK),
                     },
                 ),
                 PendingEvent(

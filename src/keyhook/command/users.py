@@ -6,14 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keyhook.clock import iso, now
 from keyhook.command.writer import Writer, details
 from keyhook.domain import user as rules
 from keyhook.domain.caller import Caller
-from keyhook.errors import field_error
+from keyhook.errors import NotFound, field_error
 from keyhook.eventstore.store import PendingEvent, UniqueClaim, aggregate_events
+from keyhook.storage import schema as t
 
 USER_NAME = "user_name"
 
@@ -40,6 +42,19 @@ async def load_user(conn: AsyncConnection, instance_id: str, user_id: str) -> ru
     for e in await aggregate_events(conn, instance_id, "user", user_id):
         user.apply(e.type, e.data, e.sequence, e.resource_owner)
     return user
+
+
+async def _ensure_org(conn: AsyncConnection, caller: Caller, org_id: str) -> None:
+    if org_id == caller.default_org_id:
+        return
+    found = await conn.execute(
+        select(t.orgs.c.id).where(t.orgs.c.id == org_id, t.orgs.c.instance_id == caller.instance_id)
+    )
+    if found.first() is None:
+        raise NotFound(
+            f"organization {org_id} does not exist",
+            details=[{"field": "organizationId", "problem": "unknown"}],
+        )
 
 
 def _name_claim(org_id: str, user_name: str, add: bool = True) -> UniqueClaim:
@@ -82,6 +97,7 @@ class UserCommands:
         if hashed is not None:
             event_data["hashedPassword"] = hashed
         async with self.w.db.write() as conn:
+            await _ensure_org(conn, caller, data.org_id)
             stored = await self.w.commit(
                 conn,
                 caller,
@@ -235,8 +251,22 @@ class UserCommands:
     async def delete(self, caller: Caller, user_id: str) -> dict[str, Any]:
         return await self._state_change(caller, user_id, "user.removed")
 
-    async def set_password(self, caller: Caller, user_id: str, password: str) -> dict[str, Any]:
+    async def set_password(
+        self, caller: Caller, user_id: str, password: str, current: str | None = None
+    ) -> dict[str, Any]:
         rules.validate_password(password, "newPassword.password")
+        if current is not None:
+            async with self.w.db.read() as conn:
+                stored_hash = (
+                    await conn.execute(
+                        select(t.users.c.password_hash).where(
+                            t.users.c.id == user_id, t.users.c.instance_id == caller.instance_id
+                        )
+                    )
+                ).scalar()
+            # Verified outside the write transaction: argon2 is slow on purpose.
+            if not stored_hash or not self.w.passwords.verify(stored_hash, current):
+                raise field_error("currentPassword", "does not match the user's password")
         hashed = self.w.passwords.hash(password)
         async with self.w.db.write() as conn:
             user = await load_user(conn, caller.instance_id, user_id)

@@ -33,11 +33,18 @@ class EventQueries:
         self.db = db
 
     async def list(
-        self, caller: Caller, *, after: int, limit: int, aggregate_id: str | None,
-        aggregate_types: list[str], event_types: list[str],
+        self,
+        caller: Caller,
+        *,
+        after: int,
+        limit: int,
+        aggregate_id: str | None,
+        aggregate_types: list[str],
+        event_types: list[str],
     ) -> dict[str, Any]:
-        query = select(t.events).where(t.events.c.instance_id == caller.instance_id,
-                                       t.events.c.position > after)
+        query = select(t.events).where(
+            t.events.c.instance_id == caller.instance_id, t.events.c.position > after
+        )
         if aggregate_id:
             query = query.where(t.events.c.aggregate_id == aggregate_id)
         if aggregate_types:

@@ -74,7 +74,13 @@ class UserQueries:
         return {"user": user_to_wire(row._mapping, metadata)}
 
     async def list(
-        self, caller: Caller, offset: int, limit: int, text: str | None, org_id: str | None
+        self,
+        caller: Caller,
+        offset: int,
+        limit: int,
+        text: str | None,
+        org_id: str | None,
+        asc: bool = True,
     ) -> dict[str, Any]:
         query = select(t.users).where(t.users.c.instance_id == caller.instance_id)
         if org_id:
@@ -92,8 +98,18 @@ class UserQueries:
             total = (
                 await conn.execute(select(func.count()).select_from(query.subquery()))
             ).scalar_one()
-            rows = await conn.execute(query.order_by(t.users.c.id).offset(offset).limit(limit))
-            result = [user_to_wire(r._mapping, []) for r in rows]
+            order = t.users.c.id if asc else t.users.c.id.desc()
+            rows = list(await conn.execute(query.order_by(order).offset(offset).limit(limit)))
+            metadata: dict[str, list[dict[str, str]]] = {r.id: [] for r in rows}
+            if rows:
+                found = await conn.execute(
+                    select(t.user_metadata)
+                    .where(t.user_metadata.c.user_id.in_(list(metadata)))
+                    .order_by(t.user_metadata.c.key)
+                )
+                for m in found:
+                    metadata[m.user_id].append({"key": m.key, "value": m.value})
+            result = [user_to_wire(r._mapping, metadata[r.id]) for r in rows]
         return {
             "details": {"totalResult": str(total), "appliedLimit": str(limit)},
             "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},

@@ -1,0 +1,45 @@
+"""First start and later starts: what the bootstrap creates, keeps and refuses."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from keyhook.bootstrap import assemble
+from keyhook.config import from_environment
+from keyhook.errors import Internal
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_first_start_creates_private_files_and_later_starts_keep_them(
+    tmp_path: Path,
+) -> None:
+    settings = from_environment({}, data_dir=tmp_path / "data")
+    core = await assemble(settings)
+    assert core.first_start
+    token = core.admin_token_path.read_text()
+    await core.stop()
+    for name in ("admin.pat", "master.key", "keyhook.db"):
+        assert mode(tmp_path / "data" / name) == 0o600, name
+    assert mode(tmp_path / "data") == 0o700
+    again = await assemble(settings)
+    assert not again.first_start
+    assert again.admin_token_path.read_text() == token
+    await again.stop()
+
+
+async def test_a_node_with_another_master_key_refuses_to_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first = await assemble(from_environment({}, data_dir=tmp_path / "a", database_url=url))
+    await first.stop()
+    with pytest.raises(Internal, match="same key"):
+        await assemble(from_environment({}, data_dir=tmp_path / "b", database_url=url))
+    (tmp_path / "b" / "master.key").write_bytes((tmp_path / "a" / "master.key").read_bytes())
+    shared = await assemble(from_environment({}, data_dir=tmp_path / "b", database_url=url))
+    assert not shared.first_start
+    await shared.stop()
