@@ -2,12 +2,11 @@
 next to the bare round trip to the same receiver, all measured in one run.
 
 Batches of the three are interleaved so that drift on the machine hits each
-alike. The added cost of an execution is (p50 with) − (p50 without) − (p50 bare).
+alike. The added cost of an execution is (p50 with) - (p50 without) - (p50 bare).
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from dataclasses import dataclass
@@ -30,12 +29,19 @@ class Result:
 
 def _user_body() -> bytes:
     email = f"bench-{secrets.token_hex(6)}@example.com"
-    return orjson.dumps({"user": {"profile": {"givenName": "Bench", "familyName": "Mark"},
-                                  "email": {"email": email}}})
+    return orjson.dumps(
+        {
+            "user": {
+                "profile": {"givenName": "Bench", "familyName": "Mark"},
+                "email": {"email": email},
+            }
+        }
+    )
 
 
-async def _timed(session: aiohttp.ClientSession, url: str, body: bytes,
-                 headers: dict[str, str]) -> float:
+async def _timed(
+    session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]
+) -> float:
     started = time.perf_counter()
     async with session.post(url, data=body, headers=headers) as response:
         await response.read()
@@ -56,15 +62,25 @@ async def run(data_dir: Path, database_url: str | None, rounds: int, batch: int)
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         samples: dict[str, list[float]] = {"none": [], "execution": [], "bare": []}
         async with aiohttp.ClientSession() as session:
-            async with session.post(base + "/v2/actions/targets", headers=auth, data=orjson.dumps(
-                    {"name": "bench", "endpoint": hook_url, "timeout": "5s",
-                     "restWebhook": {"interruptOnError": True}})) as response:
+            async with session.post(
+                base + "/v2/actions/targets",
+                headers=auth,
+                data=orjson.dumps(
+                    {
+                        "name": "bench",
+                        "endpoint": hook_url,
+                        "timeout": "5s",
+                        "restWebhook": {"interruptOnError": True},
+                    }
+                ),
+            ) as response:
                 target_id = orjson.loads(await response.read())["id"]
 
             async def set_execution(targets: list[str]) -> None:
                 body = {"condition": {"request": {"method": METHOD}}, "targets": targets}
-                async with session.put(base + "/v2/actions/executions", headers=auth,
-                                       data=orjson.dumps(body)) as response:
+                async with session.put(
+                    base + "/v2/actions/executions", headers=auth, data=orjson.dumps(body)
+                ) as response:
                     assert response.status in (200, 404), await response.read()
 
             bare_body = _user_body()
@@ -75,28 +91,43 @@ async def run(data_dir: Path, database_url: str | None, rounds: int, batch: int)
                 await set_execution([])
                 for _ in range(batch):
                     samples["none"].append(
-                        await _timed(session, base + "/v2/users/human", _user_body(), auth))
+                        await _timed(session, base + "/v2/users/human", _user_body(), auth)
+                    )
                 await set_execution([target_id])
                 for _ in range(batch):
                     samples["execution"].append(
-                        await _timed(session, base + "/v2/users/human", _user_body(), auth))
+                        await _timed(session, base + "/v2/users/human", _user_body(), auth)
+                    )
                 for _ in range(batch):
-                    samples["bare"].append(await _timed(
-                        session, hook_url, bare_body, {"Content-Type": "application/json"}))
+                    samples["bare"].append(
+                        await _timed(
+                            session, hook_url, bare_body, {"Content-Type": "application/json"}
+                        )
+                    )
     finally:
         server.stop()
         receiver.stop()
-    labels = {"none": "AddHumanUser, no execution",
-              "execution": "AddHumanUser, one restWebhook request execution",
-              "bare": "bare round trip to the receiver (aiohttp)"}
+    labels = {
+        "none": "AddHumanUser, no execution",
+        "execution": "AddHumanUser, one restWebhook request execution",
+        "bare": "bare round trip to the receiver (aiohttp)",
+    }
     rows: list[list[object]] = []
     for key, label in labels.items():
         values = samples[key]
-        rows.append([label, len(values), f"{percentile(values, 0.5):.3f}",
-                     f"{percentile(values, 0.99):.3f}"])
+        rows.append(
+            [
+                label,
+                len(values),
+                f"{percentile(values, 0.5):.3f}",
+                f"{percentile(values, 0.99):.3f}",
+            ]
+        )
     p50 = {k: percentile(v, 0.5) for k, v in samples.items()}
     added = p50["execution"] - p50["none"] - p50["bare"]
     text = table(["case", "calls", "p50 ms", "p99 ms"], rows)
-    text += (f"\n\nadded cost of the execution beyond the bare round trip, p50: "
-             f"{added:.3f} ms (goal ≤ 1 ms)")
+    text += (
+        f"\n\nadded cost of the execution beyond the bare round trip, p50: "
+        f"{added:.3f} ms (goal ≤ 1 ms)"
+    )
     return Result(rows, added, text)

@@ -46,9 +46,12 @@ async def wait_http(url: str, timeout: float = 30.0) -> None:
 
 class Process:
     def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
-        self.log = tempfile.NamedTemporaryFile(prefix="keyhook-bench-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **(env or {})})
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the process
+            prefix="keyhook-bench-", suffix=".log", delete=False
+        )
+        self.proc = subprocess.Popen(
+            args, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -66,8 +69,17 @@ def start_receiver() -> tuple[Process, int]:
 def start_keyhook(data_dir: Path, database_url: str | None) -> tuple[Process, int]:
     port = free_port()
     env = {"KEYHOOK_DATABASE_URL": database_url} if database_url else {}
-    args = [sys.executable, "-m", "keyhook", "start", "--dev", "--port", str(port),
-            "--data-dir", str(data_dir)]
+    args = [
+        sys.executable,
+        "-m",
+        "keyhook",
+        "start",
+        "--dev",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
     return Process(args, env), port
 
 
@@ -78,7 +90,8 @@ def machine() -> str:
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     cells = [list(map(str, header))] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
-             for r in cells]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells
+    ]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)

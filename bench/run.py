@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import api_latency  # noqa: E402
-from bench.common import machine  # noqa: E402
+from bench import api_latency
+from bench.common import machine
 
 
 async def main() -> int:
@@ -26,8 +26,9 @@ async def main() -> int:
     args = parser.parse_args()
     print(f"Keyhook benchmarks on {machine()}; database: {args.database_url or 'SQLite'}\n")
     with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
-        result = await api_latency.run(Path(tmp) / "api", args.database_url, args.rounds,
-                                       args.batch)
+        result = await api_latency.run(
+            Path(tmp) / "api", args.database_url, args.rounds, args.batch
+        )
     print("## API call latency with a request execution\n")
     print(result.text)
     return 0
