@@ -268,3 +268,23 @@ async def test_rest_async_is_not_awaited(clean_actions: Api, receiver: Receiver)
     assert arrived[0] not in receiver.completed
     await asyncio.sleep(2.3)
     assert arrived[0] in receiver.completed
+
+
+async def test_targets_see_the_seed_form_whatever_form_the_caller_used(
+    clean_actions: Api, receiver: Receiver
+) -> None:
+    api = clean_actions
+    path = f"/validate-flat-{secrets.token_hex(3)}"
+    target = await api.create_target(receiver.endpoint(path, seed_validate_email), interrupt=True)
+    await api.set_execution(ON_ADD_USER, [target["id"]])
+    refused = unique_email("gmail.com")
+    flat = {
+        "username": refused,
+        "profile": {"givenName": "Flat", "familyName": "Caller"},
+        "email": {"email": refused},
+    }
+    reply = await api.post("/v2/users/human", flat)
+    assert (reply.status, reply.body["message"]) == (400, "Email domain gmail.com is not allowed")
+    sent = (await receiver.wait_for(path))[0].json["request"]
+    assert sent["user"]["userName"] == refused
+    assert sent["user"]["profile"] == {"givenName": "Flat", "familyName": "Caller"}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from keyhook.domain.netpolicy import NetworkPolicy
+from keyhook.domain.netpolicy import NetworkPolicy, legacy_ipv4
 from keyhook.errors import InvalidArgument
 
 STRICT = NetworkPolicy()
@@ -166,3 +166,25 @@ def test_allow_list_entries_that_are_not_networks_are_ignored_as_networks() -> N
     policy = NetworkPolicy(allow_hosts=("not a network", "receiver"))
     assert not policy.address_allowed("elsewhere", "10.0.0.1")
     assert policy.address_allowed("receiver", "10.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("127.1", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("0x7f000001", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("017700000001", "127.0.0.1"),
+        ("10.1.2", "10.1.0.2"),
+    ],
+)
+def test_numeric_ipv4_forms_are_refused_when_saved(host: str, address: str) -> None:
+    assert str(legacy_ipv4(host)) == address
+    with pytest.raises(InvalidArgument, match=address.replace(".", r"\.")):
+        NetworkPolicy().check_endpoint(f"https://{host}/hook")
+
+
+@pytest.mark.parametrize("host", ["example.com", "1.2.3.4.5", "256.1", "0x", "1..2"])
+def test_names_are_not_numeric_forms(host: str) -> None:
+    assert legacy_ipv4(host) is None

@@ -20,7 +20,7 @@ from keyhook.api.errors import PayloadTooLarge, error_response, from_validation,
 from keyhook.api.registry import Operation
 from keyhook.domain.caller import Caller
 from keyhook.errors import InvalidArgument, KeyhookError, Unauthenticated, field_error
-from keyhook.query.auth import authenticate
+from keyhook.query.auth import Authenticator
 from keyhook.storage.database import Database
 
 MAX_BODY = 1024 * 1024
@@ -102,6 +102,7 @@ class Pipeline:
     def __init__(self, db: Database, engine: ActionsEngine) -> None:
         self.db = db
         self.engine = engine
+        self.authenticator = Authenticator(db)
 
     async def handle(self, op: Operation, request: Request) -> Response:
         try:
@@ -112,11 +113,14 @@ class Pipeline:
             return unexpected_response(exc)
 
     async def _handle(self, op: Operation, request: Request) -> Response:
-        caller = await authenticate(self.db, bearer_token(request))
+        caller = await self.authenticator.authenticate(bearer_token(request))
         message = await read_message(request)
         path = dict(request.path_params)
         message.update(path)
         model = validate(op, message)
+        # Targets see the message in its one canonical form (the seed's field names), whatever
+        # form the caller used, e.g. ZITADEL's flat AddHumanUser.
+        message = model.model_dump(by_alias=True, exclude_unset=True)
         trace = request.headers.get("traceparent")
         ctx = CallContext(
             caller, op.full_method, _subject(caller, (message, op.subject_field)), trace

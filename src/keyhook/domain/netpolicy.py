@@ -29,6 +29,32 @@ def _is_public(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
+def legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The address of the numeric forms C's ``inet_aton`` accepts (``127.1``,
+    ``2130706433``, ``0x7f.1``), which resolvers turn into addresses too."""
+    parts = host.rstrip(".").split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers: list[int] = []
+    for part in parts:
+        try:
+            if part.lower().startswith("0x"):
+                numbers.append(int(part[2:], 16))
+            elif len(part) > 1 and part.startswith("0"):
+                numbers.append(int(part, 8))
+            else:
+                numbers.append(int(part, 10))
+        except ValueError:
+            return None
+    *head, last = numbers
+    if any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
+        return None
+    value = last
+    for i, n in enumerate(head):
+        value |= n << (8 * (3 - i))
+    return ipaddress.IPv4Address(value)
+
+
 @dataclass(frozen=True)
 class NetworkPolicy:
     dev: bool = False
@@ -93,6 +119,13 @@ class NetworkPolicy:
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
+            legacy = legacy_ipv4(host)
+            if legacy is not None and not _is_public(legacy):
+                raise field_error(
+                    field,
+                    f"{host} is {legacy}, not a public address; {_SWITCHES}",
+                    "public addresses",
+                ) from None
             name = host.rstrip(".")  # "localhost." is the same name as "localhost"
             if name == "localhost" or name.endswith((".localhost", ".local", ".internal")):
                 raise field_error(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select
 
 from keyhook.clock import now
@@ -23,6 +25,32 @@ _QUERY = (
     .join(t.users, t.users.c.id == t.personal_access_tokens.c.user_id)
     .join(t.instances, t.instances.c.id == t.users.c.instance_id)
 )
+
+
+class Authenticator:
+    """Bearer tokens to callers, remembered for ``ttl`` seconds.
+
+    The memory saves a database read on every API call; its price is that a
+    user locked or deactivated keeps a working token for at most ``ttl``.
+    """
+
+    def __init__(self, db: Database, ttl: float = 5.0, size: int = 1024) -> None:
+        self._db = db
+        self._ttl = ttl
+        self._size = size
+        self._known: dict[str, tuple[float, Caller]] = {}
+
+    async def authenticate(self, token: str) -> Caller:
+        key = token_hash(token)
+        found = self._known.get(key)
+        moment = time.monotonic()
+        if found is not None and found[0] > moment:
+            return found[1]
+        caller = await authenticate(self._db, token)
+        if len(self._known) >= self._size:
+            self._known.clear()
+        self._known[key] = (moment + self._ttl, caller)
+        return caller
 
 
 async def authenticate(db: Database, token: str) -> Caller:
