@@ -14,6 +14,7 @@ back would charge that wake-up to Keyhook. Both figures are printed.
 from __future__ import annotations
 
 import secrets
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,12 +95,14 @@ async def run(data_dir: Path, database_url: str | None, rounds: int, batch: int)
                 ) as response:
                     assert response.status in (200, 404), await response.read()
 
+            starts: list[dict[str, int]] = []
             bare_body = _user_body()
             plain = {"Content-Type": "application/json"}
             for _ in range(20):  # warm-up: connections and caches
                 await _timed(session, base + "/v2/users/human", _user_body(), auth)
                 await _timed(session, hook_url, bare_body, plain)
             for _ in range(rounds):
+                starts.append({key: len(values) for key, values in samples.items()})
                 # Execution off: each bare call to the receiver is followed by one API call, so
                 # the receiver sits idle between calls exactly as long as it does when the
                 # server calls it once per API call (an idle process answers slower here).
@@ -139,10 +142,20 @@ async def run(data_dir: Path, database_url: str | None, rounds: int, batch: int)
             ]
         )
     p50 = {k: percentile(v, 0.5) for k, v in samples.items()}
-    added = p50["execution"] - p50["none"] - p50["bare"]
+    overall = p50["execution"] - p50["none"] - p50["bare"]
+    # Each round pairs its own three cases, so slow drift (the database growing, the
+    # machine's other work) cancels; the median of the rounds is the figure we judge by.
+    per_round: list[float] = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else {k: len(v) for k, v in samples.items()}
+        r50 = {k: percentile(samples[k][start[k] : end[k]], 0.5) for k in samples}
+        per_round.append(r50["execution"] - r50["none"] - r50["bare"])
+    added = statistics.median(per_round)
     text = table(["case", "calls", "p50 ms", "p99 ms"], rows)
     text += (
-        f"\n\nadded cost of the execution beyond the bare round trip, p50: "
-        f"{added:.3f} ms (goal ≤ 1 ms)"
+        f"\n\nadded cost of the execution beyond the bare round trip (p50 with - p50 without"
+        f" - p50 bare):\n  median of {len(per_round)} paired rounds: {added:.3f} ms"
+        f" (rounds range {min(per_round):.3f} to {max(per_round):.3f}); over all calls:"
+        f" {overall:.3f} ms; goal ≤ 1 ms: {'met' if added <= 1.0 else 'NOT met'}"
     )
     return Result(rows, added, text)

@@ -14,15 +14,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import api_latency
+from bench import api_latency, engine_overhead
 from bench.common import machine
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--batch", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--batch", type=int, default=125)
     args = parser.parse_args()
     print(f"Keyhook benchmarks on {machine()}; database: {args.database_url or 'SQLite'}\n")
     with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
@@ -31,6 +31,8 @@ async def main() -> int:
         )
     print("## API call latency with a request execution\n")
     print(result.text)
+    print("\n## The actions engine's own cost per target call (in-process)\n")
+    print(await engine_overhead.run(2000))
     return 0
 
 
