@@ -233,6 +233,18 @@ async def _execution_removed(conn: AsyncConnection, e: StoredEvent) -> None:
     await _bump_actions(conn, e)
 
 
+def _paused(paused: bool) -> Projector:
+    async def project(conn: AsyncConnection, e: StoredEvent) -> None:
+        await conn.execute(
+            update(t.targets)
+            .where(t.targets.c.id == e.aggregate_id)
+            .values(paused=paused, changed_at=e.created_at)
+        )
+        await _bump_actions(conn, e)
+
+    return project
+
+
 PROJECTORS: dict[str, Projector] = {
     "instance.added": _instance_added,
     "org.added": _org_added,
@@ -251,6 +263,8 @@ PROJECTORS: dict[str, Projector] = {
     "target.added": _target_added,
     "target.changed": _target_changed,
     "target.removed": _target_removed,
+    "target.paused": _paused(True),
+    "target.resumed": _paused(False),
     "execution.set": _execution_set,
     "execution.removed": _execution_removed,
 }

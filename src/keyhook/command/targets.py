@@ -30,6 +30,7 @@ class TargetState:
     name: str = ""
     sequence: int = 0
     sealed_keys: str = ""
+    paused: bool = False
 
 
 def _name_claim(name: str, add: bool = True) -> UniqueClaim:
@@ -44,6 +45,8 @@ async def load_target(conn: AsyncConnection, instance_id: str, target_id: str) -
             state.exists = True
         if e.type == "target.removed":
             state.exists = False
+        if e.type in ("target.paused", "target.resumed"):
+            state.paused = e.type == "target.paused"
         state.name = e.data.get("name", state.name)
         state.sealed_keys = e.data.get("sealedSigningKeys", state.sealed_keys)
     if not state.exists:
@@ -147,6 +150,33 @@ class TargetCommands:
         if new_key is not None:
             answer["signingKey"] = new_key
         return answer
+
+    async def set_paused(
+        self, caller: Caller, target_id: str, paused: bool, reason: str = "paused by an operator"
+    ) -> dict[str, Any]:
+        """Pause or resume deliveries; a no-op (no event) when already in that state."""
+        async with self.w.db.write() as conn:
+            state = await load_target(conn, caller.instance_id, target_id)
+            if state.paused == paused:
+                return {"changeDate": None, "paused": paused}
+            data: dict[str, Any] = {"targetId": target_id, "name": state.name}
+            if paused:
+                data["reason"] = reason
+            stored = await self.w.commit(
+                conn,
+                caller,
+                [
+                    PendingEvent(
+                        "target.paused" if paused else "target.resumed",
+                        "target",
+                        target_id,
+                        caller.instance_id,
+                        data,
+                    )
+                ],
+                expected={("target", target_id): state.sequence},
+            )
+        return {"changeDate": details(stored)["changeDate"], "paused": paused}
 
     async def delete(self, caller: Caller, target_id: str) -> dict[str, Any]:
         async with self.w.db.write() as conn:

@@ -119,6 +119,61 @@ EVENT_TYPES: dict[str, EventType] = {
             {"condition": "the condition", "targets": "target ids in order"},
         ),
         EventType(
+            "user.human.password.check.succeeded",
+            "user",
+            "A password check (CreateSession) succeeded; the failed-attempt count resets.",
+            dict(_USER_REF),
+        ),
+        EventType(
+            "user.human.password.check.failed",
+            "user",
+            "A password check (CreateSession) failed.",
+            {**_USER_REF, "failedAttempts": "failed checks in a row, this one included"},
+        ),
+        EventType(
+            "session.added",
+            "session",
+            "A session was created after its checks passed.",
+            {"sessionId": "id", **_USER_REF, "passwordCheckedAt": "RFC 3339 time or null"},
+        ),
+        EventType(
+            "session.removed",
+            "session",
+            "A session was deleted.",
+            {"sessionId": "id", **_USER_REF},
+        ),
+        EventType(
+            "instance.lockout.policy.changed",
+            "instance",
+            "The lockout policy changed.",
+            {"maxPasswordAttempts": "failed checks that lock a user; 0 never locks"},
+        ),
+        EventType(
+            "target.paused",
+            "target",
+            "Deliveries to a target were paused (by an operator, or by a 410 Gone answer).",
+            {"targetId": "id", "name": "target name", "reason": "why"},
+        ),
+        EventType(
+            "target.resumed",
+            "target",
+            "Deliveries to a target were resumed.",
+            {"targetId": "id", "name": "target name"},
+        ),
+        EventType(
+            "target.delivery.failed",
+            "target",
+            "A delivery exhausted its retry schedule and was given up.",
+            {
+                "targetId": "id",
+                "deliveryId": "delivery id (its webhook-id is msg_<id>)",
+                "trigger": "the event type or method that caused the delivery",
+                "attempts": "attempts made",
+                "lastStatusCode": "last HTTP status or null",
+                "lastError": "last error or null",
+            },
+        ),
+        EventType(
             "execution.removed",
             "execution",
             "An execution was removed.",
@@ -136,3 +191,43 @@ def event_groups() -> list[str]:
         for i in range(1, len(parts)):
             groups.add(".".join(parts[:i]))
     return sorted(groups)
+
+
+def events_markdown() -> str:
+    """``docs/events.md``: every event type and its ``eventData``, from the table above."""
+    lines = [
+        "# Events",
+        "",
+        "Generated from `keyhook.domain.events` by `keyhook events-doc`; do not edit by hand.",
+        "",
+        "Every event an event execution can name, with the members of its `eventData`.",
+        "Secrets (password hashes, sealed keys, token hashes) are never part of `eventData`.",
+        "An event condition may also name a group: any dotted prefix of a type",
+        "(`user`, `user.human`, …); the most specific execution wins (event > deepest",
+        "group > all).",
+        "",
+        "The payload around `eventData` is the same for every type:",
+        "",
+        "```json",
+        '{"event":"user.locked","eventID":"…","sequence":"42","createdAt":"…",',
+        ' "instanceID":"…","orgID":"…","userID":"…","aggregateType":"user",',
+        ' "aggregateID":"…","eventData":{…}}',
+        "```",
+        "",
+        "| aggregate | event types |",
+        "|---|---|",
+    ]
+    by_aggregate: dict[str, list[EventType]] = {}
+    for event in EVENT_TYPES.values():
+        by_aggregate.setdefault(event.aggregate_type, []).append(event)
+    lines += [f"| `{name}` | {len(found)} |" for name, found in sorted(by_aggregate.items())]
+    for name, found in sorted(by_aggregate.items()):
+        lines += ["", f"## {name}"]
+        for event in sorted(found, key=lambda e: e.name):
+            lines += ["", f"### `{event.name}`", "", event.description, ""]
+            if event.data_fields:
+                lines += ["| eventData member | meaning |", "|---|---|"]
+                lines += [f"| `{k}` | {v} |" for k, v in event.data_fields.items()]
+            else:
+                lines.append("No `eventData` members.")
+    return "\n".join(lines) + "\n"

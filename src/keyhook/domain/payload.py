@@ -66,3 +66,37 @@ def restore_secrets(original: Any, modified: Any) -> Any:
             for i, v in enumerate(modified)
         ]
     return modified
+
+
+def event_payload(
+    *,
+    event_type: str,
+    position: int,
+    sequence: int,
+    created_at: str,
+    instance_id: str,
+    resource_owner: str,
+    aggregate_type: str,
+    aggregate_id: str,
+    creator: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """What an event execution's target receives (DESIGN.md §3.4): the seed's form plus
+    ``eventID``, ``sequence``, ``createdAt``, ``aggregateType`` and ``aggregateID``.
+
+    ``userID`` is the user the event is about: the aggregate for user events, the
+    ``userId`` member of the data if there is one, else whoever caused the event.
+    """
+    user_id = aggregate_id if aggregate_type == "user" else str(data.get("userId") or creator)
+    return {
+        "event": event_type,
+        "eventID": str(position),
+        "sequence": str(sequence),
+        "createdAt": created_at,
+        "instanceID": instance_id,
+        "orgID": resource_owner,
+        "userID": user_id,
+        "aggregateType": aggregate_type,
+        "aggregateID": aggregate_id,
+        "eventData": redact(data),
+    }

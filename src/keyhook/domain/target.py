@@ -57,6 +57,7 @@ class Target:
     interrupt_on_error: bool
     headers: dict[str, str] = field(default_factory=dict)
     signing_keys: tuple[SigningKey, ...] = ()
+    paused: bool = False
 
     def valid_keys(self, at: datetime) -> list[str]:
         """Signing keys to sign with at ``at``: still-valid old keys first, the current last."""
@@ -144,6 +145,7 @@ def target_from_record(record: Mapping[Any, Any], box: SecretBox) -> Target:
         timeout=record["timeout_seconds"],
         type=TargetType(record["target_type"]),
         interrupt_on_error=record["interrupt_on_error"],
+        paused=bool(record.get("paused", False)),
         headers=headers,
         signing_keys=tuple(
             SigningKey(k["key"], datetime.fromisoformat(k["expiresAt"]) if k["expiresAt"] else None)

@@ -7,6 +7,7 @@ a read table maintained in the same transaction as the events that change it.
 from __future__ import annotations
 
 from sqlalchemy import (
+    false,
     BigInteger,
     Boolean,
     Column,
@@ -70,6 +71,7 @@ instances = Table(
     Column("default_org_id", ID, nullable=False),
     Column("admin_user_id", ID, nullable=False),
     Column("actions_generation", BigInteger, nullable=False, default=0),
+    Column("lockout_max_attempts", Integer, nullable=False, default=5, server_default="5"),
     Column("created_at", TS, nullable=False),
 )
 
@@ -139,6 +141,7 @@ targets = Table(
     Column("interrupt_on_error", Boolean, nullable=False),
     Column("headers_sealed", Text, nullable=True),
     Column("signing_keys_sealed", Text, nullable=False),
+    Column("paused", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_at", TS, nullable=False),
     Column("changed_at", TS, nullable=False),
 )
@@ -167,3 +170,58 @@ execution_calls = Table(
     Column("created_at", TS, nullable=False),
 )
 Index("ix_execution_calls_target", execution_calls.c.target_id, execution_calls.c.created_at)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("org_id", ID, nullable=False),
+    Column("login_name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("password_checked_at", TS, nullable=True),
+    Column("sequence", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("changed_at", TS, nullable=False),
+)
+Index("ix_sessions_user", sessions.c.user_id)
+
+# The outbox: one row per (event or async call, target), written in the transaction
+# that appends the event. ``attempts`` is the position in the retry schedule.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("target_id", ID, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("trigger", String(300), nullable=False),
+    Column("event_position", BigInteger, nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", TS, nullable=False),
+    Column("lease_owner", String(80), nullable=True),
+    Column("lease_until", TS, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
+Index("ix_deliveries_target", deliveries.c.target_id, deliveries.c.created_at)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("delivery_id", ID, nullable=False),
+    Column("worker", String(80), nullable=False),
+    Column("attempted_at", TS, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("response_body", Text, nullable=True),
+    Column("error", Text, nullable=True),
+)
+Index("ix_delivery_attempts_delivery", delivery_attempts.c.delivery_id)
