@@ -20,6 +20,7 @@ from sqlalchemy import select
 from keyhook.actions.calllog import CallLog
 from keyhook.actions.catalog import Catalog
 from keyhook.actions.engine import ActionsEngine
+from keyhook.actions.outbox import Outbox
 from keyhook.actions.transport import AiohttpTransport, Transport
 from keyhook.command.setup import KEY_CHECK, set_up_instance
 from keyhook.command.users import UserCommands
@@ -27,11 +28,14 @@ from keyhook.command.writer import Writer
 from keyhook.config import Settings
 from keyhook.crypto.passwords import Passwords
 from keyhook.crypto.secretbox import SecretBox
+from keyhook.domain.durations import parse_duration
 from keyhook.domain.netpolicy import NetworkPolicy
+from keyhook.domain.retry import RetryPolicy
 from keyhook.errors import Internal
 from keyhook.ids import IdGenerator
 from keyhook.query.targets import TargetQueries
 from keyhook.query.users import UserQueries
+from keyhook.services.delivery import DeliveryWorker, WorkerConfig
 from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 from keyhook.storage.migrate import upgrade
@@ -52,12 +56,17 @@ class Core:
     transport: Transport
     admin_token_path: Path
     first_start: bool
+    outbox: Outbox
+    worker: DeliveryWorker | None
 
     async def start(self) -> None:
         self.calllog.start()
+        if self.worker is not None:
+            await self.worker.start()
 
     async def stop(self) -> None:
-        await self.engine.drain()
+        if self.worker is not None:
+            await self.worker.stop()
         await self.calllog.stop()
         await self.transport.close()
         await self.db.close()
@@ -122,7 +131,26 @@ def _private_data_dir(settings: Settings) -> None:
         os.close(os.open(database_file, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
-async def assemble(settings: Settings, transport: Transport | None = None) -> Core:
+def worker_config(settings: Settings) -> WorkerConfig:
+    delivery = settings.delivery
+    return WorkerConfig(
+        retry=RetryPolicy(
+            delays=RetryPolicy.parse(delivery.retry_schedule),
+            throttle_min=parse_duration(
+                delivery.throttle_min, "KEYHOOK_ACTIONS_THROTTLE_MIN_DELAY"
+            ),
+        ),
+        max_concurrency=delivery.max_concurrency,
+        target_concurrency=delivery.target_concurrency,
+        lease_min=parse_duration(delivery.lease_min, "KEYHOOK_ACTIONS_LEASE"),
+        poll_interval=parse_duration(delivery.poll_interval, "KEYHOOK_ACTIONS_POLL_INTERVAL"),
+        batch_size=delivery.batch_size,
+    )
+
+
+async def assemble(
+    settings: Settings, transport: Transport | None = None, with_worker: bool = False
+) -> Core:
     _private_data_dir(settings)
     box = SecretBox(master_key(settings))
     db = Database(settings.effective_database_url)
@@ -142,7 +170,14 @@ async def assemble(settings: Settings, transport: Transport | None = None) -> Co
     policy = NetworkPolicy(dev=settings.dev, allow_hosts=settings.allow_hosts)
     transport = transport or AiohttpTransport(policy, settings.max_response_bytes)
     calllog = CallLog(db, ids)
-    engine = ActionsEngine(Catalog(db, box), transport, calllog, policy)
+    catalog = Catalog(db, box)
+    outbox = Outbox(db, catalog, ids)
+    writer.after_append.append(outbox.enqueue_events)
+    engine = ActionsEngine(catalog, transport, calllog, policy, outbox)
+    worker = None
+    if settings.delivery.worker or with_worker:
+        worker = DeliveryWorker(writer, catalog, transport, policy, ids, worker_config(settings))
+        outbox.wake = worker.wake
     return Core(
         settings=settings,
         db=db,
@@ -155,4 +190,6 @@ async def assemble(settings: Settings, transport: Transport | None = None) -> Co
         transport=transport,
         admin_token_path=token_path,
         first_start=first_start,
+        outbox=outbox,
+        worker=worker,
     )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -106,9 +109,61 @@ def start(
         )
         await uvicorn.Server(config).serve()
 
+    _run(run())
+
+
+@main.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data directory [KEYHOOK_DATA_DIR, ./.keyhook].",
+)
+@click.option(
+    "--database-url", default=None, help="postgresql://… or sqlite:///… [KEYHOOK_DATABASE_URL]."
+)
+@click.option(
+    "--dev",
+    is_flag=True,
+    default=None,
+    help="Targets may use http:// and local addresses [KEYHOOK_DEV=1].",
+)
+def worker(data_dir: Path | None, database_url: str | None, dev: bool | None) -> None:
+    """Run only the delivery worker (no API), until SIGTERM or SIGINT."""
+    from keyhook.bootstrap import assemble
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = from_environment(data_dir=data_dir, database_url=database_url, dev=dev or None)
+
+    async def run() -> None:
+        try:
+            core = await assemble(settings, with_worker=True)
+        except KeyhookError as error:
+            raise click.ClickException(error.message) from None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await core.start()
+        click.echo(f"Keyhook {__version__} delivery worker running")
+        await stop.wait()
+        await core.stop()
+
+    _run(run())
+
+
+@main.command("events-doc")
+def events_doc() -> None:
+    """Print docs/events.md: every event type and its eventData, from the code."""
+    from keyhook.domain.events import events_markdown
+
+    click.echo(events_markdown(), nl=False)
+
+
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
     try:
         import uvloop
 
-        uvloop.run(run())
+        uvloop.run(coroutine)
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
-        asyncio.run(run())
+        asyncio.run(coroutine)

@@ -25,6 +25,20 @@ class PasswordHashing:
 
 
 @dataclass(frozen=True)
+class DeliverySettings:
+    """The delivery worker. Durations stay strings here; the bootstrap parses them."""
+
+    retry_schedule: str = "0s,5s,5m,30m,2h,5h,10h,10h"
+    throttle_min: str = "60s"  # 429 and timeouts wait at least this long
+    max_concurrency: int = 128  # deliveries in flight in one process
+    target_concurrency: int = 16  # deliveries in flight to one target in one process
+    lease_min: str = "60s"  # a claim lasts at least this long (and target timeout + 5 s)
+    poll_interval: str = "1s"  # the fallback when no wake-up arrives
+    batch_size: int = 200  # deliveries claimed per query
+    worker: bool = True  # run the worker inside `keyhook start`
+
+
+@dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -36,6 +50,7 @@ class Settings:
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)
     # Largest target answer read, in bytes; a larger one is a target error.
     max_response_bytes: int = 1024 * 1024
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
     external_url: str = ""
 
     @property
@@ -74,22 +89,47 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidArgument(f"{name}={raw!r} is not a whole number") from None
+    if value < low:
+        raise InvalidArgument(f"{name}={raw!r} is below {low}")
+    return value
+
+
 def from_environment(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Settings from ``KEYHOOK_*`` variables; ``overrides`` that are not None win."""
     env = os.environ if env is None else env
     values: dict[str, object] = {
         "host": env.get("KEYHOOK_HOST", "127.0.0.1"),
-        "port": int(env.get("KEYHOOK_PORT", "8080")),
+        "port": _int(env, "KEYHOOK_PORT", 8080, 1),
         "data_dir": Path(env.get("KEYHOOK_DATA_DIR", ".keyhook")),
         "database_url": env.get("KEYHOOK_DATABASE_URL", ""),
         "dev": _flag(env.get("KEYHOOK_DEV")),
         "allow_hosts": _split(env.get("KEYHOOK_ACTIONS_ALLOW_HOSTS")),
         "external_url": env.get("KEYHOOK_EXTERNAL_URL", ""),
-        "max_response_bytes": int(env.get("KEYHOOK_ACTIONS_MAX_RESPONSE_BYTES", 1024 * 1024)),
+        "max_response_bytes": _int(env, "KEYHOOK_ACTIONS_MAX_RESPONSE_BYTES", 1024 * 1024, 1),
         "password_hashing": PasswordHashing(
-            memory_kib=int(env.get("KEYHOOK_ARGON2_MEMORY_KIB", 19 * 1024)),
-            time_cost=int(env.get("KEYHOOK_ARGON2_TIME_COST", 2)),
-            parallelism=int(env.get("KEYHOOK_ARGON2_PARALLELISM", 1)),
+            memory_kib=_int(env, "KEYHOOK_ARGON2_MEMORY_KIB", 19 * 1024, 8),
+            time_cost=_int(env, "KEYHOOK_ARGON2_TIME_COST", 2, 1),
+            parallelism=_int(env, "KEYHOOK_ARGON2_PARALLELISM", 1, 1),
+        ),
+        "delivery": DeliverySettings(
+            retry_schedule=env.get(
+                "KEYHOOK_ACTIONS_RETRY_SCHEDULE", DeliverySettings.retry_schedule
+            ),
+            throttle_min=env.get("KEYHOOK_ACTIONS_THROTTLE_MIN_DELAY", "60s"),
+            max_concurrency=_int(env, "KEYHOOK_ACTIONS_MAX_CONCURRENCY", 128, 1),
+            target_concurrency=_int(env, "KEYHOOK_ACTIONS_TARGET_CONCURRENCY", 16, 1),
+            lease_min=env.get("KEYHOOK_ACTIONS_LEASE", "60s"),
+            poll_interval=env.get("KEYHOOK_ACTIONS_POLL_INTERVAL", "1s"),
+            batch_size=_int(env, "KEYHOOK_ACTIONS_BATCH_SIZE", 200, 1),
+            worker=not _flag(env.get("KEYHOOK_NO_WORKER")),
         ),
     }
     for key, value in overrides.items():

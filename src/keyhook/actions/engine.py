@@ -2,12 +2,12 @@
 
 A target error stops the chain only when the target says ``interruptOnError``;
 then the caller gets the target's message and status (:class:`TargetError`).
-``restAsync`` targets are started and never awaited by the call.
+``restAsync`` targets are queued in the outbox (durable, retried, logged by the
+delivery worker) and never awaited by the call.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,8 +16,9 @@ from typing import Any
 from keyhook.actions.answers import Outcome, from_answer, from_failure, modified_message
 from keyhook.actions.calllog import CallLog, CallRecord
 from keyhook.actions.catalog import Catalog
-from keyhook.actions.transport import OutboundRequest, Transport, TransportError
-from keyhook.actions.wire import encode_body, request_headers
+from keyhook.actions.outbox import Outbox
+from keyhook.actions.transport import Transport, TransportError
+from keyhook.actions.wire import encode_body, signed_request
 from keyhook.clock import now
 from keyhook.domain.caller import Caller
 from keyhook.domain.execution import Kind
@@ -37,13 +38,18 @@ class CallContext:
 
 class ActionsEngine:
     def __init__(
-        self, catalog: Catalog, transport: Transport, calllog: CallLog, policy: NetworkPolicy
+        self,
+        catalog: Catalog,
+        transport: Transport,
+        calllog: CallLog,
+        policy: NetworkPolicy,
+        outbox: Outbox,
     ) -> None:
         self.catalog = catalog
         self.transport = transport
         self.calllog = calllog
         self.policy = policy
-        self._background: set[asyncio.Task[Outcome]] = set()
+        self.outbox = outbox
 
     async def has_any(self, kind: Kind, full_method: str) -> bool:
         return bool((await self.catalog.current()).for_method(kind, full_method))
@@ -94,7 +100,10 @@ class ActionsEngine:
         for target in targets:
             payload = {**self._base_payload(ctx), **body_of(current or message)}
             if target.type is TargetType.REST_ASYNC:
-                self._spawn(target, payload, member, ctx)
+                # Durable: the call goes through the delivery queue, never awaited here.
+                await self.outbox.enqueue_call(
+                    target, payload, member, ctx.full_method, ctx.caller.instance_id
+                )
                 continue
             outcome = await self.call(
                 target, payload, member, ctx.full_method, ctx.caller.instance_id, ctx.trace
@@ -111,13 +120,6 @@ class ActionsEngine:
             if changed is not None:
                 current = restore_secrets(current or message, changed)
         return current
-
-    def _spawn(self, target: Target, payload: dict[str, Any], kind: str, ctx: CallContext) -> None:
-        task = asyncio.create_task(
-            self.call(target, payload, kind, ctx.full_method, ctx.caller.instance_id, ctx.trace)
-        )
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def call(
         self,
@@ -143,18 +145,9 @@ class ActionsEngine:
                 502,
             )
         else:
-            body = encode_body(payload)
-            headers = request_headers(
-                keys=target.valid_keys(now()),
-                msg_id=msg_id,
-                body=body,
-                custom=target.headers,
-                trace=trace,
-            )
+            request = signed_request(target, encode_body(payload), msg_id, trace)
             try:
-                response = await self.transport.send(
-                    OutboundRequest(target.endpoint, body, headers, target.timeout)
-                )
+                response = await self.transport.send(request)
                 outcome = from_answer(target.name, response)
             except TransportError as failure:
                 outcome = from_failure(target.name, failure)
@@ -172,8 +165,3 @@ class ActionsEngine:
             )
         )
         return outcome
-
-    async def drain(self) -> None:
-        """Wait for started ``restAsync`` calls (used at shutdown)."""
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)

@@ -21,7 +21,10 @@ from typing import Any
 import orjson
 
 from keyhook import __version__
+from keyhook.actions.transport import OutboundRequest
+from keyhook.clock import now
 from keyhook.crypto.signing import signature_headers
+from keyhook.domain.target import Target
 
 USER_AGENT = f"Keyhook/{__version__}"
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
@@ -102,3 +105,17 @@ def request_headers(
     headers["User-Agent"] = USER_AGENT
     headers["traceparent"] = traceparent(trace)
     return headers
+
+
+def signed_request(
+    target: Target, body: bytes, msg_id: str, trace: str | None = None
+) -> OutboundRequest:
+    """The whole outbound request to ``target``: body, every header, its timeout."""
+    headers = request_headers(
+        keys=target.valid_keys(now()),
+        msg_id=msg_id,
+        body=body,
+        custom=target.headers,
+        trace=trace,
+    )
+    return OutboundRequest(target.endpoint, body, headers, target.timeout)

@@ -97,7 +97,7 @@ class AddHumanUserRequest(Message):
             org_id = flat.pop("organizationId", None)
             if isinstance(org, dict):
                 org_id = org.get("orgId", org_id)
-            return {"user": flat, "organizationId": org_id}
+            return {"user": flat} if org_id is None else {"user": flat, "organizationId": org_id}
         return data
 
 
@@ -190,3 +190,38 @@ class ListEventsRequest(Message):
     aggregate_id: str | None = Field(None, max_length=20)
     aggregate_types: list[str] = Field(default_factory=list, max_length=20)
     event_types: list[str] = Field(default_factory=list, max_length=50)
+
+
+# --- sessions and lockout settings -------------------------------------------------
+
+
+class UserCheck(Message):
+    login_name: str | None = Field(None, max_length=200)
+    user_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> UserCheck:
+        if (self.login_name is None) == (self.user_id is None):
+            raise ValueError("give exactly one of loginName and userId")
+        return self
+
+
+class PasswordCheck(Message):
+    password: str = Field(max_length=256)
+
+
+class SessionChecks(Message):
+    user: UserCheck
+    password: PasswordCheck | None = None
+
+
+class CreateSessionRequest(Message):
+    checks: SessionChecks
+
+
+class SessionIdRequest(Message):
+    session_id: Id
+
+
+class SetLockoutSettingsRequest(Message):
+    max_password_attempts: int = Field(ge=0, le=100)

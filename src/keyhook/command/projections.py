@@ -89,11 +89,54 @@ async def _user_removed(conn: AsyncConnection, e: StoredEvent) -> None:
     await conn.execute(
         delete(t.personal_access_tokens).where(t.personal_access_tokens.c.user_id == e.aggregate_id)
     )
+    await conn.execute(delete(t.sessions).where(t.sessions.c.user_id == e.aggregate_id))
     await conn.execute(delete(t.users).where(t.users.c.id == e.aggregate_id))
 
 
 async def _password_changed(conn: AsyncConnection, e: StoredEvent) -> None:
     await _user_touch(conn, e, password_hash=e.data["hashedPassword"], failed_attempts=0)
+
+
+async def _password_hash_updated(conn: AsyncConnection, e: StoredEvent) -> None:
+    await _user_touch(conn, e, password_hash=e.data["hashedPassword"])
+
+
+async def _password_check_failed(conn: AsyncConnection, e: StoredEvent) -> None:
+    await _user_touch(conn, e, failed_attempts=e.data["failedAttempts"])
+
+
+async def _password_check_succeeded(conn: AsyncConnection, e: StoredEvent) -> None:
+    await _user_touch(conn, e, failed_attempts=0)
+
+
+async def _session_added(conn: AsyncConnection, e: StoredEvent) -> None:
+    checked = e.data.get("passwordCheckedAt")
+    await conn.execute(
+        insert(t.sessions).values(
+            id=e.aggregate_id,
+            instance_id=e.instance_id,
+            user_id=e.data["userId"],
+            org_id=e.resource_owner,
+            login_name=e.data["userName"],
+            token_hash=e.data["tokenHash"],
+            password_checked_at=e.created_at if checked else None,
+            sequence=e.sequence,
+            created_at=e.created_at,
+            changed_at=e.created_at,
+        )
+    )
+
+
+async def _session_removed(conn: AsyncConnection, e: StoredEvent) -> None:
+    await conn.execute(delete(t.sessions).where(t.sessions.c.id == e.aggregate_id))
+
+
+async def _lockout_policy_changed(conn: AsyncConnection, e: StoredEvent) -> None:
+    await conn.execute(
+        update(t.instances)
+        .where(t.instances.c.id == e.instance_id)
+        .values(lockout_max_attempts=e.data["maxPasswordAttempts"])
+    )
 
 
 async def _metadata_set(conn: AsyncConnection, e: StoredEvent) -> None:
@@ -257,9 +300,15 @@ PROJECTORS: dict[str, Projector] = {
     "user.reactivated": _state_projector("USER_STATE_ACTIVE"),
     "user.removed": _user_removed,
     "user.human.password.changed": _password_changed,
+    "user.human.password.hash.updated": _password_hash_updated,
+    "user.human.password.check.failed": _password_check_failed,
+    "user.human.password.check.succeeded": _password_check_succeeded,
     "user.metadata.set": _metadata_set,
     "user.metadata.removed": _metadata_removed,
     "user.pat.added": _pat_added,
+    "session.added": _session_added,
+    "session.removed": _session_removed,
+    "instance.lockout.policy.changed": _lockout_policy_changed,
     "target.added": _target_added,
     "target.changed": _target_changed,
     "target.removed": _target_removed,

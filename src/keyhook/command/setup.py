@@ -13,9 +13,6 @@ from keyhook.eventstore.store import PendingEvent, UniqueClaim
 KEY_CHECK = "keyhook master key check"
 
 
-KEY_CHECK = "keyhook master key check"
-
-
 @dataclass(frozen=True)
 class SetUp:
     caller: Caller

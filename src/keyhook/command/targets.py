@@ -16,6 +16,7 @@ from keyhook.crypto.tokens import new_signing_key
 from keyhook.domain import target as rules
 from keyhook.domain.caller import Caller
 from keyhook.domain.durations import parse_duration
+from keyhook.domain.execution import Condition
 from keyhook.errors import NotFound, field_error
 from keyhook.eventstore.store import PendingEvent, UniqueClaim, aggregate_events
 from keyhook.storage import schema as t
@@ -235,7 +236,11 @@ async def _executions_without(
                 "execution",
                 instance_id,
                 instance_id,
-                {"conditionKey": row.condition_key, "targets": remaining},
+                {
+                    "conditionKey": row.condition_key,
+                    "condition": Condition.from_key(row.condition_key).to_wire(),
+                    "targets": remaining,
+                },
             )
         )
     return pending

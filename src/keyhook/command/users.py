@@ -264,6 +264,9 @@ class UserCommands:
                         )
                     )
                 ).scalar()
+            if stored_hash is None:
+                async with self.w.db.read() as conn:
+                    (await load_user(conn, caller.instance_id, user_id)).ensure_human()
             # Verified outside the write transaction: argon2 is slow on purpose.
             if not stored_hash or not self.w.passwords.verify(stored_hash, current):
                 raise field_error("currentPassword", "does not match the user's password")

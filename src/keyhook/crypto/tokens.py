@@ -1,4 +1,4 @@
-"""Opaque bearer tokens (personal access tokens) and webhook signing keys.
+"""Opaque bearer tokens (personal access tokens, session tokens) and webhook signing keys.
 
 A token is high-entropy random, so a plain SHA-256 is the right stored form:
 lookups stay one indexed read, and a stolen table reveals nothing usable.
@@ -13,6 +13,10 @@ import secrets
 
 def new_personal_access_token() -> str:
     return "kh_" + secrets.token_urlsafe(32)
+
+
+def new_session_token() -> str:
+    return "khs_" + secrets.token_urlsafe(32)
 
 
 def token_hash(token: str) -> str:

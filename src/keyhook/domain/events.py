@@ -27,7 +27,12 @@ EVENT_TYPES: dict[str, EventType] = {
             "instance.added",
             "instance",
             "The instance was set up at first start.",
-            {"instanceId": "id", "name": "instance name"},
+            {
+                "instanceId": "id",
+                "name": "instance name",
+                "defaultOrgId": "the default organization",
+                "adminUserId": "the admin machine user",
+            },
         ),
         EventType(
             "org.added",
@@ -41,10 +46,16 @@ EVENT_TYPES: dict[str, EventType] = {
             "A human user was created.",
             {
                 **_USER_REF,
-                "email": "email address",
                 "givenName": "given name",
                 "familyName": "family name",
                 "displayName": "display name",
+                "nickName": "nickname",
+                "preferredLanguage": "preferred language",
+                "email": "email address",
+                "emailVerified": "whether the email is verified",
+                "phone": "phone number",
+                "phoneVerified": "whether the phone is verified",
+                "metadata": "list of {key, value} set at creation",
             },
         ),
         EventType(
@@ -98,13 +109,25 @@ EVENT_TYPES: dict[str, EventType] = {
             "target.added",
             "target",
             "A target was created.",
-            {"targetId": "id", "name": "target name", "endpoint": "URL"},
+            {
+                "targetId": "id",
+                "name": "target name",
+                "endpoint": "URL",
+                "timeoutSeconds": "timeout in seconds",
+                "targetType": "restWebhook, restCall or restAsync",
+                "interruptOnError": "whether a failure aborts the call",
+            },
         ),
         EventType(
             "target.changed",
             "target",
             "A target was changed.",
-            {"targetId": "id", "changed": "names of the changed fields"},
+            {
+                "targetId": "id",
+                "changed": "names of the changed fields; the new values of name, endpoint, "
+                "timeoutSeconds, targetType and interruptOnError follow as members of their own "
+                "(new signing keys and headers are secrets and never shown)",
+            },
         ),
         EventType(
             "target.removed",
@@ -116,7 +139,11 @@ EVENT_TYPES: dict[str, EventType] = {
             "execution.set",
             "execution",
             "An execution was set.",
-            {"condition": "the condition", "targets": "target ids in order"},
+            {
+                "conditionKey": "the condition as one string (kind:selector:value)",
+                "condition": "the condition as SetExecution takes it",
+                "targets": "target ids in order",
+            },
         ),
         EventType(
             "user.human.password.check.succeeded",
@@ -129,6 +156,12 @@ EVENT_TYPES: dict[str, EventType] = {
             "user",
             "A password check (CreateSession) failed.",
             {**_USER_REF, "failedAttempts": "failed checks in a row, this one included"},
+        ),
+        EventType(
+            "user.human.password.hash.updated",
+            "user",
+            "A user's password hash was renewed at login because the argon2 parameters changed.",
+            dict(_USER_REF),
         ),
         EventType(
             "session.added",
@@ -176,8 +209,12 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType(
             "execution.removed",
             "execution",
-            "An execution was removed.",
-            {"condition": "the condition"},
+            "An execution was removed (set with no targets, or its last target was deleted).",
+            {
+                "conditionKey": "the condition as one string (kind:selector:value)",
+                "condition": "the condition as SetExecution takes it",
+                "targets": "always empty",
+            },
         ),
     )
 }

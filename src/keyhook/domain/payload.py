@@ -19,6 +19,7 @@ SECRET_KEYS = frozenset(
         "clientSecret",
         "signingKey",
         "token",
+        "sessionToken",
         "accessToken",
         "refreshToken",
         "idToken",

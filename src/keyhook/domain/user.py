@@ -32,6 +32,10 @@ class User:
     sequence: int = 0
     exists: bool = False
     metadata: dict[str, str] = field(default_factory=dict)
+    # Failed password checks in a row; reset by a successful check, a new password
+    # or an unlock (the lockout policy of ``domain.lockout`` compares it to its limit).
+    failed_attempts: int = 0
+    password_hash: str | None = field(default=None, repr=False)
 
     def apply(self, event_type: str, data: dict[str, Any], sequence: int, owner: str) -> None:
         self.sequence = sequence
@@ -40,11 +44,15 @@ class User:
             self.org_id = owner
             self.user_name = data["userName"]
             self.kind = "human" if event_type == "user.human.added" else "machine"
+            self.password_hash = data.get("hashedPassword")
         elif event_type == "user.human.changed" and "userName" in data.get("changed", {}):
             self.user_name = data["changed"]["userName"]
         elif event_type == "user.locked":
             self.state = UserState.LOCKED
-        elif event_type in ("user.unlocked", "user.reactivated"):
+        elif event_type == "user.unlocked":
+            self.state = UserState.ACTIVE
+            self.failed_attempts = 0
+        elif event_type == "user.reactivated":
             self.state = UserState.ACTIVE
         elif event_type == "user.deactivated":
             self.state = UserState.INACTIVE
@@ -54,6 +62,15 @@ class User:
             self.metadata[data["key"]] = data["value"]
         elif event_type == "user.metadata.removed":
             self.metadata.pop(data["key"], None)
+        elif event_type == "user.human.password.changed":
+            self.password_hash = data.get("hashedPassword")
+            self.failed_attempts = 0
+        elif event_type == "user.human.password.hash.updated":
+            self.password_hash = data.get("hashedPassword")
+        elif event_type == "user.human.password.check.failed":
+            self.failed_attempts = int(data.get("failedAttempts", self.failed_attempts + 1))
+        elif event_type == "user.human.password.check.succeeded":
+            self.failed_attempts = 0
 
     def ensure_exists(self) -> None:
         if not self.exists or self.state is UserState.DELETED:
@@ -76,6 +93,30 @@ class User:
         self.ensure_exists()
         if self.state is not UserState.LOCKED:
             raise FailedPrecondition(f"user {self.id} is not locked")
+
+    def check_can_sign_in(self) -> None:
+        """A session's checks need an existing user that is neither locked nor deactivated."""
+        self.ensure_exists()
+        if self.state is UserState.LOCKED:
+            raise FailedPrecondition(
+                f"user {self.user_name!r} is locked; an administrator must unlock it",
+                details=[{"field": "checks.user", "problem": "user is locked"}],
+            )
+        if self.state is UserState.INACTIVE:
+            raise FailedPrecondition(
+                f"user {self.user_name!r} is deactivated; an administrator must reactivate it",
+                details=[{"field": "checks.user", "problem": "user is deactivated"}],
+            )
+
+    def check_has_password(self) -> str:
+        """The hash a password check compares with; a user without one cannot be checked."""
+        self.ensure_human()
+        if self.password_hash is None:
+            raise FailedPrecondition(
+                f"user {self.user_name!r} has no password; set one with SetPassword first",
+                details=[{"field": "checks.password", "problem": "user has no password"}],
+            )
+        return self.password_hash
 
     def check_deactivate(self) -> None:
         self.ensure_exists()

@@ -1,15 +1,21 @@
 """The database handle: one async engine, read and write transactions.
 
-SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout, and
-write transactions are serialised in-process (SQLite has one writer; taking
-turns here avoids lock upgrades failing under load). PostgreSQL needs no such
-lock. Every repository function runs inside one of these transactions.
+SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout. Write
+transactions start with ``BEGIN IMMEDIATE`` (so a second process waits for the
+lock instead of failing on a read-to-write upgrade) and are serialised
+in-process; reads use their own engine with ordinary deferred transactions.
+PostgreSQL needs none of this. Every repository function runs inside one of
+these transactions.
+
+Work that must happen only once a transaction has committed (waking the
+delivery worker) is registered with :meth:`Database.after_commit`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,9 +31,18 @@ class Database:
         if not self.is_sqlite:
             options.update(pool_size=10, max_overflow=10)
         self.engine: AsyncEngine = create_async_engine(url, **options)
+        self.read_engine: AsyncEngine = self.engine
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._after_commit: dict[int, list[Callable[[], None]]] = {}
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_write_connection)
+            event.listen(self.engine.sync_engine, "begin", _begin_immediate)
+            self.read_engine = create_async_engine(url)
+            event.listen(self.read_engine.sync_engine, "connect", _sqlite_pragmas)
+
+    def after_commit(self, conn: AsyncConnection, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the write transaction of ``conn`` has committed."""
+        self._after_commit.setdefault(id(conn), []).append(callback)
 
     @property
     def dialect(self) -> str:
@@ -36,20 +51,35 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction: committed on normal exit, rolled back on error."""
-        if self._write_lock is None:
-            async with self.engine.begin() as conn:
+        key = 0
+        try:
+            async with self._write_lock or contextlib.nullcontext(), self.engine.begin() as conn:
+                key = id(conn)
                 yield conn
-            return
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
+            for callback in self._after_commit.pop(key, []):
+                callback()
+        finally:
+            self._after_commit.pop(key, None)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
+        async with self.read_engine.connect() as conn:
             yield conn
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+
+
+def _sqlite_write_connection(dbapi_connection: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, record)
+    # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's BEGIN.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

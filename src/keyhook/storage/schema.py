@@ -7,7 +7,6 @@ a read table maintained in the same transaction as the events that change it.
 from __future__ import annotations
 
 from sqlalchemy import (
-    false,
     BigInteger,
     Boolean,
     Column,
@@ -20,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()

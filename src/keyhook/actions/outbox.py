@@ -1,0 +1,124 @@
+"""The transactional outbox: delivery rows written with the events that cause them.
+
+:meth:`Outbox.enqueue_events` runs inside the transaction that appends events
+(it is a ``Writer.after_append`` hook), so a delivery exists exactly when its
+event committed: none is lost, none is sent for a rolled-back write. The body
+of each delivery is encoded once, here, so every retry sends the same bytes.
+After the commit the in-process worker is woken; on PostgreSQL a ``NOTIFY``
+sent in the same transaction wakes the workers of other processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keyhook.actions.catalog import Catalog
+from keyhook.actions.wire import encode_body
+from keyhook.clock import iso, now
+from keyhook.domain.payload import event_payload
+from keyhook.domain.target import Target
+from keyhook.eventstore.store import StoredEvent
+from keyhook.ids import IdGenerator
+from keyhook.storage import schema as t
+from keyhook.storage.database import Database
+
+CHANNEL = "keyhook_deliveries"
+
+
+def message_id(delivery_id: str) -> str:
+    """The ``webhook-id`` of a delivery: the same on every attempt."""
+    return f"msg_{delivery_id}"
+
+
+class Outbox:
+    def __init__(self, db: Database, catalog: Catalog, ids: IdGenerator) -> None:
+        self.db = db
+        self.catalog = catalog
+        self.ids = ids
+        self.wake: Callable[[], None] = lambda: None
+
+    def _row(
+        self,
+        target: Target,
+        instance_id: str,
+        kind: str,
+        trigger: str,
+        body: bytes,
+        at: datetime,
+        position: int | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "id": self.ids.new(),
+            "instance_id": instance_id,
+            "target_id": target.id,
+            "kind": kind,
+            "trigger": trigger,
+            "event_position": position,
+            "payload": body.decode(),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": at,
+            "lease_owner": None,
+            "lease_until": None,
+            "last_status_code": None,
+            "last_error": None,
+            "created_at": at,
+            "updated_at": at,
+        }
+
+    async def enqueue_events(self, conn: AsyncConnection, stored: Sequence[StoredEvent]) -> None:
+        snapshot = await self.catalog.current()
+        rows: list[dict[str, Any]] = []
+        for event in stored:
+            targets = snapshot.for_event(event.type)
+            if not targets:
+                continue
+            body = encode_body(
+                event_payload(
+                    event_type=event.type,
+                    position=event.position,
+                    sequence=event.sequence,
+                    created_at=iso(event.created_at),
+                    instance_id=event.instance_id,
+                    resource_owner=event.resource_owner,
+                    aggregate_type=event.aggregate_type,
+                    aggregate_id=event.aggregate_id,
+                    creator=event.creator,
+                    data=event.data,
+                )
+            )
+            rows += [
+                self._row(
+                    target,
+                    event.instance_id,
+                    "event",
+                    event.type,
+                    body,
+                    event.created_at,
+                    event.position,
+                )
+                for target in targets
+            ]
+        await self._insert(conn, rows)
+
+    async def enqueue_call(
+        self, target: Target, payload: dict[str, Any], kind: str, trigger: str, instance_id: str
+    ) -> str:
+        """A ``restAsync`` call from a request or response execution, in its own transaction."""
+        row = self._row(target, instance_id, kind, trigger, encode_body(payload), now())
+        async with self.db.write() as conn:
+            await self._insert(conn, [row])
+        return str(row["id"])
+
+    async def _insert(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        await conn.execute(insert(t.deliveries), rows)
+        if not self.db.is_sqlite:
+            await conn.execute(text(f"NOTIFY {CHANNEL}"))
+        self.db.after_commit(conn, self.wake)

@@ -1,0 +1,428 @@
+"""The delivery worker: sends what the outbox holds, at least once, with retries.
+
+One loop claims due deliveries in batches under a lease (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, so several processes share the work without sending
+a delivery twice in the normal path), keeping at most ``max_concurrency``
+in flight in this process and ``target_concurrency`` per target, so one slow
+or dead target never delays another. Each delivery is one signed POST with the
+same body and ``webhook-id`` on every attempt. Results and attempt records are
+written in batches by a second loop; a crashed worker's claims come back when
+their lease ends. The worker wakes on commit in-process, on ``NOTIFY`` from
+other processes on PostgreSQL, when a retry falls due, and polls as a fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keyhook.actions.catalog import Catalog
+from keyhook.actions.outbox import CHANNEL, message_id
+from keyhook.actions.transport import Transport, TransportError
+from keyhook.actions.wire import signed_request
+from keyhook.clock import now
+from keyhook.command.targets import TargetCommands
+from keyhook.command.writer import Writer
+from keyhook.domain.caller import Caller
+from keyhook.domain.netpolicy import NetworkPolicy
+from keyhook.domain.retry import RetryPolicy, Verdict, decide, retry_after_seconds
+from keyhook.errors import InvalidArgument, KeyhookError
+from keyhook.eventstore.store import PendingEvent
+from keyhook.ids import IdGenerator
+from keyhook.storage import schema as t
+
+log = logging.getLogger("keyhook.delivery")
+RESPONSE_KEPT = 4096
+FLUSH_INTERVAL = 0.02
+FLUSH_BATCH = 500
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_concurrency: int = 128
+    target_concurrency: int = 16
+    lease_min: float = 60.0
+    poll_interval: float = 1.0
+    batch_size: int = 200
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: str
+    instance_id: str
+    target_id: str
+    trigger: str
+    payload: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Result:
+    claimed: Claimed
+    verdict: Verdict
+    status_code: int | None
+    error: str | None
+    attempt: dict[str, Any]
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        writer: Writer,
+        catalog: Catalog,
+        transport: Transport,
+        policy: NetworkPolicy,
+        ids: IdGenerator,
+        config: WorkerConfig,
+    ) -> None:
+        self.writer = writer
+        self.db = writer.db
+        self.catalog = catalog
+        self.transport = transport
+        self.policy = policy
+        self.ids = ids
+        self.config = config
+        self.owner = worker_id()
+        self._wake = asyncio.Event()
+        self._results: list[Result] = []
+        self._results_ready = asyncio.Event()
+        self._inflight: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._due: list[float] = []  # when retries this worker scheduled fall due
+        self._stopping = False
+        self._loops: list[asyncio.Task[None]] = []
+        self._listener: Any = None
+
+    # --- life cycle ----------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._loops = [
+            asyncio.create_task(self._claim_loop(), name="keyhook-delivery-claims"),
+            asyncio.create_task(self._flush_loop(), name="keyhook-delivery-results"),
+        ]
+        if not self.db.is_sqlite:
+            await self._listen()
+
+    async def _listen(self) -> None:
+        import asyncpg
+
+        dsn = self.db.url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        try:
+            self._listener = await asyncpg.connect(dsn)
+            await self._listener.add_listener(CHANNEL, lambda *_: self.wake())
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("LISTEN %s failed (%s); polling only", CHANNEL, exc)
+            self._listener = None
+
+    async def stop(self, grace: float = 10.0) -> None:
+        self._stopping = True
+        self.wake()
+        if self._loops:
+            await asyncio.wait([self._loops[0]], timeout=grace)
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+        for loop in self._loops:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+        await self._flush()
+        await self._release_own_leases()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+
+    async def _release_own_leases(self) -> None:
+        d = t.deliveries
+        with contextlib.suppress(Exception):
+            async with self.db.write() as conn:
+                await conn.execute(
+                    update(d)
+                    .where(d.c.lease_owner == self.owner, d.c.status == "pending")
+                    .values(lease_owner=None, lease_until=None)
+                )
+
+    # --- claiming --------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            free = self.config.max_concurrency - sum(self._inflight.values())
+            limit = min(free, self.config.batch_size)
+            claimed: list[Claimed] = []
+            if limit > 0:
+                try:
+                    claimed = await self._claim(limit)
+                except Exception:  # keep the worker alive through a database hiccup
+                    log.exception("claiming deliveries failed")
+                    await asyncio.sleep(self.config.poll_interval)
+                for item in claimed:
+                    self._inflight[item.target_id] = self._inflight.get(item.target_id, 0) + 1
+                    task = asyncio.create_task(self._deliver(item))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+            if claimed and len(claimed) == limit:
+                continue  # more may be due right now
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        moment = time.monotonic()
+        while self._due and self._due[0] <= moment:
+            heapq.heappop(self._due)
+        timeout = self.config.poll_interval
+        if self._due:
+            timeout = min(timeout, self._due[0] - moment)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        self._wake.clear()
+
+    async def _claim(self, limit: int) -> list[Claimed]:
+        d = t.deliveries
+        at = now()
+        snapshot = await self.catalog.current()
+        longest = max((target.timeout for target in snapshot.targets.values()), default=0.0)
+        lease = max(self.config.lease_min, longest + 5.0)
+        saturated = [
+            target for target, n in self._inflight.items() if n >= self.config.target_concurrency
+        ]
+        due = (
+            select(d.c.id)
+            .where(
+                d.c.status == "pending",
+                d.c.next_attempt_at <= at,
+                or_(d.c.lease_until.is_(None), d.c.lease_until < at),
+                d.c.target_id.not_in(select(t.targets.c.id).where(t.targets.c.paused == true())),
+            )
+            .order_by(d.c.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if saturated:
+            due = due.where(d.c.target_id.not_in(saturated))
+        claim = (
+            update(d)
+            .where(d.c.id.in_(due.scalar_subquery()))
+            .values(lease_owner=self.owner, lease_until=at + timedelta(seconds=lease))
+            .returning(
+                d.c.id, d.c.instance_id, d.c.target_id, d.c.trigger, d.c.payload, d.c.attempts
+            )
+        )
+        async with self.db.write() as conn:
+            rows = (await conn.execute(claim)).all()
+        kept: list[Claimed] = []
+        extra: list[str] = []
+        counts = dict(self._inflight)
+        for row in rows:
+            if counts.get(row.target_id, 0) >= self.config.target_concurrency:
+                extra.append(row.id)
+                continue
+            counts[row.target_id] = counts.get(row.target_id, 0) + 1
+            kept.append(
+                Claimed(
+                    row.id, row.instance_id, row.target_id, row.trigger, row.payload, row.attempts
+                )
+            )
+        if extra:  # one batch brought more for a target than it may have in flight
+            async with self.db.write() as conn:
+                await conn.execute(
+                    update(d)
+                    .where(d.c.id.in_(extra), d.c.lease_owner == self.owner)
+                    .values(lease_owner=None, lease_until=None)
+                )
+        return kept
+
+    # --- sending ---------------------------------------------------------------------
+
+    async def _deliver(self, item: Claimed) -> None:
+        try:
+            self._results.append(await self._attempt(item))
+            if len(self._results) >= FLUSH_BATCH:
+                self._results_ready.set()
+        except Exception:  # the lease brings it back; never let one delivery kill the loop
+            log.exception("delivery %s failed unexpectedly", item.id)
+        finally:
+            left = self._inflight.get(item.target_id, 1) - 1
+            if left > 0:
+                self._inflight[item.target_id] = left
+            else:
+                self._inflight.pop(item.target_id, None)
+            self._wake.set()
+
+    async def _attempt(self, item: Claimed) -> Result:
+        started_at = now()
+        started = time.perf_counter()
+        target = (await self.catalog.current()).targets.get(item.target_id)
+        status: int | None = None
+        error: str | None = None
+        kept: str | None = None
+        retry_after: float | None = None
+        timed_out = False
+        if target is None:
+            verdict = Verdict("give_up")
+            error = "the target was deleted"
+        else:
+            try:
+                self.policy.check_endpoint(target.endpoint)
+                request = signed_request(target, item.payload.encode(), message_id(item.id))
+                response = await self.transport.send(request)
+                status = response.status
+                kept = response.body[:RESPONSE_KEPT].decode("utf-8", "replace")
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"), time.time())
+                if not 200 <= status < 300:
+                    error = f"the target answered {status}"
+            except TransportError as failure:
+                error = failure.message
+                timed_out = failure.kind == "timeout"
+            except InvalidArgument as refused:
+                error = f"refused by the network policy: {refused.message}"
+            verdict = decide(
+                self.config.retry,
+                attempts_made=item.attempts + 1,
+                status=status,
+                timed_out=timed_out,
+                retry_after=retry_after,
+            )
+        attempt = {
+            "id": self.ids.new(),
+            "delivery_id": item.id,
+            "worker": self.owner,
+            "attempted_at": started_at,
+            "duration_ms": (time.perf_counter() - started) * 1000,
+            "status_code": status,
+            "response_body": kept,
+            "error": error,
+        }
+        return Result(item, verdict, status, error, attempt)
+
+    # --- recording -------------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._results_ready.wait(), FLUSH_INTERVAL)
+            self._results_ready.clear()
+            try:
+                await self._flush()
+            except Exception:  # the leases bring unrecorded deliveries back
+                log.exception("recording delivery results failed")
+                await asyncio.sleep(self.config.poll_interval)
+
+    async def _flush(self) -> None:
+        if not self._results:
+            return
+        batch, self._results = self._results, []
+        at = now()
+        updates: list[dict[str, Any]] = []
+        failed: list[Result] = []
+        paused: dict[str, str] = {}
+        for result in batch:
+            item, verdict = result.claimed, result.verdict
+            status, attempts, next_at = "pending", item.attempts + 1, at
+            if verdict.action == "done":
+                status = "succeeded"
+            elif verdict.action == "give_up":
+                status = "failed"
+                failed.append(result)
+            elif verdict.action == "retry":
+                next_at = at + timedelta(seconds=verdict.delay)
+                self._note_due(verdict.delay)
+            else:  # pause: kept pending, sent after the target is resumed
+                attempts = item.attempts
+                paused[item.target_id] = item.instance_id
+            updates.append(
+                {
+                    "b_id": item.id,
+                    "b_owner": self.owner,
+                    "b_status": status,
+                    "b_attempts": attempts,
+                    "b_next": next_at,
+                    "b_code": result.status_code,
+                    "b_error": result.error,
+                    "b_at": at,
+                }
+            )
+        d = t.deliveries
+        record = (
+            update(d)
+            .where(d.c.id == bindparam("b_id"), d.c.lease_owner == bindparam("b_owner"))
+            .values(
+                status=bindparam("b_status"),
+                attempts=bindparam("b_attempts"),
+                next_attempt_at=bindparam("b_next"),
+                last_status_code=bindparam("b_code"),
+                last_error=bindparam("b_error"),
+                updated_at=bindparam("b_at"),
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        # Pause first: once recorded, a paused delivery is free to be claimed again.
+        for target_id, instance_id in paused.items():
+            await self._pause(target_id, instance_id)
+        async with self.db.write() as conn:
+            await conn.execute(record, updates)
+            await conn.execute(t.delivery_attempts.insert(), [r.attempt for r in batch])
+            if failed:
+                await self._append_failures(conn, failed)
+
+    def _note_due(self, delay: float) -> None:
+        heapq.heappush(self._due, time.monotonic() + delay)
+
+    async def _append_failures(self, conn: AsyncConnection, failed: list[Result]) -> None:
+        for result in failed:
+            item = result.claimed
+            await self.writer.commit(
+                conn,
+                _system(item.instance_id),
+                [
+                    PendingEvent(
+                        "target.delivery.failed",
+                        "target",
+                        item.target_id,
+                        item.instance_id,
+                        {
+                            "targetId": item.target_id,
+                            "deliveryId": item.id,
+                            "trigger": item.trigger,
+                            "attempts": item.attempts + 1,
+                            "lastStatusCode": result.status_code,
+                            "lastError": result.error,
+                        },
+                    )
+                ],
+            )
+
+    async def _pause(self, target_id: str, instance_id: str) -> None:
+        try:
+            await TargetCommands(self.writer).set_paused(
+                _system(instance_id), target_id, True, reason="the target answered 410 Gone"
+            )
+        except KeyhookError as error:  # deleted meanwhile, or changed concurrently
+            log.warning("pausing target %s failed: %s", target_id, error.message)
+        self.catalog.invalidate()
+
+
+def _system(instance_id: str) -> Caller:
+    return Caller(
+        instance_id=instance_id, user_id="system", org_id=instance_id, default_org_id=instance_id
+    )
