@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keyhook.actions.catalog import Catalog
@@ -26,8 +26,6 @@ from keyhook.eventstore.store import StoredEvent
 from keyhook.ids import IdGenerator
 from keyhook.storage import schema as t
 from keyhook.storage.database import Database
-
-CHANNEL = "keyhook_deliveries"
 
 
 def message_id(delivery_id: str) -> str:
@@ -70,6 +68,9 @@ class Outbox:
             "created_at": at,
             "updated_at": at,
         }
+
+    def wake_worker(self) -> None:
+        self.wake()
 
     async def enqueue_events(self, conn: AsyncConnection, stored: Sequence[StoredEvent]) -> None:
         snapshot = await self.catalog.current()
@@ -119,6 +120,5 @@ class Outbox:
         if not rows:
             return
         await conn.execute(insert(t.deliveries), rows)
-        if not self.db.is_sqlite:
-            await conn.execute(text(f"NOTIFY {CHANNEL}"))
+        await self.db.notify_deliveries(conn)
         self.db.after_commit(conn, self.wake)

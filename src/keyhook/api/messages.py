@@ -7,9 +7,17 @@ feed OpenAPI.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 # JSON true/false only: lax mode would read "yes", "off", 1 or 0 as booleans.
@@ -225,3 +233,22 @@ class SessionIdRequest(Message):
 
 class SetLockoutSettingsRequest(Message):
     max_password_attempts: int = Field(ge=0, le=100)
+
+
+# --- delivery log ----------------------------------------------------------------
+
+
+class ListDeliveriesRequest(Message):
+    query: Paging = Field(default_factory=Paging)
+    target_id: Id | None = None
+    trigger: str | None = Field(None, max_length=300)
+    status: Literal["pending", "succeeded", "failed"] | None = None
+    since: AwareDatetime | None = Field(None, alias="from")
+    until: AwareDatetime | None = Field(None, alias="to")
+
+
+class ReplayDeliveriesRequest(Message):
+    id: Id
+    since: AwareDatetime = Field(alias="from")
+    until: AwareDatetime | None = Field(None, alias="to")
+    only_failed: Bool = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp
 
-from keyhook.api import ops_actions, ops_events, ops_sessions, ops_users
+from keyhook.api import ops_actions, ops_deliveries, ops_events, ops_sessions, ops_users
 from keyhook.api.app import build_app
 from keyhook.api.pipeline import Pipeline
 from keyhook.api.registry import Registry
@@ -16,6 +16,7 @@ def build_registry(core: Core) -> Registry:
     registry = Registry()
     ops_users.register(registry, core.users, core.user_queries)
     ops_actions.register(registry, core.writer, core.target_queries)
+    ops_deliveries.register(registry, core.writer, core.outbox.wake_worker)
     ops_events.register(registry, EventQueries(core.db))
     ops_sessions.register(registry, core.writer)
     return registry

@@ -152,6 +152,10 @@ class TargetCommands:
             answer["signingKey"] = new_key
         return answer
 
+    async def ensure_exists(self, caller: Caller, target_id: str) -> None:
+        async with self.w.db.read() as conn:
+            await load_target(conn, caller.instance_id, target_id)
+
     async def set_paused(
         self, caller: Caller, target_id: str, paused: bool, reason: str = "paused by an operator"
     ) -> dict[str, Any]:

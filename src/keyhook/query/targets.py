@@ -29,6 +29,7 @@ def target_to_wire(target: Target, created: Any, changed: Any) -> dict[str, Any]
         "timeout": format_timeout(target.timeout),
         "signingKey": next((k.key for k in target.signing_keys if k.expires_at is None), ""),
         "headers": {name: MASK for name in target.headers},
+        "paused": target.paused,
     }
     if target.type is TargetType.REST_ASYNC:
         wire["restAsync"] = {}

@@ -29,7 +29,7 @@ from sqlalchemy import bindparam, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keyhook.actions.catalog import Catalog
-from keyhook.actions.outbox import CHANNEL, message_id
+from keyhook.actions.outbox import message_id
 from keyhook.actions.transport import Transport, TransportError
 from keyhook.actions.wire import signed_request
 from keyhook.clock import now
@@ -42,6 +42,7 @@ from keyhook.errors import InvalidArgument, KeyhookError
 from keyhook.eventstore.store import PendingEvent
 from keyhook.ids import IdGenerator
 from keyhook.storage import schema as t
+from keyhook.storage.database import DELIVERY_CHANNEL
 
 log = logging.getLogger("keyhook.delivery")
 RESPONSE_KEPT = 4096
@@ -129,9 +130,9 @@ class DeliveryWorker:
         dsn = self.db.url.replace("postgresql+asyncpg://", "postgresql://", 1)
         try:
             self._listener = await asyncpg.connect(dsn)
-            await self._listener.add_listener(CHANNEL, lambda *_: self.wake())
+            await self._listener.add_listener(DELIVERY_CHANNEL, lambda *_: self.wake())
         except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("LISTEN %s failed (%s); polling only", CHANNEL, exc)
+            log.warning("LISTEN %s failed (%s); polling only", DELIVERY_CHANNEL, exc)
             self._listener = None
 
     async def stop(self, grace: float = 10.0) -> None:

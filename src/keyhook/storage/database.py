@@ -19,8 +19,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+DELIVERY_CHANNEL = "keyhook_deliveries"
 
 
 class Database:
@@ -60,6 +62,11 @@ class Database:
                 callback()
         finally:
             self._after_commit.pop(key, None)
+
+    async def notify_deliveries(self, conn: AsyncConnection) -> None:
+        """Tell delivery workers in other processes, at commit, that work is due."""
+        if not self.is_sqlite:
+            await conn.execute(text(f"NOTIFY {DELIVERY_CHANNEL}"))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

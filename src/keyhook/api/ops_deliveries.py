@@ -1,0 +1,108 @@
+"""The delivery log (``zitadel.action.v2.ActionService``, Keyhook's additions):
+search deliveries, read one with its attempts, retry one, replay a target's,
+pause and resume a target. Part of the Actions API, so never wrapped by `all`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from keyhook.api import messages as m
+from keyhook.api.registry import Operation, Registry
+from keyhook.command.deliveries import DeliveryCommands
+from keyhook.command.targets import TargetCommands
+from keyhook.command.writer import Writer
+from keyhook.domain.caller import Caller
+from keyhook.query.deliveries import DeliveryQueries
+
+SERVICE = "/zitadel.action.v2.ActionService/"
+
+
+def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> None:
+    queries = DeliveryQueries(writer.db)
+    commands = DeliveryCommands(writer.db)
+    targets = TargetCommands(writer)
+
+    async def list_deliveries(caller: Caller, req: m.ListDeliveriesRequest) -> dict[str, Any]:
+        return await queries.search(
+            caller,
+            offset=req.query.offset,
+            limit=req.query.limit,
+            asc=req.query.asc,
+            target_id=req.target_id,
+            trigger=req.trigger,
+            status=req.status,
+            since=req.since,
+            until=req.until,
+        )
+
+    async def get_delivery(caller: Caller, req: m.IdRequest) -> dict[str, Any]:
+        return await queries.get(caller, req.id)
+
+    async def retry_delivery(caller: Caller, req: m.IdRequest) -> dict[str, Any]:
+        answer = await commands.retry(caller, req.id)
+        wake()
+        return answer
+
+    async def replay(caller: Caller, req: m.ReplayDeliveriesRequest) -> dict[str, Any]:
+        await targets.ensure_exists(caller, req.id)
+        answer = await commands.replay(caller, req.id, req.since, req.until, req.only_failed)
+        wake()
+        return answer
+
+    async def pause(caller: Caller, req: m.IdRequest) -> dict[str, Any]:
+        return await targets.set_paused(caller, req.id, True)
+
+    async def resume(caller: Caller, req: m.IdRequest) -> dict[str, Any]:
+        answer = await targets.set_paused(caller, req.id, False)
+        wake()
+        return answer
+
+    base = "/v2/actions"
+    for op in (
+        Operation(
+            SERVICE + "ListDeliveries",
+            (("POST", f"{base}/deliveries/search"),),
+            m.ListDeliveriesRequest,
+            list_deliveries,
+            "Search deliveries by target, trigger, status and creation time",
+        ),
+        Operation(
+            SERVICE + "GetDelivery",
+            (("GET", f"{base}/deliveries/{{id}}"),),
+            m.IdRequest,
+            get_delivery,
+            "Get a delivery with its payload and every attempt",
+        ),
+        Operation(
+            SERVICE + "RetryDelivery",
+            (("POST", f"{base}/deliveries/{{id}}/retry"),),
+            m.IdRequest,
+            retry_delivery,
+            "Send a succeeded or failed delivery again, on a fresh schedule",
+        ),
+        Operation(
+            SERVICE + "ReplayTargetDeliveries",
+            (("POST", f"{base}/targets/{{id}}/replay"),),
+            m.ReplayDeliveriesRequest,
+            replay,
+            "Send a target's deliveries created in a time range again",
+        ),
+        Operation(
+            SERVICE + "PauseTarget",
+            (("POST", f"{base}/targets/{{id}}/pause"),),
+            m.IdRequest,
+            pause,
+            "Pause deliveries to a target (they keep being stored)",
+            changes_actions=True,
+        ),
+        Operation(
+            SERVICE + "ResumeTarget",
+            (("POST", f"{base}/targets/{{id}}/resume"),),
+            m.IdRequest,
+            resume,
+            "Resume deliveries to a target",
+            changes_actions=True,
+        ),
+    ):
+        registry.add(op)
