@@ -26,6 +26,15 @@ EXPECTED_AGGREGATES = {
     "target.removed": "target",
     "execution.set": "execution",
     "execution.removed": "execution",
+    "user.human.password.check.succeeded": "user",
+    "user.human.password.check.failed": "user",
+    "user.human.password.hash.updated": "user",
+    "session.added": "session",
+    "session.removed": "session",
+    "instance.lockout.policy.changed": "instance",
+    "target.paused": "target",
+    "target.resumed": "target",
+    "target.delivery.failed": "target",
 }
 _NAME = re.compile(r"^[a-z]+(\.[a-z]+)+$")
 
@@ -65,11 +74,17 @@ def test_event_groups_are_every_proper_dotted_prefix() -> None:
     assert event_groups() == [
         "execution",
         "instance",
+        "instance.lockout",
+        "instance.lockout.policy",
         "org",
+        "session",
         "target",
+        "target.delivery",
         "user",
         "user.human",
         "user.human.password",
+        "user.human.password.check",
+        "user.human.password.hash",
         "user.machine",
         "user.metadata",
         "user.pat",

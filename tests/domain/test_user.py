@@ -5,6 +5,13 @@ from typing import Any
 
 import pytest
 
+from keyhook.domain.lockout import (
+    DEFAULT_MAX_PASSWORD_ATTEMPTS,
+    LOCKOUT_REASON,
+    FailedCheck,
+    after_failed_check,
+    validate_max_attempts,
+)
 from keyhook.domain.user import (
     User,
     UserState,
@@ -157,3 +164,99 @@ def test_user_name_and_metadata_key_and_password_rules() -> None:
     for bad in ("1234567", "x" * 257):
         with pytest.raises(InvalidArgument):
             validate_password(bad, "user.password.password")
+
+
+# --- failed password checks and the lockout rule --------------------------------------
+
+
+def failed(count: int) -> tuple[str, dict[str, Any]]:
+    return ("user.human.password.check.failed", {"failedAttempts": count})
+
+
+SUCCEEDED: tuple[str, dict[str, Any]] = ("user.human.password.check.succeeded", {})
+
+
+def test_failed_checks_are_counted_from_the_events() -> None:
+    assert fold(ADDED).failed_attempts == 0
+    assert fold(ADDED, failed(1), failed(2), failed(3)).failed_attempts == 3
+
+
+def test_a_failed_check_without_a_count_adds_one() -> None:
+    assert fold(ADDED, failed(1), ("user.human.password.check.failed", {})).failed_attempts == 2
+
+
+@pytest.mark.parametrize(
+    "reset",
+    [
+        SUCCEEDED,
+        ("user.unlocked", {}),
+        ("user.human.password.changed", {"hashedPassword": "$argon2id$new"}),
+    ],
+)
+def test_success_unlock_and_a_new_password_reset_the_count(
+    reset: tuple[str, dict[str, Any]],
+) -> None:
+    assert fold(ADDED, failed(1), failed(2), reset).failed_attempts == 0
+
+
+def test_lock_and_reactivate_keep_the_count() -> None:
+    assert fold(ADDED, failed(1), failed(2), ("user.locked", {})).failed_attempts == 2
+    user = fold(ADDED, failed(1), ("user.deactivated", {}), ("user.reactivated", {}))
+    assert user.failed_attempts == 1
+
+
+def test_the_password_hash_follows_added_changed_and_rehashed() -> None:
+    added = ("user.human.added", {"userName": "john", "hashedPassword": "h1"})
+    assert fold(added).password_hash == "h1"
+    assert fold(ADDED).password_hash is None
+    changed = ("user.human.password.changed", {"hashedPassword": "h2"})
+    rehashed = ("user.human.password.hash.updated", {"hashedPassword": "h3"})
+    assert fold(added, changed).password_hash == "h2"
+    assert fold(added, changed, rehashed).password_hash == "h3"
+    assert "h1" not in repr(fold(added))
+
+
+def test_a_locked_or_deactivated_user_cannot_sign_in() -> None:
+    fold(ADDED).check_can_sign_in()
+    with pytest.raises(FailedPrecondition, match="is locked; an administrator must unlock it"):
+        fold(ADDED, ("user.locked", {})).check_can_sign_in()
+    with pytest.raises(FailedPrecondition, match="is deactivated"):
+        fold(ADDED, ("user.deactivated", {})).check_can_sign_in()
+    with pytest.raises(NotFound):
+        fold(ADDED, ("user.removed", {})).check_can_sign_in()
+
+
+def test_a_password_check_needs_a_human_with_a_password() -> None:
+    added = ("user.human.added", {"userName": "john", "hashedPassword": "h1"})
+    assert fold(added).check_has_password() == "h1"
+    with pytest.raises(FailedPrecondition, match="has no password"):
+        fold(ADDED).check_has_password()
+    with pytest.raises(FailedPrecondition, match="machine user"):
+        fold(("user.machine.added", {"userName": "robot"})).check_has_password()
+
+
+@pytest.mark.parametrize(
+    ("previous", "limit", "count", "locks"),
+    [
+        (0, 5, 1, False),
+        (3, 5, 4, False),
+        (4, 5, 5, True),
+        (7, 5, 8, True),  # the limit was lowered below an existing count
+        (2, 3, 3, True),
+        (0, 1, 1, True),
+        (99, 0, 100, False),  # 0 never locks
+    ],
+)
+def test_lockout_rule(previous: int, limit: int, count: int, locks: bool) -> None:
+    assert after_failed_check(previous, limit) == FailedCheck(count, locks)
+
+
+def test_lockout_limit_range() -> None:
+    assert validate_max_attempts(0) == 0
+    assert validate_max_attempts(100) == 100
+    for bad in (-1, 101):
+        with pytest.raises(InvalidArgument) as caught:
+            validate_max_attempts(bad)
+        assert caught.value.details[0]["field"] == "maxPasswordAttempts"
+    assert DEFAULT_MAX_PASSWORD_ATTEMPTS == 5
+    assert LOCKOUT_REASON == "Too many failed login attempts"

@@ -1,0 +1,107 @@
+"""Session commands against a real SQLite database, for what the API cannot reach:
+a login name shared by two organizations, and rehashing on login."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from keyhook.command.sessions import SessionChecks, SessionCommands
+from keyhook.command.setup import set_up_instance
+from keyhook.command.users import HumanUserInput, UserCommands, load_user
+from keyhook.command.writer import Writer
+from keyhook.config import PasswordHashing, from_environment
+from keyhook.crypto.passwords import Passwords
+from keyhook.crypto.secretbox import SecretBox
+from keyhook.domain.caller import Caller
+from keyhook.errors import InvalidArgument
+from keyhook.eventstore.store import PendingEvent, aggregate_events
+from keyhook.ids import IdGenerator
+from keyhook.storage.database import Database
+from keyhook.storage.migrate import upgrade
+
+CHEAP = PasswordHashing(memory_kib=1024, time_cost=1, parallelism=1)
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class World:
+    writer: Writer
+    admin: Caller
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'keyhook.db'}")
+    await upgrade(db)
+    writer = Writer(
+        db=db,
+        settings=from_environment({}, data_dir=tmp_path),
+        passwords=Passwords(CHEAP),
+        box=SecretBox(SecretBox.generate_key()),
+        ids=IdGenerator(),
+    )
+    setup = await set_up_instance(writer)
+    yield World(writer, setup.caller)
+    await db.close()
+
+
+async def add_user(world: World, org_id: str, user_name: str) -> str:
+    created = await UserCommands(world.writer).add_human_user(
+        world.admin,
+        HumanUserInput(
+            org_id=org_id,
+            user_name=user_name,
+            email=f"{user_name}@example.com",
+            password=PASSWORD,
+        ),
+    )
+    return str(created["userId"])
+
+
+async def test_a_login_name_in_two_organizations_asks_for_the_user_id(world: World) -> None:
+    other_org = world.writer.ids.new()
+    async with world.writer.db.write() as conn:
+        await world.writer.commit(
+            conn,
+            world.admin,
+            [
+                PendingEvent(
+                    "org.added", "org", other_org, other_org, {"orgId": other_org, "name": "Other"}
+                )
+            ],
+        )
+    first = await add_user(world, world.admin.default_org_id, "twin")
+    await add_user(world, other_org, "Twin")
+    commands = SessionCommands(world.writer)
+    with pytest.raises(InvalidArgument, match=r"checks\.user\.userId") as caught:
+        await commands.create(world.admin, SessionChecks(login_name="TWIN", password=PASSWORD))
+    assert caught.value.details[0]["problem"] == "ambiguous"
+    created = await commands.create(world.admin, SessionChecks(user_id=first, password=PASSWORD))
+    assert created["sessionId"]
+
+
+async def test_a_login_with_changed_argon2_parameters_rehashes(world: World) -> None:
+    user_id = await add_user(world, world.admin.default_org_id, "john")
+    stronger = PasswordHashing(memory_kib=2048, time_cost=2, parallelism=1)
+    world.writer.passwords = Passwords(stronger)
+    commands = SessionCommands(world.writer)
+    await commands.create(world.admin, SessionChecks(login_name="john", password=PASSWORD))
+    async with world.writer.db.read() as conn:
+        found = await aggregate_events(conn, world.admin.instance_id, "user", user_id)
+        user = await load_user(conn, world.admin.instance_id, user_id)
+    assert [e.type for e in found][-2:] == [
+        "user.human.password.check.succeeded",
+        "user.human.password.hash.updated",
+    ]
+    assert user.password_hash is not None
+    assert not world.writer.passwords.needs_rehash(user.password_hash)
+    # The new hash still verifies, and an unchanged setting does not rehash again.
+    await commands.create(world.admin, SessionChecks(login_name="john", password=PASSWORD))
+    async with world.writer.db.read() as conn:
+        again = await aggregate_events(conn, world.admin.instance_id, "user", user_id)
+    assert [e.type for e in again][-1] == "user.human.password.check.succeeded"
+    assert [e.type for e in again].count("user.human.password.hash.updated") == 1
