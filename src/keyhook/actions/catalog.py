@@ -2,8 +2,11 @@
 
 The snapshot is reloaded when this process changed targets or executions
 (:meth:`Catalog.invalidate`) and, for changes made by other processes, when the
-instance's ``actions_generation`` moved; that is checked at most once per
-``recheck_seconds`` on the path of a call.
+instance's ``actions_generation`` moved; on the path of an API call that is
+checked at most once per ``recheck_seconds`` (so a request execution set through
+another node applies here within that time), and inside every transaction that
+appends events exactly (:meth:`Catalog.as_seen_by`), so no event delivery is
+missed.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.execution import Kind, match_event, match_function, match_method
@@ -63,16 +67,27 @@ class Catalog:
                 await self._refresh()
         return self._snapshot
 
+    async def as_seen_by(self, conn: AsyncConnection) -> Snapshot:
+        """The snapshot as of ``conn``'s transaction: exact, whatever other processes did.
+
+        The outbox uses this inside the transaction that appends events, so an execution
+        set through another node a moment ago is never missed. It costs one small read.
+        """
+        async with self._lock:
+            await self._load(conn)
+        return self._snapshot
+
     async def _refresh(self) -> None:
         async with self._db.read() as conn:
-            generation = (
-                await conn.execute(select(t.instances.c.actions_generation))
-            ).scalar() or 0
-            if self._stale or generation != self._snapshot.generation:
-                rows = await conn.execute(select(t.executions))
-                executions = {r.condition_key: tuple(orjson.loads(r.target_ids)) for r in rows}
-                target_rows = await conn.execute(select(t.targets))
-                targets = {r.id: target_from_record(r._mapping, self._box) for r in target_rows}
-                self._snapshot = Snapshot(generation, executions, targets)
+            await self._load(conn)
+
+    async def _load(self, conn: AsyncConnection) -> None:
+        generation = (await conn.execute(select(t.instances.c.actions_generation))).scalar() or 0
+        if self._stale or generation != self._snapshot.generation:
+            rows = await conn.execute(select(t.executions))
+            executions = {r.condition_key: tuple(orjson.loads(r.target_ids)) for r in rows}
+            target_rows = await conn.execute(select(t.targets))
+            targets = {r.id: target_from_record(r._mapping, self._box) for r in target_rows}
+            self._snapshot = Snapshot(generation, executions, targets)
         self._stale = False
         self._checked_at = time.monotonic()

@@ -73,7 +73,7 @@ class Outbox:
         self.wake()
 
     async def enqueue_events(self, conn: AsyncConnection, stored: Sequence[StoredEvent]) -> None:
-        snapshot = await self.catalog.current()
+        snapshot = await self.catalog.as_seen_by(conn)
         rows: list[dict[str, Any]] = []
         for event in stored:
             targets = snapshot.for_event(event.type)

@@ -207,7 +207,7 @@ class DeliveryWorker:
             target for target, n in self._inflight.items() if n >= self.config.target_concurrency
         ]
         due = (
-            select(d.c.id)
+            select(d.c.id, d.c.instance_id, d.c.target_id, d.c.trigger, d.c.payload, d.c.attempts)
             .where(
                 d.c.status == "pending",
                 d.c.next_attempt_at <= at,
@@ -220,35 +220,30 @@ class DeliveryWorker:
         )
         if saturated:
             due = due.where(d.c.target_id.not_in(saturated))
-        claim = (
-            update(d)
-            .where(d.c.id.in_(due.scalar_subquery()))
-            .values(lease_owner=self.owner, lease_until=at + timedelta(seconds=lease))
-            .returning(
-                d.c.id, d.c.instance_id, d.c.target_id, d.c.trigger, d.c.payload, d.c.attempts
-            )
-        )
-        async with self.db.write() as conn:
-            rows = (await conn.execute(claim)).all()
         kept: list[Claimed] = []
-        extra: list[str] = []
         counts = dict(self._inflight)
-        for row in rows:
-            if counts.get(row.target_id, 0) >= self.config.target_concurrency:
-                extra.append(row.id)
-                continue
-            counts[row.target_id] = counts.get(row.target_id, 0) + 1
-            kept.append(
-                Claimed(
-                    row.id, row.instance_id, row.target_id, row.trigger, row.payload, row.attempts
+        async with self.db.write() as conn:
+            # Select and lock, keep what the per-target caps allow, lease only those: rows
+            # not kept are simply unlocked at commit, free for this or another worker.
+            for row in await conn.execute(due):
+                if counts.get(row.target_id, 0) >= self.config.target_concurrency:
+                    continue
+                counts[row.target_id] = counts.get(row.target_id, 0) + 1
+                kept.append(
+                    Claimed(
+                        row.id,
+                        row.instance_id,
+                        row.target_id,
+                        row.trigger,
+                        row.payload,
+                        row.attempts,
+                    )
                 )
-            )
-        if extra:  # one batch brought more for a target than it may have in flight
-            async with self.db.write() as conn:
+            if kept:
                 await conn.execute(
                     update(d)
-                    .where(d.c.id.in_(extra), d.c.lease_owner == self.owner)
-                    .values(lease_owner=None, lease_until=None)
+                    .where(d.c.id.in_([c.id for c in kept]))
+                    .values(lease_owner=self.owner, lease_until=at + timedelta(seconds=lease))
                 )
         return kept
 
@@ -256,7 +251,9 @@ class DeliveryWorker:
 
     async def _deliver(self, item: Claimed) -> None:
         try:
-            self._results.append(await self._attempt(item))
+            result = await self._attempt(item)
+            # Appended only now: the flush swaps in a new list while attempts are awaited.
+            self._results.append(result)
             if len(self._results) >= FLUSH_BATCH:
                 self._results_ready.set()
         except Exception:  # the lease brings it back; never let one delivery kill the loop
@@ -273,6 +270,9 @@ class DeliveryWorker:
         started_at = now()
         started = time.perf_counter()
         target = (await self.catalog.current()).targets.get(item.target_id)
+        if target is None:  # created moments ago by another process: look again, not cached
+            self.catalog.invalidate()
+            target = (await self.catalog.current()).targets.get(item.target_id)
         status: int | None = None
         error: str | None = None
         kept: str | None = None

@@ -78,7 +78,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("targets", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("paused", sa.Boolean(), server_default=sa.text("0"), nullable=False)
+            sa.Column("paused", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
 
 
