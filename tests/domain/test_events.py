@@ -93,3 +93,12 @@ def test_event_groups_are_every_proper_dotted_prefix() -> None:
 
 def test_no_group_is_also_an_event_name() -> None:
     assert not set(event_groups()) & set(EVENT_TYPES)
+
+
+def test_docs_events_md_is_generated_from_this_table() -> None:
+    from pathlib import Path
+
+    from keyhook.domain.events import events_markdown
+
+    docs = Path(__file__).parents[2] / "docs" / "events.md"
+    assert docs.read_text() == events_markdown(), "run: keyhook events-doc > docs/events.md"

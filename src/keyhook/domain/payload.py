@@ -30,6 +30,7 @@ SECRET_KEYS = frozenset(
         "tokenHash",
         "sealedSigningKeys",
         "sealedHeaders",
+        "sealedKeyCheck",
     }
 )
 
