@@ -1,7 +1,8 @@
 """``make bench``: every benchmark of Keyhook, each with its baseline from the same run.
 
 Options: --database-url URL (default: SQLite in a temporary data dir),
---rounds N and --batch N (API latency: N rounds of N calls per case).
+--rounds N and --batch N (API latency: N rounds of N calls per case),
+--events N (event deliveries), --only api|engine|deliveries.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import api_latency, engine_overhead
+from bench import api_latency, deliveries, engine_overhead
 from bench.common import machine
 
 
@@ -23,16 +24,25 @@ async def main() -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--batch", type=int, default=125)
+    parser.add_argument("--events", type=int, default=10000)
+    parser.add_argument("--only", choices=["api", "engine", "deliveries"], default=None)
     args = parser.parse_args()
     print(f"Keyhook benchmarks on {machine()}; database: {args.database_url or 'SQLite'}\n")
-    with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
-        result = await api_latency.run(
-            Path(tmp) / "api", args.database_url, args.rounds, args.batch
-        )
-    print("## API call latency with a request execution\n")
-    print(result.text)
-    print("\n## The actions engine's own cost per target call (in-process)\n")
-    print(await engine_overhead.run(2000))
+    if args.only in (None, "api"):
+        with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
+            result = await api_latency.run(
+                Path(tmp) / "api", args.database_url, args.rounds, args.batch
+            )
+        print("## API call latency with a request execution\n")
+        print(result.text)
+    if args.only in (None, "engine"):
+        print("\n## The actions engine's own cost per target call (in-process)\n")
+        print(await engine_overhead.run(2000))
+    if args.only in (None, "deliveries"):
+        with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
+            text = await deliveries.run(Path(tmp) / "events", args.database_url, args.events, 200)
+        print("\n## Event deliveries\n")
+        print(text)
     return 0
 
 

@@ -167,6 +167,7 @@ async def _pat_added(conn: AsyncConnection, e: StoredEvent) -> None:
             created_at=e.created_at,
         )
     )
+    await _user_touch(conn, e)
 
 
 async def _org_added(conn: AsyncConnection, e: StoredEvent) -> None:

@@ -38,6 +38,36 @@ class HumanUserInput:
 
 
 async def load_user(conn: AsyncConnection, instance_id: str, user_id: str) -> rules.User:
+    """The user's write model as of this transaction.
+
+    It is read from the ``users`` row, which every transaction that appends a user
+    event also updates, so it equals folding the user's events with
+    :meth:`User.apply` (a test checks that) at the cost of one indexed read
+    instead of reading every event: a user with ten thousand metadata events
+    would otherwise make each of its commands slower than the last.
+    """
+    row = (
+        await conn.execute(
+            select(t.users).where(t.users.c.id == user_id, t.users.c.instance_id == instance_id)
+        )
+    ).first()
+    if row is None:
+        return rules.User(id=user_id)
+    return rules.User(
+        id=user_id,
+        org_id=row.org_id,
+        user_name=row.user_name,
+        kind=row.kind,
+        state=rules.UserState(row.state),
+        sequence=row.sequence,
+        exists=True,
+        failed_attempts=row.failed_attempts,
+        password_hash=row.password_hash,
+    )
+
+
+async def fold_user(conn: AsyncConnection, instance_id: str, user_id: str) -> rules.User:
+    """The user's write model folded from its events: the definition ``load_user`` meets."""
     user = rules.User(id=user_id)
     for e in await aggregate_events(conn, instance_id, "user", user_id):
         user.apply(e.type, e.data, e.sequence, e.resource_owner)

@@ -1,0 +1,94 @@
+"""The user write model read from its row equals the one folded from its events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from keyhook.command.sessions import SessionChecks, SessionCommands
+from keyhook.command.setup import set_up_instance
+from keyhook.command.users import HumanUserInput, UserCommands, fold_user, load_user
+from keyhook.command.writer import Writer
+from keyhook.config import PasswordHashing, from_environment
+from keyhook.crypto.passwords import Passwords
+from keyhook.crypto.secretbox import SecretBox
+from keyhook.errors import InvalidArgument
+from keyhook.ids import IdGenerator
+from keyhook.storage.database import Database
+from keyhook.storage.migrate import upgrade
+
+CHEAP = PasswordHashing(memory_kib=1024, time_cost=1, parallelism=1)
+
+
+async def test_load_user_equals_the_fold_of_its_events(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'keyhook.db'}")
+    await upgrade(db)
+    writer = Writer(
+        db=db,
+        settings=from_environment({}, data_dir=tmp_path),
+        passwords=Passwords(CHEAP),
+        box=SecretBox(SecretBox.generate_key()),
+        ids=IdGenerator(),
+    )
+    setup = await set_up_instance(writer)
+    admin = setup.caller
+    users = UserCommands(writer)
+    sessions = SessionCommands(writer)
+    user_id = (
+        await users.add_human_user(
+            admin,
+            HumanUserInput(
+                org_id=admin.org_id,
+                user_name="fold",
+                email="fold@example.com",
+                password="first password",
+            ),
+        )
+    )["userId"]
+
+    async def same() -> None:
+        async with db.read() as conn:
+            for subject in (user_id, admin.user_id):
+                folded = await fold_user(conn, admin.instance_id, subject)
+                loaded = await load_user(conn, admin.instance_id, subject)
+                assert (
+                    loaded.org_id,
+                    loaded.user_name,
+                    loaded.kind,
+                    loaded.state,
+                    loaded.sequence,
+                    loaded.exists,
+                    loaded.failed_attempts,
+                    loaded.password_hash,
+                ) == (
+                    folded.org_id,
+                    folded.user_name,
+                    folded.kind,
+                    folded.state,
+                    folded.sequence,
+                    folded.exists,
+                    folded.failed_attempts,
+                    folded.password_hash,
+                )
+
+    await same()
+    await users.set_metadata(admin, user_id, [("a", "1"), ("b", "2")])
+    await same()
+    for _ in range(2):
+        with pytest.raises(InvalidArgument, match="password is invalid"):
+            await sessions.create(admin, SessionChecks(login_name="fold", password="wrong"))
+    await same()
+    await users.update_human_user(admin, user_id, {"userName": "fold2", "password": "second pw!"})
+    await same()
+    await users.lock(admin, user_id)
+    await same()
+    await users.unlock(admin, user_id)
+    await users.deactivate(admin, user_id)
+    await same()
+    await users.reactivate(admin, user_id)
+    await same()
+    await users.delete(admin, user_id)
+    async with db.read() as conn:
+        assert not (await load_user(conn, admin.instance_id, user_id)).exists
+    await db.close()
