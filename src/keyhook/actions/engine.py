@@ -25,7 +25,7 @@ from keyhook.domain.execution import Kind
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.payload import redact, restore_secrets
 from keyhook.domain.target import Target, TargetType
-from keyhook.errors import InvalidArgument, TargetError
+from keyhook.errors import TargetError
 
 
 @dataclass(frozen=True)
@@ -134,14 +134,13 @@ class ActionsEngine:
         """One signed call to ``target``, recorded in the call log."""
         started = time.perf_counter()
         msg_id = msg_id or f"msg_{self.calllog.ids.new()}"
-        try:
-            self.policy.check_endpoint(target.endpoint)
-        except InvalidArgument as exc:
+        refusal = self.policy.refusal(target.endpoint)
+        if refusal is not None:
             outcome = Outcome(
                 False,
                 None,
                 None,
-                f"target {target.name!r} is refused by the network policy: {exc.message}",
+                f"target {target.name!r} is refused by the network policy: {refusal}",
                 502,
             )
         else:

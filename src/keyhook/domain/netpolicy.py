@@ -8,12 +8,13 @@ the URL) and when it is called (to every address the name resolves to).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from keyhook.errors import field_error
+from keyhook.errors import InvalidArgument, field_error
 
 _SWITCHES = "start with --dev (KEYHOOK_DEV=1) or list the host in KEYHOOK_ACTIONS_ALLOW_HOSTS"
 
@@ -88,6 +89,10 @@ class NetworkPolicy:
             return True
         return self.host_listed(host) or any(ip in net for net in self._networks())
 
+    def refusal(self, url: str) -> str | None:
+        """Why a call to ``url`` is refused, or None; remembered, as it is asked per call."""
+        return _refusal(self, url)
+
     def check_endpoint(self, url: str, field: str = "endpoint") -> None:
         """Raise an error naming ``field`` and the switch that would open ``url``."""
         if not isinstance(url, str) or not url:
@@ -136,3 +141,12 @@ class NetworkPolicy:
             raise field_error(
                 field, f"{host} is not a public address; {_SWITCHES}", "public addresses"
             )
+
+
+@functools.lru_cache(maxsize=4096)
+def _refusal(policy: NetworkPolicy, url: str) -> str | None:
+    try:
+        policy.check_endpoint(url)
+    except InvalidArgument as error:
+        return error.message
+    return None

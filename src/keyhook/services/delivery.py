@@ -21,11 +21,12 @@ import os
 import secrets
 import socket
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, true, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keyhook.actions.catalog import Catalog
@@ -38,15 +39,16 @@ from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.retry import RetryPolicy, Verdict, decide, retry_after_seconds
-from keyhook.errors import InvalidArgument, KeyhookError
+from keyhook.errors import KeyhookError
 from keyhook.eventstore.store import PendingEvent
 from keyhook.ids import IdGenerator
 from keyhook.storage import schema as t
 from keyhook.storage.database import DELIVERY_CHANNEL
+from keyhook.storage.delivery_queue import DeliveryQueue, Outcome
 
 log = logging.getLogger("keyhook.delivery")
 RESPONSE_KEPT = 4096
-FLUSH_INTERVAL = 0.02
+FLUSH_INTERVAL = 0.1
 FLUSH_BATCH = 500
 CLAIM_COALESCE = 0.002
 
@@ -111,20 +113,8 @@ class DeliveryWorker:
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
         self._listener: Any = None
-        d = t.deliveries
-        # Built once: constructing the statement costs more than running it.
-        self._due_query = (
-            select(d.c.id, d.c.instance_id, d.c.target_id, d.c.trigger, d.c.payload, d.c.attempts)
-            .where(
-                d.c.status == "pending",
-                d.c.next_attempt_at <= bindparam("at"),
-                or_(d.c.lease_until.is_(None), d.c.lease_until < bindparam("at")),
-                d.c.target_id.not_in(select(t.targets.c.id).where(t.targets.c.paused == true())),
-            )
-            .order_by(d.c.next_attempt_at)
-            .limit(bindparam("limit"))
-            .with_for_update(skip_locked=True)
-        )
+        self._waiting: dict[str, deque[Claimed]] = {}  # claimed, not yet started
+        self.queue = DeliveryQueue(writer.db)
 
     # --- life cycle ----------------------------------------------------------------
 
@@ -165,6 +155,7 @@ class DeliveryWorker:
                 await loop
         await self._flush()
         await self._release_own_leases()
+        self.queue.close()
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
@@ -183,8 +174,8 @@ class DeliveryWorker:
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
-            free = self.config.max_concurrency - sum(self._inflight.values())
-            limit = min(free, self.config.batch_size)
+            room = 2 * self.config.max_concurrency - self._held_total()
+            limit = min(room, self.config.batch_size)
             claimed: list[Claimed] = []
             if limit > 0:
                 try:
@@ -193,13 +184,37 @@ class DeliveryWorker:
                     log.exception("claiming deliveries failed")
                     await asyncio.sleep(self.config.poll_interval)
                 for item in claimed:
-                    self._inflight[item.target_id] = self._inflight.get(item.target_id, 0) + 1
-                    task = asyncio.create_task(self._deliver(item))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                    self._waiting.setdefault(item.target_id, deque()).append(item)
+                self._start_ready()
             if claimed and len(claimed) == limit:
                 continue  # more may be due right now
             await self._sleep()
+
+    def _held(self, target_id: str) -> int:
+        return self._inflight.get(target_id, 0) + len(self._waiting.get(target_id, ()))
+
+    def _held_total(self) -> int:
+        return sum(self._inflight.values()) + sum(len(q) for q in self._waiting.values())
+
+    def _start_ready(self) -> None:
+        """Start waiting deliveries while their target and the process have free slots."""
+        if self._stopping:
+            return  # what waits is released by stop()
+        running = sum(self._inflight.values())
+        for target_id, queue in list(self._waiting.items()):
+            while (
+                queue
+                and running < self.config.max_concurrency
+                and (self._inflight.get(target_id, 0) < self.config.target_concurrency)
+            ):
+                item = queue.popleft()
+                self._inflight[target_id] = self._inflight.get(target_id, 0) + 1
+                running += 1
+                task = asyncio.create_task(self._deliver(item))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if not queue:
+                del self._waiting[target_id]
 
     async def _sleep(self) -> None:
         moment = time.monotonic()
@@ -211,31 +226,33 @@ class DeliveryWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
         if self._inflight:
-            # Woken by a finished delivery: let a few more finish, then claim for all of
+            # Woken by finished deliveries: let a few more finish, then claim for all of
             # them in one query instead of one query per freed slot.
             await asyncio.sleep(CLAIM_COALESCE)
         self._wake.clear()
 
     async def _claim(self, limit: int) -> list[Claimed]:
-        d = t.deliveries
         at = now()
         snapshot = await self.catalog.current()
         longest = max((target.timeout for target in snapshot.targets.values()), default=0.0)
         lease = max(self.config.lease_min, longest + 5.0)
+        # This process holds up to three rounds per target: one in flight, two waiting to
+        # start the moment a slot frees. A target is claimed for again once a round is
+        # used up, so claims come in rounds rather than one per finished delivery, and the
+        # next round is at hand before the current one runs out.
+        hold = 3 * self.config.target_concurrency
         saturated = [
-            target for target, n in self._inflight.items() if n >= self.config.target_concurrency
+            target
+            for target in {*self._inflight, *self._waiting}
+            if self._held(target) > hold - self.config.target_concurrency
         ]
-        due = self._due_query
-        if saturated:
-            due = due.where(d.c.target_id.not_in(saturated))
-        due = due.params(at=at, limit=limit)
         kept: list[Claimed] = []
-        counts = dict(self._inflight)
-        async with self.db.write() as conn:
+        counts = {target: self._held(target) for target in {*self._inflight, *self._waiting}}
+        async with self.queue.transaction() as raw:
             # Select and lock, keep what the per-target caps allow, lease only those: rows
             # not kept are simply unlocked at commit, free for this or another worker.
-            for row in await conn.execute(due):
-                if counts.get(row.target_id, 0) >= self.config.target_concurrency:
+            for row in await self.queue.due(raw, at, limit, saturated):
+                if counts.get(row.target_id, 0) >= hold:
                     continue
                 counts[row.target_id] = counts.get(row.target_id, 0) + 1
                 kept.append(
@@ -249,10 +266,8 @@ class DeliveryWorker:
                     )
                 )
             if kept:
-                await conn.execute(
-                    update(d)
-                    .where(d.c.id.in_([c.id for c in kept]))
-                    .values(lease_owner=self.owner, lease_until=at + timedelta(seconds=lease))
+                await self.queue.lease(
+                    raw, [c.id for c in kept], self.owner, at + timedelta(seconds=lease)
                 )
         return kept
 
@@ -273,7 +288,9 @@ class DeliveryWorker:
                 self._inflight[item.target_id] = left
             else:
                 self._inflight.pop(item.target_id, None)
-            self._wake.set()
+            self._start_ready()
+            if self._held(item.target_id) <= 2 * self.config.target_concurrency:
+                self._wake.set()
 
     async def _attempt(self, item: Claimed) -> Result:
         started_at = now()
@@ -291,8 +308,10 @@ class DeliveryWorker:
             verdict = Verdict("give_up")
             error = "the target was deleted"
         else:
+            refusal = self.policy.refusal(target.endpoint)
             try:
-                self.policy.check_endpoint(target.endpoint)
+                if refusal is not None:
+                    raise TransportError("policy", f"refused by the network policy: {refusal}")
                 request = signed_request(target, item.payload.encode(), message_id(item.id))
                 response = await self.transport.send(request)
                 status = response.status
@@ -303,8 +322,6 @@ class DeliveryWorker:
             except TransportError as failure:
                 error = failure.message
                 timed_out = failure.kind == "timeout"
-            except InvalidArgument as refused:
-                error = f"refused by the network policy: {refused.message}"
             verdict = decide(
                 self.config.retry,
                 attempts_made=item.attempts + 1,
@@ -342,7 +359,7 @@ class DeliveryWorker:
             return
         batch, self._results = self._results, []
         at = now()
-        updates: list[dict[str, Any]] = []
+        outcomes: list[Outcome] = []
         failed: list[Result] = []
         paused: dict[str, str] = {}
         for result in batch:
@@ -359,40 +376,20 @@ class DeliveryWorker:
             else:  # pause: kept pending, sent after the target is resumed
                 attempts = item.attempts
                 paused[item.target_id] = item.instance_id
-            updates.append(
-                {
-                    "b_id": item.id,
-                    "b_owner": self.owner,
-                    "b_status": status,
-                    "b_attempts": attempts,
-                    "b_next": next_at,
-                    "b_code": result.status_code,
-                    "b_error": result.error,
-                    "b_at": at,
-                }
+            outcomes.append(
+                Outcome(
+                    item.id, self.owner, status, attempts, next_at, result.status_code, result.error
+                )
             )
-        d = t.deliveries
-        record = (
-            update(d)
-            .where(d.c.id == bindparam("b_id"), d.c.lease_owner == bindparam("b_owner"))
-            .values(
-                status=bindparam("b_status"),
-                attempts=bindparam("b_attempts"),
-                next_attempt_at=bindparam("b_next"),
-                last_status_code=bindparam("b_code"),
-                last_error=bindparam("b_error"),
-                updated_at=bindparam("b_at"),
-                lease_owner=None,
-                lease_until=None,
-            )
-        )
         # Pause first: once recorded, a paused delivery is free to be claimed again.
         for target_id, instance_id in paused.items():
             await self._pause(target_id, instance_id)
-        async with self.db.write() as conn:
-            await conn.execute(record, updates)
-            await conn.execute(t.delivery_attempts.insert(), [r.attempt for r in batch])
-            if failed:
+        async with self.queue.transaction() as raw:
+            await self.queue.record(raw, outcomes, [r.attempt for r in batch], at)
+        if failed:
+            # Right after the failure is recorded (a crash in between would lose only this
+            # notification; the delivery itself shows as failed).
+            async with self.db.write() as conn:
                 await self._append_failures(conn, failed)
 
     def _note_due(self, delay: float) -> None:

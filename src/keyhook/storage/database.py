@@ -63,6 +63,17 @@ class Database:
         finally:
             self._after_commit.pop(key, None)
 
+    @asynccontextmanager
+    async def sqlite_write_turn(self) -> AsyncIterator[None]:
+        """This process's turn to write to SQLite, for work done on a connection of its own."""
+        assert self._write_lock is not None, "only SQLite takes turns"
+        async with self._write_lock:
+            yield
+
+    @property
+    def sqlite_path(self) -> str:
+        return self.url.split(":///", 1)[1]
+
     async def notify_deliveries(self, conn: AsyncConnection) -> None:
         """Tell delivery workers in other processes, at commit, that work is due."""
         if not self.is_sqlite:
