@@ -51,6 +51,9 @@ RESPONSE_KEPT = 4096
 FLUSH_INTERVAL = 0.1
 FLUSH_BATCH = 500
 CLAIM_COALESCE = 0.002
+# Deliveries held per target: in flight plus claimed and waiting for a slot, in rounds
+# of target_concurrency. Claims top a target up once half of that is used.
+HOLD_ROUNDS = 6
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ class DeliveryWorker:
                 await loop
         await self._flush()
         await self._release_own_leases()
-        self.queue.close()
+        await self.queue.close()
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
@@ -236,15 +239,13 @@ class DeliveryWorker:
         snapshot = await self.catalog.current()
         longest = max((target.timeout for target in snapshot.targets.values()), default=0.0)
         lease = max(self.config.lease_min, longest + 5.0)
-        # This process holds up to three rounds per target: one in flight, two waiting to
-        # start the moment a slot frees. A target is claimed for again once a round is
-        # used up, so claims come in rounds rather than one per finished delivery, and the
-        # next round is at hand before the current one runs out.
-        hold = 3 * self.config.target_concurrency
+        # Per target this process holds one round in flight and more claimed, waiting to
+        # start the moment a slot frees; it claims again once half of that is used. So a
+        # claim brings several rounds at once rather than one delivery per finished one,
+        # and work is at hand while the next claim's round trips run.
+        hold = HOLD_ROUNDS * self.config.target_concurrency
         saturated = [
-            target
-            for target in {*self._inflight, *self._waiting}
-            if self._held(target) > hold - self.config.target_concurrency
+            target for target in {*self._inflight, *self._waiting} if self._held(target) > hold // 2
         ]
         kept: list[Claimed] = []
         counts = {target: self._held(target) for target in {*self._inflight, *self._waiting}}
@@ -289,8 +290,8 @@ class DeliveryWorker:
             else:
                 self._inflight.pop(item.target_id, None)
             self._start_ready()
-            if self._held(item.target_id) <= 2 * self.config.target_concurrency:
-                self._wake.set()
+            if self._held(item.target_id) == HOLD_ROUNDS * self.config.target_concurrency // 2:
+                self._wake.set()  # just crossed the top-up mark
 
     async def _attempt(self, item: Claimed) -> Result:
         started_at = now()

@@ -3,8 +3,8 @@
 Measured (docs/performance.md): a claim through SQLAlchemy Core and aiosqlite
 costs 2-4 ms, the same SELECT on the raw driver 0.04 ms. These few statements
 run thousands of times a second, so they skip SQLAlchemy's compile and bind
-layers. On PostgreSQL they run on the asyncpg connection of a ``Database.write``
-transaction. On SQLite they run on a sqlite3 connection of their own, in the
+layers. On PostgreSQL they run on an asyncpg connection of the worker's own. On
+SQLite they run on a sqlite3 connection of their own, in the
 event loop's thread (each statement takes tens of microseconds, less than the
 hop to aiosqlite's thread would), in a ``BEGIN IMMEDIATE`` transaction taken in
 turn with every other writer of the process. Everything else stays on
@@ -17,6 +17,7 @@ correctly as strings.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -66,6 +67,8 @@ class DeliveryQueue:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._sqlite: sqlite3.Connection | None = None
+        self._postgres: Any = None
+        self._postgres_lock = asyncio.Lock()  # claims and records take turns on it
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
@@ -87,16 +90,26 @@ class DeliveryQueue:
                     raise
                 con.execute("COMMIT")
             return
-        async with self.db.write() as conn:
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert raw is not None
-            async with raw.transaction():
-                yield raw
+        raw = await self._postgres_connection()
+        async with self._postgres_lock, raw.transaction():
+            yield raw
 
-    def close(self) -> None:
+    async def _postgres_connection(self) -> Any:
+        """A connection of the worker's own: no pool checkout, no reset, one less layer."""
+        if self._postgres is None or self._postgres.is_closed():
+            import asyncpg
+
+            dsn = self.db.url.replace("postgresql+asyncpg://", "postgresql://", 1)
+            self._postgres = await asyncpg.connect(dsn)
+        return self._postgres
+
+    async def close(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
+        if self._postgres is not None:
+            await self._postgres.close()
+            self._postgres = None
 
     async def due(
         self, raw: Any, at: datetime, limit: int, excluded: Sequence[str]
