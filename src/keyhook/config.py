@@ -31,7 +31,7 @@ class DeliverySettings:
     retry_schedule: str = "0s,5s,5m,30m,2h,5h,10h,10h"
     throttle_min: str = "60s"  # 429 and timeouts wait at least this long
     max_concurrency: int = 128  # deliveries in flight in one process
-    target_concurrency: int = 16  # deliveries in flight to one target in one process
+    target_concurrency: int = 32  # deliveries in flight to one target in one process
     lease_min: str = "60s"  # a claim lasts at least this long (and target timeout + 5 s)
     poll_interval: str = "1s"  # the fallback when no wake-up arrives
     batch_size: int = 200  # deliveries claimed per query
@@ -125,7 +125,7 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
             ),
             throttle_min=env.get("KEYHOOK_ACTIONS_THROTTLE_MIN_DELAY", "60s"),
             max_concurrency=_int(env, "KEYHOOK_ACTIONS_MAX_CONCURRENCY", 128, 1),
-            target_concurrency=_int(env, "KEYHOOK_ACTIONS_TARGET_CONCURRENCY", 16, 1),
+            target_concurrency=_int(env, "KEYHOOK_ACTIONS_TARGET_CONCURRENCY", 32, 1),
             lease_min=env.get("KEYHOOK_ACTIONS_LEASE", "60s"),
             poll_interval=env.get("KEYHOOK_ACTIONS_POLL_INTERVAL", "1s"),
             batch_size=_int(env, "KEYHOOK_ACTIONS_BATCH_SIZE", 200, 1),

@@ -60,7 +60,7 @@ HOLD_ROUNDS = 6
 class WorkerConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_concurrency: int = 128
-    target_concurrency: int = 16
+    target_concurrency: int = 32
     lease_min: float = 60.0
     poll_interval: float = 1.0
     batch_size: int = 200

@@ -199,39 +199,39 @@ class DeliveryQueue:
                 ],
             )
         else:
-            await raw.executemany(
-                "UPDATE deliveries SET status = $1, attempts = $2, next_attempt_at = $3, "
-                "last_status_code = $4, last_error = $5, updated_at = $6, lease_owner = NULL, "
-                "lease_until = NULL WHERE id = $7 AND lease_owner = $8",
-                [
-                    (
-                        o.status,
-                        o.attempts,
-                        o.next_attempt_at,
-                        o.status_code,
-                        o.error,
-                        at,
-                        o.delivery_id,
-                        o.owner,
-                    )
-                    for o in outcomes
-                ],
+            # One statement per table for the whole batch: arrays in, unnest on the server.
+            await raw.execute(
+                "UPDATE deliveries d SET status = u.status, attempts = u.attempts, "
+                "next_attempt_at = u.next_at, last_status_code = u.code, last_error = u.error, "
+                "updated_at = $1, lease_owner = NULL, lease_until = NULL "
+                "FROM unnest($2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::int[], "
+                "$7::text[], $8::text[]) AS u(id, status, attempts, next_at, code, error, owner) "
+                "WHERE d.id = u.id AND d.lease_owner = u.owner",
+                at,
+                [o.delivery_id for o in outcomes],
+                [o.status for o in outcomes],
+                [o.attempts for o in outcomes],
+                [o.next_attempt_at for o in outcomes],
+                [o.status_code for o in outcomes],
+                [o.error for o in outcomes],
+                [o.owner for o in outcomes],
             )
-            await raw.executemany(
+            await raw.execute(
                 "INSERT INTO delivery_attempts (id, delivery_id, worker, attempted_at, "
                 "duration_ms, status_code, response_body, error) "
-                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-                [
-                    (
-                        a["id"],
-                        a["delivery_id"],
-                        a["worker"],
-                        a["attempted_at"],
-                        a["duration_ms"],
-                        a["status_code"],
-                        a["response_body"],
-                        a["error"],
+                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], "
+                "$5::float8[], $6::int[], $7::text[], $8::text[])",
+                *(
+                    [a[key] for a in attempts]
+                    for key in (
+                        "id",
+                        "delivery_id",
+                        "worker",
+                        "attempted_at",
+                        "duration_ms",
+                        "status_code",
+                        "response_body",
+                        "error",
                     )
-                    for a in attempts
-                ],
+                ),
             )
