@@ -2,7 +2,7 @@
 
 Options: --database-url URL (default: SQLite in a temporary data dir),
 --rounds N and --batch N (API latency: N rounds of N calls per case),
---events N (event deliveries), --only api|engine|deliveries.
+--events N and --delivery-rounds N (event deliveries), --only api|engine|deliveries.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ async def main() -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--batch", type=int, default=125)
-    parser.add_argument("--events", type=int, default=10000)
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--delivery-rounds", type=int, default=3)
     parser.add_argument("--only", choices=["api", "engine", "deliveries"], default=None)
     args = parser.parse_args()
     print(f"Keyhook benchmarks on {machine()}; database: {args.database_url or 'SQLite'}\n")
@@ -40,7 +41,9 @@ async def main() -> int:
         print(await engine_overhead.run(2000))
     if args.only in (None, "deliveries"):
         with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
-            text = await deliveries.run(Path(tmp) / "events", args.database_url, args.events, 200)
+            text = await deliveries.run(
+                Path(tmp) / "events", args.database_url, args.events, 200, args.delivery_rounds
+            )
         print("\n## Event deliveries\n")
         print(text)
     return 0

@@ -84,6 +84,7 @@ class AiohttpTransport:
         self._cap = max_response_bytes
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -118,12 +119,16 @@ class AiohttpTransport:
     async def send(self, request: OutboundRequest) -> OutboundResponse:
         self._check_literal_address(request.url)
         session = self._get_session()
-        timeout = aiohttp.ClientTimeout(total=request.timeout)
+        timeout = self._timeouts.get(request.timeout)
+        if timeout is None:
+            timeout = self._timeouts[request.timeout] = aiohttp.ClientTimeout(
+                total=request.timeout
+            )
         try:
             async with session.post(
                 request.url,
                 data=request.body,
-                headers=dict(request.headers),
+                headers=request.headers,
                 allow_redirects=False,
                 timeout=timeout,
             ) as response:
@@ -142,6 +147,8 @@ class AiohttpTransport:
         length = response.content_length
         if length is not None and length > self._cap:
             raise TransportError("too_large", f"answer of {length} bytes exceeds {self._cap}")
+        if length is not None:  # announced and within the cap: read it in one go
+            return await response.read()
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_any():
