@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
+import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import aiohttp
@@ -95,3 +97,29 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     ]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(url: str | None) -> AsyncIterator[str | None]:
+    """A new PostgreSQL database beside ``url`` for one benchmark, dropped after it
+    (each benchmark starts a server of its own, with a master key of its own)."""
+    if not url:
+        yield None
+        return
+    import asyncpg
+
+    base = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    name = f"keyhook_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(base)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        admin = await asyncpg.connect(base)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()

@@ -1,6 +1,7 @@
 """``make bench``: every benchmark of Keyhook, each with its baseline from the same run.
 
-Options: --database-url URL (default: SQLite in a temporary data dir),
+Options: --database-url URL (default: SQLite in a temporary data dir; with
+PostgreSQL each benchmark gets a fresh database beside the one named),
 --rounds N and --batch N (API latency: N rounds of N calls per case),
 --events N and --delivery-rounds N (event deliveries), --only api|engine|deliveries.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import api_latency, deliveries, engine_overhead
-from bench.common import machine
+from bench.common import fresh_database, machine
 
 
 async def main() -> int:
@@ -31,9 +32,8 @@ async def main() -> int:
     print(f"Keyhook benchmarks on {machine()}; database: {args.database_url or 'SQLite'}\n")
     if args.only in (None, "api"):
         with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
-            result = await api_latency.run(
-                Path(tmp) / "api", args.database_url, args.rounds, args.batch
-            )
+            async with fresh_database(args.database_url) as url:
+                result = await api_latency.run(Path(tmp) / "api", url, args.rounds, args.batch)
         print("## API call latency with a request execution\n")
         print(result.text)
     if args.only in (None, "engine"):
@@ -41,9 +41,10 @@ async def main() -> int:
         print(await engine_overhead.run(2000))
     if args.only in (None, "deliveries"):
         with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
-            text = await deliveries.run(
-                Path(tmp) / "events", args.database_url, args.events, 200, args.delivery_rounds
-            )
+            async with fresh_database(args.database_url) as url:
+                text = await deliveries.run(
+                    Path(tmp) / "events", url, args.events, 200, args.delivery_rounds
+                )
         print("\n## Event deliveries\n")
         print(text)
     return 0
