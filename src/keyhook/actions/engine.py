@@ -51,9 +51,6 @@ class ActionsEngine:
         self.policy = policy
         self.outbox = outbox
 
-    async def has_any(self, kind: Kind, full_method: str) -> bool:
-        return bool((await self.catalog.current()).for_method(kind, full_method))
-
     def _base_payload(self, ctx: CallContext) -> dict[str, Any]:
         return {
             "fullMethod": ctx.full_method,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -121,9 +120,7 @@ class AiohttpTransport:
         session = self._get_session()
         timeout = self._timeouts.get(request.timeout)
         if timeout is None:
-            timeout = self._timeouts[request.timeout] = aiohttp.ClientTimeout(
-                total=request.timeout
-            )
+            timeout = self._timeouts[request.timeout] = aiohttp.ClientTimeout(total=request.timeout)
         try:
             async with session.post(
                 request.url,
@@ -182,7 +179,3 @@ class MockTransport:
 
     async def close(self) -> None:
         return None
-
-
-def elapsed_ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-from keyhook.domain.durations import format_duration, parse_duration
+from keyhook.domain.durations import parse_duration
 from keyhook.errors import field_error
 
 DEFAULT_SCHEDULE = ("0s", "5s", "5m", "30m", "2h", "5h", "10h", "10h")
@@ -31,9 +31,6 @@ class RetryPolicy:
         if not parts:
             raise field_error(field, "is empty", 'durations separated by commas: "0s,5s,5m"')
         return tuple(parse_duration(p, field) for p in parts)
-
-    def describe(self) -> str:
-        return ",".join(format_duration(d) for d in self.delays)
 
     @property
     def max_attempts(self) -> int:
