@@ -3,50 +3,17 @@ a login name shared by two organizations, and rehashing on login."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
 from keyhook.command.sessions import SessionChecks, SessionCommands
-from keyhook.command.setup import set_up_instance
 from keyhook.command.users import HumanUserInput, UserCommands, load_user
-from keyhook.command.writer import Writer
-from keyhook.config import PasswordHashing, from_environment
+from keyhook.config import PasswordHashing
 from keyhook.crypto.passwords import Passwords
-from keyhook.crypto.secretbox import SecretBox
-from keyhook.domain.caller import Caller
 from keyhook.errors import InvalidArgument
 from keyhook.eventstore.store import PendingEvent, aggregate_events
-from keyhook.ids import IdGenerator
-from keyhook.storage.database import Database
-from keyhook.storage.migrate import upgrade
+from tests.command.conftest import World
 
-CHEAP = PasswordHashing(memory_kib=1024, time_cost=1, parallelism=1)
 PASSWORD = "correct horse battery"
-
-
-@dataclass
-class World:
-    writer: Writer
-    admin: Caller
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'keyhook.db'}")
-    await upgrade(db)
-    writer = Writer(
-        db=db,
-        settings=from_environment({}, data_dir=tmp_path),
-        passwords=Passwords(CHEAP),
-        box=SecretBox(SecretBox.generate_key()),
-        ids=IdGenerator(),
-    )
-    setup = await set_up_instance(writer)
-    yield World(writer, setup.caller)
-    await db.close()
 
 
 async def add_user(world: World, org_id: str, user_name: str) -> str:

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from keyhook.command.sessions import SessionChecks, SessionCommands
-from keyhook.command.setup import set_up_instance
 from keyhook.command.users import HumanUserInput, UserCommands, fold_user, load_user
-from keyhook.command.writer import Writer
-from keyhook.config import PasswordHashing, from_environment
-from keyhook.crypto.passwords import Passwords
-from keyhook.crypto.secretbox import SecretBox
 from keyhook.errors import InvalidArgument
-from keyhook.ids import IdGenerator
-from keyhook.storage.database import Database
-from keyhook.storage.migrate import upgrade
-
-CHEAP = PasswordHashing(memory_kib=1024, time_cost=1, parallelism=1)
+from tests.command.conftest import World
 
 
-async def test_load_user_equals_the_fold_of_its_events(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'keyhook.db'}")
-    await upgrade(db)
-    writer = Writer(
-        db=db,
-        settings=from_environment({}, data_dir=tmp_path),
-        passwords=Passwords(CHEAP),
-        box=SecretBox(SecretBox.generate_key()),
-        ids=IdGenerator(),
-    )
-    setup = await set_up_instance(writer)
-    admin = setup.caller
+async def test_load_user_equals_the_fold_of_its_events(world: World) -> None:
+    writer, admin, db = world.writer, world.admin, world.writer.db
     users = UserCommands(writer)
     sessions = SessionCommands(writer)
     user_id = (
@@ -91,4 +70,3 @@ async def test_load_user_equals_the_fold_of_its_events(tmp_path: Path) -> None:
     await users.delete(admin, user_id)
     async with db.read() as conn:
         assert not (await load_user(conn, admin.instance_id, user_id)).exists
-    await db.close()

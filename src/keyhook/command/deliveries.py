@@ -19,6 +19,18 @@ from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
 
+def _pending_again(at: datetime) -> dict[str, Any]:
+    """A delivery back in the queue, due now, on a fresh schedule, unleased."""
+    return {
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": at,
+        "lease_owner": None,
+        "lease_until": None,
+        "updated_at": at,
+    }
+
+
 class DeliveryCommands:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -34,14 +46,7 @@ class DeliveryCommands:
                     d.c.instance_id == caller.instance_id,
                     d.c.status != "pending",
                 )
-                .values(
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=at,
-                    lease_owner=None,
-                    lease_until=None,
-                    updated_at=at,
-                )
+                .values(**_pending_again(at))
             )
             if found.rowcount == 0:
                 exists = await conn.execute(
@@ -81,17 +86,6 @@ class DeliveryCommands:
         if only_failed:
             where.append(d.c.status == "failed")
         async with self.db.write() as conn:
-            result = await conn.execute(
-                update(d)
-                .where(*where)
-                .values(
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=at,
-                    lease_owner=None,
-                    lease_until=None,
-                    updated_at=at,
-                )
-            )
+            result = await conn.execute(update(d).where(*where).values(**_pending_again(at)))
             await self.db.notify_deliveries(conn)
         return {"replayed": str(result.rowcount), "replayDate": iso(at)}

@@ -44,7 +44,7 @@ from keyhook.eventstore.store import PendingEvent
 from keyhook.ids import IdGenerator
 from keyhook.storage import schema as t
 from keyhook.storage.database import DELIVERY_CHANNEL
-from keyhook.storage.delivery_queue import DeliveryQueue, Outcome
+from keyhook.storage.delivery_queue import DeliveryQueue, DueRow, Outcome
 
 log = logging.getLogger("keyhook.delivery")
 RESPONSE_KEPT = 4096
@@ -67,18 +67,8 @@ class WorkerConfig:
 
 
 @dataclass(frozen=True)
-class Claimed:
-    id: str
-    instance_id: str
-    target_id: str
-    trigger: str
-    payload: str
-    attempts: int
-
-
-@dataclass(frozen=True)
 class Result:
-    claimed: Claimed
+    claimed: DueRow  # the delivery as claimed
     verdict: Verdict
     status_code: int | None
     error: str | None
@@ -116,7 +106,7 @@ class DeliveryWorker:
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
         self._listener: Any = None
-        self._waiting: dict[str, deque[Claimed]] = {}  # claimed, not yet started
+        self._waiting: dict[str, deque[DueRow]] = {}  # claimed, not yet started
         self.queue = DeliveryQueue(writer.db)
 
     # --- life cycle ----------------------------------------------------------------
@@ -179,7 +169,7 @@ class DeliveryWorker:
         while not self._stopping:
             room = 2 * self.config.max_concurrency - self._held_total()
             limit = min(room, self.config.batch_size)
-            claimed: list[Claimed] = []
+            claimed: list[DueRow] = []
             if limit > 0:
                 try:
                     claimed = await self._claim(limit)
@@ -234,7 +224,7 @@ class DeliveryWorker:
             await asyncio.sleep(CLAIM_COALESCE)
         self._wake.clear()
 
-    async def _claim(self, limit: int) -> list[Claimed]:
+    async def _claim(self, limit: int) -> list[DueRow]:
         at = now()
         snapshot = await self.catalog.current()
         longest = max((target.timeout for target in snapshot.targets.values()), default=0.0)
@@ -247,7 +237,7 @@ class DeliveryWorker:
         saturated = [
             target for target in {*self._inflight, *self._waiting} if self._held(target) > hold // 2
         ]
-        kept: list[Claimed] = []
+        kept: list[DueRow] = []
         counts = {target: self._held(target) for target in {*self._inflight, *self._waiting}}
         async with self.queue.transaction() as raw:
             # Select and lock, keep what the per-target caps allow, lease only those: rows
@@ -256,16 +246,7 @@ class DeliveryWorker:
                 if counts.get(row.target_id, 0) >= hold:
                     continue
                 counts[row.target_id] = counts.get(row.target_id, 0) + 1
-                kept.append(
-                    Claimed(
-                        row.id,
-                        row.instance_id,
-                        row.target_id,
-                        row.trigger,
-                        row.payload,
-                        row.attempts,
-                    )
-                )
+                kept.append(row)
             if kept:
                 await self.queue.lease(
                     raw, [c.id for c in kept], self.owner, at + timedelta(seconds=lease)
@@ -274,7 +255,7 @@ class DeliveryWorker:
 
     # --- sending ---------------------------------------------------------------------
 
-    async def _deliver(self, item: Claimed) -> None:
+    async def _deliver(self, item: DueRow) -> None:
         try:
             result = await self._attempt(item)
             # Appended only now: the flush swaps in a new list while attempts are awaited.
@@ -293,7 +274,7 @@ class DeliveryWorker:
             if self._held(item.target_id) == HOLD_ROUNDS * self.config.target_concurrency // 2:
                 self._wake.set()  # just crossed the top-up mark
 
-    async def _attempt(self, item: Claimed) -> Result:
+    async def _attempt(self, item: DueRow) -> Result:
         started_at = now()
         started = time.perf_counter()
         target = (await self.catalog.current()).targets.get(item.target_id)
