@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from keyhook import __version__
-from keyhook.config import from_environment
+from keyhook.config import Settings, from_environment
 from keyhook.errors import KeyhookError
 
 
@@ -74,7 +74,7 @@ def start(
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = from_environment(
+    settings = _settings(
         host=host, port=port, data_dir=data_dir, database_url=database_url, dev=dev or None
     )
     scheme = "https" if tls_cert else "http"
@@ -133,7 +133,7 @@ def worker(data_dir: Path | None, database_url: str | None, dev: bool | None) ->
     from keyhook.bootstrap import assemble
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = from_environment(data_dir=data_dir, database_url=database_url, dev=dev or None)
+    settings = _settings(data_dir=data_dir, database_url=database_url, dev=dev or None)
 
     async def run() -> None:
         try:
@@ -158,6 +158,14 @@ def events_doc() -> None:
     from keyhook.domain.events import events_markdown
 
     click.echo(events_markdown(), nl=False)
+
+
+def _settings(**overrides: object) -> Settings:
+    """Settings from the command line and KEYHOOK_*; a bad value is a clear error."""
+    try:
+        return from_environment(None, **overrides)
+    except KeyhookError as error:
+        raise click.ClickException(error.message) from None
 
 
 def _run(coroutine: Coroutine[Any, Any, None]) -> None:

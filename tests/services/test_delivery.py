@@ -240,3 +240,56 @@ async def test_rest_async_request_executions_go_through_the_queue(
     assert found["trigger"] == "/zitadel.user.v2.UserService/AddHumanUser"
     bodies = [r.json for r in receiver.on(hook)]
     assert len(bodies) == 5 and all(b["response"]["userId"] == created["userId"] for b in bodies)
+
+
+async def test_a_failed_failure_notice_raises_no_further_notice(
+    fast_api: Api, receiver: Receiver
+) -> None:
+    api = fast_api
+    hook = path("always-down")
+    target = await api.create_target(receiver.endpoint(hook, answer(500)), kind="restAsync")
+    await api.set_execution({"event": {"group": "target"}}, [target["id"]])
+    await api.set_execution(METADATA_SET, [target["id"]])
+    await metadata_events(api, 1)
+
+    async def notices() -> list[str]:
+        events = (
+            await api.post(
+                "/v2/events/search",
+                {"aggregateId": target["id"], "eventTypes": ["target.delivery.failed"]},
+            )
+        ).ok()
+        return [e["eventData"]["trigger"] for e in events["events"]]
+
+    async def notice_delivery_failed() -> bool:
+        found = await deliveries(api, targetId=target["id"], trigger="target.delivery.failed")
+        return bool(found) and all(d["status"] == "failed" for d in found)
+
+    await wait_until(notice_delivery_failed)
+    await asyncio.sleep(1.0)
+    # The metadata delivery failed and raised a notice; the notices' own deliveries to the
+    # same failing target failed too, and raised nothing more. (Other tests' targets may
+    # add notices of their own for other triggers; none is a notice about a notice.)
+    triggers = await notices()
+    assert "user.metadata.set" in triggers
+    assert "target.delivery.failed" not in triggers
+    await api.set_execution({"event": {"group": "target"}}, [])
+
+
+async def test_a_rejected_request_sends_no_async_call(fast_api: Api, receiver: Receiver) -> None:
+    api = fast_api
+    async_hook = path("async-before")
+    async_target = await api.create_target(receiver.endpoint(async_hook), kind="restAsync")
+    refuse = await api.create_target(
+        receiver.endpoint(path("refuse-after"), answer(403, {"message": "no"})), interrupt=True
+    )
+    method = {"request": {"method": "/zitadel.user.v2.UserService/AddHumanUser"}}
+    await api.set_execution(method, [async_target["id"], refuse["id"]])
+    assert (await api.add_user(f"no-{secrets.token_hex(3)}@example.com")).status == 403
+    await api.set_execution(method, [async_target["id"]])
+    (await api.add_user(f"yes-{secrets.token_hex(3)}@example.com")).ok()
+    sent = await receiver.wait_for(async_hook)
+    await asyncio.sleep(0.5)
+    assert len(receiver.on(async_hook)) == 1
+    assert sent[0].json["request"]["user"]["email"]["email"].startswith("yes-")
+    await api.set_execution(method, [])

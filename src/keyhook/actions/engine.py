@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from keyhook.actions.answers import Outcome, from_answer, from_failure, modified_message
@@ -21,6 +21,7 @@ from keyhook.actions.transport import Transport, TransportError
 from keyhook.actions.wire import encode_body, signed_request
 from keyhook.clock import now
 from keyhook.domain.caller import Caller
+from keyhook.domain.claims import Complement
 from keyhook.domain.execution import Kind
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.payload import redact, restore_secrets
@@ -34,6 +35,8 @@ class CallContext:
     full_method: str
     subject_user_id: str  # the user the call is about, else the caller
     trace: str | None = None
+    # restAsync calls of request executions, queued only once the call has succeeded.
+    deferred: list[tuple[Target, dict[str, Any]]] = field(default_factory=list)
 
 
 class ActionsEngine:
@@ -70,6 +73,13 @@ class ActionsEngine:
             ctx, "request", targets, message, lambda current: {"request": redact(current)}
         )
 
+    async def enqueue_deferred(self, ctx: CallContext) -> None:
+        """Queue the request's restAsync calls; the call they belong to has succeeded."""
+        for target, payload in ctx.deferred:
+            await self.outbox.enqueue_call(
+                target, payload, "request", ctx.full_method, ctx.caller.instance_id
+            )
+
     async def run_response(
         self, ctx: CallContext, request: dict[str, Any], response: dict[str, Any]
     ) -> dict[str, Any] | None:
@@ -97,10 +107,15 @@ class ActionsEngine:
         for target in targets:
             payload = {**self._base_payload(ctx), **body_of(current or message)}
             if target.type is TargetType.REST_ASYNC:
-                # Durable: the call goes through the delivery queue, never awaited here.
-                await self.outbox.enqueue_call(
-                    target, payload, member, ctx.full_method, ctx.caller.instance_id
-                )
+                # Durable: the call goes through the delivery queue, never awaited here. A
+                # request's async calls wait until the call has succeeded, so none is sent
+                # for a request that a later target or the handler refused.
+                if member == "request":
+                    ctx.deferred.append((target, payload))
+                else:
+                    await self.outbox.enqueue_call(
+                        target, payload, member, ctx.full_method, ctx.caller.instance_id
+                    )
                 continue
             outcome = await self.call(
                 target, payload, member, ctx.full_method, ctx.caller.instance_id, ctx.trace
@@ -161,3 +176,53 @@ class ActionsEngine:
             )
         )
         return outcome
+
+
+@dataclass(frozen=True)
+class FunctionContext:
+    """Who a token is being made for, and the claims it has so far."""
+
+    instance_id: str
+    org_id: str
+    user_id: str
+    client_id: str
+    scopes: tuple[str, ...]
+    user: dict[str, Any]
+    user_metadata: list[dict[str, str]]
+    claims: dict[str, Any]
+
+
+async def run_function(engine: ActionsEngine, name: str, ctx: FunctionContext) -> Complement:
+    """Call the targets of the function execution ``name`` in order (DESIGN.md §3.4).
+
+    Each target sees the claims as the previous ones left them. A failing target with
+    ``interruptOnError`` raises :class:`TargetError` (the token is not issued); without
+    it the target is skipped and the token goes on unchanged by it.
+    """
+    complement = Complement()
+    for target in (await engine.catalog.current()).for_function(name):
+        payload = {
+            "function": name,
+            "instanceID": ctx.instance_id,
+            "orgID": ctx.org_id,
+            "userID": ctx.user_id,
+            "clientID": ctx.client_id,
+            "scopes": list(ctx.scopes),
+            "user": redact(ctx.user),
+            "userMetadata": ctx.user_metadata,
+            "claims": {**ctx.claims, **complement.claims},
+        }
+        if target.type is TargetType.REST_ASYNC:
+            await engine.outbox.enqueue_call(target, payload, "function", name, ctx.instance_id)
+            continue
+        outcome = await engine.call(target, payload, "function", name, ctx.instance_id)
+        if not outcome.ok:
+            if target.interrupt_on_error:
+                raise TargetError(
+                    outcome.error or "target failed",
+                    status=outcome.caller_status,
+                    target_id=target.id,
+                )
+            continue
+        complement.absorb(target.name, outcome.body)
+    return complement

@@ -130,6 +130,7 @@ class Pipeline:
             message = {**changed, **path}
             model = validate(op, message)
         result = await op.handler(caller, model)
+        await self.engine.enqueue_deferred(ctx)
         if op.changes_actions:
             self.engine.catalog.invalidate()
         response_ctx = CallContext(

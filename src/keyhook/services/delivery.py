@@ -368,7 +368,7 @@ class DeliveryWorker:
             await self._pause(target_id, instance_id)
         async with self.queue.transaction() as raw:
             await self.queue.record(raw, outcomes, [r.attempt for r in batch], at)
-        if failed:
+        if any(r.claimed.trigger != "target.delivery.failed" for r in failed):
             # Right after the failure is recorded (a crash in between would lose only this
             # notification; the delivery itself shows as failed).
             async with self.db.write() as conn:
@@ -380,6 +380,10 @@ class DeliveryWorker:
     async def _append_failures(self, conn: AsyncConnection, failed: list[Result]) -> None:
         for result in failed:
             item = result.claimed
+            if item.trigger == "target.delivery.failed":
+                # A failed failure-notice raises no further notice: otherwise two targets
+                # that both fail would notify each other for ever.
+                continue
             await self.writer.commit(
                 conn,
                 _system(item.instance_id),
