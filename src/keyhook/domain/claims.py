@@ -1,0 +1,86 @@
+"""Claims a function execution may add to a token, and the ones it may not touch.
+
+Pure rules shared by every form of answer: the seed's ``{"claims": {…}}`` and
+ZITADEL's ``append_claims`` / ``set_user_metadata`` / ``append_log_claims``.
+Reserved claims (``iss``, ``sub``, ``aud``, … and anything under
+``urn:zitadel:iam``) are never overwritten; each refusal is said in the log
+claim, so whoever reads the token learns why a claim is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+RESERVED = frozenset(
+    {
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "nbf",
+        "jti",
+        "azp",
+        "nonce",
+        "auth_time",
+        "at_hash",
+        "sid",
+    }
+)
+RESERVED_PREFIX = "urn:zitadel:iam"
+
+
+def log_claim(target_name: str) -> str:
+    """Where a target's log lines go in the token (ZITADEL's name for them)."""
+    return f"{RESERVED_PREFIX}:action:{target_name}:log"
+
+
+def is_reserved(name: str) -> bool:
+    return name in RESERVED or name.startswith(RESERVED_PREFIX)
+
+
+@dataclass
+class Complement:
+    """What the targets of one function execution added, in order."""
+
+    claims: dict[str, Any] = field(default_factory=dict)
+    metadata: list[tuple[str, str]] = field(default_factory=list)
+    logs: dict[str, list[str]] = field(default_factory=dict)  # log claim name -> lines
+
+    def log(self, target_name: str, line: str) -> None:
+        self.logs.setdefault(log_claim(target_name), []).append(line)
+
+    def add_claim(self, target_name: str, name: object, value: Any) -> None:
+        if not isinstance(name, str) or not name:
+            self.log(target_name, f"a claim without a name was ignored: {name!r}")
+        elif is_reserved(name):
+            self.log(target_name, f"claim {name!r} is reserved and was not changed")
+        else:
+            self.claims[name] = value
+
+    def absorb(self, target_name: str, answer: Any) -> None:
+        """Take a target's answer in either form; anything malformed is logged, not fatal."""
+        if not isinstance(answer, dict):
+            return
+        seed_claims = answer.get("claims")
+        if isinstance(seed_claims, dict):
+            for name, value in seed_claims.items():
+                self.add_claim(target_name, name, value)
+        for item in _items(answer.get("append_claims")):
+            self.add_claim(target_name, item.get("key"), item.get("value"))
+        for item in _items(answer.get("set_user_metadata")):
+            key, value = item.get("key"), item.get("value")
+            if isinstance(key, str) and key and isinstance(value, str):
+                self.metadata.append((key, value))
+            else:
+                self.log(
+                    target_name, f"metadata item ignored (needs string key and value): {item!r}"
+                )
+        for line in answer.get("append_log_claims") or []:
+            if isinstance(line, str):
+                self.log(target_name, line)
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
