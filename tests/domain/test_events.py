@@ -35,6 +35,12 @@ EXPECTED_AGGREGATES = {
     "target.paused": "target",
     "target.resumed": "target",
     "target.delivery.failed": "target",
+    "project.added": "project",
+    "project.removed": "project",
+    "application.oidc.added": "application",
+    "application.removed": "application",
+    "instance.oidc.key.added": "instance",
+    "instance.oidc.key.retired": "instance",
 }
 _NAME = re.compile(r"^[a-z]+(\.[a-z]+)+$")
 
@@ -72,11 +78,16 @@ def test_user_locked_data_has_the_seed_fields() -> None:
 
 def test_event_groups_are_every_proper_dotted_prefix() -> None:
     assert event_groups() == [
+        "application",
+        "application.oidc",
         "execution",
         "instance",
         "instance.lockout",
         "instance.lockout.policy",
+        "instance.oidc",
+        "instance.oidc.key",
         "org",
+        "project",
         "session",
         "target",
         "target.delivery",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 
 import orjson
 from sqlalchemy import delete, insert, update
@@ -289,6 +290,77 @@ def _paused(paused: bool) -> Projector:
     return project
 
 
+async def _project_added(conn: AsyncConnection, e: StoredEvent) -> None:
+    await conn.execute(
+        insert(t.projects).values(
+            id=e.aggregate_id,
+            instance_id=e.instance_id,
+            org_id=e.resource_owner,
+            name=e.data["name"],
+            sequence=e.sequence,
+            created_at=e.created_at,
+            changed_at=e.created_at,
+        )
+    )
+
+
+async def _project_removed(conn: AsyncConnection, e: StoredEvent) -> None:
+    await conn.execute(delete(t.applications).where(t.applications.c.project_id == e.aggregate_id))
+    await conn.execute(delete(t.projects).where(t.projects.c.id == e.aggregate_id))
+
+
+async def _application_added(conn: AsyncConnection, e: StoredEvent) -> None:
+    d = e.data
+    await conn.execute(
+        insert(t.applications).values(
+            id=e.aggregate_id,
+            instance_id=e.instance_id,
+            project_id=d["projectId"],
+            name=d["name"],
+            client_id=d["clientId"],
+            client_secret_hash=d.get("clientSecretHash"),
+            app_type=d["appType"],
+            auth_method=d["authMethod"],
+            redirect_uris=orjson.dumps(d["redirectUris"]).decode(),
+            post_logout_redirect_uris=orjson.dumps(d["postLogoutRedirectUris"]).decode(),
+            grant_types=orjson.dumps(d["grantTypes"]).decode(),
+            response_types=orjson.dumps(d["responseTypes"]).decode(),
+            access_token_type=d["accessTokenType"],
+            sequence=e.sequence,
+            created_at=e.created_at,
+            changed_at=e.created_at,
+        )
+    )
+
+
+async def _application_removed(conn: AsyncConnection, e: StoredEvent) -> None:
+    await conn.execute(delete(t.applications).where(t.applications.c.id == e.aggregate_id))
+
+
+async def _oidc_key_added(conn: AsyncConnection, e: StoredEvent) -> None:
+    d = e.data
+    await conn.execute(
+        insert(t.oidc_signing_keys).values(
+            id=d["keyId"],
+            instance_id=e.instance_id,
+            algorithm=d["algorithm"],
+            private_key_sealed=d["sealedPrivateKey"],
+            public_jwk=orjson.dumps(d["publicKey"]).decode(),
+            active=True,
+            retired_until=None,
+            created_at=e.created_at,
+        )
+    )
+
+
+async def _oidc_key_retired(conn: AsyncConnection, e: StoredEvent) -> None:
+    await conn.execute(
+        update(t.oidc_signing_keys)
+        .where(t.oidc_signing_keys.c.id == e.data["keyId"])
+        .values(active=False, retired_until=datetime.fromisoformat(e.data["publishedUntil"]))
+    )
+
+
 PROJECTORS: dict[str, Projector] = {
     "instance.added": _instance_added,
     "org.added": _org_added,
@@ -313,6 +385,12 @@ PROJECTORS: dict[str, Projector] = {
     "target.added": _target_added,
     "target.changed": _target_changed,
     "target.removed": _target_removed,
+    "project.added": _project_added,
+    "project.removed": _project_removed,
+    "application.oidc.added": _application_added,
+    "application.removed": _application_removed,
+    "instance.oidc.key.added": _oidc_key_added,
+    "instance.oidc.key.retired": _oidc_key_retired,
     "target.paused": _paused(True),
     "target.resumed": _paused(False),
     "execution.set": _execution_set,

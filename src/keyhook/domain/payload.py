@@ -31,6 +31,8 @@ SECRET_KEYS = frozenset(
         "sealedSigningKeys",
         "sealedHeaders",
         "sealedKeyCheck",
+        "sealedPrivateKey",
+        "clientSecretHash",
     }
 )
 

@@ -225,3 +225,53 @@ delivery_attempts = Table(
     Column("error", Text, nullable=True),
 )
 Index("ix_delivery_attempts_delivery", delivery_attempts.c.delivery_id)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("org_id", ID, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("changed_at", TS, nullable=False),
+)
+
+# OIDC applications. The client secret is stored as an argon2 hash and shown once.
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("project_id", ID, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("client_id", String(100), nullable=False, unique=True),
+    Column("client_secret_hash", Text, nullable=True),
+    Column("app_type", String(20), nullable=False),
+    Column("auth_method", String(20), nullable=False),
+    Column("redirect_uris", Text, nullable=False),
+    Column("post_logout_redirect_uris", Text, nullable=False),
+    Column("grant_types", Text, nullable=False),
+    Column("response_types", Text, nullable=False),
+    Column("access_token_type", String(20), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("changed_at", TS, nullable=False),
+)
+Index("ix_applications_project", applications.c.project_id)
+
+# Keys that sign ID and access tokens; the private half is sealed with the master key.
+# A retired key stays published (JWKS) until ``retired_until`` so its tokens still verify.
+oidc_signing_keys = Table(
+    "oidc_signing_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("algorithm", String(10), nullable=False),
+    Column("private_key_sealed", Text, nullable=False),
+    Column("public_jwk", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("retired_until", TS, nullable=True),
+    Column("created_at", TS, nullable=False),
+)
