@@ -252,3 +252,41 @@ class ReplayDeliveriesRequest(Message):
     since: AwareDatetime = Field(alias="from")
     until: AwareDatetime | None = Field(None, alias="to")
     only_failed: Bool = False
+
+
+# --- projects and applications ----------------------------------------------------
+
+
+class CreateProjectRequest(Message):
+    name: str = Field(max_length=200)
+    organization_id: Id | None = None
+
+
+class ListProjectsRequest(Message):
+    query: Paging = Field(default_factory=Paging)
+
+
+class OidcRequest(Message):
+    redirect_uris: list[str] = Field(default_factory=list, max_length=20)
+    post_logout_redirect_uris: list[str] = Field(default_factory=list, max_length=20)
+    response_types: list[str] = Field(default_factory=list, max_length=5)
+    grant_types: list[str] = Field(default_factory=list, max_length=5)
+    app_type: str = Field("OIDC_APP_TYPE_WEB", max_length=40)
+    auth_method_type: str = Field("OIDC_AUTH_METHOD_TYPE_BASIC", max_length=40)
+    access_token_type: str = Field("OIDC_TOKEN_TYPE_JWT", max_length=40)
+    dev_mode: Bool = False
+
+
+class CreateApplicationRequest(Message):
+    project_id: Id
+    name: str = Field(max_length=200)
+    oidc_request: OidcRequest
+
+
+class ApplicationIdRequest(Message):
+    application_id: Id
+
+
+class ListApplicationsRequest(Message):
+    query: Paging = Field(default_factory=Paging)
+    project_id: Id | None = None

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp
 
-from keyhook.api import ops_actions, ops_deliveries, ops_events, ops_sessions, ops_users
+from keyhook.api import (
+    oidc_discovery,
+    ops_actions,
+    ops_deliveries,
+    ops_events,
+    ops_oidc_keys,
+    ops_projects,
+    ops_sessions,
+    ops_users,
+)
 from keyhook.api.app import build_app
 from keyhook.api.pipeline import Pipeline
 from keyhook.api.registry import Registry
@@ -19,11 +28,18 @@ def build_registry(core: Core) -> Registry:
     ops_deliveries.register(registry, core.writer, core.outbox.wake_worker)
     ops_events.register(registry, EventQueries(core.db))
     ops_sessions.register(registry, core.writer)
+    ops_oidc_keys.register(registry, core.writer)
+    ops_projects.register(registry, core.writer)
     return registry
 
 
 def application(core: Core) -> ASGIApp:
     registry = build_registry(core)
     return build_app(
-        registry, Pipeline(core.db, core.engine), core.db, on_start=core.start, on_stop=core.stop
+        registry,
+        Pipeline(core.db, core.engine),
+        core.db,
+        on_start=core.start,
+        on_stop=core.stop,
+        extra_routes=oidc_discovery.routes(core.settings, core.db),
     )

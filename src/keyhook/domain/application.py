@@ -1,0 +1,143 @@
+"""OpenID Connect applications: the rules a client's settings must meet.
+
+Names follow ZITADEL's API (``OIDC_APP_TYPE_WEB``, ``OIDC_GRANT_TYPE_REFRESH_TOKEN``,
+…); stored in short form (``web``, ``refresh_token``). A client with auth method
+``none`` is public: it has no secret and must use PKCE (S256).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from keyhook.errors import field_error
+
+APP_TYPES = {
+    "OIDC_APP_TYPE_WEB": "web",
+    "OIDC_APP_TYPE_USER_AGENT": "user_agent",
+    "OIDC_APP_TYPE_NATIVE": "native",
+}
+AUTH_METHODS = {
+    "OIDC_AUTH_METHOD_TYPE_BASIC": "basic",
+    "OIDC_AUTH_METHOD_TYPE_POST": "post",
+    "OIDC_AUTH_METHOD_TYPE_NONE": "none",
+}
+GRANT_TYPES = {
+    "OIDC_GRANT_TYPE_AUTHORIZATION_CODE": "authorization_code",
+    "OIDC_GRANT_TYPE_REFRESH_TOKEN": "refresh_token",
+}
+UNSUPPORTED_GRANTS = {
+    "OIDC_GRANT_TYPE_IMPLICIT",
+    "OIDC_GRANT_TYPE_DEVICE_CODE",
+    "OIDC_GRANT_TYPE_TOKEN_EXCHANGE",
+}
+RESPONSE_TYPES = {"OIDC_RESPONSE_TYPE_CODE": "code"}
+TOKEN_TYPES = {"OIDC_TOKEN_TYPE_JWT": "jwt", "OIDC_TOKEN_TYPE_BEARER": "bearer"}
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
+_LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+
+def _one(field: str, value: str, table: dict[str, str]) -> str:
+    if value in table:
+        return table[value]
+    if value in table.values():
+        return value
+    raise field_error(field, f"{value!r} is not known", ", ".join(table))
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    app_type: str
+    auth_method: str
+    grant_types: tuple[str, ...]
+    response_types: tuple[str, ...]
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    access_token_type: str
+
+    @property
+    def public(self) -> bool:
+        return self.auth_method == "none"
+
+
+def _check_uri(field: str, uri: str, app_type: str, dev_mode: bool) -> str:
+    parts = urlsplit(uri)
+    if not parts.scheme or not _SCHEME.match(parts.scheme) or parts.fragment:
+        raise field_error(field, f"{uri!r} is not an absolute URI without a fragment")
+    if parts.scheme == "https":
+        return uri
+    if parts.scheme == "http":
+        if dev_mode or (parts.hostname or "") in _LOOPBACK:
+            return uri
+        raise field_error(
+            field,
+            f"{uri!r} uses http:// on a non-loopback host",
+            "https://, http://localhost, or devMode: true",
+        )
+    if app_type == "native":
+        return uri  # custom schemes (com.example.app:/callback) are for native apps
+    raise field_error(
+        field, f"{uri!r} has scheme {parts.scheme}", "https:// (custom schemes: native apps only)"
+    )
+
+
+def oidc_settings(
+    *,
+    app_type: str,
+    auth_method: str,
+    grant_types: list[str],
+    response_types: list[str],
+    redirect_uris: list[str],
+    post_logout_redirect_uris: list[str],
+    access_token_type: str,
+    dev_mode: bool,
+) -> OidcSettings:
+    kind = _one("oidcRequest.appType", app_type, APP_TYPES)
+    method = _one("oidcRequest.authMethodType", auth_method, AUTH_METHODS)
+    grants: list[str] = []
+    for i, grant in enumerate(grant_types or ["OIDC_GRANT_TYPE_AUTHORIZATION_CODE"]):
+        if grant in UNSUPPORTED_GRANTS:
+            raise field_error(
+                f"oidcRequest.grantTypes[{i}]", f"{grant} is not supported", ", ".join(GRANT_TYPES)
+            )
+        grants.append(_one(f"oidcRequest.grantTypes[{i}]", grant, GRANT_TYPES))
+    if "refresh_token" in grants and "authorization_code" not in grants:
+        raise field_error(
+            "oidcRequest.grantTypes",
+            "refresh tokens need the authorization code grant",
+            "add OIDC_GRANT_TYPE_AUTHORIZATION_CODE",
+        )
+    responses = [
+        _one(f"oidcRequest.responseTypes[{i}]", r, RESPONSE_TYPES)
+        for i, r in enumerate(response_types or ["OIDC_RESPONSE_TYPE_CODE"])
+    ]
+    if kind in ("user_agent", "native") and method != "none":
+        raise field_error(
+            "oidcRequest.authMethodType",
+            f"a {kind} app cannot keep a secret",
+            "OIDC_AUTH_METHOD_TYPE_NONE (PKCE)",
+        )
+    if "authorization_code" in grants and not redirect_uris:
+        raise field_error(
+            "oidcRequest.redirectUris",
+            "is empty",
+            "one or more redirect URIs for the authorization code grant",
+        )
+    uris = tuple(
+        _check_uri(f"oidcRequest.redirectUris[{i}]", u, kind, dev_mode)
+        for i, u in enumerate(redirect_uris)
+    )
+    logout = tuple(
+        _check_uri(f"oidcRequest.postLogoutRedirectUris[{i}]", u, kind, dev_mode)
+        for i, u in enumerate(post_logout_redirect_uris)
+    )
+    return OidcSettings(
+        app_type=kind,
+        auth_method=method,
+        grant_types=tuple(dict.fromkeys(grants)),
+        response_types=tuple(dict.fromkeys(responses)),
+        redirect_uris=uris,
+        post_logout_redirect_uris=logout,
+        access_token_type=_one("oidcRequest.accessTokenType", access_token_type, TOKEN_TYPES),
+    )

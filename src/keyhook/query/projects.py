@@ -1,0 +1,130 @@
+"""Projects and OIDC applications as the API shows them (never a secret or its hash)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.engine import RowMapping
+
+from keyhook.clock import iso
+from keyhook.domain.application import (
+    APP_TYPES,
+    AUTH_METHODS,
+    GRANT_TYPES,
+    RESPONSE_TYPES,
+    TOKEN_TYPES,
+)
+from keyhook.domain.caller import Caller
+from keyhook.errors import NotFound
+from keyhook.storage import schema as t
+from keyhook.storage.database import Database
+
+
+def _wire(table: dict[str, str], value: str) -> str:
+    return next(k for k, v in table.items() if v == value)
+
+
+def project_to_wire(row: RowMapping) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "organizationId": row["org_id"],
+        "creationDate": iso(row["created_at"]),
+        "changeDate": iso(row["changed_at"]),
+    }
+
+
+def app_to_wire(row: RowMapping) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "projectId": row["project_id"],
+        "name": row["name"],
+        "creationDate": iso(row["created_at"]),
+        "changeDate": iso(row["changed_at"]),
+        "oidcConfig": {
+            "clientId": row["client_id"],
+            "appType": _wire(APP_TYPES, row["app_type"]),
+            "authMethodType": _wire(AUTH_METHODS, row["auth_method"]),
+            "redirectUris": orjson.loads(row["redirect_uris"]),
+            "postLogoutRedirectUris": orjson.loads(row["post_logout_redirect_uris"]),
+            "grantTypes": [_wire(GRANT_TYPES, g) for g in orjson.loads(row["grant_types"])],
+            "responseTypes": [
+                _wire(RESPONSE_TYPES, r) for r in orjson.loads(row["response_types"])
+            ],
+            "accessTokenType": _wire(TOKEN_TYPES, row["access_token_type"]),
+            "pkceRequired": row["auth_method"] == "none",
+        },
+    }
+
+
+class ProjectQueries:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get_project(self, caller: Caller, project_id: str) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(t.projects).where(
+                        t.projects.c.id == project_id,
+                        t.projects.c.instance_id == caller.instance_id,
+                    )
+                )
+            ).first()
+        if row is None:
+            raise NotFound(
+                f"project {project_id} does not exist",
+                details=[{"field": "id", "problem": "unknown"}],
+            )
+        return {"project": project_to_wire(row._mapping)}
+
+    async def list_projects(self, caller: Caller, offset: int, limit: int) -> dict[str, Any]:
+        query = select(t.projects).where(t.projects.c.instance_id == caller.instance_id)
+        async with self.db.read() as conn:
+            total = (
+                await conn.execute(select(func.count()).select_from(query.subquery()))
+            ).scalar_one()
+            rows = await conn.execute(query.order_by(t.projects.c.id).offset(offset).limit(limit))
+            found = [project_to_wire(r._mapping) for r in rows]
+        return {
+            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "projects": found,
+        }
+
+    async def get_app(self, caller: Caller, app_id: str) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(t.applications).where(
+                        t.applications.c.id == app_id,
+                        t.applications.c.instance_id == caller.instance_id,
+                    )
+                )
+            ).first()
+        if row is None:
+            raise NotFound(
+                f"application {app_id} does not exist",
+                details=[{"field": "applicationId", "problem": "unknown"}],
+            )
+        return {"application": app_to_wire(row._mapping)}
+
+    async def list_apps(
+        self, caller: Caller, project_id: str | None, offset: int, limit: int
+    ) -> dict[str, Any]:
+        query = select(t.applications).where(t.applications.c.instance_id == caller.instance_id)
+        if project_id:
+            query = query.where(t.applications.c.project_id == project_id)
+        async with self.db.read() as conn:
+            total = (
+                await conn.execute(select(func.count()).select_from(query.subquery()))
+            ).scalar_one()
+            rows = await conn.execute(
+                query.order_by(t.applications.c.id).offset(offset).limit(limit)
+            )
+            found = [app_to_wire(r._mapping) for r in rows]
+        return {
+            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "applications": found,
+        }
