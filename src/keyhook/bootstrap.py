@@ -22,12 +22,14 @@ from keyhook.actions.catalog import Catalog
 from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.outbox import Outbox
 from keyhook.actions.transport import AiohttpTransport, Transport
+from keyhook.command.oidc_keys import ensure_signing_key
 from keyhook.command.setup import KEY_CHECK, set_up_instance
 from keyhook.command.users import UserCommands
 from keyhook.command.writer import Writer
 from keyhook.config import Settings
 from keyhook.crypto.passwords import Passwords
 from keyhook.crypto.secretbox import SecretBox
+from keyhook.domain.caller import Caller
 from keyhook.domain.durations import parse_duration
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.retry import RetryPolicy
@@ -131,6 +133,23 @@ def _private_data_dir(settings: Settings) -> None:
         os.close(os.open(database_file, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
+async def _ensure_signing_key(writer: Writer) -> None:
+    """Every start: the instance gets a token signing key if it has no active one."""
+    async with writer.db.read() as conn:
+        row = (await conn.execute(select(t.instances.c.id, t.instances.c.default_org_id))).first()
+    if row is None:
+        return
+    system = Caller(
+        instance_id=row.id,
+        user_id="system",
+        org_id=row.default_org_id,
+        default_org_id=row.default_org_id,
+    )
+    kid = await ensure_signing_key(writer, system)
+    if kid is not None:
+        log.info("created the token signing key %s", kid)
+
+
 def worker_config(settings: Settings) -> WorkerConfig:
     delivery = settings.delivery
     return WorkerConfig(
@@ -178,6 +197,8 @@ async def assemble(
     if settings.delivery.worker or with_worker:
         worker = DeliveryWorker(writer, catalog, transport, policy, ids, worker_config(settings))
         outbox.wake = worker.wake
+    # After the outbox is wired, so event executions see a key created on a later start.
+    await _ensure_signing_key(writer)
     return Core(
         settings=settings,
         db=db,

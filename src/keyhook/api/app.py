@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import orjson
@@ -41,6 +41,7 @@ def build_app(
     db: Database,
     on_start: Lifespan | None = None,
     on_stop: Lifespan | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> ASGIApp:
     table = [(method, path, op) for op in registry for method, path in op.routes]
     table += [("POST", op.full_method, op) for op in registry]
@@ -68,6 +69,7 @@ def build_app(
         Route("/openapi.json", openapi),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *extra_routes,
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:
