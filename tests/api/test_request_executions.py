@@ -288,3 +288,34 @@ async def test_targets_see_the_seed_form_whatever_form_the_caller_used(
     sent = (await receiver.wait_for(path))[0].json["request"]
     assert sent["user"]["userName"] == refused
     assert sent["user"]["profile"] == {"givenName": "Flat", "familyName": "Caller"}
+
+
+async def test_every_call_is_recorded(clean_actions: Api, receiver: Receiver) -> None:
+    from tests.support.events import wait_until
+
+    api = clean_actions
+    path = f"/recorded-{secrets.token_hex(3)}"
+    codes = iter([503, 200])
+
+    async def flaky(_: Received) -> Answer:
+        return Answer(next(codes), {"status": "success"})
+
+    target = await api.create_target(receiver.endpoint(path, flaky))
+    await api.set_execution(ON_ADD_USER, [target["id"]])
+    (await api.add_user(unique_email("example.com"))).ok()
+    (await api.add_user(unique_email("example.com"))).ok()
+
+    async def both_recorded() -> bool:
+        found = (await api.post("/v2/actions/calls/search", {"targetId": target["id"]})).ok()
+        return len(found["calls"]) == 2
+
+    await wait_until(both_recorded, timeout=5)
+    calls = (await api.post("/v2/actions/calls/search", {"targetId": target["id"]})).ok()["calls"]
+    assert [c["statusCode"] for c in calls] == [200, 503]  # newest first
+    assert calls[0]["error"] is None and "503" in calls[1]["error"]
+    assert all(c["kind"] == "request" and c["trigger"] == ADD_HUMAN_USER for c in calls)
+    assert all(c["durationMs"] > 0 for c in calls)
+    failed = (
+        await api.post("/v2/actions/calls/search", {"targetId": target["id"], "failedOnly": True})
+    ).ok()["calls"]
+    assert [c["statusCode"] for c in failed] == [503]

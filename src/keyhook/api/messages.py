@@ -290,3 +290,10 @@ class ApplicationIdRequest(Message):
 class ListApplicationsRequest(Message):
     query: Paging = Field(default_factory=Paging)
     project_id: Id | None = None
+
+
+class ListCallsRequest(Message):
+    query: Paging = Field(default_factory=Paging)
+    target_id: Id | None = None
+    trigger: str | None = Field(None, max_length=300)
+    failed_only: Bool = False

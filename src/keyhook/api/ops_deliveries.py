@@ -13,13 +13,14 @@ from keyhook.command.deliveries import DeliveryCommands
 from keyhook.command.targets import TargetCommands
 from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
-from keyhook.query.deliveries import DeliveryQueries
+from keyhook.query.deliveries import CallQueries, DeliveryQueries
 
 SERVICE = "/zitadel.action.v2.ActionService/"
 
 
 def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> None:
     queries = DeliveryQueries(writer.db)
+    calls = CallQueries(writer.db)
     commands = DeliveryCommands(writer.db)
     targets = TargetCommands(writer)
 
@@ -34,6 +35,16 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             status=req.status,
             since=req.since,
             until=req.until,
+        )
+
+    async def list_calls(caller: Caller, req: m.ListCallsRequest) -> dict[str, Any]:
+        return await calls.search(
+            caller,
+            offset=req.query.offset,
+            limit=req.query.limit,
+            target_id=req.target_id,
+            trigger=req.trigger,
+            failed_only=req.failed_only,
         )
 
     async def get_delivery(caller: Caller, req: m.IdRequest) -> dict[str, Any]:
@@ -66,6 +77,13 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             m.ListDeliveriesRequest,
             list_deliveries,
             "Search deliveries by target, trigger, status and creation time",
+        ),
+        Operation(
+            SERVICE + "ListTargetCalls",
+            (("POST", f"{base}/calls/search"),),
+            m.ListCallsRequest,
+            list_calls,
+            "Search the record of synchronous target calls, newest first",
         ),
         Operation(
             SERVICE + "GetDelivery",

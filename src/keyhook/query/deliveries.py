@@ -109,3 +109,52 @@ class DeliveryQueries:
             wire = delivery_to_wire(row._mapping, with_payload=True)
             wire["attemptLog"] = [attempt_to_wire(r._mapping) for r in attempts]
         return {"delivery": wire}
+
+
+def call_to_wire(row: RowMapping) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "targetId": row["target_id"],
+        "kind": row["kind"],
+        "trigger": row["trigger"],
+        "statusCode": row["status_code"],
+        "durationMs": round(row["duration_ms"], 3),
+        "error": row["error"],
+        "callDate": iso(row["created_at"]),
+    }
+
+
+class CallQueries:
+    """The record of synchronous target calls (request, response and function executions)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def search(
+        self,
+        caller: Caller,
+        *,
+        offset: int,
+        limit: int,
+        target_id: str | None,
+        trigger: str | None,
+        failed_only: bool,
+    ) -> dict[str, Any]:
+        c = t.execution_calls
+        query = select(c).where(c.c.instance_id == caller.instance_id)
+        if target_id:
+            query = query.where(c.c.target_id == target_id)
+        if trigger:
+            query = query.where(c.c.trigger == trigger)
+        if failed_only:
+            query = query.where(c.c.error.is_not(None))
+        async with self.db.read() as conn:
+            total = (
+                await conn.execute(select(func.count()).select_from(query.subquery()))
+            ).scalar_one()
+            rows = await conn.execute(query.order_by(c.c.id.desc()).offset(offset).limit(limit))
+            found = [call_to_wire(r._mapping) for r in rows]
+        return {
+            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "calls": found,
+        }
