@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 
 from keyhook.clock import iso
 from keyhook.domain.caller import Caller
 from keyhook.errors import NotFound
+from keyhook.query.paging import count_and_rows, pagination
 from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
@@ -80,13 +81,10 @@ class DeliveryQueries:
             query = query.where(d.c.created_at < until)
         order = d.c.id if asc else d.c.id.desc()
         async with self.db.read() as conn:
-            total = (
-                await conn.execute(select(func.count()).select_from(query.subquery()))
-            ).scalar_one()
-            rows = await conn.execute(query.order_by(order).offset(offset).limit(limit))
+            total, rows = await count_and_rows(conn, query, order, offset, limit)
             found = [delivery_to_wire(r._mapping) for r in rows]
         return {
-            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "pagination": pagination(total, limit),
             "deliveries": found,
         }
 
@@ -149,12 +147,9 @@ class CallQueries:
         if failed_only:
             query = query.where(c.c.error.is_not(None))
         async with self.db.read() as conn:
-            total = (
-                await conn.execute(select(func.count()).select_from(query.subquery()))
-            ).scalar_one()
-            rows = await conn.execute(query.order_by(c.c.id.desc()).offset(offset).limit(limit))
+            total, rows = await count_and_rows(conn, query, c.c.id.desc(), offset, limit)
             found = [call_to_wire(r._mapping) for r in rows]
         return {
-            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "pagination": pagination(total, limit),
             "calls": found,
         }

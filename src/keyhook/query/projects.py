@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 
 from keyhook.clock import iso
@@ -18,6 +18,7 @@ from keyhook.domain.application import (
 )
 from keyhook.domain.caller import Caller
 from keyhook.errors import NotFound
+from keyhook.query.paging import count_and_rows, pagination
 from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
@@ -83,13 +84,10 @@ class ProjectQueries:
     async def list_projects(self, caller: Caller, offset: int, limit: int) -> dict[str, Any]:
         query = select(t.projects).where(t.projects.c.instance_id == caller.instance_id)
         async with self.db.read() as conn:
-            total = (
-                await conn.execute(select(func.count()).select_from(query.subquery()))
-            ).scalar_one()
-            rows = await conn.execute(query.order_by(t.projects.c.id).offset(offset).limit(limit))
+            total, rows = await count_and_rows(conn, query, t.projects.c.id, offset, limit)
             found = [project_to_wire(r._mapping) for r in rows]
         return {
-            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "pagination": pagination(total, limit),
             "projects": found,
         }
 
@@ -117,14 +115,9 @@ class ProjectQueries:
         if project_id:
             query = query.where(t.applications.c.project_id == project_id)
         async with self.db.read() as conn:
-            total = (
-                await conn.execute(select(func.count()).select_from(query.subquery()))
-            ).scalar_one()
-            rows = await conn.execute(
-                query.order_by(t.applications.c.id).offset(offset).limit(limit)
-            )
+            total, rows = await count_and_rows(conn, query, t.applications.c.id, offset, limit)
             found = [app_to_wire(r._mapping) for r in rows]
         return {
-            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "pagination": pagination(total, limit),
             "applications": found,
         }

@@ -13,6 +13,7 @@ from keyhook.domain.caller import Caller
 from keyhook.domain.execution import Condition
 from keyhook.domain.target import Target, TargetType, format_timeout, target_from_record
 from keyhook.errors import NotFound
+from keyhook.query.paging import count_and_rows, pagination
 from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
@@ -71,27 +72,21 @@ class TargetQueries:
         if name:
             query = query.where(func.lower(t.targets.c.name).like(f"%{name.lower()}%"))
         async with self.db.read() as conn:
-            total = (
-                await conn.execute(select(func.count()).select_from(query.subquery()))
-            ).scalar_one()
-            rows = await conn.execute(query.order_by(t.targets.c.id).offset(offset).limit(limit))
+            total, rows = await count_and_rows(conn, query, t.targets.c.id, offset, limit)
             targets = [
                 target_to_wire(target_from_record(r._mapping, self.box), r.created_at, r.changed_at)
                 for r in rows
             ]
         return {
-            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "pagination": pagination(total, limit),
             "targets": targets,
         }
 
     async def search_executions(self, caller: Caller, offset: int, limit: int) -> dict[str, Any]:
         query = select(t.executions).where(t.executions.c.instance_id == caller.instance_id)
         async with self.db.read() as conn:
-            total = (
-                await conn.execute(select(func.count()).select_from(query.subquery()))
-            ).scalar_one()
-            rows = await conn.execute(
-                query.order_by(t.executions.c.condition_key).offset(offset).limit(limit)
+            total, rows = await count_and_rows(
+                conn, query, t.executions.c.condition_key, offset, limit
             )
             executions = [
                 {
@@ -103,6 +98,6 @@ class TargetQueries:
                 for r in rows
             ]
         return {
-            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "pagination": pagination(total, limit),
             "executions": executions,
         }

@@ -10,6 +10,7 @@ from sqlalchemy.engine import RowMapping
 from keyhook.clock import iso
 from keyhook.domain.caller import Caller
 from keyhook.errors import NotFound
+from keyhook.query.paging import count_and_rows, pagination
 from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
@@ -95,11 +96,8 @@ class UserQueries:
                 )
             )
         async with self.db.read() as conn:
-            total = (
-                await conn.execute(select(func.count()).select_from(query.subquery()))
-            ).scalar_one()
             order = t.users.c.id if asc else t.users.c.id.desc()
-            rows = list(await conn.execute(query.order_by(order).offset(offset).limit(limit)))
+            total, rows = await count_and_rows(conn, query, order, offset, limit)
             metadata: dict[str, list[dict[str, str]]] = {r.id: [] for r in rows}
             if rows:
                 found = await conn.execute(
@@ -111,7 +109,7 @@ class UserQueries:
                     metadata[m.user_id].append({"key": m.key, "value": m.value})
             result = [user_to_wire(r._mapping, metadata[r.id]) for r in rows]
         return {
-            "details": {"totalResult": str(total), "appliedLimit": str(limit)},
-            "pagination": {"totalResult": str(total), "appliedLimit": str(limit)},
+            "details": pagination(total, limit),
+            "pagination": pagination(total, limit),
             "result": result,
         }
