@@ -41,10 +41,3 @@ class IdGenerator:
             self._last_ms = now
             value = (now << (_SEQ_BITS + _NODE_BITS)) | (self._seq << _NODE_BITS) | self._node
         return str(value)
-
-
-_default = IdGenerator()
-
-
-def new_id() -> str:
-    return _default.new()

@@ -137,27 +137,6 @@ class UserCommands:
             )
         return {"userId": user_id, "details": details(stored)}
 
-    async def add_machine_user(
-        self, conn: AsyncConnection, caller: Caller, org_id: str, user_name: str, name: str
-    ) -> str:
-        user_id = self.w.ids.new()
-        await self.w.commit(
-            conn,
-            caller,
-            [
-                PendingEvent(
-                    "user.machine.added",
-                    "user",
-                    user_id,
-                    org_id,
-                    {"userId": user_id, "userName": user_name, "name": name},
-                )
-            ],
-            expected={("user", user_id): 0},
-            claims=[_name_claim(org_id, user_name)],
-        )
-        return user_id
-
     async def add_personal_access_token(
         self, conn: AsyncConnection, caller: Caller, user_id: str, token_hash: str
     ) -> str:
