@@ -103,6 +103,8 @@ users = Table(
     Column("phone", String(40), nullable=False, default=""),
     Column("phone_verified", Boolean, nullable=False, default=False),
     Column("password_hash", Text, nullable=True),
+    # A machine user's client secret (client credentials grant), argon2-hashed.
+    Column("secret_hash", Text, nullable=True),
     Column("failed_attempts", Integer, nullable=False, default=0),
     Column("sequence", Integer, nullable=False),
     Column("created_at", TS, nullable=False),
@@ -275,3 +277,72 @@ oidc_signing_keys = Table(
     Column("retired_until", TS, nullable=True),
     Column("created_at", TS, nullable=False),
 )
+
+# An authorization request from /oauth/v2/authorize, until its code is exchanged.
+# ``code_hash`` is the SHA-256 of the code handed to the client (the code itself is
+# never stored); ``status`` is pending, code, exchanged or failed.
+oidc_auth_requests = Table(
+    "oidc_auth_requests",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("app_id", ID, nullable=False),
+    Column("client_id", String(100), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("state", Text, nullable=True),
+    Column("nonce", Text, nullable=True),
+    Column("code_challenge", String(128), nullable=True),
+    Column("user_id", ID, nullable=True),
+    Column("session_id", ID, nullable=True),
+    Column("auth_time", TS, nullable=True),
+    Column("code_hash", String(64), nullable=True, unique=True),
+    Column("code_expires_at", TS, nullable=True),
+    Column("oidc_session_id", ID, nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("changed_at", TS, nullable=False),
+)
+
+# A grant: what one code exchange or client credentials request started. The current
+# refresh token is kept as its SHA-256; rotation replaces it, so an old one no longer
+# matches anything.
+oidc_sessions = Table(
+    "oidc_sessions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("org_id", ID, nullable=False),
+    Column("client_id", String(100), nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("auth_time", TS, nullable=True),
+    Column("login_session_id", ID, nullable=True),
+    Column("refresh_token_hash", String(64), nullable=True, unique=True),
+    Column("refresh_expires_at", TS, nullable=True),
+    Column("revoked", Boolean, nullable=False, server_default=false()),
+    Column("sequence", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("changed_at", TS, nullable=False),
+)
+Index("ix_oidc_sessions_user", oidc_sessions.c.user_id)
+Index("ix_oidc_sessions_login_session", oidc_sessions.c.login_session_id)
+
+# Access tokens by id (the JWT's ``jti``); an opaque (bearer) token is found by its hash.
+oidc_access_tokens = Table(
+    "oidc_access_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("oidc_session_id", ID, nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("client_id", String(100), nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("token_hash", String(64), nullable=True, unique=True),
+    Column("expires_at", TS, nullable=False),
+    Column("revoked", Boolean, nullable=False, server_default=false()),
+    Column("created_at", TS, nullable=False),
+)
+Index("ix_oidc_access_tokens_session", oidc_access_tokens.c.oidc_session_id)
