@@ -22,7 +22,9 @@ from keyhook.actions.catalog import Catalog
 from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.outbox import Outbox
 from keyhook.actions.transport import AiohttpTransport, Transport
+from keyhook.command.oidc import OidcCommands
 from keyhook.command.oidc_keys import ensure_signing_key
+from keyhook.command.sessions import SessionCommands
 from keyhook.command.setup import KEY_CHECK, set_up_instance
 from keyhook.command.users import UserCommands
 from keyhook.command.writer import Writer
@@ -35,9 +37,14 @@ from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.retry import RetryPolicy
 from keyhook.errors import Internal
 from keyhook.ids import IdGenerator
+from keyhook.query.oidc import OidcQueries
 from keyhook.query.targets import TargetQueries
 from keyhook.query.users import UserQueries
 from keyhook.services.delivery import DeliveryWorker, WorkerConfig
+from keyhook.services.oidc import OidcProvider
+from keyhook.services.oidc_access import TokenAccess
+from keyhook.services.oidc_signer import TokenSigner
+from keyhook.services.oidc_tokens import ClientAuthenticator, Lifetimes, TokenMaker
 from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 from keyhook.storage.migrate import upgrade
@@ -60,6 +67,9 @@ class Core:
     first_start: bool
     outbox: Outbox
     worker: DeliveryWorker | None
+    oidc: OidcProvider
+    token_access: TokenAccess
+    login_csrf_key: bytes
 
     async def start(self) -> None:
         self.calllog.start()
@@ -199,6 +209,18 @@ async def assemble(
         outbox.wake = worker.wake
     # After the outbox is wired, so event executions see a key created on a later start.
     await _ensure_signing_key(writer)
+    signer = TokenSigner(db, box)
+    oidc_queries = OidcQueries(db)
+    oidc = OidcProvider(
+        db,
+        OidcCommands(writer),
+        SessionCommands(writer),
+        oidc_queries,
+        TokenMaker(
+            settings.base_url.rstrip("/"), Lifetimes.parse(settings.oidc), engine, signer, ids
+        ),
+        ClientAuthenticator(oidc_queries, writer.passwords),
+    )
     return Core(
         settings=settings,
         db=db,
@@ -213,4 +235,7 @@ async def assemble(
         first_start=first_start,
         outbox=outbox,
         worker=worker,
+        oidc=oidc,
+        token_access=TokenAccess(oidc, signer),
+        login_csrf_key=box.derive("login csrf"),
     )

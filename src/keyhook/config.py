@@ -25,6 +25,18 @@ class PasswordHashing:
 
 
 @dataclass(frozen=True)
+class OidcLifetimes:
+    """How long OpenID Connect artefacts live (durations, parsed when the provider is built)."""
+
+    auth_request: str = "30m"  # from /authorize until the login is done
+    code: str = "60s"  # RFC 6749 §4.1.2 recommends at most 10 minutes
+    # Lifetimes, not secrets (ruff's S105 looks at the names).
+    access_token: str = "12h"  # noqa: S105
+    id_token: str = "12h"  # noqa: S105
+    refresh_token: str = "720h"  # noqa: S105 -- 30 days; each refresh starts a new period
+
+
+@dataclass(frozen=True)
 class DeliverySettings:
     """The delivery worker. Durations stay strings here; the bootstrap parses them."""
 
@@ -51,6 +63,7 @@ class Settings:
     # Largest target answer read, in bytes; a larger one is a target error.
     max_response_bytes: int = 1024 * 1024
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    oidc: OidcLifetimes = field(default_factory=lambda: OidcLifetimes())
     external_url: str = ""
 
     @property
@@ -130,6 +143,15 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
             poll_interval=env.get("KEYHOOK_ACTIONS_POLL_INTERVAL", "1s"),
             batch_size=_int(env, "KEYHOOK_ACTIONS_BATCH_SIZE", 200, 1),
             worker=not _flag(env.get("KEYHOOK_NO_WORKER")),
+        ),
+        "oidc": OidcLifetimes(
+            auth_request=env.get("KEYHOOK_OIDC_AUTH_REQUEST_LIFETIME", OidcLifetimes.auth_request),
+            code=env.get("KEYHOOK_OIDC_CODE_LIFETIME", OidcLifetimes.code),
+            access_token=env.get("KEYHOOK_OIDC_ACCESS_TOKEN_LIFETIME", OidcLifetimes.access_token),
+            id_token=env.get("KEYHOOK_OIDC_ID_TOKEN_LIFETIME", OidcLifetimes.id_token),
+            refresh_token=env.get(
+                "KEYHOOK_OIDC_REFRESH_TOKEN_LIFETIME", OidcLifetimes.refresh_token
+            ),
         ),
     }
     for key, value in overrides.items():

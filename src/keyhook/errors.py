@@ -76,6 +76,21 @@ class TargetError(KeyhookError):
         self.target_id = target_id
 
 
+class OAuthError(KeyhookError):
+    """An OAuth 2.0 / OpenID Connect error (RFC 6749 §5.2, RFC 6750 §3).
+
+    ``error`` is the registered code (``invalid_grant``, ``invalid_client``, …) the
+    client library branches on; the message becomes ``error_description``.
+    """
+
+    code = "oauth_error"
+
+    def __init__(self, error: str, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.error = error
+        self.status = status
+
+
 class Internal(KeyhookError):
     code = "internal"
 

@@ -6,6 +6,8 @@ from starlette.types import ASGIApp
 
 from keyhook.api import (
     oidc_discovery,
+    oidc_endpoints,
+    oidc_login,
     ops_actions,
     ops_deliveries,
     ops_events,
@@ -41,5 +43,13 @@ def application(core: Core) -> ASGIApp:
         core.db,
         on_start=core.start,
         on_stop=core.stop,
-        extra_routes=oidc_discovery.routes(core.settings, core.db),
+        extra_routes=[
+            *oidc_discovery.routes(core.settings, core.db),
+            *oidc_login.routes(
+                core.oidc,
+                core.login_csrf_key,
+                secure_cookies=core.settings.base_url.startswith("https://"),
+            ),
+            *oidc_endpoints.routes(core.oidc, core.token_access),
+        ],
     )

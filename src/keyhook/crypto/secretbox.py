@@ -7,6 +7,8 @@ The master key lives in ``<data dir>/master.key`` (0600) or in
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -21,6 +23,11 @@ class SecretBox:
         if len(key) != 32:
             raise Internal("the master key must be 32 bytes")
         self._aead = AESGCM(key)
+        self._key = key
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose`` (HMAC of the master key), the same on every node."""
+        return hmac.new(self._key, b"keyhook:" + purpose.encode(), hashlib.sha256).digest()
 
     @staticmethod
     def generate_key() -> bytes:

@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from keyhook.domain.user import MAX_METADATA_VALUE, validate_metadata_key
+from keyhook.errors import InvalidArgument
+
 RESERVED = frozenset(
     {
         "iss",
@@ -59,6 +62,17 @@ class Complement:
         else:
             self.claims[name] = value
 
+    def merge(self, other: Complement) -> None:
+        """Add what a later function execution added (its claims win over earlier ones)."""
+        self.claims.update(other.claims)
+        self.metadata += other.metadata
+        for name, lines in other.logs.items():
+            self.logs.setdefault(name, []).extend(lines)
+
+    def token_claims(self) -> dict[str, Any]:
+        """The claims and log claims as they go into a token."""
+        return {**self.claims, **self.logs}
+
     def absorb(self, target_name: str, answer: Any) -> None:
         """Take a target's answer in either form; anything malformed is logged, not fatal."""
         if not isinstance(answer, dict):
@@ -71,12 +85,23 @@ class Complement:
             self.add_claim(target_name, item.get("key"), item.get("value"))
         for item in _items(answer.get("set_user_metadata")):
             key, value = item.get("key"), item.get("value")
-            if isinstance(key, str) and key and isinstance(value, str):
-                self.metadata.append((key, value))
-            else:
+            if not (isinstance(key, str) and key and isinstance(value, str)):
                 self.log(
                     target_name, f"metadata item ignored (needs string key and value): {item!r}"
                 )
+                continue
+            try:
+                validate_metadata_key(key, "set_user_metadata.key")
+            except InvalidArgument as refusal:
+                self.log(target_name, f"metadata item ignored: {refusal}")
+                continue
+            if len(value) > MAX_METADATA_VALUE:
+                self.log(
+                    target_name,
+                    f"metadata {key!r} ignored: the value is over {MAX_METADATA_VALUE} characters",
+                )
+                continue
+            self.metadata.append((key, value))
         for line in answer.get("append_log_claims") or []:
             if isinstance(line, str):
                 self.log(target_name, line)

@@ -33,6 +33,9 @@ SECRET_KEYS = frozenset(
         "sealedKeyCheck",
         "sealedPrivateKey",
         "clientSecretHash",
+        "hashedSecret",
+        "codeHash",
+        "refreshTokenHash",
     }
 )
 

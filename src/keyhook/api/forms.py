@@ -1,0 +1,44 @@
+"""Reading ``application/x-www-form-urlencoded`` bodies (OAuth requests, the login form).
+
+Parsed with the standard library rather than a multipart parser: OAuth and the
+login page only ever send URL-encoded forms. Bodies are capped, as everywhere.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from keyhook.errors import OAuthError
+
+FORM = "application/x-www-form-urlencoded"
+MAX_FORM_BYTES = 64 * 1024
+
+
+async def form_pairs(request: Request) -> list[tuple[str, str]]:
+    """The form's (name, value) pairs in order; an OAuth ``invalid_request`` if not a form."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM:
+        raise OAuthError(
+            "invalid_request", f"the body must be {FORM} (RFC 6749 §3.2), not {content_type!r}"
+        )
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise OAuthError("invalid_request", f"the form is over {MAX_FORM_BYTES} bytes")
+    try:
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise OAuthError("invalid_request", "the form is not UTF-8") from None
+
+
+async def single_valued(request: Request) -> dict[str, str]:
+    """The form as a mapping; a repeated parameter is refused (RFC 6749 §3.1)."""
+    values: dict[str, str] = {}
+    for key, value in await form_pairs(request):
+        if key in values:
+            raise OAuthError("invalid_request", f"parameter {key!r} is repeated (RFC 6749 §3.1)")
+        values[key] = value
+    return values

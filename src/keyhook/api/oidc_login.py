@@ -1,0 +1,211 @@
+"""``/oauth/v2/authorize`` and the hosted login page (``/ui/login``).
+
+The page is plain, accessible HTML (labelled fields, the error announced with
+``role="alert"`` and tied to the fields it is about, the right ``autocomplete``
+hints) with no script. Its form is protected against cross-site posting by a
+double-submit token: a random ``keyhook_csrf`` cookie (HttpOnly, SameSite=Lax)
+and a hidden field holding the HMAC of that cookie and the authorization request
+id under a key derived from the master key, so any node can check it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from html import escape
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from keyhook.api.forms import form_pairs, single_valued
+from keyhook.errors import FailedPrecondition, InvalidArgument, KeyhookError, NotFound, OAuthError
+from keyhook.services.oidc import AuthorizePageError, LoginPage, OidcProvider
+
+LOGIN_PATH = "/ui/login"
+CSRF_COOKIE = "keyhook_csrf"
+_STYLE = """
+body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1b1d21;margin:0}
+main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;
+box-shadow:0 1px 4px rgba(0,0,0,.15)}
+h1{font-size:1.4rem;margin-top:0}
+label{display:block;font-weight:600;margin:1rem 0 .3rem}
+input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #6b7280;
+border-radius:4px}
+input:focus,button:focus{outline:3px solid #1d4ed8;outline-offset:2px}
+button{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;background:#1d4ed8;color:#fff;
+border:0;border-radius:4px;cursor:pointer}
+.error{background:#fde8e8;color:#8a1c1c;border:1px solid #8a1c1c;padding:.7rem;border-radius:4px}
+"""
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)} · Keyhook</title><style>{_STYLE}</style></head>"
+        f"<body><main>{body}</main></body></html>"
+    )
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            "form-action 'self' http: https:; frame-ancestors 'none'",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+def message_page(title: str, message: str, status: int = 400) -> HTMLResponse:
+    return _page(title, f"<h1>{escape(title)}</h1><p>{escape(message)}</p>", status)
+
+
+class LoginForm:
+    def __init__(self, provider: OidcProvider, csrf_key: bytes, secure_cookies: bool) -> None:
+        self.provider = provider
+        self.csrf_key = csrf_key
+        self.secure = secure_cookies
+
+    def _csrf_field(self, cookie: str, auth_request_id: str) -> str:
+        mac = hmac.new(self.csrf_key, f"{cookie}:{auth_request_id}".encode(), hashlib.sha256)
+        return mac.hexdigest()
+
+    def render(
+        self,
+        auth_request_id: str,
+        cookie: str,
+        *,
+        login_name: str = "",
+        error: str | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        described = ' aria-describedby="login-error" aria-invalid="true"' if error else ""
+        alert = (
+            f'<p id="login-error" class="error" role="alert">{escape(error)}</p>' if error else ""
+        )
+        body = (
+            "<h1>Sign in</h1>"
+            f"{alert}"
+            f'<form method="post" action="{LOGIN_PATH}" novalidate>'
+            f'<input type="hidden" name="authRequest" value="{escape(auth_request_id)}">'
+            f'<input type="hidden" name="csrf" value="{self._csrf_field(cookie, auth_request_id)}">'
+            '<label for="loginName">User name</label>'
+            '<input id="loginName" name="loginName" type="text" autocomplete="username" '
+            f'required autofocus value="{escape(login_name)}"{described}>'
+            '<label for="password">Password</label>'
+            '<input id="password" name="password" type="password" '
+            f'autocomplete="current-password" required{described}>'
+            '<button type="submit">Sign in</button>'
+            "</form>"
+        )
+        response = _page("Sign in", body, status)
+        response.set_cookie(
+            CSRF_COOKIE,
+            cookie,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
+            path=LOGIN_PATH,
+        )
+        return response
+
+    async def show(self, request: Request) -> Response:
+        auth_request_id = request.query_params.get("authRequest", "")
+        if not auth_request_id or await self.provider.pending_request(auth_request_id) is None:
+            return message_page(
+                "Sign-in expired",
+                "This sign-in request has expired or was already used. "
+                "Go back to the application and start again.",
+            )
+        cookie = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        return self.render(auth_request_id, cookie)
+
+    async def submit(self, request: Request) -> Response:
+        try:
+            form = dict(await form_pairs(request))
+        except OAuthError as error:
+            return message_page("Sign-in refused", error.message)
+        auth_request_id = form.get("authRequest", "")
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        expected = self._csrf_field(cookie, auth_request_id) if cookie else ""
+        if not cookie or not hmac.compare_digest(expected, form.get("csrf", "")):
+            return message_page(
+                "Sign-in refused",
+                "The form could not be verified (missing or wrong CSRF token). "
+                "Reload the sign-in page and try again; cookies must be enabled.",
+                status=403,
+            )
+        if await self.provider.pending_request(auth_request_id) is None:
+            return message_page(
+                "Sign-in expired",
+                "This sign-in request has expired or was already used. "
+                "Go back to the application and start again.",
+            )
+        login_name = form.get("loginName", "").strip()
+        password = form.get("password", "")
+        if not login_name or not password:
+            return self.render(
+                auth_request_id,
+                cookie,
+                login_name=login_name,
+                error="Enter your user name and your password.",
+                status=400,
+            )
+        try:
+            redirect = await self.provider.sign_in(auth_request_id, login_name, password)
+        except (NotFound, InvalidArgument):
+            # The same words for an unknown user and a wrong password: no user enumeration.
+            return self.render(
+                auth_request_id,
+                cookie,
+                login_name=login_name,
+                error="The user name or password is not correct.",
+                status=401,
+            )
+        except FailedPrecondition as refusal:
+            return self.render(
+                auth_request_id,
+                cookie,
+                login_name=login_name,
+                error=_sign_in_refusal(refusal),
+                status=403,
+            )
+        return RedirectResponse(redirect.location, status_code=303)
+
+
+def _sign_in_refusal(error: KeyhookError) -> str:
+    text = error.message
+    if "locked" in text:
+        return "This account is locked. Ask an administrator to unlock it."
+    if "deactivated" in text:
+        return "This account is deactivated. Ask an administrator to reactivate it."
+    return text
+
+
+def routes(provider: OidcProvider, csrf_key: bytes, secure_cookies: bool) -> list[BaseRoute]:
+    login = LoginForm(provider, csrf_key, secure_cookies)
+
+    async def authorize(request: Request) -> Response:
+        try:
+            if request.method == "POST":
+                params = await single_valued(request)
+            else:
+                params = dict(request.query_params)
+            outcome = await provider.authorize(params)
+        except (AuthorizePageError, OAuthError) as error:
+            return message_page("Sign-in request refused", str(error))
+        if isinstance(outcome, LoginPage):
+            location = f"{LOGIN_PATH}?authRequest={outcome.auth_request_id}"
+        else:
+            location = outcome.location
+        return RedirectResponse(location, status_code=302)
+
+    return [
+        Route("/oauth/v2/authorize", authorize, methods=["GET", "POST"]),
+        Route(LOGIN_PATH, login.show, methods=["GET"]),
+        Route(LOGIN_PATH, login.submit, methods=["POST"]),
+    ]

@@ -1,0 +1,171 @@
+"""Read tables of the OpenID Connect provider as functions of its events.
+
+Authorization requests, grants (``oidc_sessions``) and access tokens; applied in
+the transaction that appends the events, like every projection in
+:mod:`keyhook.command.projections`, which includes this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import orjson
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keyhook.eventstore.store import StoredEvent
+from keyhook.storage import schema as t
+
+_A = t.oidc_auth_requests
+_S = t.oidc_sessions
+_T = t.oidc_access_tokens
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _scopes(values: list[str]) -> str:
+    return orjson.dumps(values).decode()
+
+
+async def _auth_request_added(conn: AsyncConnection, e: StoredEvent) -> None:
+    d = e.data
+    await conn.execute(
+        insert(_A).values(
+            id=e.aggregate_id,
+            instance_id=e.instance_id,
+            app_id=d["appId"],
+            client_id=d["clientId"],
+            redirect_uri=d["redirectUri"],
+            scopes=_scopes(d["scopes"]),
+            state=d["state"],
+            nonce=d["nonce"],
+            code_challenge=d["codeChallenge"],
+            status="pending",
+            expires_at=_time(d["expiresAt"]),
+            sequence=e.sequence,
+            created_at=e.created_at,
+            changed_at=e.created_at,
+        )
+    )
+
+
+async def _touch_request(conn: AsyncConnection, e: StoredEvent, **values: object) -> None:
+    await conn.execute(
+        update(_A)
+        .where(_A.c.id == e.aggregate_id)
+        .values(sequence=e.sequence, changed_at=e.created_at, **values)
+    )
+
+
+async def _auth_request_linked(conn: AsyncConnection, e: StoredEvent) -> None:
+    await _touch_request(
+        conn,
+        e,
+        user_id=e.data["userId"],
+        session_id=e.data["sessionId"],
+        auth_time=_time(e.data["authTime"]),
+    )
+
+
+async def _auth_request_code(conn: AsyncConnection, e: StoredEvent) -> None:
+    await _touch_request(
+        conn,
+        e,
+        status="code",
+        code_hash=e.data["codeHash"],
+        code_expires_at=_time(e.data["expiresAt"]),
+    )
+
+
+async def _auth_request_exchanged(conn: AsyncConnection, e: StoredEvent) -> None:
+    await _touch_request(conn, e, status="exchanged", oidc_session_id=e.data["oidcSessionId"])
+
+
+async def _auth_request_failed(conn: AsyncConnection, e: StoredEvent) -> None:
+    await _touch_request(conn, e, status="failed")
+
+
+async def _grant_added(conn: AsyncConnection, e: StoredEvent) -> None:
+    d = e.data
+    await conn.execute(
+        insert(_S).values(
+            id=e.aggregate_id,
+            instance_id=e.instance_id,
+            user_id=d["userId"],
+            org_id=e.resource_owner,
+            client_id=d["clientId"],
+            scopes=_scopes(d["scopes"]),
+            auth_time=_time(d["authTime"]),
+            login_session_id=d["sessionId"],
+            revoked=False,
+            sequence=e.sequence,
+            created_at=e.created_at,
+            changed_at=e.created_at,
+        )
+    )
+
+
+async def _touch_grant(conn: AsyncConnection, e: StoredEvent, **values: object) -> None:
+    await conn.execute(
+        update(_S)
+        .where(_S.c.id == e.aggregate_id)
+        .values(sequence=e.sequence, changed_at=e.created_at, **values)
+    )
+
+
+async def _access_token_added(conn: AsyncConnection, e: StoredEvent) -> None:
+    d = e.data
+    await conn.execute(
+        insert(_T).values(
+            id=d["tokenId"],
+            instance_id=e.instance_id,
+            oidc_session_id=e.aggregate_id,
+            user_id=d["userId"],
+            client_id=d["clientId"],
+            scopes=_scopes(d["scopes"]),
+            token_hash=d.get("tokenHash"),
+            expires_at=_time(d["expiresAt"]),
+            revoked=False,
+            created_at=e.created_at,
+        )
+    )
+    await _touch_grant(conn, e)
+
+
+async def _refresh_token_set(conn: AsyncConnection, e: StoredEvent) -> None:
+    await _touch_grant(
+        conn,
+        e,
+        refresh_token_hash=e.data["refreshTokenHash"],
+        refresh_expires_at=_time(e.data["expiresAt"]),
+    )
+
+
+async def _access_token_revoked(conn: AsyncConnection, e: StoredEvent) -> None:
+    await conn.execute(update(_T).where(_T.c.id == e.data["tokenId"]).values(revoked=True))
+    await _touch_grant(conn, e)
+
+
+async def _grant_revoked(conn: AsyncConnection, e: StoredEvent) -> None:
+    await conn.execute(
+        update(_T).where(_T.c.oidc_session_id == e.aggregate_id).values(revoked=True)
+    )
+    await _touch_grant(conn, e, revoked=True, refresh_token_hash=None)
+
+
+OIDC_PROJECTORS: dict[str, Callable[[AsyncConnection, StoredEvent], Awaitable[None]]] = {
+    "auth_request.added": _auth_request_added,
+    "auth_request.session.linked": _auth_request_linked,
+    "auth_request.code.added": _auth_request_code,
+    "auth_request.code.exchanged": _auth_request_exchanged,
+    "auth_request.failed": _auth_request_failed,
+    "oidc_session.added": _grant_added,
+    "oidc_session.access_token.added": _access_token_added,
+    "oidc_session.refresh_token.added": _refresh_token_set,
+    "oidc_session.refresh_token.renewed": _refresh_token_set,
+    "oidc_session.access_token.revoked": _access_token_revoked,
+    "oidc_session.revoked": _grant_revoked,
+}

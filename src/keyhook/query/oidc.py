@@ -1,0 +1,218 @@
+"""Reads of the OpenID Connect provider: clients, authorization requests, grants, tokens.
+
+Plain lookups by key on the read tables that :mod:`keyhook.command.oidc_projections`
+keeps; the provider (``keyhook.services.oidc``) decides what they mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keyhook.domain.oidc import Profile
+from keyhook.storage import schema as t
+from keyhook.storage.database import Database
+
+
+@dataclass(frozen=True)
+class Client:
+    app_id: str
+    instance_id: str
+    project_id: str
+    org_id: str
+    client_id: str
+    secret_hash: str | None
+    app_type: str
+    auth_method: str
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    access_token_type: str
+
+    @property
+    def public(self) -> bool:
+        return self.auth_method == "none"
+
+    @property
+    def jwt_access(self) -> bool:
+        """Access tokens are JWTs (else opaque bearer tokens)."""
+        return self.access_token_type == "jwt"  # noqa: S105 -- a token type, not a secret
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user as token issuance needs it: the claims' source and the function payload."""
+
+    user_id: str
+    instance_id: str
+    org_id: str
+    user_name: str
+    kind: str
+    state: str
+    profile: Profile
+    secret_hash: str | None
+    phone: str
+    metadata: tuple[tuple[str, str], ...]
+
+    def payload(self) -> dict[str, Any]:
+        """The ``user`` member of a function execution's payload."""
+        p = self.profile
+        user: dict[str, Any] = {
+            "userId": self.user_id,
+            "userName": self.user_name,
+            "organizationId": self.org_id,
+            "state": self.state,
+        }
+        if self.kind == "human":
+            user["human"] = {
+                "profile": {
+                    "givenName": p.given_name,
+                    "familyName": p.family_name,
+                    "displayName": p.display_name,
+                    "nickName": p.nick_name,
+                    "preferredLanguage": p.preferred_language,
+                },
+                "email": {"email": p.email, "isVerified": p.email_verified},
+                "phone": {"phone": self.phone},
+            }
+        else:
+            user["machine"] = {"name": p.display_name}
+        return user
+
+    def metadata_payload(self) -> list[dict[str, str]]:
+        return [{"key": k, "value": v} for k, v in self.metadata]
+
+
+def _json(text: str) -> tuple[str, ...]:
+    return tuple(orjson.loads(text))
+
+
+def _client(row: Any) -> Client:
+    return Client(
+        app_id=row.id,
+        instance_id=row.instance_id,
+        project_id=row.project_id,
+        org_id=row.org_id,
+        client_id=row.client_id,
+        secret_hash=row.client_secret_hash,
+        app_type=row.app_type,
+        auth_method=row.auth_method,
+        redirect_uris=_json(row.redirect_uris),
+        post_logout_redirect_uris=_json(row.post_logout_redirect_uris),
+        grant_types=_json(row.grant_types),
+        access_token_type=row.access_token_type,
+    )
+
+
+class OidcQueries:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def client(self, client_id: str) -> Client | None:
+        a, p = t.applications, t.projects
+        query = (
+            select(a, p.c.org_id)
+            .join(p, p.c.id == a.c.project_id)
+            .where(a.c.client_id == client_id)
+        )
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _client(row)
+
+    async def auth_request(self, request_id: str) -> Any:
+        async with self.db.read() as conn:
+            return (
+                await conn.execute(
+                    select(t.oidc_auth_requests).where(t.oidc_auth_requests.c.id == request_id)
+                )
+            ).first()
+
+    async def auth_request_by_code(self, code_hash: str) -> Any:
+        async with self.db.read() as conn:
+            return (
+                await conn.execute(
+                    select(t.oidc_auth_requests).where(
+                        t.oidc_auth_requests.c.code_hash == code_hash
+                    )
+                )
+            ).first()
+
+    async def grant(self, oidc_session_id: str) -> Any:
+        async with self.db.read() as conn:
+            return (
+                await conn.execute(
+                    select(t.oidc_sessions).where(t.oidc_sessions.c.id == oidc_session_id)
+                )
+            ).first()
+
+    async def grant_by_refresh(self, refresh_hash: str) -> Any:
+        async with self.db.read() as conn:
+            return (
+                await conn.execute(
+                    select(t.oidc_sessions).where(
+                        t.oidc_sessions.c.refresh_token_hash == refresh_hash
+                    )
+                )
+            ).first()
+
+    async def access_token(self, token_id: str | None = None, token_hash: str | None = None) -> Any:
+        column = t.oidc_access_tokens.c
+        where = column.id == token_id if token_id is not None else column.token_hash == token_hash
+        async with self.db.read() as conn:
+            return (await conn.execute(select(t.oidc_access_tokens).where(where))).first()
+
+    async def user(self, user_id: str) -> UserRecord | None:
+        async with self.db.read() as conn:
+            return await _user(conn, t.users.c.id == user_id)
+
+    async def machine_user(self, user_name: str) -> UserRecord | None:
+        """The machine user whose user name is ``user_name`` (its OAuth client id)."""
+        async with self.db.read() as conn:
+            return await _user(
+                conn,
+                (t.users.c.kind == "machine")
+                & (func.lower(t.users.c.user_name) == user_name.lower()),
+            )
+
+
+async def _user(conn: AsyncConnection, where: Any) -> UserRecord | None:
+    row = (await conn.execute(select(t.users).where(where).limit(2))).all()
+    if len(row) != 1:
+        return None
+    u = row[0]
+    metadata = (
+        await conn.execute(
+            select(t.user_metadata.c.key, t.user_metadata.c.value)
+            .where(t.user_metadata.c.user_id == u.id)
+            .order_by(t.user_metadata.c.key)
+        )
+    ).all()
+    changed: datetime = u.changed_at
+    return UserRecord(
+        user_id=u.id,
+        instance_id=u.instance_id,
+        org_id=u.org_id,
+        user_name=u.user_name,
+        kind=u.kind,
+        state=u.state,
+        profile=Profile(
+            user_id=u.id,
+            user_name=u.user_name,
+            given_name=u.given_name,
+            family_name=u.family_name,
+            display_name=u.display_name,
+            nick_name=u.nick_name,
+            preferred_language=u.preferred_language,
+            email=u.email,
+            email_verified=bool(u.email_verified),
+            updated_at=changed,
+        ),
+        secret_hash=u.secret_hash,
+        phone=u.phone,
+        metadata=tuple((m.key, m.value) for m in metadata),
+    )

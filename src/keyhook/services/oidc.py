@@ -1,0 +1,339 @@
+"""The OpenID Connect provider's flows: authorize, sign in, token grants, userinfo,
+introspection, revocation and end session.
+
+Reads through :class:`OidcQueries`, writes through :class:`OidcCommands` (events),
+signs through :class:`TokenMaker`. The HTTP shapes (forms, redirects, the login
+page) live in ``keyhook.api.oidc_*``; this module speaks in parameters and results.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import orjson
+from sqlalchemy import select
+
+from keyhook.command.oidc import (
+    AuthRequestInput,
+    NewGrant,
+    OidcCommands,
+    Subject,
+    aware,
+)
+from keyhook.command.sessions import SessionChecks, SessionCommands
+from keyhook.crypto.tokens import token_hash
+from keyhook.domain import oidc as rules
+from keyhook.domain.caller import Caller
+from keyhook.errors import OAuthError
+from keyhook.query.oidc import Client, OidcQueries, UserRecord
+from keyhook.services.oidc_tokens import ClientAuthenticator, Minted, TokenMaker, credentials
+from keyhook.storage import schema as t
+from keyhook.storage.database import Database
+
+ACTIVE = "USER_STATE_ACTIVE"
+
+
+class AuthorizePageError(Exception):
+    """An authorize request that cannot be sent back to the client (RFC 6749 §4.1.2.1):
+    the client or redirect URI is wrong. Shown to the user, never redirected."""
+
+
+@dataclass(frozen=True)
+class LoginPage:
+    auth_request_id: str
+
+
+@dataclass(frozen=True)
+class Redirect:
+    location: str
+
+
+def with_query(uri: str, params: Mapping[str, str | None]) -> str:
+    present = {k: v for k, v in params.items() if v is not None}
+    return uri + ("&" if urlsplit(uri).query else "?") + urlencode(present)
+
+
+class OidcProvider:
+    def __init__(
+        self,
+        db: Database,
+        commands: OidcCommands,
+        sessions: SessionCommands,
+        queries: OidcQueries,
+        tokens: TokenMaker,
+        clients: ClientAuthenticator,
+    ) -> None:
+        self.db = db
+        self.commands = commands
+        self.sessions = sessions
+        self.queries = queries
+        self.tokens = tokens
+        self.clients = clients
+        self._instance: tuple[str, str] | None = None
+
+    @property
+    def issuer(self) -> str:
+        return self.tokens.issuer
+
+    async def system_caller(self, user_id: str = "system", org_id: str | None = None) -> Caller:
+        if self._instance is None:
+            async with self.db.read() as conn:
+                row = (
+                    await conn.execute(select(t.instances.c.id, t.instances.c.default_org_id))
+                ).one()
+            self._instance = (row.id, row.default_org_id)
+        instance_id, default_org = self._instance
+        return Caller(instance_id, user_id, org_id or default_org, default_org)
+
+    # -- /oauth/v2/authorize and the login page --------------------------------
+
+    async def authorize(self, params: Mapping[str, str]) -> LoginPage | Redirect:
+        client_id = params.get("client_id")
+        client = await self.queries.client(client_id) if client_id else None
+        if client is None:
+            raise AuthorizePageError(
+                f"the application {client_id!r} is not known"
+                if client_id
+                else "client_id is missing"
+            )
+        try:
+            redirect_uri = rules.check_redirect_uri(
+                params.get("redirect_uri"), client.redirect_uris
+            )
+        except OAuthError as error:
+            raise AuthorizePageError(error.message) from None
+        state = rules.form_value(params, "state")
+        try:
+            request = self._authorization_request(client, redirect_uri, params)
+        except OAuthError as error:
+            return Redirect(
+                with_query(
+                    redirect_uri,
+                    {"error": error.error, "error_description": error.message, "state": state},
+                )
+            )
+        caller = await self.system_caller(org_id=client.org_id)
+        return LoginPage(await self.commands.add_auth_request(caller, request))
+
+    def _authorization_request(
+        self, client: Client, redirect_uri: str, params: Mapping[str, str]
+    ) -> AuthRequestInput:
+        response_type = params.get("response_type")
+        if response_type != "code":
+            raise OAuthError(
+                "unsupported_response_type",
+                f"response_type {response_type!r} is not supported (allowed: code)",
+            )
+        if "authorization_code" not in client.grant_types:
+            raise OAuthError(
+                "unauthorized_client", "this client may not use the authorization code flow"
+            )
+        if params.get("response_mode", "query") != "query":
+            raise OAuthError("invalid_request", "response_mode must be query (allowed: query)")
+        if params.get("request") or params.get("request_uri"):
+            raise OAuthError("request_not_supported", "request objects are not supported")
+        scopes = rules.parse_scopes(params.get("scope"), require_openid=True)
+        rules.check_code_challenge(
+            rules.form_value(params, "code_challenge"),
+            rules.form_value(params, "code_challenge_method"),
+            required=client.public,
+        )
+        if "none" in (params.get("prompt") or "").split():
+            # No single sign-on session is kept between requests: a login is always needed.
+            raise OAuthError("login_required", "the user must sign in (prompt=none)")
+        return AuthRequestInput(
+            app_id=client.app_id,
+            client_id=client.client_id,
+            org_id=client.org_id,
+            redirect_uri=redirect_uri,
+            scopes=scopes,
+            state=rules.form_value(params, "state"),
+            nonce=rules.form_value(params, "nonce"),
+            code_challenge=rules.form_value(params, "code_challenge"),
+            expires_at=datetime.now(UTC) + self.tokens.lifetimes.auth_request,
+        )
+
+    async def pending_request(self, auth_request_id: str) -> Any:
+        """The authorization request a login page is for, if it can still be completed."""
+        row = await self.queries.auth_request(auth_request_id)
+        if row is None or row.status != "pending" or aware(row.expires_at) <= datetime.now(UTC):
+            return None
+        return row
+
+    async def sign_in(self, auth_request_id: str, login_name: str, password: str) -> Redirect:
+        """Check the password through a session (so the lockout policy applies) and
+        send the browser back to the client with a code. Errors are Keyhook errors,
+        for the login page to show."""
+        row = await self.queries.auth_request(auth_request_id)
+        caller = await self.system_caller()
+        created = await self.sessions.create(
+            caller, SessionChecks(login_name=login_name, password=password)
+        )
+        session_id = created["sessionId"]
+        async with self.db.read() as conn:
+            session = (
+                await conn.execute(
+                    select(
+                        t.sessions.c.user_id, t.sessions.c.org_id, t.sessions.c.login_name
+                    ).where(t.sessions.c.id == session_id)
+                )
+            ).one()
+        code = secrets.token_urlsafe(32)
+        await self.commands.link_session_and_add_code(
+            caller,
+            auth_request_id,
+            session_id,
+            Subject(session.user_id, session.login_name, session.org_id),
+            token_hash(code),
+            datetime.now(UTC) + self.tokens.lifetimes.code,
+        )
+        return Redirect(with_query(row.redirect_uri, {"code": code, "state": row.state}))
+
+    # -- /oauth/v2/token -------------------------------------------------------
+
+    async def token(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
+        grant_type = form.get("grant_type")
+        creds = credentials(form, authorization)
+        if grant_type == "authorization_code":
+            return await self._code_grant(await self.clients.client(creds), form)
+        if grant_type == "refresh_token":
+            return await self._refresh_grant(await self.clients.client(creds), form)
+        if grant_type == "client_credentials":
+            return await self._client_credentials(await self.clients.machine_user(creds), form)
+        raise OAuthError(
+            "unsupported_grant_type",
+            f"grant_type {grant_type!r} is not supported "
+            "(allowed: authorization_code, refresh_token, client_credentials)",
+        )
+
+    async def _active_user(self, user_id: str) -> UserRecord:
+        user = await self.queries.user(user_id)
+        if user is None or user.state != ACTIVE:
+            raise OAuthError("invalid_grant", "the user is no longer active")
+        return user
+
+    def _refresh_allowed(self, client: Client, scopes: tuple[str, ...]) -> bool:
+        return rules.OFFLINE_ACCESS in scopes and "refresh_token" in client.grant_types
+
+    async def _code_grant(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
+        code = rules.form_value(form, "code")
+        if code is None:
+            raise OAuthError("invalid_request", "code is required")
+        row = await self.queries.auth_request_by_code(token_hash(code))
+        if row is None or row.client_id != client.client_id:
+            raise OAuthError("invalid_grant", "the code is not valid")
+        caller = await self.system_caller(org_id=client.org_id)
+        if row.status == "exchanged":
+            await self.commands.fail_auth_request(
+                caller, row.id, "the code was used twice", revoke_grant=True
+            )
+            raise OAuthError(
+                "invalid_grant", "the code was already used; the tokens issued for it are revoked"
+            )
+        if row.status != "code":
+            raise OAuthError("invalid_grant", "the code is not valid")
+        if aware(row.code_expires_at) <= datetime.now(UTC):
+            raise OAuthError("invalid_grant", "the code has expired; sign in again")
+        if rules.form_value(form, "redirect_uri") != row.redirect_uri:
+            raise OAuthError(
+                "invalid_grant",
+                "redirect_uri does not match the one of the authorization request",
+            )
+        rules.check_code_verifier(rules.form_value(form, "code_verifier"), row.code_challenge)
+        user = await self._active_user(row.user_id)
+        scopes = tuple(orjson.loads(row.scopes))
+        minted = await self.tokens.mint(
+            user,
+            client.client_id,
+            [client.client_id, client.project_id],
+            scopes,
+            jwt_access=client.jwt_access,
+            refresh=self._refresh_allowed(client, scopes),
+            auth_time=aware(row.auth_time) if row.auth_time else None,
+            nonce=row.nonce,
+            login_session_id=row.session_id,
+        )
+        grant = replace(
+            self._grant(minted, user, client.client_id, "authorization_code"),
+            session_id=row.session_id,
+            auth_time=aware(row.auth_time) if row.auth_time else None,
+        )
+        await self.commands.exchange_code(
+            await self.system_caller(user.user_id, user.org_id), row.id, row.sequence, grant
+        )
+        return minted.response()
+
+    def _grant(self, minted: Minted, user: UserRecord, client_id: str, kind: str) -> NewGrant:
+        return NewGrant(
+            oidc_session_id=self.tokens.ids.new(),
+            subject=Subject(user.user_id, user.user_name, user.org_id),
+            client_id=client_id,
+            scopes=minted.scopes,
+            grant_type=kind,
+            access=minted.access,
+            refresh_hash=minted.refresh_hash,
+            refresh_expires_at=minted.refresh_expires_at,
+            metadata=tuple(minted.metadata),
+        )
+
+    async def _refresh_grant(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
+        if "refresh_token" not in client.grant_types:
+            raise OAuthError("unauthorized_client", "this client may not use refresh tokens")
+        presented = rules.form_value(form, "refresh_token")
+        if presented is None:
+            raise OAuthError("invalid_request", "refresh_token is required")
+        old_hash = token_hash(presented)
+        grant = await self.queries.grant_by_refresh(old_hash)
+        if (
+            grant is None
+            or grant.revoked
+            or grant.client_id != client.client_id
+            or grant.refresh_expires_at is None
+            or aware(grant.refresh_expires_at) <= datetime.now(UTC)
+        ):
+            raise OAuthError("invalid_grant", "the refresh token is not valid any more")
+        scopes = rules.narrowed_scopes(orjson.loads(grant.scopes), form.get("scope"))
+        user = await self._active_user(grant.user_id)
+        minted = await self.tokens.mint(
+            user,
+            client.client_id,
+            [client.client_id, client.project_id],
+            scopes,
+            jwt_access=client.jwt_access,
+            refresh=True,
+            auth_time=aware(grant.auth_time) if grant.auth_time else None,
+            login_session_id=grant.login_session_id,
+        )
+        assert minted.refresh_hash is not None and minted.refresh_expires_at is not None
+        await self.commands.refresh(
+            await self.system_caller(user.user_id, user.org_id),
+            grant.id,
+            old_hash,
+            Subject(user.user_id, user.user_name, user.org_id),
+            client.client_id,
+            minted.access,
+            minted.refresh_hash,
+            minted.refresh_expires_at,
+            minted.metadata,
+        )
+        return minted.response()
+
+    async def _client_credentials(self, user: UserRecord, form: dict[str, str]) -> dict[str, Any]:
+        if user.state != ACTIVE:
+            raise OAuthError("invalid_client", "the machine user is not active", status=401)
+        scopes = rules.parse_scopes(form.get("scope"), require_openid=False)
+        # An ID token needs a sign-in; client credentials have none (OpenID Connect Core §2).
+        scopes = tuple(s for s in scopes if s not in (rules.OPENID, rules.OFFLINE_ACCESS))
+        minted = await self.tokens.mint(
+            user, user.user_name, [user.user_name], scopes, jwt_access=True, refresh=False
+        )
+        await self.commands.grant_client_credentials(
+            await self.system_caller(user.user_id, user.org_id),
+            self._grant(minted, user, user.user_name, "client_credentials"),
+        )
+        return minted.response()

@@ -1,0 +1,190 @@
+"""What happens to tokens after they are issued: userinfo, introspection (RFC 7662),
+revocation (RFC 7009) and RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+
+A presented access token is valid when its signature (JWT) or hash (opaque)
+matches, it is not expired, and its row is not revoked: revocation takes effect
+at once, also for JWTs, wherever the token is checked through this provider.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from keyhook.command.oidc import Subject, aware
+from keyhook.crypto.tokens import token_hash
+from keyhook.domain import oidc as rules
+from keyhook.errors import OAuthError
+from keyhook.services.oidc import ACTIVE, AuthorizePageError, OidcProvider, Redirect, with_query
+from keyhook.services.oidc_signer import InvalidToken, TokenSigner
+from keyhook.services.oidc_tokens import USERINFO_FUNCTION, credentials
+
+OPAQUE_PREFIX = "kha_"
+
+
+def bearer(authorization: str | None) -> str:
+    if not authorization or authorization[:7].lower() != "bearer " or not authorization[7:].strip():
+        raise OAuthError(
+            "invalid_token", "send the access token as 'Authorization: Bearer <token>'", status=401
+        )
+    return authorization[7:].strip()
+
+
+class TokenAccess:
+    def __init__(self, provider: OidcProvider, signer: TokenSigner) -> None:
+        self.p = provider
+        self.signer = signer
+
+    async def access_token(self, presented: str) -> Any:
+        """The row of a valid access token, or None."""
+        if presented.startswith(OPAQUE_PREFIX):
+            row = await self.p.queries.access_token(token_hash=token_hash(presented))
+        else:
+            try:
+                claims = await self.signer.verify(presented)
+            except InvalidToken:
+                return None
+            if claims.get("iss") != self.p.issuer or not isinstance(claims.get("jti"), str):
+                return None
+            row = await self.p.queries.access_token(token_id=claims["jti"])
+        if row is None or row.revoked or aware(row.expires_at) <= datetime.now(UTC):
+            return None
+        return row
+
+    async def userinfo(self, authorization: str | None) -> dict[str, Any]:
+        row = await self.access_token(bearer(authorization))
+        if row is None:
+            raise OAuthError(
+                "invalid_token", "the access token is expired, revoked or not valid", status=401
+            )
+        scopes = tuple(orjson.loads(row.scopes))
+        if rules.OPENID not in scopes:
+            raise OAuthError(
+                "insufficient_scope", "userinfo needs a token with the openid scope", status=403
+            )
+        user = await self.p.queries.user(row.user_id)
+        if user is None or user.state != ACTIVE:
+            raise OAuthError("invalid_token", "the user is no longer active", status=401)
+        claims = {"sub": user.user_id, **rules.standard_claims(user.profile, scopes)}
+        added = await self.p.tokens.functions(
+            (USERINFO_FUNCTION,), user, row.client_id, scopes, claims
+        )
+        if added.metadata:
+            await self.p.commands.set_metadata(
+                await self.p.system_caller(user.user_id, user.org_id),
+                Subject(user.user_id, user.user_name, user.org_id),
+                added.metadata,
+            )
+        return {**claims, **added.token_claims(), "sub": user.user_id}
+
+    async def _same_project(self, project_id: str, token_client_id: str) -> bool:
+        client = await self.p.queries.client(token_client_id)
+        # A client credentials token names its machine user, not an application.
+        return client is None or client.project_id == project_id
+
+    async def introspect(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
+        client = await self.p.clients.client(credentials(form, authorization), allow_public=False)
+        presented = rules.form_value(form, "token")
+        if presented is None:
+            raise OAuthError("invalid_request", "token is required")
+        row = await self.access_token(presented)
+        if row is not None and await self._same_project(client.project_id, row.client_id):
+            user = await self.p.queries.user(row.user_id)
+            return {
+                "active": True,
+                "token_type": "Bearer",
+                "scope": " ".join(orjson.loads(row.scopes)),
+                "client_id": row.client_id,
+                "username": user.user_name if user else None,
+                "sub": row.user_id,
+                "aud": [row.client_id],
+                "iss": self.p.issuer,
+                "jti": row.id,
+                "iat": int(aware(row.created_at).timestamp()),
+                "exp": int(aware(row.expires_at).timestamp()),
+            }
+        grant = await self.p.queries.grant_by_refresh(token_hash(presented))
+        if (
+            grant is not None
+            and not grant.revoked
+            and grant.refresh_expires_at is not None
+            and aware(grant.refresh_expires_at) > datetime.now(UTC)
+            and await self._same_project(client.project_id, grant.client_id)
+        ):
+            return {
+                "active": True,
+                "token_type": "refresh_token",
+                "scope": " ".join(orjson.loads(grant.scopes)),
+                "client_id": grant.client_id,
+                "sub": grant.user_id,
+                "iss": self.p.issuer,
+                "exp": int(aware(grant.refresh_expires_at).timestamp()),
+            }
+        return {"active": False}
+
+    async def revoke(self, form: dict[str, str], authorization: str | None) -> None:
+        client = await self.p.clients.client(credentials(form, authorization))
+        presented = rules.form_value(form, "token")
+        if presented is None:
+            raise OAuthError("invalid_request", "token is required")
+        grant = await self.p.queries.grant_by_refresh(token_hash(presented))
+        if grant is not None:
+            self._owned(grant.client_id, client.client_id)
+            await self.p.commands.revoke_grant(
+                await self.p.system_caller(grant.user_id, grant.org_id),
+                grant.id,
+                "the client revoked its refresh token",
+            )
+            return
+        row = await self.access_token(presented)
+        if row is None:
+            return  # RFC 7009 §2.2: an unknown or already invalid token is not an error
+        self._owned(row.client_id, client.client_id)
+        grant = await self.p.queries.grant(row.oidc_session_id)
+        await self.p.commands.revoke_access_token(
+            await self.p.system_caller(row.user_id, grant.org_id),
+            row.oidc_session_id,
+            row.id,
+            row.user_id,
+            grant.org_id,
+        )
+
+    @staticmethod
+    def _owned(token_client: str, client_id: str) -> None:
+        if token_client != client_id:
+            raise OAuthError("invalid_request", "the token was issued to another client")
+
+    async def end_session(self, params: dict[str, str]) -> Redirect | None:
+        """Sign out; a redirect to the client's post-logout URI, or None for Keyhook's page."""
+        hint = rules.form_value(params, "id_token_hint")
+        claims: dict[str, Any] = {}
+        if hint is not None:
+            try:
+                claims = await self.signer.verify(hint, check_expiry=False)
+            except InvalidToken:
+                raise AuthorizePageError(
+                    "id_token_hint is not an ID token of this issuer"
+                ) from None
+        client_id = rules.form_value(params, "client_id") or claims.get("aud")
+        if claims and client_id != claims.get("aud"):
+            raise AuthorizePageError("client_id does not match the id_token_hint's audience")
+        uri = rules.form_value(params, "post_logout_redirect_uri")
+        if uri is not None:
+            client = await self.p.queries.client(client_id) if isinstance(client_id, str) else None
+            if client is None:
+                raise AuthorizePageError(
+                    "post_logout_redirect_uri needs client_id or id_token_hint to be checked"
+                )
+            if uri not in client.post_logout_redirect_uris:
+                raise AuthorizePageError(
+                    f"post_logout_redirect_uri {uri!r} is not registered for this client "
+                    f"(allowed: {', '.join(client.post_logout_redirect_uris) or 'none'})"
+                )
+        sid = claims.get("sid")
+        if isinstance(sid, str):
+            await self.p.commands.end_login_session(await self.p.system_caller(), sid)
+        if uri is None:
+            return None
+        return Redirect(with_query(uri, {"state": rules.form_value(params, "state")}))

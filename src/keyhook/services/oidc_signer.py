@@ -1,0 +1,85 @@
+"""Signing and verifying the provider's JWTs (ID tokens, JWT access tokens).
+
+The active signing key is unsealed once and kept for :data:`KEY_TTL` seconds, so
+a token costs one ECDSA signature rather than a database read and an AES open;
+after a rotation (possibly on another node) new tokens carry the new ``kid``
+within that time. Verification uses the published key set (active keys and
+retired ones still in their window), cached the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+import orjson
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet
+
+from keyhook.crypto.secretbox import SecretBox
+from keyhook.query.oidc_keys import published_jwks, signing_key
+from keyhook.storage.database import Database
+
+KEY_TTL = 1.0
+
+
+class InvalidToken(Exception):
+    """A JWT that is malformed, not signed by a published key, or expired."""
+
+
+class TokenSigner:
+    def __init__(self, db: Database, box: SecretBox) -> None:
+        self.db = db
+        self.box = box
+        self._signing: tuple[float, str, str, ECKey] | None = None
+        self._published: tuple[float, KeySet] | None = None
+
+    async def _key(self) -> tuple[str, str, ECKey]:
+        moment = time.monotonic()
+        if self._signing is None or moment - self._signing[0] > KEY_TTL:
+            kid, algorithm, key = await signing_key(self.db, self.box)
+            self._signing = (moment, kid, algorithm, key)
+        _, kid, algorithm, key = self._signing
+        return kid, algorithm, key
+
+    async def sign(self, claims: dict[str, Any]) -> str:
+        kid, algorithm, key = await self._key()
+        return jwt.encode({"alg": algorithm, "kid": kid, "typ": "JWT"}, claims, key)
+
+    async def _key_set(self, kid: str | None) -> KeySet:
+        moment = time.monotonic()
+        cached = self._published
+        stale = cached is None or moment - cached[0] > KEY_TTL
+        if not stale and kid is not None and cached is not None:
+            stale = all(k.kid != kid for k in cached[1].keys)  # a key newer than the cache
+        if stale or cached is None:
+            keys = KeySet.import_key_set(await published_jwks(self.db))  # type: ignore[arg-type]
+            self._published = cached = (moment, keys)
+        return cached[1]
+
+    async def verify(self, token: str, *, check_expiry: bool = True) -> dict[str, Any]:
+        """The claims of a JWT this provider signed; :class:`InvalidToken` otherwise."""
+        try:
+            header = _header(token)
+            keys = await self._key_set(header.get("kid"))
+            decoded = jwt.decode(token, keys, algorithms=["ES256"])
+        except (JoseError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidToken(f"the token is not a valid JWT of this issuer ({exc})") from None
+        claims = dict(decoded.claims)
+        if check_expiry:
+            exp = claims.get("exp")
+            if not isinstance(exp, int | float) or exp <= time.time():
+                raise InvalidToken("the token has expired")
+        return claims
+
+
+def _header(token: str) -> dict[str, Any]:
+    """The JOSE header, read before verifying only to pick the key by ``kid``."""
+    first = token.split(".", 1)[0]
+    padded = first + "=" * (-len(first) % 4)
+    header = orjson.loads(base64.urlsafe_b64decode(padded))
+    if not isinstance(header, dict):
+        raise ValueError("the JWT header is not an object")
+    return header

@@ -1,0 +1,318 @@
+"""Making tokens: claims, function executions, signatures; and client authentication.
+
+:class:`TokenMaker` builds the access token and ID token of one grant. Before
+anything is signed it runs the function executions (DESIGN.md §3.4):
+``complement_token`` and ``preaccesstoken`` add claims to both tokens,
+``preuserinfo`` to the ID token (and to userinfo). What they ask to store as
+user metadata is returned, to be written as events with the grant.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import unquote_plus
+
+from keyhook.actions.engine import ActionsEngine, FunctionContext, run_function
+from keyhook.clock import now
+from keyhook.command.oidc import AccessTokenRecord
+from keyhook.config import OidcLifetimes
+from keyhook.crypto.passwords import Passwords
+from keyhook.crypto.tokens import token_hash
+from keyhook.domain.claims import Complement
+from keyhook.domain.durations import parse_duration
+from keyhook.domain.oidc import OPENID, at_hash, standard_claims
+from keyhook.errors import OAuthError, TargetError
+from keyhook.ids import IdGenerator
+from keyhook.query.oidc import Client, OidcQueries, UserRecord
+from keyhook.services.oidc_signer import TokenSigner
+
+ACCESS_FUNCTIONS = ("complement_token", "preaccesstoken")
+USERINFO_FUNCTION = "preuserinfo"
+# A verified client secret is remembered (by a hash of what was presented and the
+# stored hash, so a new secret invalidates it) to keep argon2 off every token request.
+_SECRET_CACHE_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    auth_request: timedelta
+    code: timedelta
+    access_token: timedelta
+    id_token: timedelta
+    refresh_token: timedelta
+
+    @classmethod
+    def parse(cls, raw: OidcLifetimes) -> Lifetimes:
+        def seconds(value: str, name: str) -> timedelta:
+            return timedelta(seconds=parse_duration(value, name))
+
+        return cls(
+            auth_request=seconds(raw.auth_request, "KEYHOOK_OIDC_AUTH_REQUEST_LIFETIME"),
+            code=seconds(raw.code, "KEYHOOK_OIDC_CODE_LIFETIME"),
+            access_token=seconds(raw.access_token, "KEYHOOK_OIDC_ACCESS_TOKEN_LIFETIME"),
+            id_token=seconds(raw.id_token, "KEYHOOK_OIDC_ID_TOKEN_LIFETIME"),
+            refresh_token=seconds(raw.refresh_token, "KEYHOOK_OIDC_REFRESH_TOKEN_LIFETIME"),
+        )
+
+
+@dataclass
+class Minted:
+    """One token response, made but not yet committed."""
+
+    access_token: str
+    access: AccessTokenRecord
+    scopes: tuple[str, ...]
+    metadata: list[tuple[str, str]]
+    id_token: str | None = None
+    refresh_token: str | None = None
+    refresh_hash: str | None = None
+    refresh_expires_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def response(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": max(0, int((self.access.expires_at - now()).total_seconds())),
+            "scope": " ".join(self.scopes),
+        }
+        if self.id_token is not None:
+            body["id_token"] = self.id_token
+        if self.refresh_token is not None:
+            body["refresh_token"] = self.refresh_token
+        return body
+
+
+def new_refresh_token() -> tuple[str, str]:
+    token = "khr_" + secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def target_refusal(error: TargetError) -> OAuthError:
+    """A function execution's target refused (``interruptOnError``): a standard error.
+
+    The target's message is the ``error_description``, verbatim. A 4xx from the
+    target is ``access_denied``; a failing or silent target is ``server_error``.
+    """
+    if 400 <= error.status < 500:
+        return OAuthError("access_denied", error.message, status=403)
+    return OAuthError("server_error", error.message, status=error.status)
+
+
+class TokenMaker:
+    def __init__(
+        self,
+        issuer: str,
+        lifetimes: Lifetimes,
+        engine: ActionsEngine,
+        signer: TokenSigner,
+        ids: IdGenerator,
+    ) -> None:
+        self.issuer = issuer
+        self.lifetimes = lifetimes
+        self.engine = engine
+        self.signer = signer
+        self.ids = ids
+
+    async def functions(
+        self,
+        names: tuple[str, ...],
+        user: UserRecord,
+        client_id: str,
+        scopes: tuple[str, ...],
+        claims: dict[str, Any],
+    ) -> Complement:
+        """Run the function executions ``names`` in order; what they added, together."""
+        together = Complement()
+        for name in names:
+            ctx = FunctionContext(
+                instance_id=user.instance_id,
+                org_id=user.org_id,
+                user_id=user.user_id,
+                client_id=client_id,
+                scopes=scopes,
+                user=user.payload(),
+                user_metadata=user.metadata_payload(),
+                claims={**claims, **together.claims},
+            )
+            try:
+                together.merge(await run_function(self.engine, name, ctx))
+            except TargetError as error:
+                raise target_refusal(error) from None
+        return together
+
+    async def mint(
+        self,
+        user: UserRecord,
+        client_id: str,
+        audience: list[str],
+        scopes: tuple[str, ...],
+        *,
+        jwt_access: bool,
+        refresh: bool,
+        auth_time: datetime | None = None,
+        nonce: str | None = None,
+        login_session_id: str | None = None,
+    ) -> Minted:
+        at = now()
+        issued = int(at.timestamp())
+        token_id = self.ids.new()
+        expires = at + self.lifetimes.access_token
+        access_claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": user.user_id,
+            "aud": audience,
+            "client_id": client_id,
+            "exp": int(expires.timestamp()),
+            "iat": issued,
+            "nbf": issued,
+            "jti": token_id,
+            "scope": " ".join(scopes),
+        }
+        added = await self.functions(ACCESS_FUNCTIONS, user, client_id, scopes, access_claims)
+        userinfo_added = Complement()
+        if OPENID in scopes:
+            userinfo_added = await self.functions(
+                (USERINFO_FUNCTION,),
+                user,
+                client_id,
+                scopes,
+                standard_claims(user.profile, scopes),
+            )
+        opaque_hash = None
+        if jwt_access:
+            access_token = await self.signer.sign({**added.token_claims(), **access_claims})
+        else:
+            access_token = f"kha_{token_id}.{secrets.token_urlsafe(32)}"
+            opaque_hash = token_hash(access_token)
+        minted = Minted(
+            access_token=access_token,
+            access=AccessTokenRecord(token_id, scopes, expires, opaque_hash),
+            scopes=scopes,
+            metadata=added.metadata + userinfo_added.metadata,
+        )
+        if OPENID in scopes:
+            id_claims: dict[str, Any] = {
+                **standard_claims(user.profile, scopes),
+                **added.token_claims(),
+                **userinfo_added.token_claims(),
+                "iss": self.issuer,
+                "sub": user.user_id,
+                "aud": client_id,
+                "azp": client_id,
+                "exp": int((at + self.lifetimes.id_token).timestamp()),
+                "iat": issued,
+                "at_hash": at_hash(access_token),
+            }
+            if auth_time is not None:
+                id_claims["auth_time"] = int(auth_time.timestamp())
+                id_claims["amr"] = ["pwd"]
+            if nonce is not None:
+                id_claims["nonce"] = nonce
+            if login_session_id is not None:
+                id_claims["sid"] = login_session_id
+            minted.id_token = await self.signer.sign(id_claims)
+        if refresh:
+            minted.refresh_token, minted.refresh_hash = new_refresh_token()
+            minted.refresh_expires_at = at + self.lifetimes.refresh_token
+        return minted
+
+
+@dataclass(frozen=True)
+class Credentials:
+    client_id: str
+    secret: str | None
+    method: str  # basic, post or none
+
+
+def credentials(form: dict[str, str], authorization: str | None) -> Credentials:
+    """The client's credentials: HTTP Basic (RFC 6749 §2.3.1) or the form's members."""
+    if authorization and authorization[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+            raw_id, raw_secret = decoded.split(":", 1)
+        except (ValueError, UnicodeDecodeError):
+            raise OAuthError(
+                "invalid_client", "the Authorization header is not valid Basic", status=401
+            ) from None
+        if form.get("client_id") and form["client_id"] != unquote_plus(raw_id):
+            raise OAuthError(
+                "invalid_request", "client_id in the form differs from the Authorization header"
+            )
+        return Credentials(unquote_plus(raw_id), unquote_plus(raw_secret), "basic")
+    client_id = form.get("client_id")
+    if not client_id:
+        raise OAuthError(
+            "invalid_client",
+            "the client is not identified: send HTTP Basic or client_id in the form",
+            status=401,
+        )
+    secret = form.get("client_secret") or None
+    return Credentials(client_id, secret, "post" if secret else "none")
+
+
+class ClientAuthenticator:
+    def __init__(self, queries: OidcQueries, passwords: Passwords) -> None:
+        self.queries = queries
+        self.passwords = passwords
+        self._verified: dict[str, float] = {}
+
+    def secret_matches(self, stored_hash: str, presented: str) -> bool:
+        key = hashlib.sha256(f"{stored_hash}\0{presented}".encode()).hexdigest()
+        if key in self._verified:
+            return True
+        if not self.passwords.verify(stored_hash, presented):
+            return False
+        if len(self._verified) >= _SECRET_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[key] = time.monotonic()
+        return True
+
+    async def client(self, creds: Credentials, *, allow_public: bool = True) -> Client:
+        """The application the credentials name, if they prove it; ``invalid_client`` if not."""
+        client = await self.queries.client(creds.client_id)
+        if client is None:
+            raise OAuthError(
+                "invalid_client", f"client {creds.client_id!r} is not known", status=401
+            )
+        if client.public:
+            if not allow_public:
+                raise OAuthError(
+                    "invalid_client",
+                    "a public client cannot use this endpoint; use a confidential client",
+                    status=401,
+                )
+            return client
+        if creds.secret is None:
+            raise OAuthError(
+                "invalid_client",
+                "this client is confidential: authenticate with its secret "
+                "(client_secret_basic or client_secret_post)",
+                status=401,
+            )
+        if client.secret_hash is None or not self.secret_matches(client.secret_hash, creds.secret):
+            raise OAuthError("invalid_client", "the client secret is wrong", status=401)
+        return client
+
+    async def machine_user(self, creds: Credentials) -> UserRecord:
+        """The machine user of a client credentials request (its user name and secret)."""
+        user = await self.queries.machine_user(creds.client_id)
+        if (
+            user is None
+            or user.secret_hash is None
+            or creds.secret is None
+            or not self.secret_matches(user.secret_hash, creds.secret)
+        ):
+            raise OAuthError(
+                "invalid_client",
+                "no machine user with this client id and secret "
+                "(client credentials need a machine user's user name and secret from AddSecret)",
+                status=401,
+            )
+        return user
