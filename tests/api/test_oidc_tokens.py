@@ -3,6 +3,7 @@ client credentials, and every refusal with its OAuth error code."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,9 +13,16 @@ import pytest
 
 from tests.support.api import Api
 from tests.support.oidc import (
+    OidcClient,
+    OidcUser,
+    authorize_url,
+    callback_params,
     code_tokens,
     create_client,
     create_user,
+    login_page,
+    pkce_pair,
+    sign_in,
     token_request,
 )
 from tests.support.server import KeyhookServer
@@ -79,3 +87,186 @@ async def test_refresh_rotation_old_token_stops_working(
         http, client, {"grant_type": "refresh_token", "refresh_token": second["refresh_token"]}
     )
     assert third.status_code == 200, third.text
+
+
+async def _code_for(
+    http: httpx.AsyncClient, keyhook: KeyhookServer, client: OidcClient, user: OidcUser
+) -> tuple[str, str]:
+    verifier, challenge = pkce_pair()
+    params = await sign_in(
+        http,
+        keyhook.url,
+        client,
+        user,
+        code_challenge=challenge,
+        code_challenge_method="S256",
+    )
+    return params["code"], verifier
+
+
+def _exchange(code: str, verifier: str, redirect_uri: str) -> dict[str, str]:
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": verifier,
+    }
+
+
+async def test_wrong_pkce_verifier_is_invalid_grant(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    user = await create_user(api)
+    code, _ = await _code_for(http, keyhook, client, user)
+    wrong, _ = pkce_pair()
+    reply = await token_request(http, client, _exchange(code, wrong, client.redirect_uri))
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "invalid_grant"
+    assert "code_verifier" in reply.json()["error_description"]
+    assert reply.headers["cache-control"] == "no-store"
+
+
+async def test_reused_code_is_refused_and_revokes_its_tokens(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    client = await create_client(api, access_token_type="OIDC_TOKEN_TYPE_BEARER")
+    user = await create_user(api)
+    code, verifier = await _code_for(http, keyhook, client, user)
+    first = await token_request(http, client, _exchange(code, verifier, client.redirect_uri))
+    assert first.status_code == 200, first.text
+    access = first.json()["access_token"]
+    assert (await userinfo(http, access)).status_code == 200
+    second = await token_request(http, client, _exchange(code, verifier, client.redirect_uri))
+    assert second.status_code == 400
+    assert second.json()["error"] == "invalid_grant"
+    assert "already used" in second.json()["error_description"]
+    # RFC 6749 §4.1.2: the tokens issued for the code are revoked.
+    after = await userinfo(http, access)
+    assert after.status_code == 401
+    assert after.json()["error"] == "invalid_token"
+
+
+async def test_wrong_redirect_uri_is_invalid_grant(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    user = await create_user(api)
+    code, verifier = await _code_for(http, keyhook, client, user)
+    reply = await token_request(
+        http, client, _exchange(code, verifier, "http://127.0.0.1:9/elsewhere")
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "invalid_grant"
+    assert "redirect_uri" in reply.json()["error_description"]
+
+
+async def test_wrong_client_secret_is_invalid_client(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    user = await create_user(api)
+    code, verifier = await _code_for(http, keyhook, client, user)
+    wrong = OidcClient(
+        client.project_id, client.app_id, client.client_id, "not-the-secret", client.redirect_uri
+    )
+    for basic in (True, False):
+        reply = await token_request(
+            http, wrong, _exchange(code, verifier, client.redirect_uri), basic=basic
+        )
+        assert reply.status_code == 401
+        assert reply.json()["error"] == "invalid_client"
+        assert reply.headers["www-authenticate"].startswith("Basic ")
+    # The code was not spent by the refused attempts.
+    good = await token_request(http, client, _exchange(code, verifier, client.redirect_uri))
+    assert good.status_code == 200, good.text
+
+
+async def test_expired_code_is_invalid_grant(
+    api: Api, tmp_path: Any, http: httpx.AsyncClient
+) -> None:
+    server = KeyhookServer(data_dir=tmp_path, extra_env={"KEYHOOK_OIDC_CODE_LIFETIME": "1s"})
+    await server.start()
+    try:
+        own_api = Api(server.url, server.token)
+        async with httpx.AsyncClient(base_url=server.url) as own_http:
+            client = await create_client(own_api)
+            user = await create_user(own_api)
+            verifier, challenge = pkce_pair()
+            params = await sign_in(
+                own_http,
+                server.url,
+                client,
+                user,
+                code_challenge=challenge,
+                code_challenge_method="S256",
+            )
+            await asyncio.sleep(1.5)
+            reply = await token_request(
+                own_http, client, _exchange(params["code"], verifier, client.redirect_uri)
+            )
+        await own_api.close()
+    finally:
+        await server.stop()
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "invalid_grant"
+    assert "expired" in reply.json()["error_description"]
+
+
+async def test_unsupported_grant_and_unknown_client(api: Api, http: httpx.AsyncClient) -> None:
+    client = await create_client(api)
+    reply = await token_request(http, client, {"grant_type": "password"})
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "unsupported_grant_type"
+    assert "authorization_code" in reply.json()["error_description"]
+    unknown = await http.post(
+        "/oauth/v2/token",
+        data={"grant_type": "authorization_code", "code": "x", "client_id": "nobody"},
+    )
+    assert unknown.status_code == 401
+    assert unknown.json()["error"] == "invalid_client"
+    not_a_form = await http.post("/oauth/v2/token", json={"grant_type": "refresh_token"})
+    assert not_a_form.status_code == 400
+    assert not_a_form.json()["error"] == "invalid_request"
+
+
+async def test_public_client_needs_pkce_and_its_verifier(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    client = await create_client(api, public=True)
+    assert client.client_secret is None
+    user = await create_user(api)
+    without = await login_page(http, authorize_url(keyhook.url, client))
+    params = callback_params(without)
+    assert params["error"] == "invalid_request"
+    assert "code_challenge" in params["error_description"]
+    tokens = await code_tokens(http, keyhook.url, client, user, "openid")
+    assert "id_token" in tokens
+    plain = await login_page(
+        http,
+        authorize_url(keyhook.url, client, code_challenge="a" * 43, code_challenge_method="plain"),
+    )
+    assert callback_params(plain)["error"] == "invalid_request"
+
+
+async def test_authorize_refuses_unknown_redirect_uri_without_redirecting(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    evil = OidcClient(
+        client.project_id,
+        client.app_id,
+        client.client_id,
+        None,
+        "https://evil.example.com/cb",
+    )
+    reply = await http.get(authorize_url(keyhook.url, evil))
+    assert reply.status_code == 400
+    assert "location" not in reply.headers
+    assert "is not registered" in reply.text
+    no_openid = await login_page(http, authorize_url(keyhook.url, client, scope="email"))
+    assert callback_params(no_openid)["error"] == "invalid_scope"
+
+
+async def userinfo(http: httpx.AsyncClient, access_token: str) -> httpx.Response:
+    return await http.get("/oidc/v1/userinfo", headers={"Authorization": f"Bearer {access_token}"})

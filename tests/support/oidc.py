@@ -169,10 +169,10 @@ async def token_request(
     return await http.post("/oauth/v2/token", data=form)
 
 
-async def code_tokens(
+async def exchange(
     http: httpx.AsyncClient, base: str, client: OidcClient, user: OidcUser, scope: str
-) -> dict[str, Any]:
-    """Sign in with PKCE and exchange the code: the token response."""
+) -> httpx.Response:
+    """Sign in with PKCE and exchange the code: the token endpoint's raw reply."""
     verifier, challenge = pkce_pair()
     params = await sign_in(
         http,
@@ -183,7 +183,7 @@ async def code_tokens(
         code_challenge=challenge,
         code_challenge_method="S256",
     )
-    reply = await token_request(
+    return await token_request(
         http,
         client,
         {
@@ -193,6 +193,13 @@ async def code_tokens(
             "code_verifier": verifier,
         },
     )
+
+
+async def code_tokens(
+    http: httpx.AsyncClient, base: str, client: OidcClient, user: OidcUser, scope: str
+) -> dict[str, Any]:
+    """Sign in with PKCE and exchange the code: the token response."""
+    reply = await exchange(http, base, client, user, scope)
     assert reply.status_code == 200, reply.text
     body: dict[str, Any] = reply.json()
     return body
