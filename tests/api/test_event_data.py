@@ -41,6 +41,9 @@ async def test_event_data_members_are_the_documented_ones(
     await api.delete(f"/v2/sessions/{session['sessionId']}")
     for verb in ("lock", "unlock", "deactivate", "reactivate"):
         (await api.post(f"/v2/users/{user_id}/{verb}")).ok()
+    machine_id = await api.add_machine_user(f"doc-robot-{secrets.token_hex(3)}", "Doc robot")
+    await api.add_secret(machine_id)
+    (await api.delete(f"/v2/users/{machine_id}/secret")).ok()
     target = await api.create_target(receiver.endpoint("/doc-events"), kind="restAsync")
     await api.post(f"/v2/actions/targets/{target['id']}", {"timeout": "3s"})
     await api.post(f"/v2/actions/targets/{target['id']}/pause")

@@ -26,9 +26,13 @@ async def test_load_user_equals_the_fold_of_its_events(world: World) -> None:
         )
     )["userId"]
 
+    machine_id = (await users.add_machine_user(admin, admin.org_id, "fold-robot", "Robot"))[
+        "userId"
+    ]
+
     async def same() -> None:
         async with db.read() as conn:
-            for subject in (user_id, admin.user_id):
+            for subject in (user_id, admin.user_id, machine_id):
                 folded = await fold_user(conn, admin.instance_id, subject)
                 loaded = await load_user(conn, admin.instance_id, subject)
                 assert (
@@ -40,6 +44,7 @@ async def test_load_user_equals_the_fold_of_its_events(world: World) -> None:
                     loaded.exists,
                     loaded.failed_attempts,
                     loaded.password_hash,
+                    loaded.secret_hash,
                 ) == (
                     folded.org_id,
                     folded.user_name,
@@ -49,6 +54,7 @@ async def test_load_user_equals_the_fold_of_its_events(world: World) -> None:
                     folded.exists,
                     folded.failed_attempts,
                     folded.password_hash,
+                    folded.secret_hash,
                 )
 
     await same()
@@ -67,6 +73,18 @@ async def test_load_user_equals_the_fold_of_its_events(world: World) -> None:
     await same()
     await users.reactivate(admin, user_id)
     await same()
+    secret = (await users.add_secret(admin, machine_id))["clientSecret"]
+    await same()
+    async with db.read() as conn:
+        loaded = await load_user(conn, admin.instance_id, machine_id)
+    assert loaded.secret_hash is not None
+    assert writer.passwords.verify(loaded.secret_hash, secret)
+    await users.add_secret(admin, machine_id)
+    await same()
+    await users.remove_secret(admin, machine_id)
+    await same()
+    async with db.read() as conn:
+        assert (await load_user(conn, admin.instance_id, machine_id)).secret_hash is None
     await users.delete(admin, user_id)
     async with db.read() as conn:
         assert not (await load_user(conn, admin.instance_id, user_id)).exists

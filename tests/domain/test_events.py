@@ -12,6 +12,8 @@ EXPECTED_AGGREGATES = {
     "user.human.added": "user",
     "user.human.changed": "user",
     "user.machine.added": "user",
+    "user.machine.secret.set": "user",
+    "user.machine.secret.removed": "user",
     "user.pat.added": "user",
     "user.locked": "user",
     "user.unlocked": "user",
@@ -97,6 +99,7 @@ def test_event_groups_are_every_proper_dotted_prefix() -> None:
         "user.human.password.check",
         "user.human.password.hash",
         "user.machine",
+        "user.machine.secret",
         "user.metadata",
         "user.pat",
     ]

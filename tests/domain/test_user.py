@@ -16,6 +16,7 @@ from keyhook.domain.user import (
     User,
     UserState,
     validate_email,
+    validate_machine_name,
     validate_metadata_key,
     validate_password,
     validate_user_name,
@@ -233,6 +234,42 @@ def test_a_password_check_needs_a_human_with_a_password() -> None:
         fold(ADDED).check_has_password()
     with pytest.raises(FailedPrecondition, match="machine user"):
         fold(("user.machine.added", {"userName": "robot"})).check_has_password()
+
+
+MACHINE = ("user.machine.added", {"userId": "300", "userName": "robot", "name": "Robot"})
+
+
+def test_the_secret_hash_follows_set_replaced_and_removed() -> None:
+    assert fold(MACHINE).secret_hash is None
+    first = ("user.machine.secret.set", {"userName": "robot", "hashedSecret": "$argon2id$a"})
+    second = ("user.machine.secret.set", {"userName": "robot", "hashedSecret": "$argon2id$b"})
+    removed = ("user.machine.secret.removed", {"userName": "robot"})
+    assert fold(MACHINE, first).secret_hash == "$argon2id$a"
+    assert fold(MACHINE, first, second).secret_hash == "$argon2id$b"
+    assert fold(MACHINE, first, removed).secret_hash is None
+    assert fold(MACHINE, first, removed, second).secret_hash == "$argon2id$b"
+    assert "argon2" not in repr(fold(MACHINE, first)), "the hash stays out of logs"
+
+
+def test_client_secrets_are_for_existing_machine_users_only() -> None:
+    fold(MACHINE).ensure_machine()
+    with pytest.raises(FailedPrecondition, match="human user"):
+        fold(ADDED).ensure_machine()
+    with pytest.raises(NotFound):
+        User(id="300").ensure_machine()
+    with pytest.raises(NotFound):
+        fold(MACHINE, ("user.removed", {})).ensure_machine()
+    with pytest.raises(FailedPrecondition, match="has no client secret"):
+        fold(MACHINE).check_has_secret()
+    fold(MACHINE, ("user.machine.secret.set", {"hashedSecret": "h"})).check_has_secret()
+
+
+def test_machine_display_name_rule() -> None:
+    assert validate_machine_name(" Robot ") == "Robot"
+    for bad in ("", "   ", "x" * 201):
+        with pytest.raises(InvalidArgument) as caught:
+            validate_machine_name(bad)
+        assert caught.value.details[0]["field"] == "name"
 
 
 @pytest.mark.parametrize(

@@ -111,3 +111,13 @@ class Api:
             }
         }
         return await self.post("/v2/users/human", body)
+
+    async def add_machine_user(self, user_name: str, name: str, **extra: Any) -> str:
+        """A new machine user's id (AddMachineUser)."""
+        body = {"userName": user_name, "name": name, **extra}
+        reply = await self.post("/management/v1/users/machine", body)
+        return str(reply.ok()["userId"])
+
+    async def add_secret(self, user_id: str) -> str:
+        """A new client secret for a machine user (AddSecret); shown only here."""
+        return str((await self.post(f"/v2/users/{user_id}/secret")).ok()["clientSecret"])

@@ -109,6 +109,18 @@ class AddHumanUserRequest(Message):
         return data
 
 
+class AddMachineUserRequest(Message):
+    """ZITADEL's ``management.v1`` AddMachineUser."""
+
+    user_name: str = Field(max_length=200)
+    name: str = Field(max_length=200)
+    description: str = Field("", max_length=500)
+    access_token_type: Literal["ACCESS_TOKEN_TYPE_BEARER", "ACCESS_TOKEN_TYPE_JWT"] = Field(
+        "ACCESS_TOKEN_TYPE_BEARER"
+    )
+    organization_id: str | None = None
+
+
 class UserIdRequest(Message):
     user_id: Id
 

@@ -1,4 +1,5 @@
-"""User operations (``zitadel.user.v2.UserService``)."""
+"""User operations (``zitadel.user.v2.UserService``, and ZITADEL's management
+API's AddMachineUser)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from keyhook.api import messages as m
 from keyhook.api.registry import Operation, Registry
 from keyhook.command.users import HumanUserInput, UserCommands
 from keyhook.domain.caller import Caller
+from keyhook.domain.user import MACHINE_TOKEN_TYPES
 from keyhook.query.users import UserQueries
 
 SERVICE = "/zitadel.user.v2.UserService/"
+MANAGEMENT = "/zitadel.management.v1.ManagementService/"
 
 
 def register(registry: Registry, commands: UserCommands, queries: UserQueries) -> None:
@@ -34,6 +37,22 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
                 metadata=[(i.key, i.value) for i in u.metadata],
             ),
         )
+
+    async def add_machine_user(caller: Caller, req: m.AddMachineUserRequest) -> dict[str, Any]:
+        return await commands.add_machine_user(
+            caller,
+            org_id=req.organization_id or caller.default_org_id,
+            user_name=req.user_name,
+            name=req.name,
+            description=req.description,
+            access_token_type=MACHINE_TOKEN_TYPES[req.access_token_type],
+        )
+
+    async def add_secret(caller: Caller, req: m.UserIdRequest) -> dict[str, Any]:
+        return await commands.add_secret(caller, req.user_id)
+
+    async def remove_secret(caller: Caller, req: m.UserIdRequest) -> dict[str, Any]:
+        return await commands.remove_secret(caller, req.user_id)
 
     async def get_user(caller: Caller, req: m.UserIdRequest) -> dict[str, Any]:
         return await queries.get(caller, req.user_id)
@@ -143,6 +162,30 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             m.SetUserMetadataRequest,
             set_metadata,
             "Set user metadata",
+            subject_field="userId",
+        ),
+        Operation(
+            MANAGEMENT + "AddMachineUser",
+            (("POST", "/management/v1/users/machine"),),
+            m.AddMachineUserRequest,
+            add_machine_user,
+            "Create a machine user",
+            response_subject_field="userId",
+        ),
+        Operation(
+            SERVICE + "AddSecret",
+            (("POST", "/v2/users/{userId}/secret"),),
+            m.UserIdRequest,
+            add_secret,
+            "Set a machine user's client secret (shown in this answer only)",
+            subject_field="userId",
+        ),
+        Operation(
+            SERVICE + "RemoveSecret",
+            (("DELETE", "/v2/users/{userId}/secret"),),
+            m.UserIdRequest,
+            remove_secret,
+            "Remove a machine user's client secret",
             subject_field="userId",
         ),
     ):

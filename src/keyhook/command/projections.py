@@ -110,6 +110,14 @@ async def _password_check_succeeded(conn: AsyncConnection, e: StoredEvent) -> No
     await _user_touch(conn, e, failed_attempts=0)
 
 
+async def _secret_set(conn: AsyncConnection, e: StoredEvent) -> None:
+    await _user_touch(conn, e, secret_hash=e.data["hashedSecret"])
+
+
+async def _secret_removed(conn: AsyncConnection, e: StoredEvent) -> None:
+    await _user_touch(conn, e, secret_hash=None)
+
+
 async def _session_added(conn: AsyncConnection, e: StoredEvent) -> None:
     checked = e.data.get("passwordCheckedAt")
     await conn.execute(
@@ -379,6 +387,8 @@ PROJECTORS: dict[str, Projector] = {
     "user.metadata.set": _metadata_set,
     "user.metadata.removed": _metadata_removed,
     "user.pat.added": _pat_added,
+    "user.machine.secret.set": _secret_set,
+    "user.machine.secret.removed": _secret_removed,
     "session.added": _session_added,
     "session.removed": _session_removed,
     "instance.lockout.policy.changed": _lockout_policy_changed,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keyhook.command.users import USER_NAME, UserCommands
+from keyhook.command.users import USER_NAME, UserCommands, machine_user_added
 from keyhook.command.writer import Writer
 from keyhook.crypto.tokens import new_personal_access_token, token_hash
 from keyhook.domain.caller import Caller
@@ -47,13 +47,7 @@ async def set_up_instance(writer: Writer, instance_name: str = "Keyhook") -> Set
                 PendingEvent(
                     "org.added", "org", org_id, org_id, {"orgId": org_id, "name": "Default"}
                 ),
-                PendingEvent(
-                    "user.machine.added",
-                    "user",
-                    admin_id,
-                    org_id,
-                    {"userId": admin_id, "userName": "admin", "name": "Administrator"},
-                ),
+                machine_user_added(admin_id, org_id, "admin", "Administrator"),
             ],
             claims=[UniqueClaim(USER_NAME, f"{org_id}:admin")],
         )

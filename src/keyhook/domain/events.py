@@ -68,7 +68,25 @@ EVENT_TYPES: dict[str, EventType] = {
             "user.machine.added",
             "user",
             "A machine user was created.",
-            {**_USER_REF, "name": "display name"},
+            {
+                **_USER_REF,
+                "name": "display name",
+                "description": "description (may be empty)",
+                "accessTokenType": "bearer or jwt",
+            },
+        ),
+        EventType(
+            "user.machine.secret.set",
+            "user",
+            "A machine user's client secret was set (AddSecret), replacing any earlier one; "
+            "the secret and its hash are never shown.",
+            dict(_USER_REF),
+        ),
+        EventType(
+            "user.machine.secret.removed",
+            "user",
+            "A machine user's client secret was removed (RemoveSecret).",
+            dict(_USER_REF),
         ),
         EventType(
             "user.pat.added",

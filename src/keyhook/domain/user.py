@@ -11,6 +11,9 @@ from keyhook.errors import FailedPrecondition, NotFound, field_error
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_METADATA_VALUE = 4096
+# A machine user's access token type: the wire name and how events store it
+# (as applications store theirs).
+MACHINE_TOKEN_TYPES = {"ACCESS_TOKEN_TYPE_BEARER": "bearer", "ACCESS_TOKEN_TYPE_JWT": "jwt"}
 
 
 class UserState(StrEnum):
@@ -36,6 +39,8 @@ class User:
     # or an unlock (the lockout policy of ``domain.lockout`` compares it to its limit).
     failed_attempts: int = 0
     password_hash: str | None = field(default=None, repr=False)
+    # A machine user's client secret (client credentials grant), argon2-hashed.
+    secret_hash: str | None = field(default=None, repr=False)
 
     def apply(self, event_type: str, data: dict[str, Any], sequence: int, owner: str) -> None:
         self.sequence = sequence
@@ -71,6 +76,10 @@ class User:
             self.failed_attempts = int(data.get("failedAttempts", self.failed_attempts + 1))
         elif event_type == "user.human.password.check.succeeded":
             self.failed_attempts = 0
+        elif event_type == "user.machine.secret.set":
+            self.secret_hash = data["hashedSecret"]
+        elif event_type == "user.machine.secret.removed":
+            self.secret_hash = None
 
     def ensure_exists(self) -> None:
         if not self.exists or self.state is UserState.DELETED:
@@ -83,6 +92,22 @@ class User:
         self.ensure_exists()
         if self.kind != "human":
             raise FailedPrecondition(f"user {self.id} is a machine user; this needs a human user")
+
+    def ensure_machine(self) -> None:
+        self.ensure_exists()
+        if self.kind != "machine":
+            raise FailedPrecondition(
+                f"user {self.id} is a human user; only machine users have client secrets",
+                details=[{"field": "userId", "problem": "not a machine user"}],
+            )
+
+    def check_has_secret(self) -> None:
+        self.ensure_machine()
+        if self.secret_hash is None:
+            raise FailedPrecondition(
+                f"user {self.id} has no client secret; there is nothing to remove",
+                details=[{"field": "userId", "problem": "user has no secret"}],
+            )
 
     def check_lock(self) -> None:
         self.ensure_exists()
@@ -142,6 +167,13 @@ def validate_user_name(name: str, field_name: str = "user.userName") -> str:
     name = name.strip()
     if not name or len(name) > 200 or any(c.isspace() for c in name):
         raise field_error(field_name, "must be 1-200 characters without spaces")
+    return name
+
+
+def validate_machine_name(name: str, field_name: str = "name") -> str:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise field_error(field_name, "must be 1-200 characters")
     return name
 
 

@@ -6,18 +6,56 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keyhook.clock import iso
 from keyhook.domain.caller import Caller
+from keyhook.domain.user import MACHINE_TOKEN_TYPES
 from keyhook.errors import NotFound
+from keyhook.eventstore.store import from_row
 from keyhook.query.paging import count_and_rows, pagination
 from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
 MAX_LIMIT = 1000
+_TOKEN_TYPE_WIRE = {stored: wire for wire, stored in MACHINE_TOKEN_TYPES.items()}
 
 
-def user_to_wire(row: RowMapping, metadata: list[dict[str, str]]) -> dict[str, Any]:
+async def _machine_details(
+    conn: AsyncConnection, instance_id: str, user_ids: list[str]
+) -> dict[str, dict[str, str]]:
+    """Description and access token type of machine users, from their
+    ``user.machine.added`` events (sequence 1, read through the aggregate's
+    unique index): the ``users`` table has no columns for them, and neither
+    can change after creation."""
+    if not user_ids:
+        return {}
+    rows = await conn.execute(
+        select(t.events).where(
+            t.events.c.instance_id == instance_id,
+            t.events.c.aggregate_type == "user",
+            t.events.c.aggregate_id.in_(user_ids),
+            t.events.c.sequence == 1,
+            t.events.c.event_type == "user.machine.added",
+        )
+    )
+    found: dict[str, dict[str, str]] = {}
+    for row in rows:
+        data = from_row(row._mapping).data
+        found[row.aggregate_id] = {
+            "description": str(data.get("description", "")),
+            "accessTokenType": _TOKEN_TYPE_WIRE.get(
+                str(data.get("accessTokenType", "bearer")), "ACCESS_TOKEN_TYPE_BEARER"
+            ),
+        }
+    return found
+
+
+def user_to_wire(
+    row: RowMapping,
+    metadata: list[dict[str, str]],
+    machine: dict[str, str] | None = None,
+) -> dict[str, Any]:
     user: dict[str, Any] = {
         "userId": row["id"],
         "details": {
@@ -44,7 +82,13 @@ def user_to_wire(row: RowMapping, metadata: list[dict[str, str]]) -> dict[str, A
             "phone": {"phone": row["phone"], "isVerified": row["phone_verified"]},
         }
     else:
-        user["machine"] = {"name": row["display_name"]}
+        details = machine or {}
+        user["machine"] = {
+            "name": row["display_name"],
+            "description": details.get("description", ""),
+            "accessTokenType": details.get("accessTokenType", "ACCESS_TOKEN_TYPE_BEARER"),
+            "hasSecret": row["secret_hash"] is not None,
+        }
     return user
 
 
@@ -72,7 +116,12 @@ class UserQueries:
                 .order_by(t.user_metadata.c.key)
             )
             metadata = [{"key": m.key, "value": m.value} for m in meta]
-        return {"user": user_to_wire(row._mapping, metadata)}
+            machine = (
+                await _machine_details(conn, caller.instance_id, [user_id])
+                if row.kind == "machine"
+                else {}
+            )
+        return {"user": user_to_wire(row._mapping, metadata, machine.get(user_id))}
 
     async def list(
         self,
@@ -107,7 +156,10 @@ class UserQueries:
                 )
                 for m in found:
                     metadata[m.user_id].append({"key": m.key, "value": m.value})
-            result = [user_to_wire(r._mapping, metadata[r.id]) for r in rows]
+            machines = await _machine_details(
+                conn, caller.instance_id, [r.id for r in rows if r.kind == "machine"]
+            )
+            result = [user_to_wire(r._mapping, metadata[r.id], machines.get(r.id)) for r in rows]
         return {
             "details": pagination(total, limit),
             "pagination": pagination(total, limit),
