@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser
 
 from tests.support.api import Api
+from tests.support.browser import chromium_missing_reason, headless_chromium
 from tests.support.receiver import Receiver
 from tests.support.server import KeyhookServer
 
@@ -45,3 +47,13 @@ async def clean_actions(api: Api) -> AsyncIterator[Api]:
     await api.clear_executions()
     yield api
     await api.clear_executions()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A headless Chromium; the test is skipped, saying why, when Chromium is missing."""
+    reason = chromium_missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    async with headless_chromium() as launched:
+        yield launched
