@@ -8,9 +8,20 @@ from __future__ import annotations
 
 import secrets
 
+import httpx
+
 from keyhook.domain.events import EVENT_TYPES
 from tests.support.api import Api
+from tests.support.oidc import (
+    code_tokens,
+    create_client,
+    create_user,
+    pkce_pair,
+    sign_in,
+    token_request,
+)
 from tests.support.receiver import Receiver
+from tests.support.server import KeyhookServer
 
 TARGET_FIELDS = {"name", "endpoint", "timeoutSeconds", "targetType", "interruptOnError"}
 
@@ -62,3 +73,54 @@ async def test_event_data_members_are_the_documented_ones(
         assert emitted == documented, (event["eventType"], emitted ^ documented)
         seen.add(event["eventType"])
     assert len(seen) >= 20, sorted(seen)
+
+
+async def test_oidc_event_data_members_are_the_documented_ones(
+    api: Api, keyhook: KeyhookServer
+) -> None:
+    client = await create_client(api)
+    user = await create_user(api)
+    assert client.client_secret is not None
+    basic = (client.client_id, client.client_secret)
+    async with httpx.AsyncClient(base_url=keyhook.url) as http:
+        tokens = await code_tokens(http, keyhook.url, client, user, "openid offline_access")
+        renewed = await token_request(
+            http, client, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+        )
+        renewed_tokens = renewed.json()
+        await http.post("/oauth/v2/revoke", data={"token": tokens["access_token"]}, auth=basic)
+        await http.post(
+            "/oauth/v2/revoke", data={"token": renewed_tokens["refresh_token"]}, auth=basic
+        )
+        # A code used twice: the request fails (and its grant is revoked).
+        verifier, challenge = pkce_pair()
+        params = await sign_in(
+            http, keyhook.url, client, user, code_challenge=challenge, code_challenge_method="S256"
+        )
+        exchange = {
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": client.redirect_uri,
+            "code_verifier": verifier,
+        }
+        for _ in range(2):
+            await token_request(http, client, exchange)
+
+    events = (
+        await api.post(
+            "/v2/events/search",
+            {"limit": 1000, "aggregateTypes": ["auth_request", "oidc_session"]},
+        )
+    ).ok()["events"]
+    seen: set[str] = set()
+    for event in events:
+        documented = set(EVENT_TYPES[event["eventType"]].data_fields)
+        emitted = set(event["eventData"])
+        assert emitted == documented, (event["eventType"], emitted ^ documented)
+        seen.add(event["eventType"])
+    oidc_types = {n for n in EVENT_TYPES if n.split(".")[0] in ("auth_request", "oidc_session")}
+    assert seen == oidc_types
+    text = str(events)
+    for secret in (tokens["refresh_token"], renewed_tokens["refresh_token"], params["code"]):
+        assert secret not in text
+    assert "Hash" not in text  # codeHash, refreshTokenHash, tokenHash never leave

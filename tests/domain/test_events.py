@@ -43,8 +43,20 @@ EXPECTED_AGGREGATES = {
     "application.removed": "application",
     "instance.oidc.key.added": "instance",
     "instance.oidc.key.retired": "instance",
+    "auth_request.added": "auth_request",
+    "auth_request.session.linked": "auth_request",
+    "auth_request.code.added": "auth_request",
+    "auth_request.code.exchanged": "auth_request",
+    "auth_request.failed": "auth_request",
+    "oidc_session.added": "oidc_session",
+    "oidc_session.access_token.added": "oidc_session",
+    "oidc_session.refresh_token.added": "oidc_session",
+    "oidc_session.refresh_token.renewed": "oidc_session",
+    "oidc_session.access_token.revoked": "oidc_session",
+    "oidc_session.revoked": "oidc_session",
 }
-_NAME = re.compile(r"^[a-z]+(\.[a-z]+)+$")
+# ZITADEL's own names have underscores (auth_request.added, oidc_session.added).
+_NAME = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 
 
 def test_the_event_table_holds_exactly_the_known_types() -> None:
@@ -82,12 +94,18 @@ def test_event_groups_are_every_proper_dotted_prefix() -> None:
     assert event_groups() == [
         "application",
         "application.oidc",
+        "auth_request",
+        "auth_request.code",
+        "auth_request.session",
         "execution",
         "instance",
         "instance.lockout",
         "instance.lockout.policy",
         "instance.oidc",
         "instance.oidc.key",
+        "oidc_session",
+        "oidc_session.access_token",
+        "oidc_session.refresh_token",
         "org",
         "project",
         "session",

@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keyhook.command.oidc_projections import OIDC_PROJECTORS
 from keyhook.eventstore.store import StoredEvent
 from keyhook.storage import schema as t
 
@@ -406,6 +407,9 @@ PROJECTORS: dict[str, Projector] = {
     "execution.set": _execution_set,
     "execution.removed": _execution_removed,
 }
+
+
+PROJECTORS.update(OIDC_PROJECTORS)
 
 
 async def project(conn: AsyncConnection, stored: Sequence[StoredEvent]) -> None:
