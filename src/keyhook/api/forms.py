@@ -14,6 +14,24 @@ from keyhook.errors import OAuthError
 
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 64 * 1024
+MAX_VALUE_CHARS = 4096  # longer than any state, nonce, code, token or URI Keyhook accepts
+
+
+def checked(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Parameters a database can hold and a human can read: no NUL, none overlong."""
+    for key, value in pairs:
+        if "\x00" in key or "\x00" in value:
+            raise OAuthError("invalid_request", f"parameter {key[:40]!r} contains a NUL character")
+        if len(value) > MAX_VALUE_CHARS:
+            raise OAuthError(
+                "invalid_request", f"parameter {key[:40]!r} is over {MAX_VALUE_CHARS} characters"
+            )
+    return pairs
+
+
+def query_params(request: Request) -> dict[str, str]:
+    """The query string as a mapping, checked like a form; a repeated parameter is refused."""
+    return _single(checked(request.query_params.multi_items()))
 
 
 async def form_pairs(request: Request) -> list[tuple[str, str]]:
@@ -29,15 +47,20 @@ async def form_pairs(request: Request) -> list[tuple[str, str]]:
         if len(body) > MAX_FORM_BYTES:
             raise OAuthError("invalid_request", f"the form is over {MAX_FORM_BYTES} bytes")
     try:
-        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise OAuthError("invalid_request", "the form is not UTF-8") from None
+    return checked(parse_qsl(text, keep_blank_values=True))
 
 
 async def single_valued(request: Request) -> dict[str, str]:
     """The form as a mapping; a repeated parameter is refused (RFC 6749 §3.1)."""
+    return _single(await form_pairs(request))
+
+
+def _single(pairs: list[tuple[str, str]]) -> dict[str, str]:
     values: dict[str, str] = {}
-    for key, value in await form_pairs(request):
+    for key, value in pairs:
         if key in values:
             raise OAuthError("invalid_request", f"parameter {key!r} is repeated (RFC 6749 §3.1)")
         values[key] = value

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from keyhook.api.forms import single_valued
+from keyhook.api.forms import query_params, single_valued
 from keyhook.api.oidc_login import message_page
 from keyhook.errors import InvalidArgument, KeyhookError, OAuthError
 from keyhook.services.oidc import AuthorizePageError, OidcProvider
@@ -103,7 +103,7 @@ def routes(provider: OidcProvider, access: TokenAccess) -> list[BaseRoute]:
         if request.method == "POST":
             params = await single_valued(request)
         else:
-            params = dict(request.query_params)
+            params = query_params(request)
         try:
             outcome = await access.end_session(params)
         except AuthorizePageError as error:

@@ -19,12 +19,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from keyhook.api.forms import form_pairs, single_valued
+from keyhook.api.forms import form_pairs, query_params, single_valued
 from keyhook.errors import FailedPrecondition, InvalidArgument, KeyhookError, NotFound, OAuthError
 from keyhook.services.oidc import AuthorizePageError, LoginPage, OidcProvider
 
 LOGIN_PATH = "/ui/login"
 CSRF_COOKIE = "keyhook_csrf"
+WRONG_CREDENTIALS = "The user name or password is not correct."
 _STYLE = """
 body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1b1d21;margin:0}
 main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;
@@ -115,7 +116,9 @@ class LoginForm:
 
     async def show(self, request: Request) -> Response:
         auth_request_id = request.query_params.get("authRequest", "")
-        if not auth_request_id or await self.provider.pending_request(auth_request_id) is None:
+        if not _plausible_id(auth_request_id) or (
+            await self.provider.pending_request(auth_request_id) is None
+        ):
             return message_page(
                 "Sign-in expired",
                 "This sign-in request has expired or was already used. "
@@ -139,7 +142,9 @@ class LoginForm:
                 "Reload the sign-in page and try again; cookies must be enabled.",
                 status=403,
             )
-        if await self.provider.pending_request(auth_request_id) is None:
+        if not _plausible_id(auth_request_id) or (
+            await self.provider.pending_request(auth_request_id) is None
+        ):
             return message_page(
                 "Sign-in expired",
                 "This sign-in request has expired or was already used. "
@@ -163,7 +168,7 @@ class LoginForm:
                 auth_request_id,
                 cookie,
                 login_name=login_name,
-                error="The user name or password is not correct.",
+                error=WRONG_CREDENTIALS,
                 status=401,
             )
         except FailedPrecondition as refusal:
@@ -177,13 +182,21 @@ class LoginForm:
         return RedirectResponse(redirect.location, status_code=303)
 
 
+def _plausible_id(value: str) -> bool:
+    return value.isdigit() and len(value) <= 20  # ids are decimal strings
+
+
 def _sign_in_refusal(error: KeyhookError) -> str:
     text = error.message
     if "locked" in text:
         return "This account is locked. Ask an administrator to unlock it."
     if "deactivated" in text:
         return "This account is deactivated. Ask an administrator to reactivate it."
-    return text
+    if "expired" in text:
+        return text
+    # Anything else (a machine user, a user without a password) says no more than a
+    # wrong password does.
+    return WRONG_CREDENTIALS
 
 
 def routes(provider: OidcProvider, csrf_key: bytes, secure_cookies: bool) -> list[BaseRoute]:
@@ -194,7 +207,7 @@ def routes(provider: OidcProvider, csrf_key: bytes, secure_cookies: bool) -> lis
             if request.method == "POST":
                 params = await single_valued(request)
             else:
-                params = dict(request.query_params)
+                params = query_params(request)
             outcome = await provider.authorize(params)
         except (AuthorizePageError, OAuthError) as error:
             return message_page("Sign-in request refused", str(error))

@@ -29,7 +29,7 @@ from keyhook.command.sessions import SessionChecks, SessionCommands
 from keyhook.crypto.tokens import token_hash
 from keyhook.domain import oidc as rules
 from keyhook.domain.caller import Caller
-from keyhook.errors import OAuthError
+from keyhook.errors import FailedPrecondition, OAuthError
 from keyhook.query.oidc import Client, OidcQueries, UserRecord
 from keyhook.services.oidc_tokens import ClientAuthenticator, Minted, TokenMaker, credentials
 from keyhook.storage import schema as t
@@ -169,7 +169,12 @@ class OidcProvider:
         """Check the password through a session (so the lockout policy applies) and
         send the browser back to the client with a code. Errors are Keyhook errors,
         for the login page to show."""
-        row = await self.queries.auth_request(auth_request_id)
+        row = await self.pending_request(auth_request_id)
+        if row is None:
+            raise FailedPrecondition(
+                "this sign-in request has expired or was already used; "
+                "start again from the application"
+            )
         caller = await self.system_caller()
         created = await self.sessions.create(
             caller, SessionChecks(login_name=login_name, password=password)

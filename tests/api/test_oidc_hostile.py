@@ -1,0 +1,99 @@
+"""Hostile and malformed requests to the OIDC endpoints: a clear 4xx, never a 5xx.
+
+The API's own operations are fuzzed from /openapi.json; these endpoints are not
+in it (they speak OAuth, not the API's JSON), so their bad inputs are listed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.support.api import Api
+from tests.support.oidc import authorize_url, create_client
+from tests.support.server import KeyhookServer
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+CASES: list[tuple[str, str, dict[str, str], bytes | None]] = [
+    ("POST", "/oauth/v2/token", FORM, b"grant_type=authorization_code&code=%00"),
+    ("POST", "/oauth/v2/token", FORM, b"grant_type=refresh_token&refresh_token=" + b"A" * 9000),
+    ("POST", "/oauth/v2/token", FORM, b"grant_type=x&grant_type=y"),
+    ("POST", "/oauth/v2/token", FORM, b"\xff\xfe\xfd"),
+    ("POST", "/oauth/v2/token", FORM, b"a" * 70_000),
+    ("POST", "/oauth/v2/token", {"Content-Type": "application/json"}, b'{"grant_type":1}'),
+    ("POST", "/oauth/v2/token", {**FORM, "Authorization": "Basic !!!"}, b"grant_type=x"),
+    ("POST", "/oauth/v2/token", {**FORM, "Authorization": "Basic Og=="}, b"grant_type=x"),
+    ("POST", "/oauth/v2/token", {**FORM, "Authorization": "Basic /w=="}, b"grant_type=x"),
+    (
+        "POST",
+        "/oauth/v2/token",
+        FORM,
+        b"grant_type=client_credentials&client_id=%00&client_secret=x",
+    ),
+    ("POST", "/oauth/v2/token", FORM, b""),
+    ("GET", "/oauth/v2/token", {}, None),
+    ("POST", "/oauth/v2/introspect", FORM, b"token=x"),
+    ("POST", "/oauth/v2/introspect", FORM, b"token=x&client_id=nobody&client_secret=y"),
+    ("POST", "/oauth/v2/revoke", FORM, b"token=%00&client_id=x"),
+    ("POST", "/oauth/v2/revoke", FORM, b""),
+    ("GET", "/oidc/v1/userinfo", {"Authorization": "Bearer a.b.c"}, None),
+    ("GET", "/oidc/v1/userinfo", {"Authorization": "Bearer kha_%00"}, None),
+    ("GET", "/oidc/v1/userinfo", {"Authorization": "Bearer " + "x" * 5000}, None),
+    ("GET", "/oidc/v1/userinfo", {"Authorization": "Basic abc"}, None),
+    ("GET", "/oidc/v1/end_session?id_token_hint=not.a.jwt", {}, None),
+    ("GET", "/oidc/v1/end_session?post_logout_redirect_uri=https://evil.example.com", {}, None),
+    ("GET", "/oidc/v1/end_session?state=%00", {}, None),
+    ("GET", "/oauth/v2/authorize", {}, None),
+    ("GET", "/oauth/v2/authorize?client_id=%00", {}, None),
+    ("GET", "/oauth/v2/authorize?client_id=a&client_id=b", {}, None),
+    ("GET", "/oauth/v2/authorize?client_id=" + "9" * 5000, {}, None),
+    ("POST", "/oauth/v2/authorize", {"Content-Type": "text/plain"}, b"client_id=x"),
+    ("GET", "/ui/login", {}, None),
+    ("GET", "/ui/login?authRequest=%00", {}, None),
+    ("GET", "/ui/login?authRequest=99999999999999999999999", {}, None),
+    ("POST", "/ui/login", FORM, b"authRequest=1&csrf=x&loginName=a&password=b"),
+    ("POST", "/ui/login", FORM, b"loginName=%00"),
+    ("POST", "/ui/login", {"Content-Type": "multipart/form-data; boundary=x"}, b"--x--"),
+]
+
+
+@pytest.fixture
+async def http(keyhook: KeyhookServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=keyhook.url) as client:
+        yield client
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body"), CASES)
+async def test_hostile_oidc_request_gets_a_clear_client_error(
+    http: httpx.AsyncClient, method: str, path: str, headers: dict[str, str], body: bytes | None
+) -> None:
+    reply = await http.request(method, path, headers=headers, content=body)
+    assert 400 <= reply.status_code < 500 or reply.status_code == 200, (
+        reply.status_code,
+        reply.text[:300],
+    )
+    if (
+        reply.headers.get("content-type", "").startswith("application/json")
+        and reply.status_code != 200
+    ):
+        body_json = reply.json()
+        described = body_json.get("error_description") or body_json.get("message")
+        assert described, body_json
+
+
+async def test_login_page_post_without_the_csrf_cookie_is_refused(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    page_reply = await http.get(authorize_url(keyhook.url, client))
+    login = await http.get(page_reply.headers["location"])
+    auth_request = login.url.params["authRequest"]
+    async with httpx.AsyncClient(base_url=keyhook.url) as cookieless:
+        forged = await cookieless.post(
+            "/ui/login",
+            data={"authRequest": auth_request, "csrf": "0" * 64, "loginName": "a", "password": "b"},
+        )
+    assert forged.status_code == 403
+    assert "CSRF" in forged.text
