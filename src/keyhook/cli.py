@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 from collections.abc import Coroutine
@@ -78,6 +79,11 @@ def start(
         host=host, port=port, data_dir=data_dir, database_url=database_url, dev=dev or None
     )
     scheme = "https" if tls_cert else "http"
+    if tls_cert and not settings.external_url:
+        # Token issuer and login redirects must name the scheme clients really use.
+        settings = dataclasses.replace(
+            settings, external_url=f"https://{settings.host}:{settings.port}"
+        )
 
     async def run() -> None:
         try:
