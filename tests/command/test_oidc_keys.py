@@ -16,6 +16,7 @@ from keyhook.command.oidc_keys import (
     ensure_signing_key,
     rotate_signing_key,
 )
+from keyhook.config import from_environment
 from keyhook.errors import InvalidArgument
 from keyhook.query.oidc_keys import published_jwks, signing_key
 from keyhook.storage import schema as t
@@ -98,3 +99,24 @@ async def test_rotation_refuses_a_window_out_of_range(world: World, seconds: int
     await ensure_signing_key(world.writer, world.admin)
     with pytest.raises(InvalidArgument, match="publishOldFor"):
         await rotate_signing_key(world.writer, world.admin, seconds)
+
+
+async def test_default_window_follows_the_longest_configured_token_lifetime(
+    world: World,
+) -> None:
+    world.writer.settings = from_environment(
+        {"KEYHOOK_OIDC_ID_TOKEN_LIFETIME": "30h", "KEYHOOK_OIDC_ACCESS_TOKEN_LIFETIME": "1h"},
+        data_dir=world.writer.settings.data_dir,
+    )
+    old = await ensure_signing_key(world.writer, world.admin)
+    before = now()
+    await rotate_signing_key(world.writer, world.admin)
+    async with world.writer.db.read() as conn:
+        stored = (
+            await conn.execute(
+                select(t.oidc_signing_keys.c.retired_until).where(t.oidc_signing_keys.c.id == old)
+            )
+        ).scalar_one()
+    until = stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored
+    assert before + timedelta(hours=30) - timedelta(seconds=5) <= until
+    assert until <= now() + timedelta(hours=30)

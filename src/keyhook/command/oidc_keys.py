@@ -26,7 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keyhook.clock import iso, now
 from keyhook.command.writer import Writer
+from keyhook.config import Settings
 from keyhook.domain.caller import Caller
+from keyhook.domain.durations import parse_duration
 from keyhook.errors import Conflict, field_error
 from keyhook.eventstore.store import PendingEvent, current_sequence
 from keyhook.storage import schema as t
@@ -34,7 +36,7 @@ from keyhook.storage import schema as t
 ALGORITHM = "ES256"
 CURVE = "P-256"
 
-#: How long a retired key stays published by default: 12 hours.
+#: How long a retired key stays published when no lifetime is configured: 12 hours.
 #:
 #: A token signed by a key can be verified only while the key is in the JWKS,
 #: so a retired key must stay published for at least the longest lifetime of a
@@ -111,10 +113,22 @@ async def ensure_signing_key(writer: Writer, caller: Caller) -> str | None:
         raise
 
 
-def publish_window(seconds: float | None) -> float:
-    """The publication window of a retired key, checked: 0 s to 30 days, default 12 h."""
+def longest_jwt_lifetime(settings: Settings) -> float:
+    """The longest lifetime of a token a key signs (access or ID token), in seconds."""
+    return max(
+        parse_duration(settings.oidc.access_token, "KEYHOOK_OIDC_ACCESS_TOKEN_LIFETIME"),
+        parse_duration(settings.oidc.id_token, "KEYHOOK_OIDC_ID_TOKEN_LIFETIME"),
+    )
+
+
+def publish_window(seconds: float | None, default: float = DEFAULT_PUBLISH_OLD_FOR) -> float:
+    """The publication window of a retired key, checked: 0 s to 30 days.
+
+    By default the longest token lifetime, so every token the old key signed keeps
+    verifying until it expires.
+    """
     if seconds is None:
-        return DEFAULT_PUBLISH_OLD_FOR
+        return min(default, MAX_PUBLISH_OLD_FOR)
     if not 0 <= seconds <= MAX_PUBLISH_OLD_FOR:
         raise field_error("publishOldFor", "must be between 0s and 30 days", "0s to 720h")
     return seconds
@@ -125,12 +139,13 @@ async def rotate_signing_key(
 ) -> dict[str, Any]:
     """Make a new key the signing key; retire the active ones, still published for a while.
 
-    ``publish_old_for_seconds`` (default :data:`DEFAULT_PUBLISH_OLD_FOR`, 12 h)
+    ``publish_old_for_seconds``
     should be at least the lifetime of the tokens the old key signed, so those
-    tokens keep verifying until they expire. New tokens are signed with the new
-    key from the moment this returns.
+    tokens keep verifying until they expire; left out, it is the longest configured
+    access or ID token lifetime. Every node signs new tokens with the new key within
+    a second (the signer's key cache, ``keyhook.services.oidc_signer``).
     """
-    window = publish_window(publish_old_for_seconds)
+    window = publish_window(publish_old_for_seconds, longest_jwt_lifetime(writer.settings))
     instance_id = caller.instance_id
     at = now()
     until: datetime = at + timedelta(seconds=window)
