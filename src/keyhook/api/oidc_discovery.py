@@ -30,6 +30,8 @@ CLAIMS_SUPPORTED = [
     "exp",
     "iat",
     "auth_time",
+    "amr",
+    "sid",
     "nonce",
     "azp",
     "at_hash",
