@@ -3,7 +3,9 @@
 Options: --database-url URL (default: SQLite in a temporary data dir; with
 PostgreSQL each benchmark gets a fresh database beside the one named),
 --rounds N and --batch N (API latency: N rounds of N calls per case),
---events N and --delivery-rounds N (event deliveries), --only api|engine|deliveries.
+--events N and --delivery-rounds N (event deliveries), --token-rounds N and
+--token-seconds S (token issuance: N paired rounds of S seconds per mode),
+--only api|engine|deliveries|tokens.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import api_latency, deliveries, engine_overhead
+from bench import api_latency, deliveries, engine_overhead, tokens
 from bench.common import fresh_database, machine
 
 
@@ -27,7 +29,9 @@ async def main() -> int:
     parser.add_argument("--batch", type=int, default=125)
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--delivery-rounds", type=int, default=3)
-    parser.add_argument("--only", choices=["api", "engine", "deliveries"], default=None)
+    parser.add_argument("--token-rounds", type=int, default=5)
+    parser.add_argument("--token-seconds", type=float, default=3.0)
+    parser.add_argument("--only", choices=["api", "engine", "deliveries", "tokens"], default=None)
     args = parser.parse_args()
     print(f"Keyhook benchmarks on {machine()}; database: {args.database_url or 'SQLite'}\n")
     if args.only in (None, "api"):
@@ -46,6 +50,14 @@ async def main() -> int:
                     Path(tmp) / "events", url, args.events, 200, args.delivery_rounds
                 )
         print("\n## Event deliveries\n")
+        print(text)
+    if args.only in (None, "tokens"):
+        with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
+            async with fresh_database(args.database_url) as url:
+                text = await tokens.run(
+                    Path(tmp) / "tokens", url, args.token_rounds, args.token_seconds
+                )
+        print("\n## Token issuance (refresh_token grants)\n")
         print(text)
     return 0
 
