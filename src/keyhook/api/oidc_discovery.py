@@ -4,7 +4,9 @@
 ``GET /oauth/v2/keys`` (the JSON Web Key Set, RFC 7517). Both are plain routes
 next to ``/healthz``, outside the operation registry: they take no message,
 need no caller, and run no executions. The endpoints the discovery document
-names besides the JWKS are ZITADEL's paths, served as issue 4 lands them.
+names besides the JWKS are ZITADEL's paths, served by ``api/oidc_login.py``
+(authorize and the login page) and ``api/oidc_endpoints.py`` (token, userinfo,
+introspection, revocation, end session).
 """
 
 from __future__ import annotations
