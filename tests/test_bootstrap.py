@@ -9,7 +9,7 @@ import pytest
 
 from keyhook.bootstrap import assemble
 from keyhook.config import from_environment
-from keyhook.errors import Internal
+from keyhook.errors import Internal, InvalidArgument
 
 
 def mode(path: Path) -> int:
@@ -43,3 +43,18 @@ async def test_a_node_with_another_master_key_refuses_to_start(tmp_path: Path) -
     shared = await assemble(from_environment({}, data_dir=tmp_path / "b", database_url=url))
     assert not shared.first_start
     await shared.stop()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("KEYHOOK_OIDC_CODE_LIFETIME", "soon", "is not a duration"),
+        ("KEYHOOK_OIDC_ACCESS_TOKEN_LIFETIME", "0s", "is no lifetime"),
+    ],
+)
+async def test_a_bad_token_lifetime_stops_the_start_before_anything_is_written(
+    tmp_path: Path, variable: str, value: str, problem: str
+) -> None:
+    with pytest.raises(InvalidArgument, match=f"{variable}.*{problem}"):
+        await assemble(from_environment({variable: value}, data_dir=tmp_path / "data"))
+    assert not (tmp_path / "data").exists()

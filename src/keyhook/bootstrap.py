@@ -180,6 +180,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
 async def assemble(
     settings: Settings, transport: Transport | None = None, with_worker: bool = False
 ) -> Core:
+    lifetimes = Lifetimes.parse(settings.oidc)  # a bad setting stops the start before any write
     _private_data_dir(settings)
     box = SecretBox(master_key(settings))
     db = Database(settings.effective_database_url)
@@ -216,9 +217,7 @@ async def assemble(
         OidcCommands(writer),
         SessionCommands(writer),
         oidc_queries,
-        TokenMaker(
-            settings.base_url.rstrip("/"), Lifetimes.parse(settings.oidc), engine, signer, ids
-        ),
+        TokenMaker(settings.base_url.rstrip("/"), lifetimes, engine, signer, ids),
         ClientAuthenticator(oidc_queries, writer.passwords),
     )
     return Core(

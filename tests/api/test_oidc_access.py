@@ -219,3 +219,40 @@ async def test_client_credentials_for_a_machine_user(
         "/oauth/v2/token", data={"grant_type": "client_credentials"}, auth=(name, secret)
     )
     assert stale.status_code == 401
+
+
+async def test_a_machine_user_introspects_and_revokes_its_own_tokens(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    name = f"svc-{secrets.token_hex(3)}"
+    secret = await api.add_secret(await api.add_machine_user(name, "Robot"))
+    other = f"svc-{secrets.token_hex(3)}"
+    other_secret = await api.add_secret(await api.add_machine_user(other, "Other robot"))
+    issued = await http.post(
+        "/oauth/v2/token", data={"grant_type": "client_credentials"}, auth=(name, secret)
+    )
+    token = issued.json()["access_token"]
+    seen = await http.post("/oauth/v2/introspect", data={"token": token}, auth=(name, secret))
+    assert seen.json()["active"] is True
+    assert seen.json()["aud"] == [name]
+    hidden = await http.post(
+        "/oauth/v2/introspect", data={"token": token}, auth=(other, other_secret)
+    )
+    assert hidden.json() == {"active": False}
+    refused = await http.post("/oauth/v2/revoke", data={"token": token}, auth=(other, other_secret))
+    assert refused.status_code == 400
+    revoked = await http.post("/oauth/v2/revoke", data={"token": token}, auth=(name, secret))
+    assert revoked.status_code == 200
+    after = await http.post("/oauth/v2/introspect", data={"token": token}, auth=(name, secret))
+    assert after.json() == {"active": False}
+
+
+async def test_introspection_audience_is_the_tokens_audience(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    user = await create_user(api)
+    tokens = await code_tokens(http, keyhook.url, client, user, "openid")
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert (await introspect(http, client, tokens["access_token"]))["aud"] == claims["aud"]
+    assert claims["aud"] == [client.client_id, client.project_id]

@@ -7,6 +7,7 @@ without interruptOnError.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -217,3 +218,29 @@ async def test_failing_target_without_interrupt_leaves_the_token_unchanged(
     assert "department" not in claims
     assert claims["sub"] == user.user_id
     assert len(receiver.on("/broken")) >= 1
+
+
+async def test_rest_async_function_target_is_queued_only_for_an_issued_token(
+    clean_actions: Api, keyhook: KeyhookServer, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    api = clean_actions
+    user = await create_user(api)
+    path = f"/audit-{secrets.token_hex(3)}"
+    audit = await api.create_target(receiver.endpoint(path), kind="restAsync")
+    deny = await api.create_target(
+        receiver.endpoint("/deny-all", answer(400, {"status": "error", "message": "no"})),
+        interrupt=True,
+    )
+    await api.set_execution({"function": {"name": "complement_token"}}, [audit["id"], deny["id"]])
+    client = await create_client(api)
+    refused = await exchange(http, keyhook.url, client, user, "openid")
+    assert refused.status_code == 403
+    await api.set_execution({"function": {"name": "complement_token"}}, [audit["id"]])
+    tokens = await code_tokens(http, keyhook.url, client, user, "openid")
+    assert "access_token" in tokens
+    delivered = await receiver.wait_for(path, 1)
+    assert delivered[0].json["function"] == "complement_token"
+    assert delivered[0].json["userID"] == user.user_id
+    # The refused token's call was never queued: exactly one call arrives.
+    await asyncio.sleep(1.5)
+    assert len(receiver.on(path)) == 1

@@ -4,6 +4,7 @@ expiry, and the markup assistive technology relies on."""
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import AsyncIterator
 
 import httpx
@@ -83,3 +84,15 @@ async def test_a_used_sign_in_request_cannot_be_submitted_again(
     again = await submit_login(http, page, user.login, user.password)
     assert again.status_code == 400
     assert "expired or was already used" in again.text
+
+
+async def test_a_machine_user_on_the_page_reads_like_a_wrong_password(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    name = f"robot-{secrets.token_hex(3)}"
+    await api.add_machine_user(name, "Robot")
+    page = await login_page(http, authorize_url(keyhook.url, client))
+    reply = await submit_login(http, page, name, "anything at all")
+    assert reply.status_code == 401
+    assert "The user name or password is not correct." in reply.text

@@ -192,12 +192,19 @@ class FunctionContext:
     claims: dict[str, Any]
 
 
-async def run_function(engine: ActionsEngine, name: str, ctx: FunctionContext) -> Complement:
+async def run_function(
+    engine: ActionsEngine,
+    name: str,
+    ctx: FunctionContext,
+    deferred: list[tuple[Target, dict[str, Any]]] | None = None,
+) -> Complement:
     """Call the targets of the function execution ``name`` in order (DESIGN.md §3.4).
 
     Each target sees the claims as the previous ones left them. A failing target with
     ``interruptOnError`` raises :class:`TargetError` (the token is not issued); without
-    it the target is skipped and the token goes on unchanged by it.
+    it the target is skipped and the token goes on unchanged by it. ``restAsync``
+    targets go to ``deferred`` when given (the caller queues them once the token is
+    issued, so none is sent for a refused token), else straight to the outbox.
     """
     complement = Complement()
     for target in (await engine.catalog.current()).for_function(name):
@@ -213,7 +220,10 @@ async def run_function(engine: ActionsEngine, name: str, ctx: FunctionContext) -
             "claims": {**ctx.claims, **complement.claims},
         }
         if target.type is TargetType.REST_ASYNC:
-            await engine.outbox.enqueue_call(target, payload, "function", name, ctx.instance_id)
+            if deferred is not None:
+                deferred.append((target, payload))
+            else:
+                await engine.outbox.enqueue_call(target, payload, "function", name, ctx.instance_id)
             continue
         outcome = await engine.call(target, payload, "function", name, ctx.instance_id)
         if not outcome.ok:

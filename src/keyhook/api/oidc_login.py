@@ -172,12 +172,14 @@ class LoginForm:
                 status=401,
             )
         except FailedPrecondition as refusal:
+            message = _sign_in_refusal(refusal)
             return self.render(
                 auth_request_id,
                 cookie,
                 login_name=login_name,
-                error=_sign_in_refusal(refusal),
-                status=403,
+                error=message,
+                # The wrong-password status too, so the status tells no more than the text.
+                status=401 if message == WRONG_CREDENTIALS else 403,
             )
         return RedirectResponse(redirect.location, status_code=303)
 

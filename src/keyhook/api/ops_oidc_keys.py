@@ -37,6 +37,7 @@ def register(registry: Registry, writer: Writer) -> None:
             RotateSigningKeyRequest,
             rotate,
             "Rotate the token signing key: a new key signs from now on; the old one stays "
-            "published (default 12h, publishOldFor) so its tokens keep verifying",
+            "published (publishOldFor; by default the longest access or ID token lifetime) so "
+            "its tokens keep verifying",
         )
     )

@@ -271,6 +271,7 @@ class OidcProvider:
         await self.commands.exchange_code(
             await self.system_caller(user.user_id, user.org_id), row.id, row.sequence, grant
         )
+        await self.tokens.enqueue(minted.deferred)
         return minted.response()
 
     def _grant(self, minted: Minted, user: UserRecord, client_id: str, kind: str) -> NewGrant:
@@ -326,6 +327,7 @@ class OidcProvider:
             minted.refresh_expires_at,
             minted.metadata,
         )
+        await self.tokens.enqueue(minted.deferred)
         return minted.response()
 
     async def _client_credentials(self, user: UserRecord, form: dict[str, str]) -> dict[str, Any]:
@@ -341,4 +343,5 @@ class OidcProvider:
             await self.system_caller(user.user_id, user.org_id),
             self._grant(minted, user, user.user_name, "client_credentials"),
         )
+        await self.tokens.enqueue(minted.deferred)
         return minted.response()

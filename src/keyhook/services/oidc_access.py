@@ -16,6 +16,7 @@ import orjson
 from keyhook.command.oidc import Subject, aware
 from keyhook.crypto.tokens import token_hash
 from keyhook.domain import oidc as rules
+from keyhook.domain.target import Target
 from keyhook.errors import OAuthError
 from keyhook.services.oidc import ACTIVE, AuthorizePageError, OidcProvider, Redirect, with_query
 from keyhook.services.oidc_signer import InvalidToken, TokenSigner
@@ -68,8 +69,9 @@ class TokenAccess:
         if user is None or user.state != ACTIVE:
             raise OAuthError("invalid_token", "the user is no longer active", status=401)
         claims = {"sub": user.user_id, **rules.standard_claims(user.profile, scopes)}
+        deferred: list[tuple[Target, dict[str, Any]]] = []
         added = await self.p.tokens.functions(
-            (USERINFO_FUNCTION,), user, row.client_id, scopes, claims
+            (USERINFO_FUNCTION,), user, row.client_id, scopes, claims, deferred
         )
         if added.metadata:
             await self.p.commands.set_metadata(
@@ -77,20 +79,44 @@ class TokenAccess:
                 Subject(user.user_id, user.user_name, user.org_id),
                 added.metadata,
             )
+        await self.p.tokens.enqueue(deferred)
         return {**claims, **added.token_claims(), "sub": user.user_id}
 
-    async def _same_project(self, project_id: str, token_client_id: str) -> bool:
-        client = await self.p.queries.client(token_client_id)
-        # A client credentials token names its machine user, not an application.
-        return client is None or client.project_id == project_id
+    async def _caller(
+        self, form: dict[str, str], authorization: str | None, *, allow_public: bool
+    ) -> tuple[str, str | None]:
+        """Who calls introspection or revocation: (client id, its project id).
+
+        An application, or a machine user with its secret (project ``None``), which
+        may then see and revoke only its own client credentials tokens.
+        """
+        creds = credentials(form, authorization)
+        if creds.secret is not None and await self.p.queries.client(creds.client_id) is None:
+            user = await self.p.clients.machine_user(creds)
+            return user.user_name, None
+        client = await self.p.clients.client(creds, allow_public=allow_public)
+        return client.client_id, client.project_id
+
+    async def _visible(
+        self, caller: tuple[str, str | None], token_client_id: str
+    ) -> tuple[bool, list[str]]:
+        """Whether ``caller`` may learn about a token of ``token_client_id``; its audience."""
+        caller_id, project_id = caller
+        app = await self.p.queries.client(token_client_id)
+        if app is None:  # a client credentials token: its audience is the machine user
+            return (project_id is not None or caller_id == token_client_id), [token_client_id]
+        return project_id == app.project_id, [app.client_id, app.project_id]
 
     async def introspect(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
-        client = await self.p.clients.client(credentials(form, authorization), allow_public=False)
+        caller = await self._caller(form, authorization, allow_public=False)
         presented = rules.form_value(form, "token")
         if presented is None:
             raise OAuthError("invalid_request", "token is required")
         row = await self.access_token(presented)
-        if row is not None and await self._same_project(client.project_id, row.client_id):
+        visible, audience = (
+            (False, []) if row is None else await self._visible(caller, row.client_id)
+        )
+        if row is not None and visible:
             user = await self.p.queries.user(row.user_id)
             return {
                 "active": True,
@@ -99,7 +125,7 @@ class TokenAccess:
                 "client_id": row.client_id,
                 "username": user.user_name if user else None,
                 "sub": row.user_id,
-                "aud": [row.client_id],
+                "aud": audience,
                 "iss": self.p.issuer,
                 "jti": row.id,
                 "iat": int(aware(row.created_at).timestamp()),
@@ -111,7 +137,7 @@ class TokenAccess:
             and not grant.revoked
             and grant.refresh_expires_at is not None
             and aware(grant.refresh_expires_at) > datetime.now(UTC)
-            and await self._same_project(client.project_id, grant.client_id)
+            and (await self._visible(caller, grant.client_id))[0]
         ):
             return {
                 "active": True,
@@ -125,13 +151,13 @@ class TokenAccess:
         return {"active": False}
 
     async def revoke(self, form: dict[str, str], authorization: str | None) -> None:
-        client = await self.p.clients.client(credentials(form, authorization))
+        client_id, _ = await self._caller(form, authorization, allow_public=True)
         presented = rules.form_value(form, "token")
         if presented is None:
             raise OAuthError("invalid_request", "token is required")
         grant = await self.p.queries.grant_by_refresh(token_hash(presented))
         if grant is not None:
-            self._owned(grant.client_id, client.client_id)
+            self._owned(grant.client_id, client_id)
             await self.p.commands.revoke_grant(
                 await self.p.system_caller(grant.user_id, grant.org_id),
                 grant.id,
@@ -141,7 +167,7 @@ class TokenAccess:
         row = await self.access_token(presented)
         if row is None:
             return  # RFC 7009 §2.2: an unknown or already invalid token is not an error
-        self._owned(row.client_id, client.client_id)
+        self._owned(row.client_id, client_id)
         grant = await self.p.queries.grant(row.oidc_session_id)
         await self.p.commands.revoke_access_token(
             await self.p.system_caller(row.user_id, grant.org_id),

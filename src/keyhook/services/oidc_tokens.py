@@ -27,7 +27,8 @@ from keyhook.crypto.tokens import token_hash
 from keyhook.domain.claims import Complement
 from keyhook.domain.durations import parse_duration
 from keyhook.domain.oidc import OPENID, at_hash, standard_claims
-from keyhook.errors import OAuthError, TargetError
+from keyhook.domain.target import Target
+from keyhook.errors import OAuthError, TargetError, field_error
 from keyhook.ids import IdGenerator
 from keyhook.query.oidc import Client, OidcQueries, UserRecord
 from keyhook.services.oidc_signer import TokenSigner
@@ -50,7 +51,10 @@ class Lifetimes:
     @classmethod
     def parse(cls, raw: OidcLifetimes) -> Lifetimes:
         def seconds(value: str, name: str) -> timedelta:
-            return timedelta(seconds=parse_duration(value, name))
+            parsed = parse_duration(value, name)
+            if parsed <= 0:
+                raise field_error(name, f"{value!r} is no lifetime", "a duration above 0s")
+            return timedelta(seconds=parsed)
 
         return cls(
             auth_request=seconds(raw.auth_request, "KEYHOOK_OIDC_AUTH_REQUEST_LIFETIME"),
@@ -73,7 +77,8 @@ class Minted:
     refresh_token: str | None = None
     refresh_hash: str | None = None
     refresh_expires_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # restAsync function targets, queued once the token is committed (never for a refusal).
+    deferred: list[tuple[Target, dict[str, Any]]] = field(default_factory=list)
 
     def response(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -127,8 +132,12 @@ class TokenMaker:
         client_id: str,
         scopes: tuple[str, ...],
         claims: dict[str, Any],
+        deferred: list[tuple[Target, dict[str, Any]]],
     ) -> Complement:
-        """Run the function executions ``names`` in order; what they added, together."""
+        """Run the function executions ``names`` in order; what they added, together.
+
+        ``restAsync`` targets are added to ``deferred``, for :meth:`enqueue` after the commit.
+        """
         together = Complement()
         for name in names:
             ctx = FunctionContext(
@@ -142,7 +151,7 @@ class TokenMaker:
                 claims={**claims, **together.claims},
             )
             try:
-                together.merge(await run_function(self.engine, name, ctx))
+                together.merge(await run_function(self.engine, name, ctx, deferred))
             except TargetError as error:
                 raise target_refusal(error) from None
         return together
@@ -175,7 +184,10 @@ class TokenMaker:
             "jti": token_id,
             "scope": " ".join(scopes),
         }
-        added = await self.functions(ACCESS_FUNCTIONS, user, client_id, scopes, access_claims)
+        deferred: list[tuple[Target, dict[str, Any]]] = []
+        added = await self.functions(
+            ACCESS_FUNCTIONS, user, client_id, scopes, access_claims, deferred
+        )
         userinfo_added = Complement()
         if OPENID in scopes:
             userinfo_added = await self.functions(
@@ -184,6 +196,7 @@ class TokenMaker:
                 client_id,
                 scopes,
                 standard_claims(user.profile, scopes),
+                deferred,
             )
         opaque_hash = None
         if jwt_access:
@@ -196,6 +209,7 @@ class TokenMaker:
             access=AccessTokenRecord(token_id, scopes, expires, opaque_hash),
             scopes=scopes,
             metadata=added.metadata + userinfo_added.metadata,
+            deferred=deferred,
         )
         if OPENID in scopes:
             id_claims: dict[str, Any] = {
@@ -222,6 +236,13 @@ class TokenMaker:
             minted.refresh_token, minted.refresh_hash = new_refresh_token()
             minted.refresh_expires_at = at + self.lifetimes.refresh_token
         return minted
+
+    async def enqueue(self, deferred: list[tuple[Target, dict[str, Any]]]) -> None:
+        """Queue the restAsync function calls of an issued token (durable, retried)."""
+        for target, payload in deferred:
+            await self.engine.outbox.enqueue_call(
+                target, payload, "function", str(payload["function"]), str(payload["instanceID"])
+            )
 
 
 @dataclass(frozen=True)
