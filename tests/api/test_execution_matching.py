@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from typing import Any
 
 from tests.support.api import Api
 from tests.support.receiver import Receiver, answer
@@ -19,7 +20,7 @@ async def test_method_over_service_over_all(clean_actions: Api, receiver: Receiv
         scope: (await api.create_target(receiver.endpoint(path)))["id"]
         for scope, path in paths.items()
     }
-    conditions = {
+    conditions: dict[str, dict[str, Any]] = {
         "method": {"request": {"method": ADD_HUMAN_USER}},
         "service": {"request": {"service": "zitadel.user.v2.UserService"}},
         "all": {"request": {"all": True}},

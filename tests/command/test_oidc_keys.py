@@ -40,6 +40,7 @@ async def test_private_key_is_sealed_in_the_event_and_the_table(world: World) ->
     await ensure_signing_key(world.writer, world.admin)
     kid, algorithm, key = await signing_key(world.writer.db, world.writer.box)
     private_d = key.as_dict(private=True)["d"]
+    assert isinstance(private_d, str)
     async with world.writer.db.read() as conn:
         payload = (
             await conn.execute(

@@ -176,7 +176,7 @@ async def test_an_exhausted_delivery_fails_and_can_be_retried(
 
     async def succeeded() -> bool:
         found = await deliveries(api, targetId=target["id"])
-        return found[0]["status"] == "succeeded"
+        return bool(found[0]["status"] == "succeeded")
 
     await wait_until(succeeded)
     ids = {r.headers["webhook-id"] for r in receiver.on(hook)}
