@@ -270,3 +270,20 @@ async def test_authorize_refuses_unknown_redirect_uri_without_redirecting(
 
 async def userinfo(http: httpx.AsyncClient, access_token: str) -> httpx.Response:
     return await http.get("/oidc/v1/userinfo", headers={"Authorization": f"Bearer {access_token}"})
+
+
+async def test_two_exchanges_of_one_code_at_once_leave_no_usable_token(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    client = await create_client(api, access_token_type="OIDC_TOKEN_TYPE_BEARER")
+    user = await create_user(api)
+    code, verifier = await _code_for(http, keyhook, client, user)
+    form = _exchange(code, verifier, client.redirect_uri)
+    replies = await asyncio.gather(*(token_request(http, client, form) for _ in range(2)))
+    statuses = sorted(r.status_code for r in replies)
+    assert statuses == [200, 400], [r.text for r in replies]
+    winner = next(r for r in replies if r.status_code == 200).json()
+    loser = next(r for r in replies if r.status_code == 400).json()
+    assert loser["error"] == "invalid_grant"
+    # Whichever order the two ran in, the code was used twice: its tokens are revoked.
+    assert (await userinfo(http, winner["access_token"])).status_code == 401

@@ -268,9 +268,19 @@ class OidcProvider:
             session_id=row.session_id,
             auth_time=aware(row.auth_time) if row.auth_time else None,
         )
-        await self.commands.exchange_code(
-            await self.system_caller(user.user_id, user.org_id), row.id, row.sequence, grant
-        )
+        try:
+            await self.commands.exchange_code(
+                await self.system_caller(user.user_id, user.org_id), row.id, row.sequence, grant
+            )
+        except OAuthError:
+            # Another exchange of the same code won the race: a reuse like any other,
+            # so what that exchange was given is revoked too.
+            await self.commands.fail_auth_request(
+                caller, row.id, "the code was used twice", revoke_grant=True
+            )
+            raise OAuthError(
+                "invalid_grant", "the code was already used; the tokens issued for it are revoked"
+            ) from None
         await self.tokens.enqueue(minted.deferred)
         return minted.response()
 
