@@ -29,6 +29,7 @@ class OidcLifetimes:
     """How long OpenID Connect artefacts live (durations, parsed when the provider is built)."""
 
     auth_request: str = "30m"  # from /authorize until the login is done
+    login: str = "12h"  # how long a sign-in on the login page is reused (single sign-on)
     code: str = "60s"  # RFC 6749 §4.1.2 recommends at most 10 minutes
     # Lifetimes, not secrets (ruff's S105 looks at the names).
     access_token: str = "12h"  # noqa: S105
@@ -146,6 +147,7 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
         ),
         "oidc": OidcLifetimes(
             auth_request=env.get("KEYHOOK_OIDC_AUTH_REQUEST_LIFETIME", OidcLifetimes.auth_request),
+            login=env.get("KEYHOOK_OIDC_LOGIN_LIFETIME", OidcLifetimes.login),
             code=env.get("KEYHOOK_OIDC_CODE_LIFETIME", OidcLifetimes.code),
             access_token=env.get("KEYHOOK_OIDC_ACCESS_TOKEN_LIFETIME", OidcLifetimes.access_token),
             id_token=env.get("KEYHOOK_OIDC_ID_TOKEN_LIFETIME", OidcLifetimes.id_token),

@@ -104,3 +104,28 @@ async def test_authlib_and_chromium_complete_code_with_pkce(
     assert info.status_code == 200
     assert info.json()["sub"] == user.user_id
     await oauth.aclose()
+
+    # Single sign-on: the same browser, asked again, goes straight back with a code.
+    again = AsyncOAuth2Client(
+        client_id=client.client_id,
+        client_secret=client.client_secret,
+        scope="openid",
+        redirect_uri=callback,
+        code_challenge_method="S256",
+    )
+    second_verifier = generate_token(64)
+    second_url, second_state = again.create_authorization_url(
+        discovery["authorization_endpoint"], code_verifier=second_verifier
+    )
+    await page.goto(second_url)
+    await page.wait_for_url(f"{callback}?**")
+    second = await again.fetch_token(
+        discovery["token_endpoint"],
+        authorization_response=page.url,
+        code_verifier=second_verifier,
+        state=second_state,
+    )
+    second_claims = jwt.decode(second["id_token"], options={"verify_signature": False})
+    assert second_claims["sub"] == user.user_id
+    assert second_claims["auth_time"] == claims["auth_time"]
+    await again.aclose()

@@ -150,8 +150,13 @@ def callback_params(reply: httpx.Response) -> dict[str, str]:
 async def sign_in(
     http: httpx.AsyncClient, base: str, client: OidcClient, user: OidcUser, **params: str
 ) -> dict[str, str]:
-    """The whole front channel: the callback's query (code and state)."""
-    page = await login_page(http, authorize_url(base, client, **params))
+    """The whole front channel: the callback's query (code and state).
+
+    ``prompt=login`` unless ``params`` say otherwise: ``user`` signs in on the page even
+    if the browser (``http``, with its cookies) signed in before, so the code is
+    always ``user``'s. Single sign-on has its own tests.
+    """
+    page = await login_page(http, authorize_url(base, client, **{"prompt": "login", **params}))
     assert page.status_code == 200, page.text[:500]
     return callback_params(await submit_login(http, page, user.login, user.password))
 

@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from keyhook.api.forms import query_params, single_valued
-from keyhook.api.oidc_login import message_page
+from keyhook.api.oidc_login import SESSION_COOKIE, message_page
 from keyhook.errors import InvalidArgument, KeyhookError, OAuthError
 from keyhook.services.oidc import AuthorizePageError, OidcProvider
 from keyhook.services.oidc_access import TokenAccess
@@ -105,12 +105,16 @@ def routes(provider: OidcProvider, access: TokenAccess) -> list[BaseRoute]:
         else:
             params = query_params(request)
         try:
-            outcome = await access.end_session(params)
+            outcome = await access.end_session(params, request.cookies.get(SESSION_COOKIE))
         except AuthorizePageError as error:
             return message_page("Sign-out refused", str(error))
+        response: Response
         if outcome is not None:
-            return RedirectResponse(outcome.location, status_code=302)
-        return message_page("Signed out", "You are signed out.", status=200)
+            response = RedirectResponse(outcome.location, status_code=302)
+        else:
+            response = message_page("Signed out", "You are signed out.", status=200)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
 
     return [
         Route("/oauth/v2/token", _guarded(token), methods=["POST"]),

@@ -6,6 +6,12 @@ hints) with no script. Its form is protected against cross-site posting by a
 double-submit token: a random ``keyhook_csrf`` cookie (HttpOnly, SameSite=Lax)
 and a hidden field holding the HMAC of that cookie and the authorization request
 id under a key derived from the master key, so any node can check it.
+
+A successful sign-in leaves the session's token in the ``keyhook_session``
+cookie (HttpOnly, SameSite=Lax, for ``KEYHOOK_OIDC_LOGIN_LIFETIME``): the next
+authorization request from the browser reuses the sign-in without the page
+(single sign-on), unless the client asks ``prompt=login`` or a ``max_age`` the
+sign-in is older than.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from keyhook.services.oidc import AuthorizePageError, LoginPage, OidcProvider
 
 LOGIN_PATH = "/ui/login"
 CSRF_COOKIE = "keyhook_csrf"
+SESSION_COOKIE = "keyhook_session"
 WRONG_CREDENTIALS = "The user name or password is not correct."
 _STYLE = """
 body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1b1d21;margin:0}
@@ -161,7 +168,9 @@ class LoginForm:
                 status=400,
             )
         try:
-            redirect = await self.provider.sign_in(auth_request_id, login_name, password)
+            redirect, session_token = await self.provider.sign_in(
+                auth_request_id, login_name, password
+            )
         except (NotFound, InvalidArgument):
             # The same words for an unknown user and a wrong password: no user enumeration.
             return self.render(
@@ -181,7 +190,18 @@ class LoginForm:
                 # The wrong-password status too, so the status tells no more than the text.
                 status=401 if message == WRONG_CREDENTIALS else 403,
             )
-        return RedirectResponse(redirect.location, status_code=303)
+        response = RedirectResponse(redirect.location, status_code=303)
+        # Single sign-on: later authorization requests from this browser reuse the sign-in.
+        response.set_cookie(
+            SESSION_COOKIE,
+            session_token,
+            max_age=int(self.provider.tokens.lifetimes.login.total_seconds()),
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
+            path="/",
+        )
+        return response
 
 
 def _plausible_id(value: str) -> bool:
@@ -210,7 +230,7 @@ def routes(provider: OidcProvider, csrf_key: bytes, secure_cookies: bool) -> lis
                 params = await single_valued(request)
             else:
                 params = query_params(request)
-            outcome = await provider.authorize(params)
+            outcome = await provider.authorize(params, request.cookies.get(SESSION_COOKIE))
         except (AuthorizePageError, OAuthError) as error:
             return message_page("Sign-in request refused", str(error))
         if isinstance(outcome, LoginPage):

@@ -199,8 +199,10 @@ class OidcCommands:
         subject: Subject,
         code_hash: str,
         code_expires_at: datetime,
+        auth_time: datetime | None = None,
     ) -> None:
-        """The user signed in: remember who, and hand out a code (stored as its hash)."""
+        """The user signed in (now, or at ``auth_time`` for a reused sign-in): remember
+        who, and hand out a code (stored as its hash)."""
         at = now()
         async with self.w.db.write() as conn:
             row = await auth_request_row(conn, caller.instance_id, request_id)
@@ -224,7 +226,7 @@ class OidcCommands:
                             "sessionId": session_id,
                             "userId": subject.user_id,
                             "userName": subject.user_name,
-                            "authTime": iso(at),
+                            "authTime": iso(auth_time or at),
                         },
                     ),
                     PendingEvent(

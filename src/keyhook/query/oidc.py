@@ -166,6 +166,13 @@ class OidcQueries:
         async with self.db.read() as conn:
             return (await conn.execute(select(t.oidc_access_tokens).where(where))).first()
 
+    async def login_session(self, token_hash: str) -> Any:
+        """The session (from the login page) whose token has this hash, if it still exists."""
+        async with self.db.read() as conn:
+            return (
+                await conn.execute(select(t.sessions).where(t.sessions.c.token_hash == token_hash))
+            ).first()
+
     async def user(self, user_id: str) -> UserRecord | None:
         async with self.db.read() as conn:
             return await _user(conn, t.users.c.id == user_id)

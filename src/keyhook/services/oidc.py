@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -53,6 +53,24 @@ class Redirect:
     location: str
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """A sign-in the browser already has: its session, who, and when the password was checked."""
+
+    session_id: str
+    subject: Subject
+    auth_time: datetime
+
+
+def _max_age(params: Mapping[str, str]) -> int | None:
+    raw = rules.form_value(params, "max_age")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise OAuthError("invalid_request", "max_age must be a whole number of seconds")
+    return int(raw)
+
+
 def with_query(uri: str, params: Mapping[str, str | None]) -> str:
     present = {k: v for k, v in params.items() if v is not None}
     return uri + ("&" if urlsplit(uri).query else "?") + urlencode(present)
@@ -92,7 +110,9 @@ class OidcProvider:
 
     # -- /oauth/v2/authorize and the login page --------------------------------
 
-    async def authorize(self, params: Mapping[str, str]) -> LoginPage | Redirect:
+    async def authorize(
+        self, params: Mapping[str, str], session_token: str | None = None
+    ) -> LoginPage | Redirect:
         client_id = params.get("client_id")
         client = await self.queries.client(client_id) if client_id else None
         if client is None:
@@ -110,6 +130,16 @@ class OidcProvider:
         state = rules.form_value(params, "state")
         try:
             request = self._authorization_request(client, redirect_uri, params)
+            prompt = set((params.get("prompt") or "").split())
+            reused = None
+            if "login" not in prompt:
+                reused = await self.signed_in(session_token, _max_age(params))
+            if "none" in prompt and reused is None:
+                raise OAuthError(
+                    "login_required",
+                    "the user must sign in (prompt=none, and no sign-in of this browser "
+                    "can be reused)",
+                )
         except OAuthError as error:
             return Redirect(
                 with_query(
@@ -118,7 +148,61 @@ class OidcProvider:
                 )
             )
         caller = await self.system_caller(org_id=client.org_id)
-        return LoginPage(await self.commands.add_auth_request(caller, request))
+        request_id = await self.commands.add_auth_request(caller, request)
+        if reused is None:
+            return LoginPage(request_id)
+        # Single sign-on: the browser's sign-in is reused; no page is shown.
+        return await self._hand_out_code(
+            caller,
+            request_id,
+            redirect_uri,
+            state,
+            reused.session_id,
+            reused.subject,
+            reused.auth_time,
+        )
+
+    async def signed_in(self, session_token: str | None, max_age: int | None) -> SignedIn | None:
+        """The browser's earlier sign-in (its ``keyhook_session`` cookie), if it may be reused:
+        the session still exists, its password check is younger than the login lifetime
+        (and than ``max_age``), and the user is still active."""
+        if not session_token:
+            return None
+        row = await self.queries.login_session(token_hash(session_token))
+        if row is None or row.password_checked_at is None:
+            return None
+        checked = aware(row.password_checked_at)
+        moment = datetime.now(UTC)
+        if checked + self.tokens.lifetimes.login <= moment:
+            return None
+        if max_age is not None and checked + timedelta(seconds=max_age) < moment:
+            return None
+        user = await self.queries.user(row.user_id)
+        if user is None or user.state != ACTIVE:
+            return None
+        return SignedIn(row.id, Subject(user.user_id, user.user_name, user.org_id), checked)
+
+    async def _hand_out_code(
+        self,
+        caller: Caller,
+        request_id: str,
+        redirect_uri: str,
+        state: str | None,
+        session_id: str,
+        subject: Subject,
+        auth_time: datetime | None,
+    ) -> Redirect:
+        code = secrets.token_urlsafe(32)
+        await self.commands.link_session_and_add_code(
+            caller,
+            request_id,
+            session_id,
+            subject,
+            token_hash(code),
+            datetime.now(UTC) + self.tokens.lifetimes.code,
+            auth_time,
+        )
+        return Redirect(with_query(redirect_uri, {"code": code, "state": state}))
 
     def _authorization_request(
         self, client: Client, redirect_uri: str, params: Mapping[str, str]
@@ -143,9 +227,6 @@ class OidcProvider:
             rules.form_value(params, "code_challenge_method"),
             required=client.public,
         )
-        if "none" in (params.get("prompt") or "").split():
-            # No single sign-on session is kept between requests: a login is always needed.
-            raise OAuthError("login_required", "the user must sign in (prompt=none)")
         return AuthRequestInput(
             app_id=client.app_id,
             client_id=client.client_id,
@@ -165,10 +246,13 @@ class OidcProvider:
             return None
         return row
 
-    async def sign_in(self, auth_request_id: str, login_name: str, password: str) -> Redirect:
+    async def sign_in(
+        self, auth_request_id: str, login_name: str, password: str
+    ) -> tuple[Redirect, str]:
         """Check the password through a session (so the lockout policy applies) and
-        send the browser back to the client with a code. Errors are Keyhook errors,
-        for the login page to show."""
+        send the browser back to the client with a code; also the session's token, for
+        the browser to keep (single sign-on). Errors are Keyhook errors, for the login
+        page to show."""
         row = await self.pending_request(auth_request_id)
         if row is None:
             raise FailedPrecondition(
@@ -188,16 +272,16 @@ class OidcProvider:
                     ).where(t.sessions.c.id == session_id)
                 )
             ).one()
-        code = secrets.token_urlsafe(32)
-        await self.commands.link_session_and_add_code(
+        redirect = await self._hand_out_code(
             caller,
             auth_request_id,
+            row.redirect_uri,
+            row.state,
             session_id,
             Subject(session.user_id, session.login_name, session.org_id),
-            token_hash(code),
-            datetime.now(UTC) + self.tokens.lifetimes.code,
+            None,
         )
-        return Redirect(with_query(row.redirect_uri, {"code": code, "state": row.state}))
+        return redirect, str(created["sessionToken"])
 
     # -- /oauth/v2/token -------------------------------------------------------
 

@@ -182,8 +182,13 @@ class TokenAccess:
         if token_client != client_id:
             raise OAuthError("invalid_request", "the token was issued to another client")
 
-    async def end_session(self, params: dict[str, str]) -> Redirect | None:
-        """Sign out; a redirect to the client's post-logout URI, or None for Keyhook's page."""
+    async def end_session(
+        self, params: dict[str, str], session_token: str | None = None
+    ) -> Redirect | None:
+        """Sign out; a redirect to the client's post-logout URI, or None for Keyhook's page.
+
+        The login session ended is the ID token hint's ``sid``, else the browser's own
+        (its ``keyhook_session`` cookie)."""
         hint = rules.form_value(params, "id_token_hint")
         claims: dict[str, Any] = {}
         if hint is not None:
@@ -209,6 +214,9 @@ class TokenAccess:
                     f"(allowed: {', '.join(client.post_logout_redirect_uris) or 'none'})"
                 )
         sid = claims.get("sid")
+        if not isinstance(sid, str) and session_token:
+            own = await self.p.queries.login_session(token_hash(session_token))
+            sid = None if own is None else own.id
         if isinstance(sid, str):
             await self.p.commands.end_login_session(await self.p.system_caller(), sid)
         if uri is None:

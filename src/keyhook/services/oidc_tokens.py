@@ -43,6 +43,7 @@ _SECRET_CACHE_SIZE = 1024
 @dataclass(frozen=True)
 class Lifetimes:
     auth_request: timedelta
+    login: timedelta
     code: timedelta
     access_token: timedelta
     id_token: timedelta
@@ -58,6 +59,7 @@ class Lifetimes:
 
         return cls(
             auth_request=seconds(raw.auth_request, "KEYHOOK_OIDC_AUTH_REQUEST_LIFETIME"),
+            login=seconds(raw.login, "KEYHOOK_OIDC_LOGIN_LIFETIME"),
             code=seconds(raw.code, "KEYHOOK_OIDC_CODE_LIFETIME"),
             access_token=seconds(raw.access_token, "KEYHOOK_OIDC_ACCESS_TOKEN_LIFETIME"),
             id_token=seconds(raw.id_token, "KEYHOOK_OIDC_ID_TOKEN_LIFETIME"),

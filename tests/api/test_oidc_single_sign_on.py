@@ -1,0 +1,144 @@
+"""Single sign-on: a browser that signed in on the login page is not asked again,
+within the login lifetime, unless the client says so (prompt=login, max_age)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import jwt
+import pytest
+
+from tests.support.api import Api
+from tests.support.oidc import (
+    OidcClient,
+    authorize_url,
+    callback_params,
+    create_client,
+    create_user,
+    login_page,
+    pkce_pair,
+    submit_login,
+    token_request,
+)
+from tests.support.server import KeyhookServer
+
+
+@pytest.fixture
+async def browser_like(keyhook: KeyhookServer) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client that keeps cookies, as a browser does."""
+    async with httpx.AsyncClient(base_url=keyhook.url) as client:
+        yield client
+
+
+async def _tokens(
+    http: httpx.AsyncClient, client: OidcClient, params: dict[str, str], verifier: str
+) -> dict[str, str]:
+    reply = await token_request(
+        http,
+        client,
+        {
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": client.redirect_uri,
+            "code_verifier": verifier,
+        },
+    )
+    assert reply.status_code == 200, reply.text
+    body: dict[str, str] = reply.json()
+    return body
+
+
+def _claims(token: str) -> dict[str, object]:
+    claims: dict[str, object] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
+async def test_a_second_application_reuses_the_sign_in(
+    api: Api, keyhook: KeyhookServer, browser_like: httpx.AsyncClient
+) -> None:
+    first, second = await create_client(api), await create_client(api)
+    user = await create_user(api)
+    page = await login_page(browser_like, authorize_url(keyhook.url, first))
+    signed_in = await submit_login(browser_like, page, user.login, user.password)
+    cookie = signed_in.headers["set-cookie"].lower()
+    assert "keyhook_session=" in cookie and "httponly" in cookie and "path=/" in cookie
+
+    verifier, challenge = pkce_pair()
+    at_once = await browser_like.get(
+        authorize_url(keyhook.url, second, code_challenge=challenge, code_challenge_method="S256")
+    )
+    assert at_once.status_code == 302
+    assert at_once.headers["location"].startswith(second.redirect_uri)
+    tokens = await _tokens(browser_like, second, callback_params(at_once), verifier)
+    id_claims = _claims(tokens["id_token"])
+    assert id_claims["sub"] == user.user_id
+    # auth_time is when the password was checked, not when the sign-in was reused.
+    first_code = callback_params(signed_in)["code"]
+    first_tokens = await token_request(
+        browser_like,
+        first,
+        {
+            "grant_type": "authorization_code",
+            "code": first_code,
+            "redirect_uri": first.redirect_uri,
+        },
+    )
+    assert _claims(first_tokens.json()["id_token"])["auth_time"] == id_claims["auth_time"]
+    assert id_claims["sid"] == _claims(first_tokens.json()["id_token"])["sid"]
+
+
+async def test_prompt_login_and_max_age_ask_again(
+    api: Api, keyhook: KeyhookServer, browser_like: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    user = await create_user(api)
+    page = await login_page(browser_like, authorize_url(keyhook.url, client))
+    await submit_login(browser_like, page, user.login, user.password)
+    for params in ({"prompt": "login"}, {"max_age": "0"}):
+        again = await browser_like.get(authorize_url(keyhook.url, client, **params))
+        assert again.status_code == 302
+        assert again.headers["location"].startswith("/ui/login"), params
+    reused = await browser_like.get(authorize_url(keyhook.url, client, max_age="3600"))
+    assert reused.headers["location"].startswith(client.redirect_uri)
+    bad = await browser_like.get(authorize_url(keyhook.url, client, max_age="soon"))
+    assert callback_params(bad)["error"] == "invalid_request"
+
+
+async def test_prompt_none_answers_without_a_page(
+    api: Api, keyhook: KeyhookServer, browser_like: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    user = await create_user(api)
+    without = await browser_like.get(authorize_url(keyhook.url, client, prompt="none"))
+    assert callback_params(without)["error"] == "login_required"
+    page = await login_page(browser_like, authorize_url(keyhook.url, client))
+    await submit_login(browser_like, page, user.login, user.password)
+    silent = await browser_like.get(authorize_url(keyhook.url, client, prompt="none"))
+    assert "code" in callback_params(silent)
+
+
+async def test_signing_out_or_a_lock_ends_single_sign_on(
+    api: Api, keyhook: KeyhookServer, browser_like: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    user = await create_user(api)
+    page = await login_page(browser_like, authorize_url(keyhook.url, client))
+    await submit_login(browser_like, page, user.login, user.password)
+    signed_out = await browser_like.get("/oidc/v1/end_session")
+    assert signed_out.status_code == 200
+    assert 'keyhook_session=""' in signed_out.headers["set-cookie"]
+    assert (
+        (await browser_like.get(authorize_url(keyhook.url, client)))
+        .headers["location"]
+        .startswith("/ui/login")
+    )
+
+    page = await login_page(browser_like, authorize_url(keyhook.url, client))
+    await submit_login(browser_like, page, user.login, user.password)
+    (await api.post(f"/v2/users/{user.user_id}/lock")).ok()
+    assert (
+        (await browser_like.get(authorize_url(keyhook.url, client)))
+        .headers["location"]
+        .startswith("/ui/login")
+    )
