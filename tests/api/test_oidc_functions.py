@@ -244,3 +244,54 @@ async def test_rest_async_function_target_is_queued_only_for_an_issued_token(
     # The refused token's call was never queued: exactly one call arrives.
     await asyncio.sleep(1.5)
     assert len(receiver.on(path)) == 1
+
+
+async def test_a_receiver_written_for_zitadel_reads_its_payload_and_answers_in_go_form(
+    clean_actions: Api, keyhook: KeyhookServer, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    """ZITADEL's own function-call guide: a Go receiver reads ``userinfo``, ``user``,
+    ``user_metadata`` and ``org``, and answers with Go's default field names."""
+    api = clean_actions
+    user = await create_user(api)
+    (
+        await api.post(
+            f"/v2/users/{user.user_id}/metadata", {"metadata": [{"key": "plan", "value": "pro"}]}
+        )
+    ).ok()
+    seen: list[dict[str, Any]] = []
+
+    async def go_receiver(request: Received) -> Answer:
+        seen.append(request.json)
+        return Answer(
+            body={
+                "set_user_metadata": [{"Key": "key", "Value": "dmFsdWU="}],
+                "append_claims": [{"key": "claim", "value": "value"}],
+                "append_log_claims": ["log1", "log2", "log3"],
+            }
+        )
+
+    name = f"go-{secrets.token_hex(3)}"
+    target = await api.create_target(
+        receiver.endpoint("/go", go_receiver), kind="restCall", name=name
+    )
+    await api.set_execution({"function": {"name": "preuserinfo"}}, [target["id"]])
+    client = await create_client(api)
+    tokens = await code_tokens(http, keyhook.url, client, user, "openid email")
+
+    payload = seen[0]
+    assert payload["userinfo"]["sub"] == user.user_id
+    assert payload["userinfo"]["email"] == user.email
+    assert payload["user"]["id"] == user.user_id
+    assert payload["user"]["username"] == user.login
+    assert payload["user"]["human"]["email"] == user.email
+    assert payload["user"]["human"]["first_name"] == "Ada"
+    assert payload["user"]["state"] == 1
+    assert {"key": "plan", "value": "cHJv"} in payload["user_metadata"]  # base64, as ZITADEL
+    assert {"key": "plan", "value": "pro"} in payload["userMetadata"]
+    assert payload["org"]["id"] == payload["orgID"]
+
+    claims = verified(keyhook, tokens["id_token"], client.client_id)
+    assert claims["claim"] == "value"
+    assert claims[LOG.format(name)] == ["log1", "log2", "log3"]
+    got = (await api.get(f"/v2/users/{user.user_id}")).ok()["user"]
+    assert {"key": "key", "value": "value"} in got["metadata"]

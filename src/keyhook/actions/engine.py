@@ -190,6 +190,10 @@ class FunctionContext:
     user: dict[str, Any]
     user_metadata: list[dict[str, str]]
     claims: dict[str, Any]
+    # ZITADEL's members, for receivers written for its function calls.
+    userinfo: dict[str, Any] = field(default_factory=dict)
+    zitadel_metadata: list[dict[str, str]] = field(default_factory=list)
+    org: dict[str, str] = field(default_factory=dict)
 
 
 async def run_function(
@@ -218,6 +222,9 @@ async def run_function(
             "user": redact(ctx.user),
             "userMetadata": ctx.user_metadata,
             "claims": {**ctx.claims, **complement.claims},
+            "userinfo": ctx.userinfo,
+            "user_metadata": ctx.zitadel_metadata,
+            "org": ctx.org,
         }
         if target.type is TargetType.REST_ASYNC:
             if deferred is not None:

@@ -9,6 +9,9 @@ claim, so whoever reads the token learns why a claim is missing.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,9 +85,11 @@ class Complement:
             for name, value in seed_claims.items():
                 self.add_claim(target_name, name, value)
         for item in _items(answer.get("append_claims")):
-            self.add_claim(target_name, item.get("key"), item.get("value"))
+            self.add_claim(target_name, _member(item, "key"), _member(item, "value"))
         for item in _items(answer.get("set_user_metadata")):
-            key, value = item.get("key"), item.get("value")
+            key, value = _member(item, "key"), _member(item, "value")
+            if isinstance(value, str):
+                value = metadata_text(value)
             if not (isinstance(key, str) and key and isinstance(value, str)):
                 self.log(
                     target_name, f"metadata item ignored (needs string key and value): {item!r}"
@@ -105,6 +110,31 @@ class Complement:
         for line in answer.get("append_log_claims") or []:
             if isinstance(line, str):
                 self.log(target_name, line)
+
+
+def _member(item: dict[str, Any], name: str) -> Any:
+    """``item[name]`` in any letter case: ZITADEL's Go receivers marshal ``Key``/``Value``."""
+    if name in item:
+        return item[name]
+    return next((v for k, v in item.items() if k.lower() == name), None)
+
+
+def metadata_text(value: str) -> str:
+    """A ``set_user_metadata`` value as text.
+
+    ZITADEL's metadata values are bytes, so its receivers send them base64-encoded
+    (Go's ``[]byte``). A value that is strict base64 of printable UTF-8 text is
+    decoded; anything else is taken as written.
+    """
+    if not value or len(value) % 4:
+        return value
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return value
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in decoded):
+        return value
+    return decoded
 
 
 def _items(value: Any) -> list[dict[str, Any]]:

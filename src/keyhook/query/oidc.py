@@ -6,6 +6,7 @@ keeps; the provider (``keyhook.services.oidc``) decides what they mean.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keyhook.clock import iso
 from keyhook.domain.oidc import Profile
 from keyhook.storage import schema as t
 from keyhook.storage.database import Database
@@ -44,6 +46,15 @@ class Client:
         return self.access_token_type == "jwt"  # noqa: S105 -- a token type, not a secret
 
 
+# ZITADEL's numbers for user states, as its function payloads carry them.
+_ZITADEL_STATES = {
+    "USER_STATE_ACTIVE": 1,
+    "USER_STATE_INACTIVE": 2,
+    "USER_STATE_DELETED": 3,
+    "USER_STATE_LOCKED": 4,
+}
+
+
 @dataclass(frozen=True)
 class UserRecord:
     """A user as token issuance needs it: the claims' source and the function payload."""
@@ -51,41 +62,68 @@ class UserRecord:
     user_id: str
     instance_id: str
     org_id: str
+    org_name: str
     user_name: str
     kind: str
     state: str
     profile: Profile
     secret_hash: str | None
     phone: str
+    phone_verified: bool
+    sequence: int
+    created_at: datetime
     metadata: tuple[tuple[str, str], ...]
 
     def payload(self) -> dict[str, Any]:
-        """The ``user`` member of a function execution's payload."""
+        """The ``user`` member of a function execution's payload.
+
+        ZITADEL's shape (``id``, ``username``, ``human.first_name``, ``human.email``
+        as a string, …), so receivers written for ZITADEL's function calls read it
+        unchanged, plus the ids under the names the rest of Keyhook's payloads use.
+        """
         p = self.profile
         user: dict[str, Any] = {
+            "id": self.user_id,
             "userId": self.user_id,
-            "userName": self.user_name,
+            "creation_date": iso(self.created_at),
+            "change_date": iso(p.updated_at),
+            "resource_owner": self.org_id,
             "organizationId": self.org_id,
-            "state": self.state,
+            "sequence": self.sequence,
+            "state": _ZITADEL_STATES.get(self.state, 0),
+            "username": self.user_name,
+            "userName": self.user_name,
+            "preferred_login_name": self.user_name,
         }
         if self.kind == "human":
             user["human"] = {
-                "profile": {
-                    "givenName": p.given_name,
-                    "familyName": p.family_name,
-                    "displayName": p.display_name,
-                    "nickName": p.nick_name,
-                    "preferredLanguage": p.preferred_language,
-                },
-                "email": {"email": p.email, "isVerified": p.email_verified},
-                "phone": {"phone": self.phone},
+                "first_name": p.given_name,
+                "last_name": p.family_name,
+                "nick_name": p.nick_name,
+                "display_name": p.display_name,
+                "preferred_language": p.preferred_language,
+                "email": p.email,
+                "is_email_verified": p.email_verified,
+                "phone": self.phone,
+                "is_phone_verified": self.phone_verified,
             }
         else:
             user["machine"] = {"name": p.display_name}
         return user
 
     def metadata_payload(self) -> list[dict[str, str]]:
+        """``userMetadata``: the values as stored (text)."""
         return [{"key": k, "value": v} for k, v in self.metadata]
+
+    def zitadel_metadata(self) -> list[dict[str, str]]:
+        """``user_metadata``: ZITADEL's form, values base64 (its metadata are bytes)."""
+        return [
+            {"key": k, "value": base64.b64encode(v.encode()).decode()} for k, v in self.metadata
+        ]
+
+    def org(self) -> dict[str, str]:
+        """``org``: the user's organization, as ZITADEL's function payloads name it."""
+        return {"id": self.org_id, "name": self.org_name, "primary_domain": ""}
 
 
 def _json(text: str) -> tuple[str, ...]:
@@ -188,7 +226,14 @@ class OidcQueries:
 
 
 async def _user(conn: AsyncConnection, where: Any) -> UserRecord | None:
-    row = (await conn.execute(select(t.users).where(where).limit(2))).all()
+    row = (
+        await conn.execute(
+            select(t.users, t.orgs.c.name.label("org_name"))
+            .outerjoin(t.orgs, t.orgs.c.id == t.users.c.org_id)
+            .where(where)
+            .limit(2)
+        )
+    ).all()
     if len(row) != 1:
         return None
     u = row[0]
@@ -204,6 +249,7 @@ async def _user(conn: AsyncConnection, where: Any) -> UserRecord | None:
         user_id=u.id,
         instance_id=u.instance_id,
         org_id=u.org_id,
+        org_name=u.org_name or "",
         user_name=u.user_name,
         kind=u.kind,
         state=u.state,
@@ -221,5 +267,8 @@ async def _user(conn: AsyncConnection, where: Any) -> UserRecord | None:
         ),
         secret_hash=u.secret_hash,
         phone=u.phone,
+        phone_verified=bool(u.phone_verified),
+        sequence=u.sequence,
+        created_at=u.created_at,
         metadata=tuple((m.key, m.value) for m in metadata),
     )

@@ -151,6 +151,9 @@ class TokenMaker:
                 user=user.payload(),
                 user_metadata=user.metadata_payload(),
                 claims={**claims, **together.claims},
+                userinfo={"sub": user.user_id, **standard_claims(user.profile, scopes)},
+                zitadel_metadata=user.zitadel_metadata(),
+                org=user.org(),
             )
             try:
                 together.merge(await run_function(self.engine, name, ctx, deferred))
