@@ -179,7 +179,8 @@ async def test_end_session_revokes_and_redirects_to_a_registered_uri(
     assert unregistered.status_code == 400
     assert "location" not in unregistered.headers
     assert "not registered" in unregistered.text
-    plain = await http.get("/oidc/v1/end_session")
+    async with httpx.AsyncClient(base_url=keyhook.url) as cookieless:
+        plain = await cookieless.get("/oidc/v1/end_session")
     assert plain.status_code == 200
     assert "signed out" in plain.text
 

@@ -3,6 +3,7 @@ within the login lifetime, unless the client says so (prompt=login, max_age)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -125,8 +126,18 @@ async def test_signing_out_or_a_lock_ends_single_sign_on(
     user = await create_user(api)
     page = await login_page(browser_like, authorize_url(keyhook.url, client))
     await submit_login(browser_like, page, user.login, user.password)
-    signed_out = await browser_like.get("/oidc/v1/end_session")
+    # Without an ID token hint the user confirms: a link alone signs nobody out.
+    asked = await browser_like.get("/oidc/v1/end_session", params={"state": "s1"})
+    assert asked.status_code == 200 and "Sign out?" in asked.text
+    still = await browser_like.get(authorize_url(keyhook.url, client))
+    assert still.headers["location"].startswith(client.redirect_uri)
+    forged = await browser_like.post("/oidc/v1/end_session", data={"csrf": "0" * 64})
+    assert forged.status_code == 403
+    csrf = re.search(r'name="csrf" value="([^"]+)"', asked.text)
+    assert csrf is not None
+    signed_out = await browser_like.post("/oidc/v1/end_session", data={"csrf": csrf.group(1)})
     assert signed_out.status_code == 200
+    assert "You are signed out." in signed_out.text
     assert 'keyhook_session=""' in signed_out.headers["set-cookie"]
     assert (
         (await browser_like.get(authorize_url(keyhook.url, client)))

@@ -1,5 +1,6 @@
-"""The provider's back-channel endpoints: token, userinfo, introspection, revocation,
-and end session.
+"""The provider's back-channel endpoints: token, userinfo, introspection and revocation.
+
+(End session is a browser page: :mod:`keyhook.api.oidc_login`.)
 
 OAuth errors are answered the OAuth way, not in the API's error shape:
 ``{"error": "...", "error_description": "..."}`` with the status RFC 6749 §5.2
@@ -17,13 +18,12 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from keyhook.api.forms import query_params, single_valued
-from keyhook.api.oidc_login import SESSION_COOKIE, message_page
+from keyhook.api.forms import single_valued
 from keyhook.errors import InvalidArgument, KeyhookError, OAuthError
-from keyhook.services.oidc import AuthorizePageError, OidcProvider
+from keyhook.services.oidc import OidcProvider
 from keyhook.services.oidc_access import TokenAccess
 
 log = logging.getLogger("keyhook.oidc")
@@ -99,29 +99,11 @@ def routes(provider: OidcProvider, access: TokenAccess) -> list[BaseRoute]:
         await access.revoke(form, request.headers.get("authorization"))
         return Response(status_code=200, headers={**_CORS, **_NO_STORE})
 
-    async def end_session(request: Request) -> Response:
-        if request.method == "POST":
-            params = await single_valued(request)
-        else:
-            params = query_params(request)
-        try:
-            outcome = await access.end_session(params, request.cookies.get(SESSION_COOKIE))
-        except AuthorizePageError as error:
-            return message_page("Sign-out refused", str(error))
-        response: Response
-        if outcome is not None:
-            response = RedirectResponse(outcome.location, status_code=302)
-        else:
-            response = message_page("Signed out", "You are signed out.", status=200)
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response
-
     return [
         Route("/oauth/v2/token", _guarded(token), methods=["POST"]),
         Route("/oauth/v2/introspect", _guarded(introspect), methods=["POST"]),
         Route("/oauth/v2/revoke", _guarded(revoke), methods=["POST"]),
         Route("/oidc/v1/userinfo", _guarded(userinfo, "Bearer"), methods=["GET", "POST"]),
-        Route("/oidc/v1/end_session", _guarded(end_session), methods=["GET", "POST"]),
         *(
             Route(path, _preflight, methods=["OPTIONS"])
             for path in ("/oauth/v2/token", "/oauth/v2/revoke", "/oidc/v1/userinfo")

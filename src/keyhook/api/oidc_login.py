@@ -1,4 +1,5 @@
-"""``/oauth/v2/authorize`` and the hosted login page (``/ui/login``).
+"""The provider's browser pages: ``/oauth/v2/authorize``, the hosted login page
+(``/ui/login``) and sign-out (``/oidc/v1/end_session``).
 
 The page is plain, accessible HTML (labelled fields, the error announced with
 ``role="alert"`` and tied to the fields it is about, the right ``autocomplete``
@@ -12,6 +13,12 @@ cookie (HttpOnly, SameSite=Lax, for ``KEYHOOK_OIDC_LOGIN_LIFETIME``): the next
 authorization request from the browser reuses the sign-in without the page
 (single sign-on), unless the client asks ``prompt=login`` or a ``max_age`` the
 sign-in is older than.
+
+Sign-out with an ``id_token_hint`` happens at once (the client proves which
+sign-in it means). Without one, the browser's own sign-in is ended only after
+the user confirms on a page whose form carries an HMAC of the session cookie,
+so another site cannot sign the user out by linking here (OpenID Connect
+RP-Initiated Logout §2: the OP should ask).
 """
 
 from __future__ import annotations
@@ -28,8 +35,10 @@ from starlette.routing import BaseRoute, Route
 from keyhook.api.forms import form_pairs, query_params, single_valued
 from keyhook.errors import FailedPrecondition, InvalidArgument, KeyhookError, NotFound, OAuthError
 from keyhook.services.oidc import AuthorizePageError, LoginPage, OidcProvider
+from keyhook.services.oidc_access import TokenAccess
 
 LOGIN_PATH = "/ui/login"
+LOGOUT_PATH = "/oidc/v1/end_session"
 CSRF_COOKIE = "keyhook_csrf"
 SESSION_COOKIE = "keyhook_session"
 WRONG_CREDENTIALS = "The user name or password is not correct."
@@ -221,8 +230,67 @@ def _sign_in_refusal(error: KeyhookError) -> str:
     return WRONG_CREDENTIALS
 
 
-def routes(provider: OidcProvider, csrf_key: bytes, secure_cookies: bool) -> list[BaseRoute]:
+class SignOut:
+    def __init__(self, access: TokenAccess, csrf_key: bytes) -> None:
+        self.access = access
+        self.csrf_key = csrf_key
+
+    def _csrf(self, session_cookie: str) -> str:
+        return hmac.new(
+            self.csrf_key, f"sign-out:{session_cookie}".encode(), hashlib.sha256
+        ).hexdigest()
+
+    def _confirm_page(self, params: dict[str, str], session_cookie: str) -> HTMLResponse:
+        kept = "".join(
+            f'<input type="hidden" name="{name}" value="{escape(params[name])}">'
+            for name in ("client_id", "post_logout_redirect_uri", "state")
+            if params.get(name)
+        )
+        body = (
+            "<h1>Sign out?</h1><p>You are signed in. Sign out of every application "
+            "that uses this sign-in?</p>"
+            f'<form method="post" action="{LOGOUT_PATH}">'
+            f'<input type="hidden" name="csrf" value="{self._csrf(session_cookie)}">{kept}'
+            '<button type="submit">Sign out</button></form>'
+        )
+        return _page("Sign out", body)
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            if request.method == "POST":
+                params = await single_valued(request)
+            else:
+                params = query_params(request)
+        except OAuthError as error:
+            return message_page("Sign-out refused", error.message)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not params.get("id_token_hint") and cookie:
+            if "csrf" not in params:
+                return self._confirm_page(params, cookie)
+            if not hmac.compare_digest(params["csrf"], self._csrf(cookie)):
+                return message_page(
+                    "Sign-out refused",
+                    "The form could not be verified. Reload the page and try again.",
+                    status=403,
+                )
+        try:
+            outcome = await self.access.end_session(params, cookie)
+        except AuthorizePageError as error:
+            return message_page("Sign-out refused", str(error))
+        response: Response
+        if outcome is not None:
+            response = RedirectResponse(outcome.location, status_code=302)
+        else:
+            response = message_page("Signed out", "You are signed out.", status=200)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+
+def routes(
+    provider: OidcProvider, access: TokenAccess, csrf_key: bytes, secure_cookies: bool
+) -> list[BaseRoute]:
     login = LoginForm(provider, csrf_key, secure_cookies)
+    sign_out = SignOut(access, csrf_key)
 
     async def authorize(request: Request) -> Response:
         try:
@@ -243,4 +311,5 @@ def routes(provider: OidcProvider, csrf_key: bytes, secure_cookies: bool) -> lis
         Route("/oauth/v2/authorize", authorize, methods=["GET", "POST"]),
         Route(LOGIN_PATH, login.show, methods=["GET"]),
         Route(LOGIN_PATH, login.submit, methods=["POST"]),
+        Route(LOGOUT_PATH, sign_out.handle, methods=["GET", "POST"]),
     ]

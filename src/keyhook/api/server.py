@@ -47,6 +47,7 @@ def application(core: Core) -> ASGIApp:
             *oidc_discovery.routes(core.settings, core.db),
             *oidc_login.routes(
                 core.oidc,
+                core.token_access,
                 core.login_csrf_key,
                 secure_cookies=core.settings.base_url.startswith("https://"),
             ),
