@@ -385,6 +385,23 @@ CASES = [
         ("targets", "more than once"),
         body=execution({"event": {"event": "user.locked"}}, ("{target}", "{target}")),
     ),
+    # --- times ------------------------------------------------------------------------------
+    Case(
+        "time-before-year-one-in-utc",
+        "POST",
+        "/v2/actions/deliveries/search",
+        400,
+        ("from", "out of range"),
+        body={"from": "0001-01-01T00:00:00+00:01"},
+    ),
+    Case(
+        "time-without-offset",
+        "POST",
+        "/v2/actions/deliveries/search",
+        400,
+        ("to",),
+        body={"to": "2026-01-01T00:00:00"},
+    ),
     # --- unknown ids and malformed ids -------------------------------------------------------
     Case(
         "get-unknown-target", "GET", f"{TARGETS}/{UNKNOWN_ID}", 404, (UNKNOWN_ID, "does not exist")

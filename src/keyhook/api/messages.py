@@ -7,9 +7,11 @@ feed OpenAPI.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     AwareDatetime,
     BaseModel,
@@ -24,6 +26,18 @@ from pydantic.alias_generators import to_camel
 Bool = Annotated[bool, Strict()]
 # Ids are decimal strings of up to 19 digits (DESIGN.md §3), as OpenAPI publishes.
 Id = Annotated[str, Field(pattern=r"^[0-9]{1,19}$")]
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """A time that exists in UTC: ``0001-01-01T00:00:00+00:01`` is the year 0 there."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range (allowed: 0001-01-01 to 9999-12-31 in UTC)") from None
+
+
+# RFC 3339 times with an offset, that a database can store.
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class Message(BaseModel):
@@ -255,14 +269,14 @@ class ListDeliveriesRequest(Message):
     target_id: Id | None = None
     trigger: str | None = Field(None, max_length=300)
     status: Literal["pending", "succeeded", "failed"] | None = None
-    since: AwareDatetime | None = Field(None, alias="from")
-    until: AwareDatetime | None = Field(None, alias="to")
+    since: Moment | None = Field(None, alias="from")
+    until: Moment | None = Field(None, alias="to")
 
 
 class ReplayDeliveriesRequest(Message):
     id: Id
-    since: AwareDatetime = Field(alias="from")
-    until: AwareDatetime | None = Field(None, alias="to")
+    since: Moment = Field(alias="from")
+    until: Moment | None = Field(None, alias="to")
     only_failed: Bool = False
 
 
