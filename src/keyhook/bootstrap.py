@@ -45,6 +45,7 @@ from keyhook.services.oidc import OidcProvider
 from keyhook.services.oidc_access import TokenAccess
 from keyhook.services.oidc_signer import TokenSigner
 from keyhook.services.oidc_tokens import ClientAuthenticator, Lifetimes, TokenMaker
+from keyhook.services.retention import Pruner, Retention
 from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 from keyhook.storage.migrate import upgrade
@@ -70,13 +71,18 @@ class Core:
     oidc: OidcProvider
     token_access: TokenAccess
     login_csrf_key: bytes
+    pruner: Pruner | None = None
 
     async def start(self) -> None:
         self.calllog.start()
         if self.worker is not None:
             await self.worker.start()
+        if self.pruner is not None:
+            self.pruner.start()
 
     async def stop(self) -> None:
+        if self.pruner is not None:
+            await self.pruner.stop()
         if self.worker is not None:
             await self.worker.stop()
         await self.calllog.stop()
@@ -180,7 +186,9 @@ def worker_config(settings: Settings) -> WorkerConfig:
 async def assemble(
     settings: Settings, transport: Transport | None = None, with_worker: bool = False
 ) -> Core:
-    lifetimes = Lifetimes.parse(settings.oidc)  # a bad setting stops the start before any write
+    # Bad settings stop the start before anything is written.
+    lifetimes = Lifetimes.parse(settings.oidc)
+    retention = Retention.parse(settings)
     _private_data_dir(settings)
     box = SecretBox(master_key(settings))
     db = Database(settings.effective_database_url)
@@ -237,4 +245,6 @@ async def assemble(
         oidc=oidc,
         token_access=TokenAccess(oidc, signer),
         login_csrf_key=box.derive("login csrf"),
+        # Pruning runs where deliveries are worked on: one switch for background work.
+        pruner=Pruner(db, retention) if worker is not None else None,
     )

@@ -25,6 +25,15 @@ class PasswordHashing:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long finished records stay readable (durations, or ``off`` to keep them)."""
+
+    deliveries: str = "720h"  # succeeded and failed deliveries, with their attempts
+    calls: str = "720h"  # the record of synchronous target calls
+    interval: str = "10m"  # how often a node with the delivery worker prunes
+
+
+@dataclass(frozen=True)
 class OidcLifetimes:
     """How long OpenID Connect artefacts live (durations, parsed when the provider is built)."""
 
@@ -65,6 +74,7 @@ class Settings:
     max_response_bytes: int = 1024 * 1024
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     oidc: OidcLifetimes = field(default_factory=lambda: OidcLifetimes())
+    retention: RetentionSettings = field(default_factory=lambda: RetentionSettings())
     external_url: str = ""
 
     @property
@@ -144,6 +154,11 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
             poll_interval=env.get("KEYHOOK_ACTIONS_POLL_INTERVAL", "1s"),
             batch_size=_int(env, "KEYHOOK_ACTIONS_BATCH_SIZE", 200, 1),
             worker=not _flag(env.get("KEYHOOK_NO_WORKER")),
+        ),
+        "retention": RetentionSettings(
+            deliveries=env.get("KEYHOOK_RETENTION_DELIVERIES", RetentionSettings.deliveries),
+            calls=env.get("KEYHOOK_RETENTION_CALLS", RetentionSettings.calls),
+            interval=env.get("KEYHOOK_RETENTION_INTERVAL", RetentionSettings.interval),
         ),
         "oidc": OidcLifetimes(
             auth_request=env.get("KEYHOOK_OIDC_AUTH_REQUEST_LIFETIME", OidcLifetimes.auth_request),

@@ -169,12 +169,14 @@ class TokenAccess:
             return  # RFC 7009 §2.2: an unknown or already invalid token is not an error
         self._owned(row.client_id, client_id)
         grant = await self.p.queries.grant(row.oidc_session_id)
+        user = None if grant is not None else await self.p.queries.user(row.user_id)
+        org_id = grant.org_id if grant is not None else (user.org_id if user else "")
         await self.p.commands.revoke_access_token(
-            await self.p.system_caller(row.user_id, grant.org_id),
+            await self.p.system_caller(row.user_id, org_id or None),
             row.oidc_session_id,
             row.id,
             row.user_id,
-            grant.org_id,
+            org_id,
         )
 
     @staticmethod

@@ -172,6 +172,7 @@ execution_calls = Table(
     Column("created_at", TS, nullable=False),
 )
 Index("ix_execution_calls_target", execution_calls.c.target_id, execution_calls.c.created_at)
+Index("ix_execution_calls_created", execution_calls.c.created_at)
 
 sessions = Table(
     "sessions",
@@ -213,6 +214,7 @@ deliveries = Table(
 )
 Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
 Index("ix_deliveries_target", deliveries.c.target_id, deliveries.c.created_at)
+Index("ix_deliveries_finished", deliveries.c.status, deliveries.c.updated_at)
 
 delivery_attempts = Table(
     "delivery_attempts",
@@ -305,6 +307,7 @@ oidc_auth_requests = Table(
     Column("created_at", TS, nullable=False),
     Column("changed_at", TS, nullable=False),
 )
+Index("ix_oidc_auth_requests_expires", oidc_auth_requests.c.expires_at)
 
 # A grant: what one code exchange or client credentials request started. The current
 # refresh token is kept as its SHA-256; rotation replaces it, so an old one no longer
@@ -329,6 +332,7 @@ oidc_sessions = Table(
 )
 Index("ix_oidc_sessions_user", oidc_sessions.c.user_id)
 Index("ix_oidc_sessions_login_session", oidc_sessions.c.login_session_id)
+Index("ix_oidc_sessions_changed", oidc_sessions.c.changed_at)
 
 # Access tokens by id (the JWT's ``jti``); an opaque (bearer) token is found by its hash.
 oidc_access_tokens = Table(
@@ -346,3 +350,4 @@ oidc_access_tokens = Table(
     Column("created_at", TS, nullable=False),
 )
 Index("ix_oidc_access_tokens_session", oidc_access_tokens.c.oidc_session_id)
+Index("ix_oidc_access_tokens_expires", oidc_access_tokens.c.expires_at)

@@ -1,0 +1,27 @@
+"""The migrations build exactly the schema the code declares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from keyhook.storage import schema
+from keyhook.storage.database import Database
+from keyhook.storage.migrate import upgrade
+
+
+async def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'keyhook.db'}")
+    await upgrade(db)
+
+    def differences(conn: Connection) -> list[Any]:
+        return list(compare_metadata(MigrationContext.configure(conn), schema.metadata))
+
+    async with db.engine.connect() as conn:
+        found = await conn.run_sync(differences)
+    await db.close()
+    assert found == [], "a schema change without its migration: " + repr(found)
