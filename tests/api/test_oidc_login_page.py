@@ -96,3 +96,17 @@ async def test_a_machine_user_on_the_page_reads_like_a_wrong_password(
     reply = await submit_login(http, page, name, "anything at all")
     assert reply.status_code == 401
     assert "The user name or password is not correct." in reply.text
+
+
+async def test_a_deactivated_user_is_told_so_whatever_the_user_name_says(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    login = f"unlocked-{secrets.token_hex(3)}@example.com"  # "locked" in the name misleads no one
+    user_id = (await api.add_user(login, password={"password": "Correct horse 42!"})).ok()["userId"]
+    (await api.post(f"/v2/users/{user_id}/deactivate")).ok()
+    page = await login_page(http, authorize_url(keyhook.url, client))
+    reply = await submit_login(http, page, login, "Correct horse 42!")
+    assert reply.status_code == 403
+    assert "This account is deactivated" in reply.text
+    assert "locked" not in reply.text.replace(login, "")

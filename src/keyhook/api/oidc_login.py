@@ -218,13 +218,14 @@ def _plausible_id(value: str) -> bool:
 
 
 def _sign_in_refusal(error: KeyhookError) -> str:
-    text = error.message
-    if "locked" in text:
+    # By the machine-readable problem, not the message (which holds the user name).
+    problems = {str(detail.get("problem")) for detail in error.details}
+    if "user is locked" in problems:
         return "This account is locked. Ask an administrator to unlock it."
-    if "deactivated" in text:
+    if "user is deactivated" in problems:
         return "This account is deactivated. Ask an administrator to reactivate it."
-    if "expired" in text:
-        return text
+    if error.message.startswith("this sign-in request has expired"):
+        return error.message
     # Anything else (a machine user, a user without a password) says no more than a
     # wrong password does.
     return WRONG_CREDENTIALS
