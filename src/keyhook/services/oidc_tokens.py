@@ -217,10 +217,13 @@ class TokenMaker:
             deferred=deferred,
         )
         if OPENID in scopes:
+            # Both executions' claims; a target in both keeps every line of its log claim.
+            for_id_token = Complement()
+            for_id_token.merge(added)
+            for_id_token.merge(userinfo_added)
             id_claims: dict[str, Any] = {
                 **standard_claims(user.profile, scopes),
-                **added.token_claims(),
-                **userinfo_added.token_claims(),
+                **for_id_token.token_claims(),
                 "iss": self.issuer,
                 "sub": user.user_id,
                 "aud": client_id,
