@@ -257,3 +257,19 @@ async def test_introspection_audience_is_the_tokens_audience(
     claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
     assert (await introspect(http, client, tokens["access_token"]))["aud"] == claims["aud"]
     assert claims["aud"] == [client.client_id, client.project_id]
+
+
+@pytest.mark.parametrize("change", ["deactivate", "lock", "delete"])
+async def test_introspection_reports_tokens_of_an_inactive_user_inactive(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient, change: str
+) -> None:
+    client = await create_client(api)
+    user = await create_user(api)
+    tokens = await code_tokens(http, keyhook.url, client, user, "openid offline_access")
+    assert (await introspect(http, client, tokens["access_token"]))["active"] is True
+    if change == "delete":
+        (await api.delete(f"/v2/users/{user.user_id}")).ok()
+    else:
+        (await api.post(f"/v2/users/{user.user_id}/{change}")).ok()
+    assert await introspect(http, client, tokens["access_token"]) == {"active": False}
+    assert await introspect(http, client, tokens["refresh_token"]) == {"active": False}

@@ -295,3 +295,56 @@ async def test_a_receiver_written_for_zitadel_reads_its_payload_and_answers_in_g
     assert claims[LOG.format(name)] == ["log1", "log2", "log3"]
     got = (await api.get(f"/v2/users/{user.user_id}")).ok()["user"]
     assert {"key": "key", "value": "value"} in got["metadata"]
+
+
+async def test_a_target_message_beyond_ascii_reaches_the_client_at_userinfo(
+    clean_actions: Api, keyhook: KeyhookServer, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    api = clean_actions
+    user = await create_user(api)
+    client = await create_client(api)
+    tokens = await code_tokens(http, keyhook.url, client, user, "openid")
+    message = "Zugriff verweigert \u2013 日本\r\nX-Injected: yes"
+    target = await api.create_target(
+        receiver.endpoint("/deny-userinfo", answer(403, {"status": "error", "message": message})),
+        interrupt=True,
+    )
+    await api.set_execution({"function": {"name": "preuserinfo"}}, [target["id"]])
+    reply = await http.get(
+        "/oidc/v1/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert reply.status_code == 403
+    assert reply.json() == {"error": "access_denied", "error_description": message}
+    header = reply.headers["www-authenticate"]
+    assert header.startswith("Bearer ") and header.isascii() and "\n" not in header
+
+
+async def test_targets_cannot_set_client_id_or_scope_anywhere(
+    clean_actions: Api, keyhook: KeyhookServer, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    api = clean_actions
+    user = await create_user(api)
+    target = await api.create_target(
+        receiver.endpoint(
+            "/escalate",
+            answer(
+                body={
+                    "append_claims": [
+                        {"key": "client_id", "value": "evil"},
+                        {"key": "scope", "value": "admin"},
+                    ]
+                }
+            ),
+        )
+    )
+    await api.set_execution({"function": {"name": "preuserinfo"}}, [target["id"]])
+    client = await create_client(api)
+    tokens = await code_tokens(http, keyhook.url, client, user, "openid")
+    id_claims = verified(keyhook, tokens["id_token"], client.client_id)
+    assert "client_id" not in id_claims and "scope" not in id_claims
+    info = (
+        await http.get(
+            "/oidc/v1/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
+    ).json()
+    assert "client_id" not in info and "scope" not in info

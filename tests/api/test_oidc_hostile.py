@@ -97,3 +97,24 @@ async def test_login_page_post_without_the_csrf_cookie_is_refused(
         )
     assert forged.status_code == 403
     assert "CSRF" in forged.text
+
+
+@pytest.mark.parametrize("path", ["/oauth/v2/introspect", "/oauth/v2/revoke", "/oauth/v2/token"])
+async def test_a_client_id_beyond_ascii_gets_a_clean_401(
+    http: httpx.AsyncClient, path: str
+) -> None:
+    reply = await http.post(
+        path,
+        data={
+            "token": "x",
+            "client_id": "日本\r\nX-Injected: yes",
+            "grant_type": "authorization_code",
+            "code": "x",
+        },
+    )
+    assert reply.status_code == 401
+    assert reply.json()["error"] == "invalid_client"
+    assert "日本" in reply.json()["error_description"]  # the body keeps the words
+    header = reply.headers["www-authenticate"]
+    assert header.isascii() and "\r" not in header and "\n" not in header
+    assert "x-injected" not in reply.headers

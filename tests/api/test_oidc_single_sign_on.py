@@ -153,3 +153,25 @@ async def test_signing_out_or_a_lock_ends_single_sign_on(
         .headers["location"]
         .startswith("/ui/login")
     )
+
+
+async def test_prompt_none_with_another_value_is_refused(
+    api: Api, keyhook: KeyhookServer, browser_like: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    reply = await browser_like.get(authorize_url(keyhook.url, client, prompt="none login"))
+    assert callback_params(reply)["error"] == "invalid_request"
+    assert reply.headers["cache-control"] == "no-store"
+
+
+async def test_redirects_that_carry_a_code_are_not_cached(
+    api: Api, keyhook: KeyhookServer, browser_like: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    user = await create_user(api)
+    page = await login_page(browser_like, authorize_url(keyhook.url, client))
+    signed_in = await submit_login(browser_like, page, user.login, user.password)
+    assert signed_in.headers["cache-control"] == "no-store"
+    again = await browser_like.get(authorize_url(keyhook.url, client))
+    assert "code" in callback_params(again)
+    assert again.headers["cache-control"] == "no-store"

@@ -63,3 +63,10 @@ def test_a_later_function_wins_and_logs_add_up() -> None:
     first.merge(second)
     assert first.claims == {"x": 2}
     assert first.token_claims()[log_claim("a")] == ["one", "two"]
+
+
+@pytest.mark.parametrize("name", ["client_id", "scope", "amr", "acr", "typ", "cnf", "act"])
+def test_claims_that_say_who_or_what_a_token_allows_are_reserved(name: str) -> None:
+    complement = Complement()
+    complement.absorb("t", {"claims": {name: "x"}})
+    assert complement.claims == {}

@@ -49,8 +49,13 @@ def _json(body: dict[str, Any], status: int = 200, **headers: str) -> Response:
 def oauth_error(error: OAuthError, *, scheme: str | None = None) -> Response:
     headers: dict[str, str] = {}
     if error.status == 401 or (scheme == "Bearer" and error.status == 403):
-        # RFC 6749 §5.2 (Basic) and RFC 6750 §3 (Bearer); quotes escaped for the header.
-        description = error.message.replace("\\", "\\\\").replace('"', "'")
+        # RFC 6749 §5.2 (Basic) and RFC 6750 §3 (Bearer). error_description may hold only
+        # printable ASCII other than '"' and '\\' there; the message can carry what a
+        # client or a target sent (non-ASCII, CR/LF), so the header gets a cleaned copy
+        # and the JSON body the message itself.
+        description = "".join(
+            c if " " <= c <= "~" and c not in '"\\' else "?" for c in error.message
+        )
         realm = "Basic" if scheme is None else scheme
         headers["WWW-Authenticate"] = (
             f'{realm} realm="keyhook", error="{error.error}", error_description="{description}"'

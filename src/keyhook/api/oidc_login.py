@@ -42,6 +42,8 @@ LOGOUT_PATH = "/oidc/v1/end_session"
 CSRF_COOKIE = "keyhook_csrf"
 SESSION_COOKIE = "keyhook_session"
 WRONG_CREDENTIALS = "The user name or password is not correct."
+# Redirects that carry a code or set a sign-in cookie are never cached.
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _STYLE = """
 body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1b1d21;margin:0}
 main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;
@@ -199,7 +201,7 @@ class LoginForm:
                 # The wrong-password status too, so the status tells no more than the text.
                 status=401 if message == WRONG_CREDENTIALS else 403,
             )
-        response = RedirectResponse(redirect.location, status_code=303)
+        response = RedirectResponse(redirect.location, status_code=303, headers=_NO_STORE)
         # Single sign-on: later authorization requests from this browser reuse the sign-in.
         response.set_cookie(
             SESSION_COOKIE,
@@ -280,7 +282,7 @@ class SignOut:
             return message_page("Sign-out refused", str(error))
         response: Response
         if outcome is not None:
-            response = RedirectResponse(outcome.location, status_code=302)
+            response = RedirectResponse(outcome.location, status_code=302, headers=_NO_STORE)
         else:
             response = message_page("Signed out", "You are signed out.", status=200)
         response.delete_cookie(SESSION_COOKIE, path="/")
@@ -306,7 +308,7 @@ def routes(
             location = f"{LOGIN_PATH}?authRequest={outcome.auth_request_id}"
         else:
             location = outcome.location
-        return RedirectResponse(location, status_code=302)
+        return RedirectResponse(location, status_code=302, headers=_NO_STORE)
 
     return [
         Route("/oauth/v2/authorize", authorize, methods=["GET", "POST"]),

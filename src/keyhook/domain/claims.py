@@ -32,6 +32,15 @@ RESERVED = frozenset(
         "auth_time",
         "at_hash",
         "sid",
+        # Not in DESIGN.md's list, but a target setting them would misstate who the
+        # token is for or what it allows (RFC 9068 §2.2, RFC 8693 §4).
+        "client_id",
+        "scope",
+        "amr",
+        "acr",
+        "typ",
+        "cnf",
+        "act",
     }
 )
 RESERVED_PREFIX = "urn:zitadel:iam"

@@ -131,6 +131,10 @@ class OidcProvider:
         try:
             request = self._authorization_request(client, redirect_uri, params)
             prompt = set((params.get("prompt") or "").split())
+            if "none" in prompt and len(prompt) > 1:
+                raise OAuthError(
+                    "invalid_request", "prompt=none cannot be combined with other values"
+                )
             reused = None
             if "login" not in prompt:
                 reused = await self.signed_in(session_token, _max_age(params))

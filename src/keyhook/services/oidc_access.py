@@ -116,14 +116,14 @@ class TokenAccess:
         visible, audience = (
             (False, []) if row is None else await self._visible(caller, row.client_id)
         )
-        if row is not None and visible:
-            user = await self.p.queries.user(row.user_id)
+        user = None if row is None or not visible else await self.p.queries.user(row.user_id)
+        if row is not None and visible and user is not None and user.state == ACTIVE:
             return {
                 "active": True,
                 "token_type": "Bearer",
                 "scope": " ".join(orjson.loads(row.scopes)),
                 "client_id": row.client_id,
-                "username": user.user_name if user else None,
+                "username": user.user_name,
                 "sub": row.user_id,
                 "aud": audience,
                 "iss": self.p.issuer,
@@ -138,6 +138,7 @@ class TokenAccess:
             and grant.refresh_expires_at is not None
             and aware(grant.refresh_expires_at) > datetime.now(UTC)
             and (await self._visible(caller, grant.client_id))[0]
+            and await self._active(grant.user_id)
         ):
             return {
                 "active": True,
@@ -149,6 +150,10 @@ class TokenAccess:
                 "exp": int(aware(grant.refresh_expires_at).timestamp()),
             }
         return {"active": False}
+
+    async def _active(self, user_id: str) -> bool:
+        user = await self.p.queries.user(user_id)
+        return user is not None and user.state == ACTIVE
 
     async def revoke(self, form: dict[str, str], authorization: str | None) -> None:
         client_id, _ = await self._caller(form, authorization, allow_public=True)
