@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.support.api import Api
-from tests.support.oidc import authorize_url, create_client
+from tests.support.oidc import authorize_url, create_client, create_user, submit_login
 from tests.support.server import KeyhookServer
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -83,20 +83,54 @@ async def test_hostile_oidc_request_gets_a_clear_client_error(
         assert described, body_json
 
 
-async def test_login_page_post_without_the_csrf_cookie_is_refused(
+async def test_login_page_post_with_a_wrong_csrf_field_is_refused(
     api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
 ) -> None:
     client = await create_client(api)
     page_reply = await http.get(authorize_url(keyhook.url, client))
     login = await http.get(page_reply.headers["location"])
     auth_request = login.url.params["authRequest"]
-    async with httpx.AsyncClient(base_url=keyhook.url) as cookieless:
-        forged = await cookieless.post(
-            "/ui/login",
-            data={"authRequest": auth_request, "csrf": "0" * 64, "loginName": "a", "password": "b"},
-        )
+    forged = await http.post(
+        "/ui/login",
+        data={"authRequest": auth_request, "csrf": "0" * 64, "loginName": "a", "password": "b"},
+    )
     assert forged.status_code == 403
     assert "CSRF" in forged.text
+
+
+async def test_only_the_browser_that_started_a_sign_in_may_finish_it(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    """Login CSRF (RFC 6749 §10.12): an attacker who learns a victim's pending request id
+    must not finish it with the attacker's own account."""
+    client = await create_client(api)
+    victim_user, attacker_user = await create_user(api), await create_user(api)
+    started = await http.get(authorize_url(keyhook.url, client))  # the victim's browser
+    location = started.headers["location"]
+    assert "keyhook_ar_" in started.headers["set-cookie"]
+    auth_request = location.split("authRequest=", 1)[1]
+    async with httpx.AsyncClient(base_url=keyhook.url) as attacker:
+        page = await attacker.get(location)
+        assert page.status_code == 403
+        assert "not started in this browser" in page.text
+        # Not even with a CSRF pair of the attacker's own making.
+        attacker.cookies.set("keyhook_csrf", "attacker", path="/ui/login")
+        posted = await attacker.post(
+            "/ui/login",
+            data={
+                "authRequest": auth_request,
+                "csrf": "0" * 64,
+                "loginName": attacker_user.login,
+                "password": attacker_user.password,
+            },
+        )
+        assert posted.status_code == 403
+        # An id that does not exist reads the same: nothing to probe.
+        unknown = await attacker.get("/ui/login?authRequest=1234567890123456789")
+        assert unknown.status_code == 403 and unknown.text == page.text
+    victim_page = await http.get(location)
+    finished = await submit_login(http, victim_page, victim_user.login, victim_user.password)
+    assert finished.status_code == 303
 
 
 @pytest.mark.parametrize("path", ["/oauth/v2/introspect", "/oauth/v2/revoke", "/oauth/v2/token"])

@@ -8,6 +8,12 @@ double-submit token: a random ``keyhook_csrf`` cookie (HttpOnly, SameSite=Lax)
 and a hidden field holding the HMAC of that cookie and the authorization request
 id under a key derived from the master key, so any node can check it.
 
+Only the browser that went through ``/oauth/v2/authorize`` may finish that
+sign-in: the redirect to the page sets ``keyhook_ar_<id>`` to an HMAC of the
+request id, and the page refuses a browser without it. Otherwise someone could
+finish a victim's pending request with their own account (login CSRF, RFC 6749
+§10.12), and the client would take the code, state and PKCE being the victim's.
+
 A successful sign-in leaves the session's token in the ``keyhook_session``
 cookie (HttpOnly, SameSite=Lax, for ``KEYHOOK_OIDC_LOGIN_LIFETIME``): the next
 authorization request from the browser reuses the sign-in without the page
@@ -34,12 +40,14 @@ from starlette.routing import BaseRoute, Route
 
 from keyhook.api.forms import form_pairs, query_params, single_valued
 from keyhook.errors import FailedPrecondition, InvalidArgument, KeyhookError, NotFound, OAuthError
-from keyhook.services.oidc import AuthorizePageError, LoginPage, OidcProvider
+from keyhook.services.oidc import AuthorizePageError, OidcProvider, Redirect
 from keyhook.services.oidc_access import TokenAccess
 
 LOGIN_PATH = "/ui/login"
 LOGOUT_PATH = "/oidc/v1/end_session"
 CSRF_COOKIE = "keyhook_csrf"
+# + the request id: a browser may have several sign-ins under way (tabs).
+BINDING_COOKIE = "keyhook_ar_"
 SESSION_COOKIE = "keyhook_session"
 WRONG_CREDENTIALS = "The user name or password is not correct."
 # Redirects that carry a code or set a sign-in cookie are never cached.
@@ -132,11 +140,34 @@ class LoginForm:
         )
         return response
 
+    def binding(self, auth_request_id: str) -> str:
+        """The value of the cookie that ties an authorization request to its browser."""
+        mac = hmac.new(self.csrf_key, f"auth-request:{auth_request_id}".encode(), hashlib.sha256)
+        return mac.hexdigest()
+
+    def bind(self, response: Response, auth_request_id: str) -> None:
+        """Give the browser that started the request the cookie that alone may finish it."""
+        response.set_cookie(
+            BINDING_COOKIE + auth_request_id,
+            self.binding(auth_request_id),
+            max_age=int(self.provider.tokens.lifetimes.auth_request.total_seconds()),
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
+            path=LOGIN_PATH,
+        )
+
+    def _bound(self, request: Request, auth_request_id: str) -> bool:
+        presented = request.cookies.get(BINDING_COOKIE + auth_request_id, "")
+        return _plausible_id(auth_request_id) and hmac.compare_digest(
+            presented, self.binding(auth_request_id)
+        )
+
     async def show(self, request: Request) -> Response:
         auth_request_id = request.query_params.get("authRequest", "")
-        if not _plausible_id(auth_request_id) or (
-            await self.provider.pending_request(auth_request_id) is None
-        ):
+        if not self._bound(request, auth_request_id):
+            return _not_this_browser()
+        if await self.provider.pending_request(auth_request_id) is None:
             return message_page(
                 "Sign-in expired",
                 "This sign-in request has expired or was already used. "
@@ -151,6 +182,8 @@ class LoginForm:
         except OAuthError as error:
             return message_page("Sign-in refused", error.message)
         auth_request_id = form.get("authRequest", "")
+        if not self._bound(request, auth_request_id):
+            return _not_this_browser()
         cookie = request.cookies.get(CSRF_COOKIE, "")
         expected = self._csrf_field(cookie, auth_request_id) if cookie else ""
         if not cookie or not hmac.compare_digest(expected, form.get("csrf", "")):
@@ -160,9 +193,7 @@ class LoginForm:
                 "Reload the sign-in page and try again; cookies must be enabled.",
                 status=403,
             )
-        if not _plausible_id(auth_request_id) or (
-            await self.provider.pending_request(auth_request_id) is None
-        ):
+        if await self.provider.pending_request(auth_request_id) is None:
             return message_page(
                 "Sign-in expired",
                 "This sign-in request has expired or was already used. "
@@ -213,6 +244,16 @@ class LoginForm:
             path="/",
         )
         return response
+
+
+def _not_this_browser() -> HTMLResponse:
+    # The same answer whether the request exists or not: ids cannot be probed here.
+    return message_page(
+        "Sign-in refused",
+        "This sign-in was not started in this browser (or cookies are turned off). "
+        "Go back to the application and start again.",
+        status=403,
+    )
 
 
 def _plausible_id(value: str) -> bool:
@@ -304,11 +345,15 @@ def routes(
             outcome = await provider.authorize(params, request.cookies.get(SESSION_COOKIE))
         except (AuthorizePageError, OAuthError) as error:
             return message_page("Sign-in request refused", str(error))
-        if isinstance(outcome, LoginPage):
-            location = f"{LOGIN_PATH}?authRequest={outcome.auth_request_id}"
-        else:
-            location = outcome.location
-        return RedirectResponse(location, status_code=302, headers=_NO_STORE)
+        if isinstance(outcome, Redirect):
+            return RedirectResponse(outcome.location, status_code=302, headers=_NO_STORE)
+        response = RedirectResponse(
+            f"{LOGIN_PATH}?authRequest={outcome.auth_request_id}",
+            status_code=302,
+            headers=_NO_STORE,
+        )
+        login.bind(response, outcome.auth_request_id)
+        return response
 
     return [
         Route("/oauth/v2/authorize", authorize, methods=["GET", "POST"]),
