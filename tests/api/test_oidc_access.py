@@ -273,3 +273,24 @@ async def test_introspection_reports_tokens_of_an_inactive_user_inactive(
         (await api.post(f"/v2/users/{user.user_id}/{change}")).ok()
     assert await introspect(http, client, tokens["access_token"]) == {"active": False}
     assert await introspect(http, client, tokens["refresh_token"]) == {"active": False}
+
+
+async def test_tokens_of_a_deleted_application_stop_working(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    user = await create_user(api)
+    tokens = await code_tokens(http, keyhook.url, client, user, "openid offline_access")
+    sibling = await create_client(api)
+    (await api.delete(f"/v2beta/applications/{client.app_id}")).ok()
+    assert (await userinfo(http, tokens["access_token"])).status_code == 401
+    assert await introspect(http, sibling, tokens["access_token"]) == {"active": False}
+    assert await introspect(http, sibling, tokens["refresh_token"]) == {"active": False}
+
+
+async def test_a_machine_user_cannot_take_a_client_ids_form(api: Api) -> None:
+    reply = await api.post(
+        "/management/v1/users/machine", {"userName": "913969778266211324@shop", "name": "Imposter"}
+    )
+    assert reply.status == 400
+    assert "userName" in reply.body["message"] and "client id" in reply.body["message"]

@@ -78,15 +78,44 @@ async def test_refresh_rotation_old_token_stops_working(
     second = renewed.json()
     assert second["refresh_token"] != first["refresh_token"]
     assert verify(keyhook, second["id_token"], client.client_id)["sub"] == user.user_id
-    again = await token_request(
-        http, client, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
-    )
-    assert again.status_code == 400
-    assert again.json()["error"] == "invalid_grant"
     third = await token_request(
         http, client, {"grant_type": "refresh_token", "refresh_token": second["refresh_token"]}
     )
     assert third.status_code == 200, third.text
+    # The rotated-away tokens stop working ...
+    for old in (first, second):
+        refused = await token_request(
+            http, client, {"grant_type": "refresh_token", "refresh_token": old["refresh_token"]}
+        )
+        assert refused.status_code == 400
+        assert refused.json()["error"] == "invalid_grant"
+
+
+async def test_a_replaced_refresh_token_used_again_revokes_the_grant(
+    api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
+) -> None:
+    """RFC 9700 §4.14.2: a refresh token presented after rotation was copied; the thief
+    may hold the current one, so the whole grant ends."""
+    client = await create_client(api, public=True)
+    user = await create_user(api)
+    first = await code_tokens(http, keyhook.url, client, user, "openid offline_access")
+    stolen = first["refresh_token"]
+    thief = await token_request(
+        http, client, {"grant_type": "refresh_token", "refresh_token": stolen}
+    )
+    assert thief.status_code == 200
+    victim = await token_request(
+        http, client, {"grant_type": "refresh_token", "refresh_token": stolen}
+    )
+    assert victim.status_code == 400
+    assert "grant is revoked" in victim.json()["error_description"]
+    after = await token_request(
+        http,
+        client,
+        {"grant_type": "refresh_token", "refresh_token": thief.json()["refresh_token"]},
+    )
+    assert after.status_code == 400
+    assert (await userinfo(http, thief.json()["access_token"])).status_code == 401
 
 
 async def _code_for(

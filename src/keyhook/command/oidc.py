@@ -321,6 +321,7 @@ class OidcCommands:
                             {
                                 "oidcSessionId": oidc_session_id,
                                 "refreshTokenHash": new_hash,
+                                "previousRefreshTokenHash": old_hash,
                                 "expiresAt": iso(refresh_expires_at),
                             },
                         ),

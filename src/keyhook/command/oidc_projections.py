@@ -100,6 +100,7 @@ async def _grant_added(conn: AsyncConnection, e: StoredEvent) -> None:
             scopes=_scopes(d["scopes"]),
             auth_time=_time(d["authTime"]),
             login_session_id=d["sessionId"],
+            grant_type=d["grantType"],
             revoked=False,
             sequence=e.sequence,
             created_at=e.created_at,
@@ -144,6 +145,17 @@ async def _refresh_token_set(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
+async def _refresh_token_renewed(conn: AsyncConnection, e: StoredEvent) -> None:
+    previous = e.data.get("previousRefreshTokenHash")
+    if previous:
+        await conn.execute(
+            insert(t.oidc_rotated_refresh_tokens).values(
+                token_hash=previous, oidc_session_id=e.aggregate_id, rotated_at=e.created_at
+            )
+        )
+    await _refresh_token_set(conn, e)
+
+
 async def _access_token_revoked(conn: AsyncConnection, e: StoredEvent) -> None:
     await conn.execute(update(_T).where(_T.c.id == e.data["tokenId"]).values(revoked=True))
     await _touch_grant(conn, e)
@@ -165,7 +177,7 @@ OIDC_PROJECTORS: dict[str, Callable[[AsyncConnection, StoredEvent], Awaitable[No
     "oidc_session.added": _grant_added,
     "oidc_session.access_token.added": _access_token_added,
     "oidc_session.refresh_token.added": _refresh_token_set,
-    "oidc_session.refresh_token.renewed": _refresh_token_set,
+    "oidc_session.refresh_token.renewed": _refresh_token_renewed,
     "oidc_session.access_token.revoked": _access_token_revoked,
     "oidc_session.revoked": _grant_revoked,
 }

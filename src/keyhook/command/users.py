@@ -172,7 +172,7 @@ class UserCommands:
         description: str = "",
         access_token_type: str = rules.MACHINE_TOKEN_TYPES["ACCESS_TOKEN_TYPE_BEARER"],
     ) -> dict[str, Any]:
-        user_name = rules.validate_user_name(user_name, "userName")
+        user_name = rules.validate_machine_user_name(user_name, "userName")
         name = rules.validate_machine_name(name)
         user_id = self.w.ids.new()
         async with self.w.db.write() as conn:

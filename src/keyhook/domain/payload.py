@@ -36,6 +36,7 @@ SECRET_KEYS = frozenset(
         "hashedSecret",
         "codeHash",
         "refreshTokenHash",
+        "previousRefreshTokenHash",
     }
 )
 

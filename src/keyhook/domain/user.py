@@ -170,6 +170,21 @@ def validate_user_name(name: str, field_name: str = "user.userName") -> str:
     return name
 
 
+_CLIENT_ID_FORM = re.compile(r"^[0-9]+@")
+
+
+def validate_machine_user_name(user_name: str, field_name: str = "userName") -> str:
+    """A machine user's name is its OAuth client id: it must not pose as an application's."""
+    user_name = validate_user_name(user_name, field_name)
+    if _CLIENT_ID_FORM.match(user_name):
+        raise field_error(
+            field_name,
+            "has the form of an application's client id (<digits>@…)",
+            "a name that does not start with digits and '@'",
+        )
+    return user_name
+
+
 def validate_machine_name(name: str, field_name: str = "name") -> str:
     name = name.strip()
     if not name or len(name) > 200:

@@ -199,10 +199,23 @@ class OidcQueries:
             ).first()
 
     async def access_token(self, token_id: str | None = None, token_hash: str | None = None) -> Any:
-        column = t.oidc_access_tokens.c
-        where = column.id == token_id if token_id is not None else column.token_hash == token_hash
+        """The access token's row, with its grant's ``grant_type`` and ``org_id``."""
+        k, g = t.oidc_access_tokens, t.oidc_sessions
+        where = k.c.id == token_id if token_id is not None else k.c.token_hash == token_hash
+        query = select(k, g.c.grant_type, g.c.org_id).join(g, g.c.id == k.c.oidc_session_id)
         async with self.db.read() as conn:
-            return (await conn.execute(select(t.oidc_access_tokens).where(where))).first()
+            return (await conn.execute(query.where(where))).first()
+
+    async def rotated_refresh(self, refresh_hash: str) -> str | None:
+        """The grant whose refresh token, now replaced, had this hash."""
+        r = t.oidc_rotated_refresh_tokens
+        async with self.db.read() as conn:
+            found = (
+                await conn.execute(
+                    select(r.c.oidc_session_id).where(r.c.token_hash == refresh_hash)
+                )
+            ).scalar()
+        return None if found is None else str(found)
 
     async def login_session(self, token_hash: str) -> Any:
         """The session (from the login page) whose token has this hash, if it still exists."""

@@ -393,6 +393,18 @@ class OidcProvider:
             raise OAuthError("invalid_request", "refresh_token is required")
         old_hash = token_hash(presented)
         grant = await self.queries.grant_by_refresh(old_hash)
+        if grant is None:
+            reused = await self.queries.rotated_refresh(old_hash)
+            if reused is not None:
+                # A replaced refresh token came back: it was copied. Whoever holds the
+                # current one may be the thief, so the whole grant ends (RFC 9700 §4.14.2).
+                await self.commands.revoke_grant(
+                    await self.system_caller(), reused, "a replaced refresh token was used again"
+                )
+                raise OAuthError(
+                    "invalid_grant",
+                    "the refresh token was already used; the grant is revoked, sign in again",
+                )
         if (
             grant is None
             or grant.revoked

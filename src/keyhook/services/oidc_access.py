@@ -52,7 +52,14 @@ class TokenAccess:
             row = await self.p.queries.access_token(token_id=claims["jti"])
         if row is None or row.revoked or aware(row.expires_at) <= datetime.now(UTC):
             return None
+        if not await self._owner_exists(row.grant_type, row.client_id):
+            return None  # the application (or machine user) it was issued to is gone
         return row
+
+    async def _owner_exists(self, grant_type: str, client_id: str) -> bool:
+        if grant_type == "client_credentials":
+            return await self.p.queries.machine_user(client_id) is not None
+        return await self.p.queries.client(client_id) is not None
 
     async def userinfo(self, authorization: str | None) -> dict[str, Any]:
         row = await self.access_token(bearer(authorization))
@@ -98,13 +105,16 @@ class TokenAccess:
         return client.client_id, client.project_id
 
     async def _visible(
-        self, caller: tuple[str, str | None], token_client_id: str
+        self, caller: tuple[str, str | None], grant_type: str, token_client_id: str
     ) -> tuple[bool, list[str]]:
-        """Whether ``caller`` may learn about a token of ``token_client_id``; its audience."""
+        """Whether ``caller`` may learn about a token issued to ``token_client_id`` by a
+        grant of ``grant_type``, and the token's audience."""
         caller_id, project_id = caller
-        app = await self.p.queries.client(token_client_id)
-        if app is None:  # a client credentials token: its audience is the machine user
+        if grant_type == "client_credentials":  # a machine user's token
             return (project_id is not None or caller_id == token_client_id), [token_client_id]
+        app = await self.p.queries.client(token_client_id)
+        if app is None:
+            return False, []
         return project_id == app.project_id, [app.client_id, app.project_id]
 
     async def introspect(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
@@ -114,7 +124,9 @@ class TokenAccess:
             raise OAuthError("invalid_request", "token is required")
         row = await self.access_token(presented)
         visible, audience = (
-            (False, []) if row is None else await self._visible(caller, row.client_id)
+            (False, [])
+            if row is None
+            else await self._visible(caller, row.grant_type, row.client_id)
         )
         user = None if row is None or not visible else await self.p.queries.user(row.user_id)
         if row is not None and visible and user is not None and user.state == ACTIVE:
@@ -137,7 +149,7 @@ class TokenAccess:
             and not grant.revoked
             and grant.refresh_expires_at is not None
             and aware(grant.refresh_expires_at) > datetime.now(UTC)
-            and (await self._visible(caller, grant.client_id))[0]
+            and (await self._visible(caller, grant.grant_type, grant.client_id))[0]
             and await self._active(grant.user_id)
         ):
             return {
@@ -173,15 +185,12 @@ class TokenAccess:
         if row is None:
             return  # RFC 7009 §2.2: an unknown or already invalid token is not an error
         self._owned(row.client_id, client_id)
-        grant = await self.p.queries.grant(row.oidc_session_id)
-        user = None if grant is not None else await self.p.queries.user(row.user_id)
-        org_id = grant.org_id if grant is not None else (user.org_id if user else "")
         await self.p.commands.revoke_access_token(
-            await self.p.system_caller(row.user_id, org_id or None),
+            await self.p.system_caller(row.user_id, row.org_id),
             row.oidc_session_id,
             row.id,
             row.user_id,
-            org_id,
+            row.org_id,
         )
 
     @staticmethod

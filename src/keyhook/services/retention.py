@@ -9,7 +9,8 @@ goes are rows of tables that only serve reads and would otherwise grow for ever:
 - authorization requests a day after they (and their code) expired;
 - access tokens an hour after they expired (a token without a row is invalid anyway);
 - grants that can issue nothing more (revoked, refresh token expired, or never had
-  one) once every access token they issued has expired, plus a day.
+  one) once every access token they issued has expired, plus a day, with the
+  hashes of the refresh tokens they rotated away.
 
 Each batch is its own short write transaction, so pruning never holds the write
 lock for long. Nodes running the delivery worker prune every
@@ -131,7 +132,7 @@ class Pruner:
         counts["accessTokens"] = await self._batches(
             k, select(k.c.id).where(k.c.expires_at < moment - ACCESS_TOKEN_GRACE)
         )
-        g = t.oidc_sessions
+        g, rotated = t.oidc_sessions, t.oidc_rotated_refresh_tokens
         # A grant's last access token was issued at its last change at the latest.
         counts["grants"] = await self._batches(
             g,
@@ -143,6 +144,7 @@ class Pruner:
                     g.c.refresh_expires_at < moment,
                 ),
             ),
+            before=lambda ids: delete(rotated).where(rotated.c.oidc_session_id.in_(ids)),
         )
         return counts
 

@@ -326,6 +326,9 @@ oidc_sessions = Table(
     Column("refresh_token_hash", String(64), nullable=True, unique=True),
     Column("refresh_expires_at", TS, nullable=True),
     Column("revoked", Boolean, nullable=False, server_default=false()),
+    # authorization_code or client_credentials: whose tokens these are (an app's or a
+    # machine user's), never guessed from the client id.
+    Column("grant_type", String(30), nullable=False, server_default="authorization_code"),
     Column("sequence", Integer, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("changed_at", TS, nullable=False),
@@ -333,6 +336,17 @@ oidc_sessions = Table(
 Index("ix_oidc_sessions_user", oidc_sessions.c.user_id)
 Index("ix_oidc_sessions_login_session", oidc_sessions.c.login_session_id)
 Index("ix_oidc_sessions_changed", oidc_sessions.c.changed_at)
+
+# Refresh tokens replaced by rotation, by hash: one presented again means it was
+# stolen or leaked, and its grant is revoked (RFC 9700 §4.14.2).
+oidc_rotated_refresh_tokens = Table(
+    "oidc_rotated_refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("oidc_session_id", ID, nullable=False),
+    Column("rotated_at", TS, nullable=False),
+)
+Index("ix_oidc_rotated_refresh_tokens_session", oidc_rotated_refresh_tokens.c.oidc_session_id)
 
 # Access tokens by id (the JWT's ``jti``); an opaque (bearer) token is found by its hash.
 oidc_access_tokens = Table(
