@@ -15,6 +15,7 @@ from tests.support.oidc import (
     OidcClient,
     authorize_url,
     callback_params,
+    code_tokens,
     create_client,
     create_user,
     login_page,
@@ -175,3 +176,31 @@ async def test_redirects_that_carry_a_code_are_not_cached(
     again = await browser_like.get(authorize_url(keyhook.url, client))
     assert "code" in callback_params(again)
     assert again.headers["cache-control"] == "no-store"
+
+
+async def test_someone_elses_token_as_hint_signs_nobody_out(
+    api: Api, keyhook: KeyhookServer, browser_like: httpx.AsyncClient
+) -> None:
+    client = await create_client(api)
+    victim, attacker = await create_user(api), await create_user(api)
+    async with httpx.AsyncClient(base_url=keyhook.url) as attacker_browser:
+        attacker_tokens = await code_tokens(
+            attacker_browser, keyhook.url, client, attacker, "openid"
+        )
+    page = await login_page(browser_like, authorize_url(keyhook.url, client))
+    await submit_login(browser_like, page, victim.login, victim.password)
+
+    # An access token is not an ID token, however it is signed.
+    as_hint = await browser_like.get(
+        "/oidc/v1/end_session", params={"id_token_hint": attacker_tokens["access_token"]}
+    )
+    assert as_hint.status_code == 400
+    assert "not an ID token" in as_hint.text
+    # The attacker's own ID token: the victim is asked, not signed out.
+    linked = await browser_like.get(
+        "/oidc/v1/end_session", params={"id_token_hint": attacker_tokens["id_token"]}
+    )
+    assert linked.status_code == 200 and "Sign out?" in linked.text
+    assert "set-cookie" not in linked.headers
+    still = await browser_like.get(authorize_url(keyhook.url, client))
+    assert still.headers["location"].startswith(client.redirect_uri)

@@ -20,10 +20,11 @@ authorization request from the browser reuses the sign-in without the page
 (single sign-on), unless the client asks ``prompt=login`` or a ``max_age`` the
 sign-in is older than.
 
-Sign-out with an ``id_token_hint`` happens at once (the client proves which
-sign-in it means). Without one, the browser's own sign-in is ended only after
-the user confirms on a page whose form carries an HMAC of the session cookie,
-so another site cannot sign the user out by linking here (OpenID Connect
+Sign-out happens at once when the ``id_token_hint`` is an ID token of the
+browser's own sign-in (or the browser has none). Otherwise — no hint, or a
+hint of another sign-in — the browser's sign-in ends only after the user
+confirms on a page whose form carries an HMAC of the session cookie, so
+another site cannot sign the user out by linking here (OpenID Connect
 RP-Initiated Logout §2: the OP should ask).
 """
 
@@ -287,7 +288,7 @@ class SignOut:
     def _confirm_page(self, params: dict[str, str], session_cookie: str) -> HTMLResponse:
         kept = "".join(
             f'<input type="hidden" name="{name}" value="{escape(params[name])}">'
-            for name in ("client_id", "post_logout_redirect_uri", "state")
+            for name in ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
             if params.get(name)
         )
         body = (
@@ -308,7 +309,16 @@ class SignOut:
         except OAuthError as error:
             return message_page("Sign-out refused", error.message)
         cookie = request.cookies.get(SESSION_COOKIE)
-        if not params.get("id_token_hint") and cookie:
+        try:
+            wanted = await self.access.sign_out_request(params)
+        except AuthorizePageError as error:
+            return message_page("Sign-out refused", str(error))
+        own = await self.access.own_session(cookie)
+        # The browser's own sign-in ends without asking only when the client proved, with
+        # an ID token of that very sign-in, that it means it (RP-Initiated Logout §2);
+        # otherwise the user confirms, so a link from another site signs nobody out.
+        if own is not None and wanted.hint_session_id != own:
+            assert cookie is not None
             if "csrf" not in params:
                 return self._confirm_page(params, cookie)
             if not hmac.compare_digest(params["csrf"], self._csrf(cookie)):
@@ -317,16 +327,17 @@ class SignOut:
                     "The form could not be verified. Reload the page and try again.",
                     status=403,
                 )
-        try:
-            outcome = await self.access.end_session(params, cookie)
-        except AuthorizePageError as error:
-            return message_page("Sign-out refused", str(error))
+        ended = {sid for sid in (wanted.hint_session_id, own) if sid is not None}
+        await self.access.sign_out(ended)
         response: Response
-        if outcome is not None:
-            response = RedirectResponse(outcome.location, status_code=302, headers=_NO_STORE)
+        if wanted.redirect is not None:
+            response = RedirectResponse(
+                wanted.redirect.location, status_code=302, headers=_NO_STORE
+            )
         else:
             response = message_page("Signed out", "You are signed out.", status=200)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        if cookie is not None:  # its session is ended now, or was gone already
+            response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
 

@@ -8,6 +8,7 @@ at once, also for JWTs, wherever the token is checked through this provider.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -198,22 +199,25 @@ class TokenAccess:
         if token_client != client_id:
             raise OAuthError("invalid_request", "the token was issued to another client")
 
-    async def end_session(
-        self, params: dict[str, str], session_token: str | None = None
-    ) -> Redirect | None:
-        """Sign out; a redirect to the client's post-logout URI, or None for Keyhook's page.
+    async def sign_out_request(self, params: dict[str, str]) -> SignOutRequest:
+        """Check an end-session request: its ID token hint and where to go afterwards.
 
-        The login session ended is the ID token hint's ``sid``, else the browser's own
-        (its ``keyhook_session`` cookie)."""
+        Only an ID token this issuer signed counts as a hint (an access token does not,
+        however it is signed); expired ones count, as RP-Initiated Logout allows.
+        """
         hint = rules.form_value(params, "id_token_hint")
         claims: dict[str, Any] = {}
         if hint is not None:
             try:
-                claims = await self.signer.verify(hint, check_expiry=False)
+                claims = await self.signer.verify(hint, check_expiry=False, typ="JWT")
             except InvalidToken:
-                raise AuthorizePageError(
-                    "id_token_hint is not an ID token of this issuer"
-                ) from None
+                claims = {}
+            if (
+                claims.get("iss") != self.p.issuer
+                or not isinstance(claims.get("aud"), str)
+                or not isinstance(claims.get("sid"), str)
+            ):
+                raise AuthorizePageError("id_token_hint is not an ID token of this issuer")
         client_id = rules.form_value(params, "client_id") or claims.get("aud")
         if claims and client_id != claims.get("aud"):
             raise AuthorizePageError("client_id does not match the id_token_hint's audience")
@@ -229,12 +233,29 @@ class TokenAccess:
                     f"post_logout_redirect_uri {uri!r} is not registered for this client "
                     f"(allowed: {', '.join(client.post_logout_redirect_uris) or 'none'})"
                 )
+        redirect = (
+            None
+            if uri is None
+            else Redirect(with_query(uri, {"state": rules.form_value(params, "state")}))
+        )
         sid = claims.get("sid")
-        if not isinstance(sid, str) and session_token:
-            own = await self.p.queries.login_session(token_hash(session_token))
-            sid = None if own is None else own.id
-        if isinstance(sid, str):
-            await self.p.commands.end_login_session(await self.p.system_caller(), sid)
-        if uri is None:
+        return SignOutRequest(sid if isinstance(sid, str) else None, redirect)
+
+    async def own_session(self, session_token: str | None) -> str | None:
+        """The login session of the browser's ``keyhook_session`` cookie, if it exists."""
+        if not session_token:
             return None
-        return Redirect(with_query(uri, {"state": rules.form_value(params, "state")}))
+        row = await self.p.queries.login_session(token_hash(session_token))
+        return None if row is None else str(row.id)
+
+    async def sign_out(self, session_ids: set[str]) -> None:
+        """End the login sessions and every grant made from them."""
+        caller = await self.p.system_caller()
+        for session_id in sorted(session_ids):
+            await self.p.commands.end_login_session(caller, session_id)
+
+
+@dataclass(frozen=True)
+class SignOutRequest:
+    hint_session_id: str | None  # the ID token hint's sid
+    redirect: Redirect | None  # to the client's post-logout URI; None: Keyhook's page

@@ -44,9 +44,11 @@ class TokenSigner:
         _, kid, algorithm, key = self._signing
         return kid, algorithm, key
 
-    async def sign(self, claims: dict[str, Any]) -> str:
+    async def sign(self, claims: dict[str, Any], typ: str = "JWT") -> str:
+        """A signed JWT; access tokens say ``typ: at+jwt`` (RFC 9068 §2.1), so one is
+        never taken for an ID token."""
         kid, algorithm, key = await self._key()
-        return jwt.encode({"alg": algorithm, "kid": kid, "typ": "JWT"}, claims, key)
+        return jwt.encode({"alg": algorithm, "kid": kid, "typ": typ}, claims, key)
 
     async def _key_set(self, kid: str | None) -> KeySet:
         moment = time.monotonic()
@@ -59,10 +61,15 @@ class TokenSigner:
             self._published = cached = (moment, keys)
         return cached[1]
 
-    async def verify(self, token: str, *, check_expiry: bool = True) -> dict[str, Any]:
-        """The claims of a JWT this provider signed; :class:`InvalidToken` otherwise."""
+    async def verify(
+        self, token: str, *, check_expiry: bool = True, typ: str | None = None
+    ) -> dict[str, Any]:
+        """The claims of a JWT this provider signed (of header type ``typ`` when given);
+        :class:`InvalidToken` otherwise."""
         try:
             header = _header(token)
+            if typ is not None and header.get("typ") != typ:
+                raise InvalidToken(f"the token is not of type {typ}")
             keys = await self._key_set(header.get("kid"))
             decoded = jwt.decode(token, keys, algorithms=["ES256"])
         except (JoseError, ValueError, KeyError, TypeError) as exc:

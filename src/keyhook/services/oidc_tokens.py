@@ -34,6 +34,7 @@ from keyhook.query.oidc import Client, OidcQueries, UserRecord
 from keyhook.services.oidc_signer import TokenSigner
 
 ACCESS_FUNCTIONS = ("complement_token", "preaccesstoken")
+ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 -- a JWT header type (RFC 9068 §2.1)
 USERINFO_FUNCTION = "preuserinfo"
 # A verified client secret is remembered (by a hash of what was presented and the
 # stored hash, so a new secret invalidates it) to keep argon2 off every token request.
@@ -205,7 +206,9 @@ class TokenMaker:
             )
         opaque_hash = None
         if jwt_access:
-            access_token = await self.signer.sign({**added.token_claims(), **access_claims})
+            access_token = await self.signer.sign(
+                {**added.token_claims(), **access_claims}, typ=ACCESS_TOKEN_TYP
+            )
         else:
             access_token = f"kha_{token_id}.{secrets.token_urlsafe(32)}"
             opaque_hash = token_hash(access_token)
