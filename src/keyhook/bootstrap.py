@@ -227,6 +227,7 @@ async def assemble(
         oidc_queries,
         TokenMaker(settings.base_url.rstrip("/"), lifetimes, engine, signer, ids),
         ClientAuthenticator(oidc_queries, writer.passwords),
+        writer.passwords,
     )
     return Core(
         settings=settings,

@@ -33,6 +33,10 @@ async def test_wrong_passwords_on_the_page_lock_the_user(
         assert "The user name or password is not correct." in page.text
     got = (await api.get(f"/v2/users/{user.user_id}")).ok()["user"]
     assert got["state"] == "USER_STATE_LOCKED"
+    # Only someone who knows the password learns that the account is locked.
+    guessed = await submit_login(http, page, user.login, "another guess")
+    assert guessed.status_code == 401
+    assert "The user name or password is not correct." in guessed.text
     locked = await submit_login(http, page, user.login, user.password)
     assert locked.status_code == 403
     assert "This account is locked" in locked.text

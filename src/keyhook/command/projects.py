@@ -118,7 +118,7 @@ class ProjectCommands:
         secret = None if settings.public else secrets.token_urlsafe(48)
         # argon2 on purpose (a leaked table must not reveal usable secrets), and outside
         # the transaction, as it is slow on purpose.
-        secret_hash = None if secret is None else self.w.passwords.hash(secret)
+        secret_hash = None if secret is None else await self.w.passwords.ahash(secret)
         async with self.w.db.write() as conn:
             project = await _project(conn, caller, project_id)
             client_id = f"{app_id}@{_slug(project.name)}"

@@ -126,10 +126,10 @@ class SessionCommands:
         if checks.password is None:
             return _Verified(user, None, None)
         stored = user.check_has_password()
-        ok = self.w.passwords.verify(stored, checks.password)
+        ok = await self.w.passwords.averify(stored, checks.password)
         new_hash = None
         if ok and self.w.passwords.needs_rehash(stored):
-            new_hash = self.w.passwords.hash(checks.password)
+            new_hash = await self.w.passwords.ahash(checks.password)
         return _Verified(user, ok, new_hash)
 
     async def _create_once(self, caller: Caller, checks: SessionChecks) -> dict[str, Any] | None:

@@ -134,7 +134,7 @@ class UserCommands:
         hashed = None
         if data.password is not None:
             rules.validate_password(data.password, "user.password.password")
-            hashed = self.w.passwords.hash(data.password)
+            hashed = await self.w.passwords.ahash(data.password)
         user_id = self.w.ids.new()
         event_data: dict[str, Any] = {
             "userId": user_id,
@@ -199,7 +199,7 @@ class UserCommands:
             (await load_user(conn, caller.instance_id, user_id)).ensure_machine()
         secret = secrets.token_urlsafe(32)
         # Hashed outside the write transaction: argon2 is slow on purpose.
-        hashed = self.w.passwords.hash(secret)
+        hashed = await self.w.passwords.ahash(secret)
         async with self.w.db.write() as conn:
             user = await load_user(conn, caller.instance_id, user_id)
             user.ensure_machine()
@@ -307,7 +307,7 @@ class UserCommands:
                         "user",
                         user_id,
                         user.org_id,
-                        {**ref, "hashedPassword": self.w.passwords.hash(password)},
+                        {**ref, "hashedPassword": await self.w.passwords.ahash(password)},
                     )
                 )
             if not pending:
@@ -383,9 +383,9 @@ class UserCommands:
                 async with self.w.db.read() as conn:
                     (await load_user(conn, caller.instance_id, user_id)).ensure_human()
             # Verified outside the write transaction: argon2 is slow on purpose.
-            if not stored_hash or not self.w.passwords.verify(stored_hash, current):
+            if not stored_hash or not await self.w.passwords.averify(stored_hash, current):
                 raise field_error("currentPassword", "does not match the user's password")
-        hashed = self.w.passwords.hash(password)
+        hashed = await self.w.passwords.ahash(password)
         async with self.w.db.write() as conn:
             user = await load_user(conn, caller.instance_id, user_id)
             user.ensure_human()

@@ -224,6 +224,18 @@ class OidcQueries:
                 await conn.execute(select(t.sessions).where(t.sessions.c.token_hash == token_hash))
             ).first()
 
+    async def password_hash(self, login_name: str) -> str | None:
+        """The stored password hash of the one user with this login name, if any."""
+        async with self.db.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.users.c.password_hash)
+                    .where(func.lower(t.users.c.user_name) == login_name.lower())
+                    .limit(2)
+                )
+            ).all()
+        return rows[0][0] if len(rows) == 1 else None
+
     async def user(self, user_id: str) -> UserRecord | None:
         async with self.db.read() as conn:
             return await _user(conn, t.users.c.id == user_id)

@@ -26,10 +26,17 @@ from keyhook.command.oidc import (
     aware,
 )
 from keyhook.command.sessions import SessionChecks, SessionCommands
+from keyhook.crypto.passwords import Passwords
 from keyhook.crypto.tokens import token_hash
 from keyhook.domain import oidc as rules
 from keyhook.domain.caller import Caller
-from keyhook.errors import FailedPrecondition, OAuthError
+from keyhook.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    KeyhookError,
+    NotFound,
+    OAuthError,
+)
 from keyhook.query.oidc import Client, OidcQueries, UserRecord
 from keyhook.services.oidc_tokens import ClientAuthenticator, Minted, TokenMaker, credentials
 from keyhook.storage import schema as t
@@ -85,6 +92,7 @@ class OidcProvider:
         queries: OidcQueries,
         tokens: TokenMaker,
         clients: ClientAuthenticator,
+        passwords: Passwords,
     ) -> None:
         self.db = db
         self.commands = commands
@@ -92,7 +100,9 @@ class OidcProvider:
         self.queries = queries
         self.tokens = tokens
         self.clients = clients
+        self.passwords = passwords
         self._instance: tuple[str, str] | None = None
+        self._stand_in: str | None = None
 
     @property
     def issuer(self) -> str:
@@ -264,9 +274,12 @@ class OidcProvider:
                 "start again from the application"
             )
         caller = await self.system_caller()
-        created = await self.sessions.create(
-            caller, SessionChecks(login_name=login_name, password=password)
-        )
+        try:
+            created = await self.sessions.create(
+                caller, SessionChecks(login_name=login_name, password=password)
+            )
+        except (NotFound, InvalidArgument, FailedPrecondition) as refusal:
+            raise await self._sign_in_refusal(refusal, login_name, password) from None
         session_id = created["sessionId"]
         async with self.db.read() as conn:
             session = (
@@ -286,6 +299,37 @@ class OidcProvider:
             None,
         )
         return redirect, str(created["sessionToken"])
+
+    async def _sign_in_refusal(
+        self, refusal: KeyhookError, login_name: str, password: str
+    ) -> KeyhookError:
+        """What the login page may say about a refused sign-in.
+
+        Whether a user name exists must not show, in the words or in the time taken: an
+        unknown name, a machine user or a user without a password costs one argon2
+        check like a wrong password, and reads like one. That an account is locked or
+        deactivated is told only to someone who knows its password.
+        """
+        problems = {str(detail.get("problem")) for detail in refusal.details}
+        if isinstance(refusal, InvalidArgument) and "does not match" in problems:
+            return refusal  # a wrong password: argon2 ran already
+        if isinstance(refusal, FailedPrecondition) and problems & {
+            "user is locked",
+            "user is deactivated",
+        }:
+            stored = await self.queries.password_hash(login_name)
+            if stored is not None and await self.passwords.averify(stored, password):
+                return refusal
+        else:
+            await self.passwords.averify(await self._stand_in_hash(), password)
+        return InvalidArgument("password is invalid")
+
+    async def _stand_in_hash(self) -> str:
+        """A hash of nothing, with the current parameters: checking against it costs
+        what checking a real password costs."""
+        if self._stand_in is None:
+            self._stand_in = await self.passwords.ahash(secrets.token_urlsafe(32))
+        return self._stand_in
 
     # -- /oauth/v2/token -------------------------------------------------------
 

@@ -295,11 +295,11 @@ class ClientAuthenticator:
         self.passwords = passwords
         self._verified: dict[str, float] = {}
 
-    def secret_matches(self, stored_hash: str, presented: str) -> bool:
+    async def secret_matches(self, stored_hash: str, presented: str) -> bool:
         key = hashlib.sha256(f"{stored_hash}\0{presented}".encode()).hexdigest()
         if key in self._verified:
             return True
-        if not self.passwords.verify(stored_hash, presented):
+        if not await self.passwords.averify(stored_hash, presented):
             return False
         if len(self._verified) >= _SECRET_CACHE_SIZE:
             self._verified.clear()
@@ -328,7 +328,9 @@ class ClientAuthenticator:
                 "(client_secret_basic or client_secret_post)",
                 status=401,
             )
-        if client.secret_hash is None or not self.secret_matches(client.secret_hash, creds.secret):
+        if client.secret_hash is None or not await self.secret_matches(
+            client.secret_hash, creds.secret
+        ):
             raise OAuthError("invalid_client", "the client secret is wrong", status=401)
         return client
 
@@ -339,7 +341,7 @@ class ClientAuthenticator:
             user is None
             or user.secret_hash is None
             or creds.secret is None
-            or not self.secret_matches(user.secret_hash, creds.secret)
+            or not await self.secret_matches(user.secret_hash, creds.secret)
         ):
             raise OAuthError(
                 "invalid_client",
