@@ -236,6 +236,8 @@ async def test_a_machine_user_introspects_and_revokes_its_own_tokens(
     seen = await http.post("/oauth/v2/introspect", data={"token": token}, auth=(name, secret))
     assert seen.json()["active"] is True
     assert seen.json()["aud"] == [name]
+    app = await create_client(api)  # an application of the same organization
+    assert (await introspect(http, app, token))["active"] is True
     hidden = await http.post(
         "/oauth/v2/introspect", data={"token": token}, auth=(other, other_secret)
     )

@@ -92,31 +92,34 @@ class TokenAccess:
 
     async def _caller(
         self, form: dict[str, str], authorization: str | None, *, allow_public: bool
-    ) -> tuple[str, str | None]:
-        """Who calls introspection or revocation: (client id, its project id).
-
-        An application, or a machine user with its secret (project ``None``), which
-        may then see and revoke only its own client credentials tokens.
+    ) -> Introspector:
+        """Who calls introspection or revocation: an application, or a machine user with
+        its secret, which may then see and revoke only its own client credentials tokens.
         """
         creds = credentials(form, authorization)
         if creds.secret is not None and await self.p.queries.client(creds.client_id) is None:
             user = await self.p.clients.machine_user(creds)
-            return user.user_name, None
+            return Introspector(user.user_name, None, user.org_id)
         client = await self.p.clients.client(creds, allow_public=allow_public)
-        return client.client_id, client.project_id
+        return Introspector(client.client_id, client.project_id, client.org_id)
 
     async def _visible(
-        self, caller: tuple[str, str | None], grant_type: str, token_client_id: str
+        self, caller: Introspector, grant_type: str, token_client_id: str, token_org_id: str
     ) -> tuple[bool, list[str]]:
         """Whether ``caller`` may learn about a token issued to ``token_client_id`` by a
-        grant of ``grant_type``, and the token's audience."""
-        caller_id, project_id = caller
-        if grant_type == "client_credentials":  # a machine user's token
-            return (project_id is not None or caller_id == token_client_id), [token_client_id]
+        grant of ``grant_type``, and the token's audience.
+
+        An application's token: to the applications of its project. A machine user's:
+        to itself and to the applications of its organization.
+        """
+        if grant_type == "client_credentials":
+            mine = caller.client_id == token_client_id
+            same_org = caller.project_id is not None and caller.org_id == token_org_id
+            return mine or same_org, [token_client_id]
         app = await self.p.queries.client(token_client_id)
         if app is None:
             return False, []
-        return project_id == app.project_id, [app.client_id, app.project_id]
+        return caller.project_id == app.project_id, [app.client_id, app.project_id]
 
     async def introspect(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
         caller = await self._caller(form, authorization, allow_public=False)
@@ -127,7 +130,7 @@ class TokenAccess:
         visible, audience = (
             (False, [])
             if row is None
-            else await self._visible(caller, row.grant_type, row.client_id)
+            else await self._visible(caller, row.grant_type, row.client_id, row.org_id)
         )
         user = None if row is None or not visible else await self.p.queries.user(row.user_id)
         if row is not None and visible and user is not None and user.state == ACTIVE:
@@ -150,7 +153,7 @@ class TokenAccess:
             and not grant.revoked
             and grant.refresh_expires_at is not None
             and aware(grant.refresh_expires_at) > datetime.now(UTC)
-            and (await self._visible(caller, grant.grant_type, grant.client_id))[0]
+            and (await self._visible(caller, grant.grant_type, grant.client_id, grant.org_id))[0]
             and await self._active(grant.user_id)
         ):
             return {
@@ -169,7 +172,7 @@ class TokenAccess:
         return user is not None and user.state == ACTIVE
 
     async def revoke(self, form: dict[str, str], authorization: str | None) -> None:
-        client_id, _ = await self._caller(form, authorization, allow_public=True)
+        client_id = (await self._caller(form, authorization, allow_public=True)).client_id
         presented = rules.form_value(form, "token")
         if presented is None:
             raise OAuthError("invalid_request", "token is required")
@@ -253,6 +256,13 @@ class TokenAccess:
         caller = await self.p.system_caller()
         for session_id in sorted(session_ids):
             await self.p.commands.end_login_session(caller, session_id)
+
+
+@dataclass(frozen=True)
+class Introspector:
+    client_id: str
+    project_id: str | None  # None: a machine user
+    org_id: str
 
 
 @dataclass(frozen=True)
