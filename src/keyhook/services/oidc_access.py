@@ -1,9 +1,12 @@
 """What happens to tokens after they are issued: userinfo, introspection (RFC 7662),
 revocation (RFC 7009) and RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
 
-A presented access token is valid when its signature (JWT) or hash (opaque)
-matches, it is not expired, and its row is not revoked: revocation takes effect
-at once, also for JWTs, wherever the token is checked through this provider.
+A presented access token is valid when its signature (JWT, ``typ: at+jwt``) or
+hash (opaque) matches, it is not expired, its row is not revoked, and the
+application or machine user it was issued to still exists: revocation takes
+effect at once, also for JWTs, wherever the token is checked through this
+provider. Introspection also answers ``active: false`` for a user who is no
+longer active.
 """
 
 from __future__ import annotations
