@@ -9,9 +9,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """``moment`` with its zone: SQLite hands back naive values, which are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def iso(moment: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix, as every payload and answer uses."""
-    if moment.tzinfo is None:  # SQLite hands back naive UTC values
-        moment = moment.replace(tzinfo=UTC)
-    text = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    text = aware(moment).astimezone(UTC).isoformat(timespec="microseconds")
     return text.replace("+00:00", "Z")

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keyhook.clock import iso, now
+from keyhook.clock import aware, iso, now
 from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
 from keyhook.errors import Conflict, FailedPrecondition, OAuthError
@@ -26,10 +26,6 @@ from keyhook.storage import schema as t
 
 _A = t.oidc_auth_requests
 _S = t.oidc_sessions
-
-
-def aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
 
 
 @dataclass(frozen=True)

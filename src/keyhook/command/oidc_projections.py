@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import orjson
-from sqlalchemy import insert, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keyhook.eventstore.store import StoredEvent
@@ -52,17 +52,19 @@ async def _auth_request_added(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _touch_request(conn: AsyncConnection, e: StoredEvent, **values: object) -> None:
+async def _touch(conn: AsyncConnection, table: Table, e: StoredEvent, **values: object) -> None:
+    """The aggregate's row took the event: its sequence and change time, and ``values``."""
     await conn.execute(
-        update(_A)
-        .where(_A.c.id == e.aggregate_id)
+        update(table)
+        .where(table.c.id == e.aggregate_id)
         .values(sequence=e.sequence, changed_at=e.created_at, **values)
     )
 
 
 async def _auth_request_linked(conn: AsyncConnection, e: StoredEvent) -> None:
-    await _touch_request(
+    await _touch(
         conn,
+        _A,
         e,
         user_id=e.data["userId"],
         session_id=e.data["sessionId"],
@@ -71,8 +73,9 @@ async def _auth_request_linked(conn: AsyncConnection, e: StoredEvent) -> None:
 
 
 async def _auth_request_code(conn: AsyncConnection, e: StoredEvent) -> None:
-    await _touch_request(
+    await _touch(
         conn,
+        _A,
         e,
         status="code",
         code_hash=e.data["codeHash"],
@@ -81,11 +84,11 @@ async def _auth_request_code(conn: AsyncConnection, e: StoredEvent) -> None:
 
 
 async def _auth_request_exchanged(conn: AsyncConnection, e: StoredEvent) -> None:
-    await _touch_request(conn, e, status="exchanged", oidc_session_id=e.data["oidcSessionId"])
+    await _touch(conn, _A, e, status="exchanged", oidc_session_id=e.data["oidcSessionId"])
 
 
 async def _auth_request_failed(conn: AsyncConnection, e: StoredEvent) -> None:
-    await _touch_request(conn, e, status="failed")
+    await _touch(conn, _A, e, status="failed")
 
 
 async def _grant_added(conn: AsyncConnection, e: StoredEvent) -> None:
@@ -109,14 +112,6 @@ async def _grant_added(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _touch_grant(conn: AsyncConnection, e: StoredEvent, **values: object) -> None:
-    await conn.execute(
-        update(_S)
-        .where(_S.c.id == e.aggregate_id)
-        .values(sequence=e.sequence, changed_at=e.created_at, **values)
-    )
-
-
 async def _access_token_added(conn: AsyncConnection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
@@ -133,12 +128,13 @@ async def _access_token_added(conn: AsyncConnection, e: StoredEvent) -> None:
             created_at=e.created_at,
         )
     )
-    await _touch_grant(conn, e)
+    await _touch(conn, _S, e)
 
 
 async def _refresh_token_set(conn: AsyncConnection, e: StoredEvent) -> None:
-    await _touch_grant(
+    await _touch(
         conn,
+        _S,
         e,
         refresh_token_hash=e.data["refreshTokenHash"],
         refresh_expires_at=_time(e.data["expiresAt"]),
@@ -158,14 +154,14 @@ async def _refresh_token_renewed(conn: AsyncConnection, e: StoredEvent) -> None:
 
 async def _access_token_revoked(conn: AsyncConnection, e: StoredEvent) -> None:
     await conn.execute(update(_T).where(_T.c.id == e.data["tokenId"]).values(revoked=True))
-    await _touch_grant(conn, e)
+    await _touch(conn, _S, e)
 
 
 async def _grant_revoked(conn: AsyncConnection, e: StoredEvent) -> None:
     await conn.execute(
         update(_T).where(_T.c.oidc_session_id == e.aggregate_id).values(revoked=True)
     )
-    await _touch_grant(conn, e, revoked=True, refresh_token_hash=None)
+    await _touch(conn, _S, e, revoked=True, refresh_token_hash=None)
 
 
 OIDC_PROJECTORS: dict[str, Callable[[AsyncConnection, StoredEvent], Awaitable[None]]] = {

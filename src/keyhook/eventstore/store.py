@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keyhook.clock import aware
 from keyhook.errors import AlreadyExists, Conflict
 from keyhook.storage.schema import events, unique_constraints
 
@@ -47,10 +48,6 @@ class UniqueClaim:
     value: str
     add: bool = True
     error: str = ""
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def current_sequence(
@@ -101,7 +98,7 @@ async def append(
                 instance_id=instance_id, unique_type=claim.unique_type, unique_field=claim.value
             )
         )
-    at = _aware(at).astimezone(UTC)  # SQLite keeps no offset: store the UTC wall time
+    at = aware(at).astimezone(UTC)  # SQLite keeps no offset: store the UTC wall time
     sequences = dict(expected or {})
     rows: list[dict[str, Any]] = []
     for event in pending:
@@ -180,6 +177,6 @@ def from_row(row: Any) -> StoredEvent:
         type=row["event_type"],
         resource_owner=row["resource_owner"],
         creator=row["creator"],
-        created_at=_aware(row["created_at"]),
+        created_at=aware(row["created_at"]),
         data=orjson.loads(row["payload"]),
     )

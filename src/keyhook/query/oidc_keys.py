@@ -6,7 +6,6 @@ be left out to read that instance's keys.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -14,17 +13,13 @@ from joserfc.jwk import ECKey
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from keyhook.clock import now
+from keyhook.clock import aware, now
 from keyhook.crypto.secretbox import SecretBox
 from keyhook.errors import Internal
 from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
 _K = t.oidc_signing_keys
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
 
 
 def _for_instance(query: Select[Any], instance_id: str | None) -> Select[Any]:
@@ -39,7 +34,7 @@ async def _published(conn: AsyncConnection, instance_id: str | None) -> list[dic
     moment = now()
     keys = []
     for row in await conn.execute(query):
-        if not row.active and (row.retired_until is None or _aware(row.retired_until) <= moment):
+        if not row.active and (row.retired_until is None or aware(row.retired_until) <= moment):
             continue
         jwk = orjson.loads(row.public_jwk)
         jwk.pop("d", None)  # never published, even if a stored key carried it

@@ -11,19 +11,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import orjson
 from sqlalchemy import select
 
+from keyhook.clock import aware, now
 from keyhook.command.oidc import (
     AuthRequestInput,
     NewGrant,
     OidcCommands,
     Subject,
-    aware,
 )
 from keyhook.command.sessions import SessionChecks, SessionCommands
 from keyhook.crypto.passwords import Passwords
@@ -186,7 +186,7 @@ class OidcProvider:
         if row is None or row.password_checked_at is None:
             return None
         checked = aware(row.password_checked_at)
-        moment = datetime.now(UTC)
+        moment = now()
         if checked + self.tokens.lifetimes.login <= moment:
             return None
         if max_age is not None and checked + timedelta(seconds=max_age) < moment:
@@ -213,7 +213,7 @@ class OidcProvider:
             session_id,
             subject,
             token_hash(code),
-            datetime.now(UTC) + self.tokens.lifetimes.code,
+            now() + self.tokens.lifetimes.code,
             auth_time,
         )
         return Redirect(with_query(redirect_uri, {"code": code, "state": state}))
@@ -250,13 +250,13 @@ class OidcProvider:
             state=rules.form_value(params, "state"),
             nonce=rules.form_value(params, "nonce"),
             code_challenge=rules.form_value(params, "code_challenge"),
-            expires_at=datetime.now(UTC) + self.tokens.lifetimes.auth_request,
+            expires_at=now() + self.tokens.lifetimes.auth_request,
         )
 
     async def pending_request(self, auth_request_id: str) -> Any:
         """The authorization request a login page is for, if it can still be completed."""
         row = await self.queries.auth_request(auth_request_id)
-        if row is None or row.status != "pending" or aware(row.expires_at) <= datetime.now(UTC):
+        if row is None or row.status != "pending" or aware(row.expires_at) <= now():
             return None
         return row
 
@@ -280,21 +280,13 @@ class OidcProvider:
             )
         except (NotFound, InvalidArgument, FailedPrecondition) as refusal:
             raise await self._sign_in_refusal(refusal, login_name, password) from None
-        session_id = created["sessionId"]
-        async with self.db.read() as conn:
-            session = (
-                await conn.execute(
-                    select(
-                        t.sessions.c.user_id, t.sessions.c.org_id, t.sessions.c.login_name
-                    ).where(t.sessions.c.id == session_id)
-                )
-            ).one()
+        session = await self.queries.login_session(token_hash(created["sessionToken"]))
         redirect = await self._hand_out_code(
             caller,
             auth_request_id,
             row.redirect_uri,
             row.state,
-            session_id,
+            session.id,
             Subject(session.user_id, session.login_name, session.org_id),
             None,
         )
@@ -374,7 +366,7 @@ class OidcProvider:
             )
         if row.status != "code":
             raise OAuthError("invalid_grant", "the code is not valid")
-        if aware(row.code_expires_at) <= datetime.now(UTC):
+        if aware(row.code_expires_at) <= now():
             raise OAuthError("invalid_grant", "the code has expired; sign in again")
         if rules.form_value(form, "redirect_uri") != row.redirect_uri:
             raise OAuthError(
@@ -454,7 +446,7 @@ class OidcProvider:
             or grant.revoked
             or grant.client_id != client.client_id
             or grant.refresh_expires_at is None
-            or aware(grant.refresh_expires_at) <= datetime.now(UTC)
+            or aware(grant.refresh_expires_at) <= now()
         ):
             raise OAuthError("invalid_grant", "the refresh token is not valid any more")
         scopes = rules.narrowed_scopes(orjson.loads(grant.scopes), form.get("scope"))

@@ -12,12 +12,12 @@ longer active.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from keyhook.command.oidc import Subject, aware
+from keyhook.clock import aware, now
+from keyhook.command.oidc import Subject
 from keyhook.crypto.tokens import token_hash
 from keyhook.domain import oidc as rules
 from keyhook.domain.target import Target
@@ -54,7 +54,7 @@ class TokenAccess:
             if claims.get("iss") != self.p.issuer or not isinstance(claims.get("jti"), str):
                 return None
             row = await self.p.queries.access_token(token_id=claims["jti"])
-        if row is None or row.revoked or aware(row.expires_at) <= datetime.now(UTC):
+        if row is None or row.revoked or aware(row.expires_at) <= now():
             return None
         if not await self._owner_exists(row.grant_type, row.client_id):
             return None  # the application (or machine user) it was issued to is gone
@@ -130,32 +130,31 @@ class TokenAccess:
         if presented is None:
             raise OAuthError("invalid_request", "token is required")
         row = await self.access_token(presented)
-        visible, audience = (
-            (False, [])
-            if row is None
-            else await self._visible(caller, row.grant_type, row.client_id, row.org_id)
-        )
-        user = None if row is None or not visible else await self.p.queries.user(row.user_id)
-        if row is not None and visible and user is not None and user.state == ACTIVE:
-            return {
-                "active": True,
-                "token_type": "Bearer",
-                "scope": " ".join(orjson.loads(row.scopes)),
-                "client_id": row.client_id,
-                "username": user.user_name,
-                "sub": row.user_id,
-                "aud": audience,
-                "iss": self.p.issuer,
-                "jti": row.id,
-                "iat": int(aware(row.created_at).timestamp()),
-                "exp": int(aware(row.expires_at).timestamp()),
-            }
+        if row is not None:
+            visible, audience = await self._visible(
+                caller, row.grant_type, row.client_id, row.org_id
+            )
+            user = await self.p.queries.user(row.user_id) if visible else None
+            if user is not None and user.state == ACTIVE:
+                return {
+                    "active": True,
+                    "token_type": "Bearer",
+                    "scope": " ".join(orjson.loads(row.scopes)),
+                    "client_id": row.client_id,
+                    "username": user.user_name,
+                    "sub": row.user_id,
+                    "aud": audience,
+                    "iss": self.p.issuer,
+                    "jti": row.id,
+                    "iat": int(aware(row.created_at).timestamp()),
+                    "exp": int(aware(row.expires_at).timestamp()),
+                }
         grant = await self.p.queries.grant_by_refresh(token_hash(presented))
         if (
             grant is not None
             and not grant.revoked
             and grant.refresh_expires_at is not None
-            and aware(grant.refresh_expires_at) > datetime.now(UTC)
+            and aware(grant.refresh_expires_at) > now()
             and (await self._visible(caller, grant.grant_type, grant.client_id, grant.org_id))[0]
             and await self._active(grant.user_id)
         ):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -142,19 +141,26 @@ class TokenMaker:
         ``restAsync`` targets are added to ``deferred``, for :meth:`enqueue` after the commit.
         """
         together = Complement()
-        for name in names:
+        snapshot = await self.engine.catalog.current()
+        called = [name for name in names if snapshot.for_function(name)]
+        if not called:
+            return together  # the common case: no payload to build
+        about_user: dict[str, Any] = {
+            "user": user.payload(),
+            "user_metadata": user.metadata_payload(),
+            "userinfo": {"sub": user.user_id, **standard_claims(user.profile, scopes)},
+            "zitadel_metadata": user.zitadel_metadata(),
+            "org": user.org(),
+        }
+        for name in called:
             ctx = FunctionContext(
                 instance_id=user.instance_id,
                 org_id=user.org_id,
                 user_id=user.user_id,
                 client_id=client_id,
                 scopes=scopes,
-                user=user.payload(),
-                user_metadata=user.metadata_payload(),
                 claims={**claims, **together.claims},
-                userinfo={"sub": user.user_id, **standard_claims(user.profile, scopes)},
-                zitadel_metadata=user.zitadel_metadata(),
-                org=user.org(),
+                **about_user,
             )
             try:
                 together.merge(await run_function(self.engine, name, ctx, deferred))
@@ -293,7 +299,7 @@ class ClientAuthenticator:
     def __init__(self, queries: OidcQueries, passwords: Passwords) -> None:
         self.queries = queries
         self.passwords = passwords
-        self._verified: dict[str, float] = {}
+        self._verified: set[str] = set()
 
     async def secret_matches(self, stored_hash: str, presented: str) -> bool:
         key = hashlib.sha256(f"{stored_hash}\0{presented}".encode()).hexdigest()
@@ -303,7 +309,7 @@ class ClientAuthenticator:
             return False
         if len(self._verified) >= _SECRET_CACHE_SIZE:
             self._verified.clear()
-        self._verified[key] = time.monotonic()
+        self._verified.add(key)
         return True
 
     async def client(self, creds: Credentials, *, allow_public: bool = True) -> Client:

@@ -24,11 +24,13 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select
 
+from keyhook.clock import now
+from keyhook.command.oidc_keys import longest_jwt_lifetime
 from keyhook.config import Settings
 from keyhook.domain.durations import parse_duration
 from keyhook.errors import field_error
@@ -65,14 +67,7 @@ class Retention:
             deliveries=_period(settings.retention.deliveries, "KEYHOOK_RETENTION_DELIVERIES"),
             calls=_period(settings.retention.calls, "KEYHOOK_RETENTION_CALLS"),
             interval=_period(settings.retention.interval, "KEYHOOK_RETENTION_INTERVAL"),
-            longest_token=timedelta(
-                seconds=max(
-                    parse_duration(
-                        settings.oidc.access_token, "KEYHOOK_OIDC_ACCESS_TOKEN_LIFETIME"
-                    ),
-                    parse_duration(settings.oidc.id_token, "KEYHOOK_OIDC_ID_TOKEN_LIFETIME"),
-                )
-            ),
+            longest_token=timedelta(seconds=longest_jwt_lifetime(settings)),
         )
 
 
@@ -99,7 +94,7 @@ class Pruner:
 
     async def prune_once(self, moment: datetime | None = None) -> dict[str, int]:
         """One pass over every kind of record; how many rows of each went."""
-        moment = moment or datetime.now(UTC)
+        moment = moment or now()
         r = self.retention
         counts: dict[str, int] = {}
         d, a = t.deliveries, t.delivery_attempts
