@@ -64,6 +64,7 @@ class Core:
     engine: ActionsEngine
     calllog: CallLog
     transport: Transport
+    delivery_transport: Transport
     admin_token_path: Path
     first_start: bool
     outbox: Outbox
@@ -87,6 +88,8 @@ class Core:
             await self.worker.stop()
         await self.calllog.stop()
         await self.transport.close()
+        if self.delivery_transport is not self.transport:
+            await self.delivery_transport.close()
         await self.db.close()
 
 
@@ -206,15 +209,29 @@ async def assemble(
         setup = await set_up_instance(writer)
         _write_private(token_path, (setup.admin_token + "\n").encode())
     policy = NetworkPolicy(dev=settings.dev, allow_hosts=settings.allow_hosts)
-    transport = transport or AiohttpTransport(policy, settings.max_response_bytes)
+    # Synchronous calls and deliveries get connection pools of their own, so neither can
+    # take the other's connections. Sync calls are bounded per target by the engine;
+    # deliveries by the worker's concurrency, which is exactly its pool's size.
+    delivery_transport: Transport
+    if transport is None:
+        transport = AiohttpTransport(policy, settings.max_response_bytes, limit=0)
+        delivery_transport = AiohttpTransport(
+            policy, settings.max_response_bytes, limit=settings.delivery.max_concurrency
+        )
+    else:  # a test's transport serves both
+        delivery_transport = transport
     calllog = CallLog(db, ids)
     catalog = Catalog(db, box)
     outbox = Outbox(db, catalog, ids)
     writer.after_append.append(outbox.enqueue_events)
-    engine = ActionsEngine(catalog, transport, calllog, policy, outbox)
+    engine = ActionsEngine(
+        catalog, transport, calllog, policy, outbox, settings.target_sync_concurrency
+    )
     worker = None
     if settings.delivery.worker or with_worker:
-        worker = DeliveryWorker(writer, catalog, transport, policy, ids, worker_config(settings))
+        worker = DeliveryWorker(
+            writer, catalog, delivery_transport, policy, ids, worker_config(settings)
+        )
         outbox.wake = worker.wake
     # After the outbox is wired, so event executions see a key created on a later start.
     await _ensure_signing_key(writer)
@@ -239,6 +256,7 @@ async def assemble(
         engine=engine,
         calllog=calllog,
         transport=transport,
+        delivery_transport=delivery_transport,
         admin_token_path=token_path,
         first_start=first_start,
         outbox=outbox,

@@ -70,8 +70,11 @@ class Settings:
     # Hosts and CIDRs that targets may reach over plain HTTP and on local addresses.
     allow_hosts: tuple[str, ...] = ()
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)
-    # Largest target answer read, in bytes; a larger one is a target error.
+    # Largest target answer read, in bytes after decompression; a larger one is a target error.
     max_response_bytes: int = 1024 * 1024
+    # Synchronous calls (request, response, function) in flight to one target in one
+    # process; one more fails at once as busy (503).
+    target_sync_concurrency: int = 32
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     oidc: OidcLifetimes = field(default_factory=lambda: OidcLifetimes())
     retention: RetentionSettings = field(default_factory=lambda: RetentionSettings())
@@ -138,6 +141,7 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
         "allow_hosts": _split(env.get("KEYHOOK_ACTIONS_ALLOW_HOSTS")),
         "external_url": env.get("KEYHOOK_EXTERNAL_URL", ""),
         "max_response_bytes": _int(env, "KEYHOOK_ACTIONS_MAX_RESPONSE_BYTES", 1024 * 1024, 1),
+        "target_sync_concurrency": _int(env, "KEYHOOK_ACTIONS_TARGET_SYNC_CONCURRENCY", 32, 1),
         "password_hashing": PasswordHashing(
             memory_kib=_int(env, "KEYHOOK_ARGON2_MEMORY_KIB", 19 * 1024, 8),
             time_cost=_int(env, "KEYHOOK_ARGON2_TIME_COST", 2, 1),

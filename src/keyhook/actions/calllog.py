@@ -3,12 +3,19 @@
 A call appends to an in-memory buffer; a background task writes the buffer in
 one transaction every ``interval`` seconds (or sooner when it fills), so the
 API call never waits for this write.
+
+The record is a log, not a ledger: the writer survives every failure (a batch
+the database refuses is written record by record, and a record refused on its
+own is dropped and counted), and the buffer holds at most ``max_buffered``
+records: beyond that the newest are dropped and counted, so a database outage
+costs records, never the process's memory. Drops are logged as warnings.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -17,6 +24,9 @@ from sqlalchemy import insert
 from keyhook.ids import IdGenerator
 from keyhook.storage import schema as t
 from keyhook.storage.database import Database
+from keyhook.storage.text import storable
+
+log = logging.getLogger("keyhook.actions")
 
 
 @dataclass(frozen=True)
@@ -34,17 +44,33 @@ class CallRecord:
 
 class CallLog:
     def __init__(
-        self, db: Database, ids: IdGenerator, interval: float = 0.25, high_water: int = 500
+        self,
+        db: Database,
+        ids: IdGenerator,
+        interval: float = 0.25,
+        high_water: int = 500,
+        max_buffered: int = 50_000,
     ) -> None:
         self._db = db
         self.ids = ids
         self._interval = interval
         self._high_water = high_water
+        self._max_buffered = max_buffered
         self._buffer: list[CallRecord] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.dropped = 0  # records lost since the start: buffer full or refused by the database
 
     def record(self, record: CallRecord) -> None:
+        if len(self._buffer) >= self._max_buffered:
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.warning(
+                    "the call log buffer is full (%d records): %d call records dropped so far",
+                    self._max_buffered,
+                    self.dropped,
+                )
+            return
         self._buffer.append(record)
         if len(self._buffer) >= self._high_water:
             self._wake.set()
@@ -58,14 +84,31 @@ class CallLog:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)
             self._wake.clear()
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:  # never end the writer: the buffer would grow for ever
+                log.exception("writing the call log failed")
 
     async def flush(self) -> None:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
+        rows = [{**asdict(r), "error": storable(r.error)} for r in batch]
+        try:
+            await self._insert(rows)
+            return
+        except Exception:
+            log.exception("writing %d call records failed; writing each alone", len(rows))
+        for row in rows:
+            try:
+                await self._insert([row])
+            except Exception:
+                self.dropped += 1
+                log.exception("call record %s dropped", row["id"])
+
+    async def _insert(self, rows: list[dict[str, object]]) -> None:
         async with self._db.write() as conn:
-            await conn.execute(insert(t.execution_calls), [asdict(r) for r in batch])
+            await conn.execute(insert(t.execution_calls), rows)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -73,4 +116,7 @@ class CallLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("writing the last call records failed")

@@ -4,10 +4,16 @@ A target error stops the chain only when the target says ``interruptOnError``;
 then the caller gets the target's message and status (:class:`TargetError`).
 ``restAsync`` targets are queued in the outbox (durable, retried, logged by the
 delivery worker) and never awaited by the call.
+
+Each target has at most ``sync_limit`` synchronous calls in flight in this
+process: one more fails at once as "busy" (503 to an interrupted caller), so a
+slow target holds a bounded share of connections and tasks and never starves
+the calls to other targets.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +34,9 @@ from keyhook.domain.payload import redact, restore_secrets
 from keyhook.domain.target import Target, TargetType
 from keyhook.errors import TargetError
 
+log = logging.getLogger("keyhook.actions")
+DEFAULT_SYNC_LIMIT = 32
+
 
 @dataclass(frozen=True)
 class CallContext:
@@ -47,12 +56,15 @@ class ActionsEngine:
         calllog: CallLog,
         policy: NetworkPolicy,
         outbox: Outbox,
+        sync_limit: int = DEFAULT_SYNC_LIMIT,
     ) -> None:
         self.catalog = catalog
         self.transport = transport
         self.calllog = calllog
         self.policy = policy
         self.outbox = outbox
+        self.sync_limit = sync_limit
+        self._inflight: dict[str, int] = {}  # target id -> synchronous calls in flight
 
     def _base_payload(self, ctx: CallContext) -> dict[str, Any]:
         return {
@@ -147,6 +159,7 @@ class ActionsEngine:
         started = time.perf_counter()
         msg_id = msg_id or f"msg_{self.calllog.ids.new()}"
         refusal = self.policy.refusal(target.endpoint)
+        in_flight = self._inflight.get(target.id, 0)
         if refusal is not None:
             outcome = Outcome(
                 False,
@@ -155,13 +168,25 @@ class ActionsEngine:
                 f"target {target.name!r} is refused by the network policy: {refusal}",
                 502,
             )
+        elif in_flight >= self.sync_limit:
+            outcome = Outcome(
+                False,
+                None,
+                None,
+                f"target {target.name!r} is busy: {in_flight} calls are already waiting for it "
+                "(KEYHOOK_ACTIONS_TARGET_SYNC_CONCURRENCY)",
+                503,
+            )
         else:
-            request = signed_request(target, encode_body(payload), msg_id, trace)
+            self._inflight[target.id] = in_flight + 1
             try:
-                response = await self.transport.send(request)
-                outcome = from_answer(target.name, response)
-            except TransportError as failure:
-                outcome = from_failure(target.name, failure)
+                outcome = await self._send(target, payload, msg_id, trace)
+            finally:
+                left = self._inflight[target.id] - 1
+                if left:
+                    self._inflight[target.id] = left
+                else:
+                    del self._inflight[target.id]
         self.calllog.record(
             CallRecord(
                 id=self.calllog.ids.new(),
@@ -176,6 +201,18 @@ class ActionsEngine:
             )
         )
         return outcome
+
+    async def _send(
+        self, target: Target, payload: dict[str, Any], msg_id: str, trace: str | None
+    ) -> Outcome:
+        try:
+            request = signed_request(target, encode_body(payload), msg_id, trace)
+            return from_answer(target.name, await self.transport.send(request))
+        except TransportError as failure:
+            return from_failure(target.name, failure)
+        except Exception:  # whatever a target or its settings do, it is the target's error
+            log.exception("calling target %s (%s) failed unexpectedly", target.id, target.name)
+            return Outcome(False, None, None, f"target {target.name!r}: the call failed", 502)
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,13 @@ class Complement:
             except InvalidArgument as refusal:
                 self.log(target_name, f"metadata item ignored: {refusal}")
                 continue
+            if "\x00" in key or "\x00" in value:
+                # The API refuses NUL in every message (no database stores it); so here.
+                self.log(
+                    target_name,
+                    f"metadata {key!r} ignored: NUL characters (\\u0000) are not allowed",
+                )
+                continue
             if len(value) > MAX_METADATA_VALUE:
                 self.log(
                     target_name,

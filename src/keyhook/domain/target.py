@@ -17,6 +17,10 @@ from keyhook.errors import field_error
 MAX_TIMEOUT_SECONDS = 270.0
 MAX_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
+# RFC 9110 §5.5 field-value, in ASCII: visible characters with single spaces or tabs
+# between them; no control characters (DEL and ESC included) and nothing around it.
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*")
+MAX_HEADER_VALUE = 8192
 # Headers Keyhook sets itself; a target may not replace them.
 _RESERVED_HEADERS = {
     "content-type",
@@ -32,6 +36,25 @@ _RESERVED_HEADERS = {
     "webhook-timestamp",
     "webhook-signature",
 }
+# Headers that change how the request is sent or read rather than what it says; a
+# target setting them would break every call to it (or the answer's decoding).
+_SEMANTIC_HEADERS = {
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "content-encoding",
+    "accept-encoding",
+    "range",
+    "if-range",
+}
+HEADER_RULES = (
+    "printable ASCII, single spaces or tabs between words, at most 8192 characters, "
+    "no control characters"
+)
 TARGET_TYPES = "one of restWebhook: {interruptOnError}, restCall: {interruptOnError}, restAsync: {}"
 
 
@@ -126,10 +149,20 @@ def validate_headers(headers: object) -> dict[str, str]:
             raise field_error(f"headers.{name}", "is not a valid header name", "RFC 9110 tokens")
         if name.lower() in _RESERVED_HEADERS:
             raise field_error(f"headers.{name}", "is set by Keyhook and cannot be replaced")
-        if not isinstance(value, str) or "\n" in value or "\r" in value or len(value) > 8192:
+        if name.lower() in _SEMANTIC_HEADERS:
             raise field_error(
-                f"headers.{name}", "must be a single-line string of at most 8192 characters"
+                f"headers.{name}",
+                "changes how the call is sent, not what it says, and cannot be set",
+                "headers such as Authorization or X-Api-Key",
             )
+        if not isinstance(value, str):
+            raise field_error(f"headers.{name}", "must be a string", HEADER_RULES)
+        if len(value) > MAX_HEADER_VALUE or not _HEADER_VALUE.fullmatch(value):
+            problem = "is not a valid header value"
+            bad = next((c for c in value if not " " <= c <= "~" and c != "\t"), None)
+            if bad is not None:
+                problem += f" (it contains {bad!r})"
+            raise field_error(f"headers.{name}", problem, HEADER_RULES)
         clean[name] = value
     return clean
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import logging
 import os
@@ -23,7 +24,7 @@ import socket
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -295,7 +296,10 @@ class DeliveryWorker:
                 if refusal is not None:
                     raise TransportError("policy", f"refused by the network policy: {refusal}")
                 request = signed_request(target, item.payload.encode(), message_id(item.id))
-                response = await self.transport.send(request)
+                # Only the start of the answer is kept; the rest is never read.
+                response = await self.transport.send(
+                    dataclasses.replace(request, keep=RESPONSE_KEPT)
+                )
                 status = response.status
                 kept = response.body[:RESPONSE_KEPT].decode("utf-8", "replace")
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"), time.time())
@@ -304,6 +308,9 @@ class DeliveryWorker:
             except TransportError as failure:
                 error = failure.message
                 timed_out = failure.kind == "timeout"
+            except Exception:  # a failed attempt like any other: retried on the schedule
+                log.exception("delivery %s to target %s failed unexpectedly", item.id, target.id)
+                status, error = None, "the call failed unexpectedly"
             verdict = decide(
                 self.config.retry,
                 attempts_made=item.attempts + 1,
@@ -366,13 +373,46 @@ class DeliveryWorker:
         # Pause first: once recorded, a paused delivery is free to be claimed again.
         for target_id, instance_id in paused.items():
             await self._pause(target_id, instance_id)
-        async with self.queue.transaction() as raw:
-            await self.queue.record(raw, outcomes, [r.attempt for r in batch], at)
+        await self._record(outcomes, [r.attempt for r in batch], at)
         if any(r.claimed.trigger != "target.delivery.failed" for r in failed):
             # Right after the failure is recorded (a crash in between would lose only this
             # notification; the delivery itself shows as failed).
             async with self.db.write() as conn:
                 await self._append_failures(conn, failed)
+
+    async def _record(
+        self, outcomes: list[Outcome], attempts: list[dict[str, Any]], at: datetime
+    ) -> None:
+        """Write a batch of results; if the batch fails, each result on its own.
+
+        One row the database refuses must never fail the others: unrecorded, they
+        would come back at their lease's end and be sent again, for ever. A row that
+        fails on its own too is recorded without the receiver's text; only if even
+        that fails is it left to its lease.
+        """
+        try:
+            async with self.queue.transaction() as raw:
+                await self.queue.record(raw, outcomes, attempts, at)
+            return
+        except Exception:
+            log.exception(
+                "recording %d delivery results failed; recording each alone", len(outcomes)
+            )
+        for outcome, attempt in zip(outcomes, attempts, strict=True):
+            try:
+                async with self.queue.transaction() as raw:
+                    await self.queue.record(raw, [outcome], [attempt], at)
+                continue
+            except Exception:
+                log.exception("recording the result of delivery %s failed", outcome.delivery_id)
+            bare = dataclasses.replace(outcome, error="the attempt's result could not be stored")
+            try:
+                async with self.queue.transaction() as raw:
+                    await self.queue.record(
+                        raw, [bare], [{**attempt, "response_body": None, "error": bare.error}], at
+                    )
+            except Exception:
+                log.exception("delivery %s is left to its lease", outcome.delivery_id)
 
     def _note_due(self, delay: float) -> None:
         heapq.heappush(self._due, time.monotonic() + delay)

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from keyhook.storage.database import Database
+from keyhook.storage.text import storable
 
 _SELECT_DUE = (
     "SELECT id, instance_id, target_id, trigger, payload, attempts FROM deliveries "
@@ -164,7 +165,11 @@ class DeliveryQueue:
         at: datetime,
     ) -> None:
         """Each delivery's new state (only while its lease is still this worker's), and
-        every attempt."""
+        every attempt. Text from the receiver is made storable here, on its way in."""
+        attempts = [
+            {**a, "response_body": storable(a["response_body"]), "error": storable(a["error"])}
+            for a in attempts
+        ]
         if self.db.is_sqlite:
             stamp = sqlite_time(at)
             raw.executemany(
@@ -177,7 +182,7 @@ class DeliveryQueue:
                         o.attempts,
                         sqlite_time(o.next_attempt_at),
                         o.status_code,
-                        o.error,
+                        storable(o.error),
                         stamp,
                         o.delivery_id,
                         o.owner,
@@ -217,7 +222,7 @@ class DeliveryQueue:
                 [o.attempts for o in outcomes],
                 [o.next_attempt_at for o in outcomes],
                 [o.status_code for o in outcomes],
-                [o.error for o in outcomes],
+                [storable(o.error) for o in outcomes],
                 [o.owner for o in outcomes],
             )
             await raw.execute(

@@ -1,0 +1,145 @@
+"""The transport against a receiver that answers hostile bytes (tests/support/hostile.py).
+
+What a receiver answers may cost Keyhook a bounded amount and nothing more: the
+cap holds after decompression, only offered encodings are read, and whatever
+goes wrong comes out as a :class:`TransportError`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from keyhook.actions.transport import (
+    ACCEPTED_ENCODINGS,
+    AiohttpTransport,
+    OutboundRequest,
+    TransportError,
+)
+from keyhook.domain.netpolicy import NetworkPolicy
+from tests.support.hostile import HostileReceiver, gzip_bomb, gzipped, http_answer
+
+CAP = 64 * 1024
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[HostileReceiver]:
+    receiver = HostileReceiver()
+    await receiver.start()
+    yield receiver
+    await receiver.stop()
+
+
+@pytest.fixture
+async def transport() -> AsyncIterator[AiohttpTransport]:
+    client = AiohttpTransport(NetworkPolicy(dev=True), max_response_bytes=CAP)
+    yield client
+    await client.close()
+
+
+def post(
+    url: str, keep: int | None = None, headers: dict[str, str] | None = None
+) -> OutboundRequest:
+    return OutboundRequest(url, b"{}", headers or {}, timeout=5.0, keep=keep)
+
+
+async def test_a_gzip_bomb_is_too_large_after_decompression(
+    hostile: HostileReceiver, transport: AiohttpTransport
+) -> None:
+    bomb = gzip_bomb(64 * 1024 * 1024)
+    assert len(bomb) < CAP  # the announced length is within the cap: only decoding tells
+    url = hostile.endpoint("/bomb", http_answer(body=bomb, headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(TransportError) as caught:
+        await transport.send(post(url))
+    assert caught.value.kind == "too_large"
+    assert "after decompression" in caught.value.message
+
+
+async def test_a_bomb_without_content_length_is_too_large_too(
+    hostile: HostileReceiver, transport: AiohttpTransport
+) -> None:
+    answer = http_answer(
+        body=gzip_bomb(16 * 1024 * 1024), headers={"Content-Encoding": "gzip"}, length=False
+    )
+    with pytest.raises(TransportError) as caught:
+        await transport.send(post(hostile.endpoint("/bomb", answer)))
+    assert caught.value.kind == "too_large"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("gzip", gzipped),
+        ("deflate", zlib.compress),  # RFC 9110's deflate: zlib-wrapped
+        ("deflate", lambda data: zlib.compress(data, wbits=-zlib.MAX_WBITS)),  # raw, as some send
+    ],
+)
+async def test_compressed_answers_within_the_cap_are_decoded(
+    hostile: HostileReceiver, transport: AiohttpTransport, encoding: str, encode: object
+) -> None:
+    plain = b'{"status":"success","claims":{"a":"' + b"x" * 50_000 + b'"}}'
+    assert callable(encode)
+    answer = http_answer(body=encode(plain), headers={"Content-Encoding": encoding})
+    response = await transport.send(post(hostile.endpoint("/ok", answer)))
+    assert response.body == plain
+
+
+async def test_the_request_offers_only_gzip_and_deflate(
+    hostile: HostileReceiver, transport: AiohttpTransport
+) -> None:
+    await transport.send(post(hostile.endpoint("/offer", http_answer())))
+    assert hostile.on("/offer")[0][1]["accept-encoding"] == ACCEPTED_ENCODINGS == "gzip, deflate"
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, gzip", "compress"])
+async def test_an_encoding_not_offered_is_a_protocol_error(
+    hostile: HostileReceiver, transport: AiohttpTransport, encoding: str
+) -> None:
+    answer = http_answer(body=b"\x1f\x8b whatever", headers={"Content-Encoding": encoding})
+    with pytest.raises(TransportError) as caught:
+        await transport.send(post(hostile.endpoint("/enc", answer)))
+    assert caught.value.kind == "protocol"
+    assert "gzip, deflate" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "body", [b"\x1f\x8b\x08\x00garbage-not-gzip", gzipped(b'{"status":"success"}')[:-12]]
+)
+async def test_broken_or_cut_off_gzip_is_a_protocol_error(
+    hostile: HostileReceiver, transport: AiohttpTransport, body: bytes
+) -> None:
+    answer = http_answer(body=body, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(TransportError) as caught:
+        await transport.send(post(hostile.endpoint("/broken", answer)))
+    assert caught.value.kind == "protocol"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        http_answer(body=gzip_bomb(64 * 1024 * 1024), headers={"Content-Encoding": "gzip"}),
+        http_answer(body=b"\x1f\x8b garbage", headers={"Content-Encoding": "gzip"}),
+        http_answer(body=b"abc", headers={"Content-Encoding": "br"}),
+        http_answer(body=b"z" * (5 * CAP)),
+    ],
+    ids=["bomb", "broken-gzip", "brotli", "over-the-cap"],
+)
+async def test_keep_reads_only_the_start_and_never_fails_on_the_body(
+    hostile: HostileReceiver, transport: AiohttpTransport, answer: bytes
+) -> None:
+    response = await transport.send(post(hostile.endpoint("/keep", answer), keep=100))
+    assert response.status == 200
+    assert len(response.body) <= 100
+
+
+async def test_a_header_value_the_client_refuses_is_a_transport_error(
+    hostile: HostileReceiver, transport: AiohttpTransport
+) -> None:
+    # Saved before header values were checked: the call fails as the target's error.
+    url = hostile.endpoint("/hdr", http_answer())
+    with pytest.raises(TransportError) as caught:
+        await transport.send(post(url, headers={"X-Bad": "a\r\nInjected: yes"}))
+    assert caught.value.kind in {"internal", "connect", "protocol"}
+    assert hostile.on("/hdr") == []
