@@ -187,3 +187,32 @@ async def test_failures_interrupt_only_when_asked(engine: Engine, receiver: Rece
 async def test_no_execution_calls_nothing(engine: Engine) -> None:
     result = await run_function(engine.core.engine, "complement_token", context())
     assert (result.claims, result.metadata, result.logs) == ({}, [], {})
+
+
+async def test_any_exception_in_a_call_is_the_targets_error(tmp_path: Path) -> None:
+    """Whatever breaks inside a call (here the transport itself) fails that target only."""
+    from keyhook.actions.transport import MockTransport, OutboundRequest, OutboundResponse
+
+    async def broken(_: OutboundRequest) -> OutboundResponse:
+        raise RuntimeError("something nobody foresaw")
+
+    core = await assemble(
+        from_environment({}, data_dir=tmp_path, dev=True), transport=MockTransport(broken)
+    )
+    try:
+        async with core.db.read() as conn:
+            row = (await conn.execute(select(t.instances))).one()
+        engine = Engine(
+            core, Caller(row.id, row.admin_user_id, row.default_org_id, row.default_org_id)
+        )
+        lenient = await engine.target("http://127.0.0.1:9/lenient")
+        await engine.on("complement_token", lenient["id"])
+        assert (await run_function(core.engine, "complement_token", context())).claims == {}
+        strict = await engine.target("http://127.0.0.1:9/strict", interrupt=True)
+        await engine.on("complement_token", strict["id"])
+        with pytest.raises(TargetError) as caught:
+            await run_function(core.engine, "complement_token", context())
+        assert caught.value.status == 502
+        assert "the call failed" in caught.value.message
+    finally:
+        await core.stop()

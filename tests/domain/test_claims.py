@@ -70,3 +70,20 @@ def test_claims_that_say_who_or_what_a_token_allows_are_reserved(name: str) -> N
     complement = Complement()
     complement.absorb("t", {"claims": {name: "x"}})
     assert complement.claims == {}
+
+
+def test_metadata_with_nul_is_refused_and_logged() -> None:
+    complement = Complement()
+    complement.absorb(
+        "crm",
+        {
+            "set_user_metadata": [
+                {"key": "ok", "value": "fine"},
+                {"key": "bad", "value": "a\x00b"},
+                {"key": "k\x00", "value": "v"},
+            ]
+        },
+    )
+    assert complement.metadata == [("ok", "fine")]
+    refusals = [line for line in complement.logs[log_claim("crm")] if "NUL" in line]
+    assert len(refusals) == 2

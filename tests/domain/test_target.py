@@ -218,3 +218,53 @@ def test_valid_keys_during_rotation_old_first_current_last_expired_dropped() -> 
     # Five minutes on, the sooner key has expired too (expiry is exclusive).
     assert target.valid_keys(NOW + timedelta(minutes=5)) == ["whsec_later", "whsec_current"]
     assert target.valid_keys(NOW + timedelta(days=1)) == ["whsec_current"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("a\x7fb", "'\\x7f'"),
+        ("esc\x1b[31m", "'\\x1b'"),
+        ("nul\x00", "'\\x00'"),
+        ("bell\x07", "'\\x07'"),
+        ("caf\u00e9", "'é'"),
+    ],
+)
+def test_header_values_are_rfc_9110_field_values(value: str, shown: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        validate_headers({"X-Api-Key": value})
+    assert caught.value.details[0]["field"] == "headers.X-Api-Key"
+    assert "printable ASCII" in caught.value.details[0]["allowed"]
+    assert shown in caught.value.message  # the offending character, never the value
+
+
+@pytest.mark.parametrize("value", [" leading", "trailing ", "\tx"])
+def test_header_values_have_no_surrounding_whitespace(value: str) -> None:
+    with pytest.raises(InvalidArgument):
+        validate_headers({"X-Api-Key": value})
+
+
+def test_header_values_may_hold_inner_spaces_and_tabs() -> None:
+    headers = {"Authorization": "Bearer a.b-c_d~e", "X-List": "a, b\tc"}
+    assert validate_headers(headers) == headers
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Te",
+        "Upgrade",
+        "Expect",
+        "Proxy-Authorization",
+        "Content-Encoding",
+        "Accept-Encoding",
+        "keep-alive",
+        "Trailer",
+        "Range",
+    ],
+)
+def test_semantic_headers_are_refused(name: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        validate_headers({name: "x"})
+    assert caught.value.details[0]["field"] == f"headers.{name}"
+    assert "how the call is sent" in caught.value.message

@@ -19,7 +19,7 @@ MAX_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
 # RFC 9110 §5.5 field-value, in ASCII: visible characters with single spaces or tabs
 # between them; no control characters (DEL and ESC included) and nothing around it.
-_HEADER_VALUE = re.compile(r"[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*")
+_HEADER_VALUE = re.compile(r"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?")
 MAX_HEADER_VALUE = 8192
 # Headers Keyhook sets itself; a target may not replace them.
 _RESERVED_HEADERS = {
