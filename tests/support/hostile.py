@@ -51,6 +51,7 @@ class HostileReceiver:
     port: int = 0
     _server: asyncio.Server | None = None
     _open: set[asyncio.StreamWriter] = field(default_factory=set)
+    _closing: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
@@ -86,7 +87,7 @@ class HostileReceiver:
             self.requests.append((path, headers, body))
             answer = self.answers.get(path, http_answer())
             if answer is None:
-                await asyncio.sleep(3600)  # never answers; cancelled at stop
+                await self._closing.wait()  # never answers, until the receiver stops
                 return
             writer.write(answer)
             await writer.drain()
@@ -102,6 +103,7 @@ class HostileReceiver:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        self._closing.set()
         if self._server is not None:
             self._server.close()
             for writer in list(self._open):
