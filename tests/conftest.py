@@ -15,6 +15,7 @@ from playwright.async_api import Browser
 
 from tests.support.api import Api
 from tests.support.browser import chromium_missing_reason, headless_chromium
+from tests.support.hostile import HostileReceiver
 from tests.support.receiver import Receiver
 from tests.support.server import KeyhookServer
 
@@ -37,6 +38,15 @@ async def api(keyhook: KeyhookServer) -> AsyncIterator[Api]:
 @pytest.fixture(scope="session")
 async def receiver() -> AsyncIterator[Receiver]:
     server = Receiver()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[HostileReceiver]:
+    """A receiver that answers whatever raw bytes a test gives it (tests/support/hostile.py)."""
+    server = HostileReceiver()
     await server.start()
     yield server
     await server.stop()

@@ -25,14 +25,6 @@ CAP = 64 * 1024
 
 
 @pytest.fixture
-async def hostile() -> AsyncIterator[HostileReceiver]:
-    receiver = HostileReceiver()
-    await receiver.start()
-    yield receiver
-    await receiver.stop()
-
-
-@pytest.fixture
 async def transport() -> AsyncIterator[AiohttpTransport]:
     client = AiohttpTransport(NetworkPolicy(dev=True), max_response_bytes=CAP)
     yield client

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import secrets
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -33,25 +31,10 @@ LIST_USERS = "/zitadel.user.v2.UserService/ListUsers"
 MiB = 1024 * 1024
 
 
-@pytest.fixture
-async def hostile() -> AsyncIterator[HostileReceiver]:
-    receiver = HostileReceiver()
-    await receiver.start()
-    yield receiver
-    await receiver.stop()
-
-
 @functools.cache
 def bomb_answer() -> bytes:
     """About 400 KB of gzip that inflates to 400 MiB: the probe's bomb."""
     return http_answer(body=gzip_bomb(400 * MiB), headers={"Content-Encoding": "gzip"})
-
-
-def rss_mib(server: KeyhookServer) -> float:
-    assert server.process is not None
-    status = Path(f"/proc/{server.process.pid}/status").read_text()
-    line = next(x for x in status.splitlines() if x.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
 
 
 async def a_user(api: Api) -> str:
@@ -78,12 +61,12 @@ async def test_a_gzip_bomb_is_refused_without_inflating_it(
     user = await a_user(api)
     target = await api.create_target(hostile.endpoint("/bomb", bomb_answer()), interrupt=True)
     await api.set_execution({"request": {"method": GET_USER}}, [target["id"]])
-    before = rss_mib(keyhook)
+    before = keyhook.rss_mib()
     replies = await asyncio.gather(*(api.get(f"/v2/users/{user}") for _ in range(8)))
     assert [r.status for r in replies] == [502] * 8
     assert all("after decompression" in r.body["message"] for r in replies)
     # Eight 400 MiB inflations would be 3 GiB; a bounded read stays near the cap.
-    assert rss_mib(keyhook) - before < 100
+    assert keyhook.rss_mib() - before < 100
     assert (await api.get("/healthz")).status == 200
     assert len(hostile.on("/bomb")) == 8
 

@@ -14,7 +14,6 @@ import functools
 import gzip
 import secrets
 import zlib
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,82 +35,64 @@ LEASE = 3.0  # FAST_DELIVERY's KEYHOOK_ACTIONS_LEASE
 assert FAST_DELIVERY["KEYHOOK_ACTIONS_LEASE"] == "3s"
 
 
-def rss_mib(server: KeyhookServer) -> float:
-    assert server.process is not None
-    status = Path(f"/proc/{server.process.pid}/status").read_text()
-    return int(next(x for x in status.splitlines() if x.startswith("VmRSS:")).split()[1]) / 1024
-
-
 @functools.cache
 def bomb(size: int) -> bytes:
     return gzip_bomb(size)
 
 
 async def test_a_gzip_bomb_answer_to_a_delivery_is_read_only_as_far_as_it_is_kept(
-    fast_api: Api, fast_keyhook: KeyhookServer
+    fast_api: Api, fast_keyhook: KeyhookServer, hostile: HostileReceiver
 ) -> None:
     api = fast_api
-    hostile = HostileReceiver()
-    await hostile.start()
-    try:
-        answer = http_answer(body=bomb(400 * MiB), headers={"Content-Encoding": "gzip"})
-        target = await api.create_target(hostile.endpoint("/bomb", answer), kind="restAsync")
-        await api.set_execution(METADATA_SET, [target["id"]])
-        before = rss_mib(fast_keyhook)
-        await metadata_events(api, 20)
+    answer = http_answer(body=bomb(400 * MiB), headers={"Content-Encoding": "gzip"})
+    target = await api.create_target(hostile.endpoint("/bomb", answer), kind="restAsync")
+    await api.set_execution(METADATA_SET, [target["id"]])
+    before = fast_keyhook.rss_mib()
+    await metadata_events(api, 20)
 
-        async def delivered() -> bool:
-            found = await deliveries(api, targetId=target["id"])
-            return len(found) == 20 and all(d["status"] == "succeeded" for d in found)
+    async def delivered() -> bool:
+        found = await deliveries(api, targetId=target["id"])
+        return len(found) == 20 and all(d["status"] == "succeeded" for d in found)
 
-        await wait_until(delivered)
-        assert rss_mib(fast_keyhook) - before < 100
-        one = (await deliveries(api, targetId=target["id"]))[0]
-        log = (await api.get(f"/v2/actions/deliveries/{one['id']}")).ok()["delivery"]
-        assert [a["statusCode"] for a in log["attemptLog"]] == [200]
-        assert len(log["attemptLog"][0]["responseBody"]) <= 4096
-    finally:
-        await hostile.stop()
+    await wait_until(delivered)
+    assert fast_keyhook.rss_mib() - before < 100
+    one = (await deliveries(api, targetId=target["id"]))[0]
+    log = (await api.get(f"/v2/actions/deliveries/{one['id']}")).ok()["delivery"]
+    assert [a["statusCode"] for a in log["attemptLog"]] == [200]
+    assert len(log["attemptLog"][0]["responseBody"]) <= 4096
 
 
 async def test_a_nul_in_one_answer_fails_no_other_delivery(
-    fast_api: Api, receiver: Receiver
+    fast_api: Api, receiver: Receiver, hostile: HostileReceiver
 ) -> None:
     api = fast_api
-    hostile = HostileReceiver()
-    await hostile.start()
-    try:
-        nul = http_answer(500, b'{"status":"error","message":"a\\u0000b"} raw \x00 byte')
-        poisoned = await api.create_target(hostile.endpoint("/nul", nul), kind="restAsync")
-        healthy = [f"/healthy-{secrets.token_hex(3)}" for _ in range(2)]
-        targets = [poisoned["id"]]
-        for hook in healthy:
-            targets.append(
-                (await api.create_target(receiver.endpoint(hook), kind="restAsync"))["id"]
-            )
-        await api.set_execution(METADATA_SET, targets)
-        await metadata_events(api, 10)
+    nul = http_answer(500, b'{"status":"error","message":"a\\u0000b"} raw \x00 byte')
+    poisoned = await api.create_target(hostile.endpoint("/nul", nul), kind="restAsync")
+    healthy = [f"/healthy-{secrets.token_hex(3)}" for _ in range(2)]
+    targets = [poisoned["id"]]
+    for hook in healthy:
+        targets.append((await api.create_target(receiver.endpoint(hook), kind="restAsync"))["id"])
+    await api.set_execution(METADATA_SET, targets)
+    await metadata_events(api, 10)
 
-        async def all_attempted() -> bool:
-            found = await deliveries(api)
-            mine = [d for d in found if d["targetId"] in targets]
-            return len(mine) == 30 and all(
-                d["status"] == "succeeded" if d["targetId"] != poisoned["id"] else d["attempts"] > 0
-                for d in mine
-            )
-
-        await wait_until(all_attempted)
-        await asyncio.sleep(LEASE + 1)  # a lease would have ended and brought them back
-        for hook in healthy:
-            assert len(receiver.on(hook)) == 10, "a healthy target got an event again"
-        one = (await deliveries(api, targetId=poisoned["id"]))[0]
-        log = (await api.get(f"/v2/actions/deliveries/{one['id']}")).ok()["delivery"]
-        assert (
-            "a\ufffdb" in log["attemptLog"][0]["responseBody"]
-            or "\ufffd" in (log["attemptLog"][0]["responseBody"])
+    async def all_attempted() -> bool:
+        found = await deliveries(api)
+        mine = [d for d in found if d["targetId"] in targets]
+        return len(mine) == 30 and all(
+            d["status"] == "succeeded" if d["targetId"] != poisoned["id"] else d["attempts"] > 0
+            for d in mine
         )
-    finally:
-        await hostile.stop()
+
+    await wait_until(all_attempted)
+    await asyncio.sleep(LEASE + 1)  # a lease would have ended and brought them back
+    for hook in healthy:
+        assert len(receiver.on(hook)) == 10, "a healthy target got an event again"
+    one = (await deliveries(api, targetId=poisoned["id"]))[0]
+    log = (await api.get(f"/v2/actions/deliveries/{one['id']}")).ok()["delivery"]
+    assert (
+        "a\ufffdb" in log["attemptLog"][0]["responseBody"]
+        or "\ufffd" in (log["attemptLog"][0]["responseBody"])
+    )
 
 
 # --- the property ----------------------------------------------------------------------
@@ -210,42 +191,35 @@ def _explore(url: str, token: str, user_id: str, hostile: HostileReceiver, path:
 
 
 async def test_any_answer_bytes_cost_bounded_memory_and_leave_no_delivery_stuck(
-    fast_api: Api, fast_keyhook: KeyhookServer
+    fast_api: Api, fast_keyhook: KeyhookServer, hostile: HostileReceiver
 ) -> None:
     api = fast_api
-    hostile = HostileReceiver()
-    await hostile.start()
-    try:
-        user = str((await api.add_user(f"p-{secrets.token_hex(4)}@example.com")).ok()["userId"])
-        path = "/anything"
-        sync = await api.create_target(
-            hostile.endpoint(path, None), kind="restCall", interrupt=True, timeout="1s"
-        )
-        events = await api.create_target(hostile.url + path, kind="restAsync", timeout="1s")
-        await api.set_execution({"request": {"method": GET_USER}}, [sync["id"]])
-        await api.set_execution(METADATA_SET, [events["id"]])
-        before = rss_mib(fast_keyhook)
-        statuses = await asyncio.to_thread(
-            _explore, fast_keyhook.url, fast_keyhook.token, user, hostile, path
-        )
-        assert len(statuses) >= 40
-        assert len(set(statuses)) >= 3, "the examples should reach several outcomes"
-        assert rss_mib(fast_keyhook) - before < 150
+    user = str((await api.add_user(f"p-{secrets.token_hex(4)}@example.com")).ok()["userId"])
+    path = "/anything"
+    sync = await api.create_target(
+        hostile.endpoint(path, None), kind="restCall", interrupt=True, timeout="1s"
+    )
+    events = await api.create_target(hostile.url + path, kind="restAsync", timeout="1s")
+    await api.set_execution({"request": {"method": GET_USER}}, [sync["id"]])
+    await api.set_execution(METADATA_SET, [events["id"]])
+    before = fast_keyhook.rss_mib()
+    statuses = await asyncio.to_thread(
+        _explore, fast_keyhook.url, fast_keyhook.token, user, hostile, path
+    )
+    assert len(statuses) >= 40
+    assert len(set(statuses)) >= 3, "the examples should reach several outcomes"
+    assert fast_keyhook.rss_mib() - before < 150
 
-        def stuck(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [d for d in found if d["status"] == "pending" and d["attempts"] == 0]
+    def stuck(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [d for d in found if d["status"] == "pending" and d["attempts"] == 0]
 
-        async def none_stuck() -> bool:
-            return not stuck(await deliveries(api, targetId=events["id"]))
+    async def none_stuck() -> bool:
+        return not stuck(await deliveries(api, targetId=events["id"]))
 
-        # Every delivery is attempted within its lease (3 s) plus the 1 s timeout.
-        await wait_until(none_stuck, timeout=30)
-        found = await deliveries(api, targetId=events["id"])
-        assert len(found) == len(statuses)
-        assert {d["status"] for d in found} <= {"succeeded", "failed", "pending"}
-        assert all(d["nextAttemptDate"] for d in found if d["status"] == "pending")
-        assert (await api.get(f"/v2/actions/targets/{events['id']}")).ok()["target"][
-            "paused"
-        ] is False
-    finally:
-        await hostile.stop()
+    # Every delivery is attempted within its lease (3 s) plus the 1 s timeout.
+    await wait_until(none_stuck, timeout=30)
+    found = await deliveries(api, targetId=events["id"])
+    assert len(found) == len(statuses)
+    assert {d["status"] for d in found} <= {"succeeded", "failed", "pending"}
+    assert all(d["nextAttemptDate"] for d in found if d["status"] == "pending")
+    assert (await api.get(f"/v2/actions/targets/{events['id']}")).ok()["target"]["paused"] is False

@@ -80,6 +80,13 @@ class KeyhookServer:
     def token(self) -> str:
         return (self.data_dir / "admin.pat").read_text().strip()
 
+    def rss_mib(self) -> float:
+        """The server process's resident memory (Linux), for bounds on what calls cost."""
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        line = next(x for x in status.splitlines() if x.startswith("VmRSS:"))
+        return int(line.split()[1]) / 1024
+
     @property
     def log(self) -> str:
         path = self.data_dir / "server.log"
