@@ -173,8 +173,8 @@ class ActionsEngine:
                 False,
                 None,
                 None,
-                f"target {target.name!r} is busy: {in_flight} calls are already waiting for it "
-                "(KEYHOOK_ACTIONS_TARGET_SYNC_CONCURRENCY)",
+                f"target {target.name!r} is busy: it already has {in_flight} calls in flight, "
+                "the most allowed (KEYHOOK_ACTIONS_TARGET_SYNC_CONCURRENCY)",
                 503,
             )
         else:

@@ -30,7 +30,7 @@ from keyhook.domain.netpolicy import NetworkPolicy
 
 log = logging.getLogger("keyhook.actions")
 
-FailureKind = Literal["timeout", "connect", "too_large", "policy", "protocol", "busy", "internal"]
+FailureKind = Literal["timeout", "connect", "too_large", "policy", "protocol", "internal"]
 # What a receiver may compress its answer with; the request says so (Accept-Encoding).
 ACCEPTED_ENCODINGS = "gzip, deflate"
 _READ_CHUNK = 64 * 1024
@@ -223,7 +223,7 @@ class _Decoder:
             return cls(zlib.MAX_WBITS)  # zlib-wrapped, as RFC 9110 says; raw is tried too
         raise TransportError(
             "protocol",
-            f"the answer's Content-Encoding {header!r} is not one Keyhook accepts "
+            f"the answer's Content-Encoding {header[:100]!r} is not one Keyhook accepts "
             f"({ACCEPTED_ENCODINGS}, or none)",
         )
 
