@@ -14,6 +14,7 @@ from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.durations import format_duration, parse_duration
 from keyhook.errors import field_error
 
+MIN_TIMEOUT_SECONDS = 0.001
 MAX_TIMEOUT_SECONDS = 270.0
 MAX_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
@@ -77,8 +78,9 @@ def validate_name(name: object) -> str:
 
 def validate_timeout(value: object) -> float:
     seconds = parse_duration(value, "timeout")
-    if seconds <= 0 or seconds > MAX_TIMEOUT_SECONDS:
-        raise field_error("timeout", f"{value!r} is out of range", "more than 0s, at most 270s")
+    # Below a millisecond no answer can arrive (and the value would not even show: "0ms").
+    if seconds < MIN_TIMEOUT_SECONDS or seconds > MAX_TIMEOUT_SECONDS:
+        raise field_error("timeout", f"{value!r} is out of range", "1ms to 270s")
     return seconds
 
 
