@@ -68,3 +68,39 @@ async def test_concurrent_create_project_with_one_name(api: Api, rename: bool) -
     else:
         replies = await race(lambda: api.post("/v2beta/projects", {"name": name}))
     assert_one_winner(replies, "project")
+
+
+async def test_concurrent_add_machine_user_with_one_user_name(api: Api) -> None:
+    user_name = f"racer-{secrets.token_hex(4)}"
+    body = {"userName": user_name, "name": "Racer"}
+    assert_one_winner(
+        await race(lambda: api.post("/management/v1/users/machine", body)), "user name", user_name
+    )
+
+
+async def test_concurrent_renames_to_one_name(api: Api) -> None:
+    name = f"racer-{secrets.token_hex(4)}"
+    ids = [
+        (await api.create_target("https://hooks.example.com/race", kind="restAsync"))["id"]
+        for _ in range(RACERS)
+    ]
+    pending = iter(ids)
+    replies = await race(lambda: api.post(f"/v2/actions/targets/{next(pending)}", {"name": name}))
+    assert_one_winner(replies, "target", repr(name))
+
+
+async def test_concurrent_applications_in_one_project_all_succeed(api: Api) -> None:
+    project = (await api.post("/v2beta/projects", {"name": f"racer-{secrets.token_hex(4)}"})).ok()
+    body = {
+        "projectId": project["id"],
+        "name": "app",
+        "oidcRequest": {
+            "redirectUris": ["https://app.example.com/callback"],
+            "appType": "OIDC_APP_TYPE_USER_AGENT",
+            "authMethodType": "OIDC_AUTH_METHOD_TYPE_NONE",
+        },
+    }
+    replies = await race(lambda: api.post("/v2beta/applications", body))
+    assert [r.status for r in replies] == [200] * RACERS, [r.body for r in replies]
+    client_ids = {r.body["oidcResponse"]["clientId"] for r in replies}
+    assert len(client_ids) == RACERS
