@@ -67,7 +67,7 @@ async def test_create_refuses_a_malformed_timeout(api: Api, timeout: str) -> Non
 async def test_create_refuses_a_timeout_out_of_range(api: Api, timeout: str) -> None:
     sent = body(timeout=timeout)
     reply = await api.post(TARGETS, sent)
-    assert_refused(reply, "timeout", "out of range", "1ms to 270s")
+    assert_refused(reply, "timeout", "out of range", "at least 1ms, at most 270s")
     assert sent["name"] not in await names(api)
 
 

@@ -17,10 +17,19 @@ ALLOWED = 'a number of ASCII digits and a unit, no spaces: "500ms", "10s", "1.5s
 # Far above any lifetime, retention or delay Keyhook takes; keeps every caller's
 # timedelta and arithmetic finite.
 MAX_SECONDS = 10 * 365 * 24 * 3600.0
+TEN_YEARS = "at most 87600h (10 years)"
 
 
-def parse_duration(text: object, field: str) -> float:
-    """Seconds in ``text``; an :class:`InvalidArgument` naming ``field`` otherwise."""
+def parse_duration(
+    text: object,
+    field: str,
+    *,
+    at_least: float = 0.0,
+    at_most: float = MAX_SECONDS,
+    allowed: str = TEN_YEARS,
+) -> float:
+    """Seconds in ``text``, within the bounds; an :class:`InvalidArgument` naming
+    ``field`` (and ``allowed``, the bounds in words) otherwise."""
     if not isinstance(text, str):
         raise field_error(field, f"must be a string, got {type(text).__name__}", ALLOWED)
     match = _PATTERN.fullmatch(text)
@@ -28,8 +37,8 @@ def parse_duration(text: object, field: str) -> float:
         raise field_error(field, f"{text!r} is not a duration", ALLOWED)
     whole, fraction, unit = match.groups()
     seconds = float(f"{whole}.{fraction or 0}") * _UNITS[unit]
-    if seconds > MAX_SECONDS:
-        raise field_error(field, f"{text!r} is longer than 10 years", "at most 87600h")
+    if not at_least <= seconds <= at_most:
+        raise field_error(field, f"{text!r} is out of range", allowed)
     return seconds
 
 

@@ -77,11 +77,14 @@ def validate_name(name: object) -> str:
 
 
 def validate_timeout(value: object) -> float:
-    seconds = parse_duration(value, "timeout")
     # Below a millisecond no answer can arrive (and the value would not even show: "0ms").
-    if seconds < MIN_TIMEOUT_SECONDS or seconds > MAX_TIMEOUT_SECONDS:
-        raise field_error("timeout", f"{value!r} is out of range", "1ms to 270s")
-    return seconds
+    return parse_duration(
+        value,
+        "timeout",
+        at_least=MIN_TIMEOUT_SECONDS,
+        at_most=MAX_TIMEOUT_SECONDS,
+        allowed="at least 1ms, at most 270s",
+    )
 
 
 def format_timeout(seconds: float) -> str:
