@@ -50,6 +50,11 @@ async def test_a_node_with_another_master_key_refuses_to_start(tmp_path: Path) -
     [
         ("KEYHOOK_OIDC_CODE_LIFETIME", "soon", "is not a duration"),
         ("KEYHOOK_OIDC_ACCESS_TOKEN_LIFETIME", "0s", "is no lifetime"),
+        # Issue 8, finding 11: an env file's stray space or newline is refused, not read.
+        ("KEYHOOK_OIDC_ID_TOKEN_LIFETIME", "12h\n", "is not a duration"),
+        ("KEYHOOK_OIDC_REFRESH_TOKEN_LIFETIME", " 720h", "is not a duration"),
+        ("KEYHOOK_OIDC_LOGIN_LIFETIME", "\u0661\u0662h", "is not a duration"),
+        ("KEYHOOK_OIDC_REFRESH_TOKEN_LIFETIME", "999999999h", "out of range"),
     ],
 )
 async def test_a_bad_token_lifetime_stops_the_start_before_anything_is_written(

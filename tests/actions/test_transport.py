@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 import orjson
 import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from keyhook.actions.transport import (
     AiohttpTransport,
     MockTransport,
     OutboundRequest,
     OutboundResponse,
+    PolicyResolver,
     TransportError,
 )
 from keyhook.domain.netpolicy import NetworkPolicy
@@ -176,7 +178,18 @@ async def test_a_closed_port_is_a_connect_error(transport: AiohttpTransport) -> 
     assert caught.value.kind == "connect"
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "[::ffff:127.0.0.1]"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+        "[::7f00:1]",  # IPv4-compatible
+        "[::ffff:0:127.0.0.1]",  # IPv4-translated
+        "[64:ff9b::7f00:1]",  # NAT64
+        "[2002:7f00:1::]",  # 6to4
+    ],
+)
 async def test_the_strict_policy_refuses_a_literal_loopback_address(
     server: Server, host: str
 ) -> None:
@@ -204,6 +217,48 @@ async def test_the_strict_policy_refuses_a_name_resolving_to_loopback(server: Se
     for switch in SWITCHES:
         assert switch in caught.value.message
     assert server.hits == {}
+
+
+class FixedResolver(AbstractResolver):
+    """Answers every name with the same addresses, as a DNS server under attack might."""
+
+    def __init__(self, addresses: list[str]) -> None:
+        self.addresses = addresses
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in self.addresses
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+CARRYING_PRIVATE = ["::7f00:1", "::ffff:0:a9fe:a9fe", "64:ff9b::a9fe:a9fe", "2002:a00:1::1"]
+
+
+async def test_the_resolver_drops_aaaa_answers_carrying_a_private_ipv4_address() -> None:
+    resolver = PolicyResolver(
+        STRICT, FixedResolver([*CARRYING_PRIVATE, "64:ff9b::808:808", "93.184.216.34"])
+    )
+    found = await resolver.resolve("hooks.example.com", 443, socket.AF_UNSPEC)
+    assert [r["host"] for r in found] == ["64:ff9b::808:808", "93.184.216.34"]
+
+
+async def test_the_resolver_refuses_a_name_with_only_such_answers() -> None:
+    resolver = PolicyResolver(STRICT, FixedResolver(CARRYING_PRIVATE))
+    with pytest.raises(OSError, match=r"hooks\.example\.com resolves only to non-public"):
+        await resolver.resolve("hooks.example.com", 443, socket.AF_UNSPEC)
 
 
 @pytest.mark.parametrize(

@@ -135,3 +135,30 @@ async def test_project_names_are_unique_per_organization(api: Api) -> None:
     (await api.post("/v2beta/projects", {"name": name})).ok()
     again = await api.post("/v2beta/projects", {"name": name})
     assert again.status == 409
+
+
+async def project_count(api: Api) -> int:
+    found = (await api.post("/v2beta/projects/search", {"query": {"limit": 1}})).ok()
+    return int(found["pagination"]["totalResult"])
+
+
+async def test_create_project_refuses_an_organization_that_does_not_exist(api: Api) -> None:
+    # Issue 8, finding 13: the project used to be stored under the unknown id.
+    name = f"orphan-{secrets.token_hex(3)}"
+    before = await project_count(api)
+    reply = await api.post(
+        "/v2beta/projects", {"name": name, "organizationId": "1234567890123456789"}
+    )
+    assert reply.status == 404, reply.body
+    assert reply.body["code"] == "not_found"
+    assert reply.body["message"] == "organization 1234567890123456789 does not exist"
+    assert reply.body["details"] == [{"field": "organizationId", "problem": "unknown"}]
+    assert await project_count(api) == before
+    # Nothing was claimed either: the name is free in the caller's organization.
+    created = (await api.post("/v2beta/projects", {"name": name})).ok()
+    got = (await api.get(f"/v2beta/projects/{created['id']}")).ok()["project"]
+    # ... and naming that (existing) organization explicitly works.
+    again = await api.post(
+        "/v2beta/projects", {"name": name + "-2", "organizationId": got["organizationId"]}
+    )
+    assert again.status == 200, again.body

@@ -15,7 +15,8 @@ from keyhook.errors import InvalidArgument
         ("2h", 7200.0),
         ("1.5s", 1.5),
         ("0s", 0.0),
-        (" 3s ", 3.0),
+        ("0.0000001s", 1e-7),  # the range is the caller's (a target timeout is 1ms or more)
+        ("1.000000001s", 1.000000001),
         ("270s", 270.0),
         ("4.5m", 270.0),
     ],
@@ -25,7 +26,37 @@ def test_parse_duration_reads_number_and_unit(text: str, seconds: float) -> None
 
 
 @pytest.mark.parametrize(
-    "text", ["", "10", "s", "-1s", "10 seconds", "1d", "1.s", "ten s", "1s2", "1e3s", "1m30s"]
+    "text",
+    [
+        "",
+        "10",
+        "s",
+        "-1s",
+        "+1s",
+        "10 seconds",
+        "1d",
+        "1.s",
+        ".5s",
+        "ten s",
+        "1s2",
+        "1e3s",
+        "1m30s",
+        "1_0s",
+        "10S",
+        " 3s",
+        "3s ",
+        "3 s",
+        "3s\n",
+        "3s\r\n",
+        "\t3s",
+        "3\u00a0s",  # no-break space
+        "\u0661\u0660s",  # Arabic-Indic digits 10
+        "\uff11\uff10s",  # fullwidth digits 10
+        "\u0967s",  # Devanagari digit 1
+        "1.\u0665s",
+        "1234567890123s",  # more than 12 digits
+        "1.1234567890s",  # more than 9 decimals (nanoseconds)
+    ],
 )
 def test_parse_duration_refuses_malformed_text_naming_the_field(text: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
@@ -33,6 +64,19 @@ def test_parse_duration_refuses_malformed_text_naming_the_field(text: str) -> No
     assert caught.value.message.startswith("expirationSigningKey: ")
     assert caught.value.details[0]["field"] == "expirationSigningKey"
     assert "500ms" in caught.value.details[0]["allowed"]
+    assert "ASCII digits" in caught.value.details[0]["allowed"]
+
+
+@pytest.mark.parametrize("text", ["87601h", "5256001m", "999999999999h"])
+def test_parse_duration_refuses_more_than_ten_years(text: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        parse_duration(text, "KEYHOOK_RETENTION_DELIVERIES")
+    assert caught.value.details[0] == {
+        "field": "KEYHOOK_RETENTION_DELIVERIES",
+        "problem": f"{text!r} is out of range",
+        "allowed": "at most 87600h (10 years)",
+    }
+    assert parse_duration("87600h", "x") == 87600 * 3600
 
 
 @pytest.mark.parametrize("value", [10, 1.5, None, True, ["10s"], {"seconds": 10}])

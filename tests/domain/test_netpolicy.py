@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
+from keyhook.domain.addresses import embedded_ipv4
 from keyhook.domain.netpolicy import NetworkPolicy, legacy_ipv4
 from keyhook.errors import InvalidArgument
+from tests.support.text import fullwidth
 
 STRICT = NetworkPolicy()
 SWITCHES = ("--dev", "KEYHOOK_DEV", "KEYHOOK_ACTIONS_ALLOW_HOSTS")
@@ -188,3 +192,108 @@ def test_numeric_ipv4_forms_are_refused_when_saved(host: str, address: str) -> N
 @pytest.mark.parametrize("host", ["example.com", "1.2.3.4.5", "256.1", "0x", "1..2"])
 def test_names_are_not_numeric_forms(host: str) -> None:
     assert legacy_ipv4(host) is None
+
+
+# --- IPv6 forms that carry an IPv4 address (issue 8, finding 5) ---------------------------
+
+# (address, the IPv4 address or range named in the refusal)
+CARRIERS = [
+    ("::127.0.0.1", "127.0.0.1"),  # IPv4-compatible
+    ("::7f00:1", "127.0.0.1"),
+    ("::a00:1", "10.0.0.1"),
+    ("::ffff:0:127.0.0.1", "127.0.0.1"),  # IPv4-translated (SIIT)
+    ("::ffff:0:a9fe:a9fe", "169.254.169.254"),
+    ("64:ff9b::a9fe:a9fe", "169.254.169.254"),  # NAT64 well-known prefix, cloud metadata
+    ("64:ff9b::7f00:1", "127.0.0.1"),
+    ("2002:7f00:1::", "127.0.0.1"),  # 6to4
+    ("2002:a9fe:a9fe::1", "169.254.169.254"),
+    ("64:ff9b:1::808:808", "64:ff9b:1::/48"),  # local-use NAT64: refused whatever it carries
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001::/32"),  # Teredo
+    ("fec0::1", "fec0::/10"),  # deprecated site-local
+]
+
+
+@pytest.mark.parametrize(("address", "named"), CARRIERS)
+def test_ipv6_forms_carrying_a_private_ipv4_address_are_refused_when_saved(
+    address: str, named: str
+) -> None:
+    error = refusal(STRICT, f"https://[{address}]/hook")
+    assert "not a public address" in error.message
+    assert named in error.message
+    for switch in SWITCHES:
+        assert switch in error.message
+
+
+@pytest.mark.parametrize(("address", "named"), CARRIERS)
+def test_ipv6_forms_carrying_a_private_ipv4_address_are_refused_when_called(
+    address: str, named: str
+) -> None:
+    # What the resolver asks for every A and AAAA answer of a name.
+    assert not STRICT.address_allowed("hooks.example.com", address)
+    assert NetworkPolicy(dev=True).address_allowed("hooks.example.com", address)
+
+
+@pytest.mark.parametrize(
+    "address", ["::8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "::ffff:0:8.8.8.8"]
+)
+def test_ipv6_forms_carrying_a_public_ipv4_address_are_public(address: str) -> None:
+    STRICT.check_endpoint(f"https://[{address}]/hook")
+    assert STRICT.address_allowed("hooks.example.com", address)
+
+
+@pytest.mark.parametrize(("address", "inner"), [("::7f00:1", "127.0.0.1"), ("::1", None)])
+def test_embedded_ipv4(address: str, inner: str | None) -> None:
+    found = embedded_ipv4(ipaddress.IPv6Address(address))
+    assert (None if found is None else str(found[0])) == inner
+
+
+# --- Unicode compatibility forms of hosts (finding 17) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("https://" + fullwidth("localhost") + "/hook", ("localhost", "local name")),
+        ("https://\u24dbocalhost/hook", ("localhost", "local name")),
+        ("https://" + fullwidth("LOCALHOST") + "./hook", ("localhost.", "local name")),
+        ("https://api" + fullwidth(".") + "localhost/hook", ("api.localhost", "local name")),
+        ("https://printer\u3002local/hook", ("printer.local", "local name")),
+        ("https://" + fullwidth("127.0.0.1") + "/hook", ("127.0.0.1", "not a public address")),
+        ("https://" + fullwidth("127.1") + "/hook", ("127.0.0.1", "not a public address")),
+        ("https://\u2460\u24ea.0.0.1/hook", ("10.0.0.1", "not a public address")),
+    ],
+)
+def test_hosts_are_judged_in_their_normalised_form(url: str, words: tuple[str, ...]) -> None:
+    error = refusal(STRICT, url)
+    for word in words:
+        assert word in error.message
+
+
+@pytest.mark.parametrize(
+    ("url", "stored"),
+    [
+        ("https://" + fullwidth("hooks") + ".example.com/a?b=c", "https://hooks.example.com/a?b=c"),
+        ("https://Hooks.Example.COM:8443/x", "https://hooks.example.com:8443/x"),
+        ("https://bücher.example/hook", "https://xn--bcher-kva.example/hook"),
+        ("https://" + fullwidth("8.8.8.8") + "/hook", "https://8.8.8.8/hook"),
+        ("https://hooks.example.com/ünïcode/path", "https://hooks.example.com/ünïcode/path"),
+        ("https://[2606:4700:4700::1111]/hook", "https://[2606:4700:4700::1111]/hook"),
+    ],
+)
+def test_check_endpoint_returns_the_url_with_its_normalised_host(url: str, stored: str) -> None:
+    assert STRICT.check_endpoint(url) == stored
+
+
+def test_allow_list_names_are_normalised_too() -> None:
+    policy = NetworkPolicy(allow_hosts=("Bücher.Local",))
+    assert policy.check_endpoint("http://bücher.local/x") == "http://xn--bcher-kva.local/x"
+    assert (
+        policy.check_endpoint("http://" + fullwidth("b") + "ücher.local/x")
+        == "http://xn--bcher-kva.local/x"
+    )
+
+
+def test_a_host_without_an_ascii_form_is_refused() -> None:
+    error = refusal(STRICT, "https://a\u05d0.example/x")  # Latin and Hebrew in one label
+    assert "not a valid internationalised host name" in error.message
+    assert error.details[0]["field"] == "endpoint"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from keyhook.config import normalise_database_url
 from keyhook.errors import AlreadyExists, Conflict
@@ -270,3 +271,53 @@ async def test_events_after_reads_in_position_order_with_a_limit(db: Database) -
         assert await events_after(conn, 0) == written
         assert await events_after(conn, written[1].position, limit=2) == written[2:4]
         assert await events_after(conn, written[-1].position) == []
+
+
+async def _blocked_on_a_lock(db: Database) -> bool:
+    async with db.engine.connect() as conn:
+        waiting = await conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+        return int(waiting.scalar_one()) > 0
+
+
+async def test_a_claim_won_by_a_concurrent_transaction_is_already_exists(db: Database) -> None:
+    """Issue 8, finding 10: both transactions saw the name free; the loser's insert hits
+    the primary key, and that is AlreadyExists, not a driver error (a 500)."""
+    if db.is_sqlite:
+        pytest.skip("SQLite serialises writers: two transactions cannot both pass the check")
+    claim = UniqueClaim("target_name", "race", error="a target named 'race' already exists")
+
+    async def claim_in_own_transaction(aggregate_id: str) -> None:
+        async with db.write() as conn:
+            await append(
+                conn,
+                instance_id=INSTANCE,
+                creator="1",
+                at=AT,
+                pending=[user_event(aggregate_id)],
+                claims=[claim],
+            )
+
+    async with db.write() as first:
+        await append(
+            first,
+            instance_id=INSTANCE,
+            creator="1",
+            at=AT,
+            pending=[user_event("300")],
+            claims=[claim],
+        )
+        second = asyncio.create_task(claim_in_own_transaction("301"))
+        # The second has passed the check and waits on the first's uncommitted row.
+        while not await _blocked_on_a_lock(db):
+            assert not second.done(), second
+            await asyncio.sleep(0.01)
+    with pytest.raises(AlreadyExists, match="a target named 'race' already exists"):
+        await second
+    assert await count(db, "unique_constraints") == 1
+    async with db.read() as conn:
+        assert await aggregate_events(conn, INSTANCE, "user", "301") == []

@@ -71,11 +71,11 @@ class Transport(Protocol):
 
 
 class PolicyResolver(AbstractResolver):
-    """Resolves names, then keeps only the addresses the policy allows."""
+    """Resolves names (A and AAAA), then keeps only the addresses the policy allows."""
 
-    def __init__(self, policy: NetworkPolicy) -> None:
+    def __init__(self, policy: NetworkPolicy, inner: AbstractResolver | None = None) -> None:
         self._policy = policy
-        self._inner = DefaultResolver()
+        self._inner = inner or DefaultResolver()
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET

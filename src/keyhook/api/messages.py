@@ -7,23 +7,68 @@ feed OpenAPI.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import (
     AfterValidator,
     AliasChoices,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 # JSON true/false only: lax mode would read "yes", "off", 1 or 0 as booleans.
 Bool = Annotated[bool, Strict()]
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def _shown(value: object) -> str:
+    """A wrong value as the client wrote it in JSON."""
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return orjson.dumps(value).decode()  # null, true, false, 3.5
+
+
+def _whole_number(value: object) -> object:
+    # Lax mode would read false as 0 (lockout off), "3" as 3 and 3.0 as 3.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise PydanticCustomError(
+        "int_type", "must be a whole JSON number such as 3, not {got}", {"got": _shown(value)}
+    )
+
+
+def _whole_number_or_digits(value: object) -> object:
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise PydanticCustomError(
+        "int_type",
+        'must be a whole JSON number such as 3 or a string of ASCII digits such as "3", not {got}',
+        {"got": _shown(value)},
+    )
+
+
+# Integers are JSON numbers: no booleans, strings or fractions.
+Int = Annotated[int, BeforeValidator(_whole_number)]
+# A field ZITADEL encodes as a 64-bit number, which protobuf JSON writes as a
+# string: also a string of ASCII digits (what Keyhook writes back, e.g. "5").
+Int64 = Annotated[int, BeforeValidator(_whole_number_or_digits)]
 # Ids are decimal strings of up to 19 digits (DESIGN.md §3), as OpenAPI publishes.
 Id = Annotated[str, Field(pattern=r"^[0-9]{1,19}$")]
 
@@ -51,8 +96,8 @@ class Empty(Message):
 
 
 class Paging(Message):
-    offset: int = Field(0, ge=0, le=10_000_000)
-    limit: int = Field(100, ge=1, le=1000)
+    offset: Int64 = Field(0, ge=0, le=10_000_000)  # uint64 in ZITADEL's ListQuery
+    limit: Int = Field(100, ge=1, le=1000)
     asc: Bool = True
 
 
@@ -219,8 +264,9 @@ class ListExecutionsRequest(Message):
 
 
 class ListEventsRequest(Message):
-    after_position: int = Field(0, ge=0, le=2**63 - 1)  # a 64-bit column
-    limit: int = Field(100, ge=1, le=1000)
+    # A 64-bit column; events show it as a string ("position": "30"), passed back as is.
+    after_position: Int64 = Field(0, ge=0, le=2**63 - 1)
+    limit: Int = Field(100, ge=1, le=1000)
     aggregate_id: str | None = Field(None, max_length=20)
     aggregate_types: list[str] = Field(default_factory=list, max_length=20)
     event_types: list[str] = Field(default_factory=list, max_length=50)
@@ -258,7 +304,7 @@ class SessionIdRequest(Message):
 
 
 class SetLockoutSettingsRequest(Message):
-    max_password_attempts: int = Field(ge=0, le=100)
+    max_password_attempts: Int64 = Field(ge=0, le=100)  # read back as "5"
 
 
 # --- delivery log ----------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keyhook.clock import iso
+from keyhook.command.orgs import ensure_org
 from keyhook.command.writer import Writer
 from keyhook.domain.application import OidcSettings
 from keyhook.domain.caller import Caller
@@ -50,6 +51,7 @@ class ProjectCommands:
             raise field_error("name", "must be 1-200 characters")
         project_id = self.w.ids.new()
         async with self.w.db.write() as conn:
+            await ensure_org(conn, caller, org_id)
             stored = await self.w.commit(
                 conn,
                 caller,

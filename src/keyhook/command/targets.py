@@ -66,8 +66,7 @@ class TargetCommands:
 
     async def create(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
         name = rules.validate_name(body.get("name"))
-        endpoint = body.get("endpoint")
-        self.w.policy.check_endpoint(endpoint)  # type: ignore[arg-type]
+        endpoint = self.w.policy.check_endpoint(body.get("endpoint"))  # type: ignore[arg-type]
         timeout = rules.validate_timeout(body.get("timeout"))
         kind, interrupt = rules.parse_target_type(body)
         headers = rules.validate_headers(body.get("headers"))
@@ -98,8 +97,7 @@ class TargetCommands:
         if body.get("name") is not None:
             changed["name"] = rules.validate_name(body["name"])
         if body.get("endpoint") is not None:
-            self.w.policy.check_endpoint(body["endpoint"])
-            changed["endpoint"] = body["endpoint"]
+            changed["endpoint"] = self.w.policy.check_endpoint(body["endpoint"])
         if body.get("timeout") is not None:
             changed["timeoutSeconds"] = rules.validate_timeout(body["timeout"])
         if any(body.get(k.value) is not None for k in rules.TargetType):

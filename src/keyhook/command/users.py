@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keyhook.clock import iso, now
+from keyhook.command.orgs import ensure_org
 from keyhook.command.writer import Writer, details
 from keyhook.domain import user as rules
 from keyhook.domain.caller import Caller
-from keyhook.errors import NotFound, field_error
+from keyhook.errors import field_error
 from keyhook.eventstore.store import PendingEvent, UniqueClaim, aggregate_events
 from keyhook.storage import schema as t
 
@@ -74,19 +75,6 @@ async def fold_user(conn: AsyncConnection, instance_id: str, user_id: str) -> ru
     for e in await aggregate_events(conn, instance_id, "user", user_id):
         user.apply(e.type, e.data, e.sequence, e.resource_owner)
     return user
-
-
-async def _ensure_org(conn: AsyncConnection, caller: Caller, org_id: str) -> None:
-    if org_id == caller.default_org_id:
-        return
-    found = await conn.execute(
-        select(t.orgs.c.id).where(t.orgs.c.id == org_id, t.orgs.c.instance_id == caller.instance_id)
-    )
-    if found.first() is None:
-        raise NotFound(
-            f"organization {org_id} does not exist",
-            details=[{"field": "organizationId", "problem": "unknown"}],
-        )
 
 
 def _name_claim(org_id: str, user_name: str, add: bool = True) -> UniqueClaim:
@@ -153,7 +141,7 @@ class UserCommands:
         if hashed is not None:
             event_data["hashedPassword"] = hashed
         async with self.w.db.write() as conn:
-            await _ensure_org(conn, caller, data.org_id)
+            await ensure_org(conn, caller, data.org_id)
             stored = await self.w.commit(
                 conn,
                 caller,
@@ -176,7 +164,7 @@ class UserCommands:
         name = rules.validate_machine_name(name)
         user_id = self.w.ids.new()
         async with self.w.db.write() as conn:
-            await _ensure_org(conn, caller, org_id)
+            await ensure_org(conn, caller, org_id)
             stored = await self.w.commit(
                 conn,
                 caller,

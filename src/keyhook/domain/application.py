@@ -7,10 +7,9 @@ Names follow ZITADEL's API (``OIDC_APP_TYPE_WEB``, ``OIDC_GRANT_TYPE_REFRESH_TOK
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from keyhook.domain.redirect_uris import check_redirect_uri
 from keyhook.errors import field_error
 
 APP_TYPES = {
@@ -34,8 +33,6 @@ UNSUPPORTED_GRANTS = {
 }
 RESPONSE_TYPES = {"OIDC_RESPONSE_TYPE_CODE": "code"}
 TOKEN_TYPES = {"OIDC_TOKEN_TYPE_JWT": "jwt", "OIDC_TOKEN_TYPE_BEARER": "bearer"}
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
-_LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
 def _one(field: str, value: str, table: dict[str, str]) -> str:
@@ -59,27 +56,6 @@ class OidcSettings:
     @property
     def public(self) -> bool:
         return self.auth_method == "none"
-
-
-def _check_uri(field: str, uri: str, app_type: str, dev_mode: bool) -> str:
-    parts = urlsplit(uri)
-    if not parts.scheme or not _SCHEME.match(parts.scheme) or parts.fragment:
-        raise field_error(field, f"{uri!r} is not an absolute URI without a fragment")
-    if parts.scheme == "https":
-        return uri
-    if parts.scheme == "http":
-        if dev_mode or (parts.hostname or "") in _LOOPBACK:
-            return uri
-        raise field_error(
-            field,
-            f"{uri!r} uses http:// on a non-loopback host",
-            "https://, http://localhost, or devMode: true",
-        )
-    if app_type == "native":
-        return uri  # custom schemes (com.example.app:/callback) are for native apps
-    raise field_error(
-        field, f"{uri!r} has scheme {parts.scheme}", "https:// (custom schemes: native apps only)"
-    )
 
 
 def oidc_settings(
@@ -125,11 +101,11 @@ def oidc_settings(
             "one or more redirect URIs for the authorization code grant",
         )
     uris = tuple(
-        _check_uri(f"oidcRequest.redirectUris[{i}]", u, kind, dev_mode)
+        check_redirect_uri(f"oidcRequest.redirectUris[{i}]", u, kind, dev_mode)
         for i, u in enumerate(redirect_uris)
     )
     logout = tuple(
-        _check_uri(f"oidcRequest.postLogoutRedirectUris[{i}]", u, kind, dev_mode)
+        check_redirect_uri(f"oidcRequest.postLogoutRedirectUris[{i}]", u, kind, dev_mode)
         for i, u in enumerate(post_logout_redirect_uris)
     )
     return OidcSettings(

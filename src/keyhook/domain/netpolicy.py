@@ -12,48 +12,27 @@ import functools
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+from keyhook.domain.addresses import is_public, legacy_ipv4, non_public_reason
+from keyhook.domain.hostnames import ascii_host
 from keyhook.errors import InvalidArgument, field_error
+
+__all__ = ["NetworkPolicy", "legacy_ipv4"]
 
 _SWITCHES = "start with --dev (KEYHOOK_DEV=1) or list the host in KEYHOOK_ACTIONS_ALLOW_HOSTS"
 
-# Letters (also non-ASCII, for IDNs), digits, "-", "." and ":" (IPv6 literals).
-_HOST = re.compile(r"^[\w.:-]+$")
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Checked on the ASCII form (IDNs as xn--): letters, digits, "_", "-", "." and ":" (IPv6).
+_HOST = re.compile(r"[A-Za-z0-9_.:-]+")
 
 
-def _is_public(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return _is_public(address.ipv4_mapped)
-    return address.is_global and not address.is_multicast
-
-
-def legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
-    """The address of the numeric forms C's ``inet_aton`` accepts (``127.1``,
-    ``2130706433``, ``0x7f.1``), which resolvers turn into addresses too."""
-    parts = host.rstrip(".").split(".")
-    if not 1 <= len(parts) <= 4:
-        return None
-    numbers: list[int] = []
-    for part in parts:
-        try:
-            if part.lower().startswith("0x"):
-                numbers.append(int(part[2:], 16))
-            elif len(part) > 1 and part.startswith("0"):
-                numbers.append(int(part, 8))
-            else:
-                numbers.append(int(part, 10))
-        except ValueError:
-            return None
-    *head, last = numbers
-    if any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
-        return None
-    value = last
-    for i, n in enumerate(head):
-        value |= n << (8 * (3 - i))
-    return ipaddress.IPv4Address(value)
+def _with_host(parts: SplitResult, url: str, host: str) -> str:
+    """``url`` with its host written as ``host`` (unchanged when it already is)."""
+    shown = f"[{host}]" if ":" in host else host
+    netloc = shown if parts.port is None else f"{shown}:{parts.port}"
+    if netloc == parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass(frozen=True)
@@ -70,9 +49,20 @@ class NetworkPolicy:
                 continue
         return nets
 
+    @functools.cached_property
+    def _listed_names(self) -> frozenset[str]:
+        """The allow-list's names in the ASCII form hosts are judged in."""
+        names = set()
+        for entry in self.allow_hosts:
+            try:
+                names.add(ascii_host(entry.strip("[]")))
+            except ValueError:
+                continue
+        return frozenset(names)
+
     def host_listed(self, host: str) -> bool:
         host = host.lower().strip("[]")
-        if host in {h.lower() for h in self.allow_hosts}:
+        if host in self._listed_names:
             return True
         try:
             address = ipaddress.ip_address(host)
@@ -85,7 +75,7 @@ class NetworkPolicy:
         if self.dev:
             return True
         ip = ipaddress.ip_address(address.split("%")[0])
-        if _is_public(ip):
+        if is_public(ip):
             return True
         return self.host_listed(host) or any(ip in net for net in self._networks())
 
@@ -93,8 +83,9 @@ class NetworkPolicy:
         """Why a call to ``url`` is refused, or None; remembered, as it is asked per call."""
         return _refusal(self, url)
 
-    def check_endpoint(self, url: str, field: str = "endpoint") -> None:
-        """Raise an error naming ``field`` and the switch that would open ``url``."""
+    def check_endpoint(self, url: str, field: str = "endpoint") -> str:
+        """``url`` with its host in the ASCII form that is judged and called (store that);
+        an error naming ``field``, and the switch that would open ``url``, if it is refused."""
         if not isinstance(url, str) or not url:
             raise field_error(field, "is required", "an https:// URL")
         if len(url) > 2048:
@@ -110,37 +101,44 @@ class NetworkPolicy:
             ) from None
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise field_error(field, f"{url!r} is not an absolute http(s) URL", "an https:// URL")
-        if not _HOST.match(parts.hostname):
-            raise field_error(field, f"{parts.hostname!r} is not a host name or IP address")
-        if parts.username or parts.password:
+        if parts.username is not None or parts.password is not None:
             raise field_error(field, "must not carry credentials; use headers instead")
-        host = parts.hostname
+        try:
+            host = ascii_host(parts.hostname)
+        except ValueError as exc:
+            raise field_error(field, str(exc), "a host name or IP address") from None
+        if not _HOST.fullmatch(host):
+            raise field_error(field, f"{parts.hostname!r} is not a host name or IP address")
+        normalised = _with_host(parts, url, host)
         if self.dev or self.host_listed(host):
-            return
+            return normalised
         if parts.scheme != "https":
             raise field_error(
                 field, f"plain http:// is refused for {host}; {_SWITCHES}", "https:// URLs"
             )
+        self._check_host(host, field)
+        return normalised
+
+    def _check_host(self, host: str, field: str) -> None:
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
-            legacy = legacy_ipv4(host)
-            if legacy is not None and not _is_public(legacy):
-                raise field_error(
-                    field,
-                    f"{host} is {legacy}, not a public address; {_SWITCHES}",
-                    "public addresses",
-                ) from None
-            name = host.rstrip(".")  # "localhost." is the same name as "localhost"
-            if name == "localhost" or name.endswith((".localhost", ".local", ".internal")):
-                raise field_error(
-                    field, f"{host} is a local name; {_SWITCHES}", "public hosts"
-                ) from None
+            ip = None
+        if ip is not None:
+            reason = non_public_reason(ip)
+            if reason is not None:
+                raise field_error(field, f"{host} {reason}; {_SWITCHES}", "public addresses")
             return
-        if not _is_public(ip):
+        if ":" in host:
+            raise field_error(field, f"{host!r} is not a valid IPv6 address")
+        legacy = legacy_ipv4(host)
+        if legacy is not None and not is_public(legacy):
             raise field_error(
-                field, f"{host} is not a public address; {_SWITCHES}", "public addresses"
+                field, f"{host} is {legacy}, not a public address; {_SWITCHES}", "public addresses"
             )
+        name = host.rstrip(".")  # "localhost." is the same name as "localhost"
+        if name == "localhost" or name.endswith((".localhost", ".local", ".internal")):
+            raise field_error(field, f"{host} is a local name; {_SWITCHES}", "public hosts")
 
 
 @functools.lru_cache(maxsize=4096)

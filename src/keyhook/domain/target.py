@@ -14,6 +14,7 @@ from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.durations import format_duration, parse_duration
 from keyhook.errors import field_error
 
+MIN_TIMEOUT_SECONDS = 0.001
 MAX_TIMEOUT_SECONDS = 270.0
 MAX_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
@@ -99,10 +100,14 @@ def validate_name(name: object) -> str:
 
 
 def validate_timeout(value: object) -> float:
-    seconds = parse_duration(value, "timeout")
-    if seconds <= 0 or seconds > MAX_TIMEOUT_SECONDS:
-        raise field_error("timeout", f"{value!r} is out of range", "more than 0s, at most 270s")
-    return seconds
+    # Below a millisecond no answer can arrive (and the value would not even show: "0ms").
+    return parse_duration(
+        value,
+        "timeout",
+        at_least=MIN_TIMEOUT_SECONDS,
+        at_most=MAX_TIMEOUT_SECONDS,
+        allowed="at least 1ms, at most 270s",
+    )
 
 
 def format_timeout(seconds: float) -> str:

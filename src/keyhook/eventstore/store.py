@@ -50,6 +50,10 @@ class UniqueClaim:
     error: str = ""
 
 
+def _taken(claim: UniqueClaim) -> AlreadyExists:
+    return AlreadyExists(claim.error or f"{claim.unique_type} {claim.value!r} already exists")
+
+
 async def current_sequence(
     conn: AsyncConnection, instance_id: str, aggregate_type: str, aggregate_id: str
 ) -> int:
@@ -90,14 +94,18 @@ async def append(
             continue
         taken = await conn.execute(select(unique_constraints.c.unique_type).where(where))
         if taken.first() is not None:
-            raise AlreadyExists(
-                claim.error or f"{claim.unique_type} {claim.value!r} already exists"
+            raise _taken(claim)
+        try:
+            await conn.execute(
+                insert(unique_constraints).values(
+                    instance_id=instance_id, unique_type=claim.unique_type, unique_field=claim.value
+                )
             )
-        await conn.execute(
-            insert(unique_constraints).values(
-                instance_id=instance_id, unique_type=claim.unique_type, unique_field=claim.value
-            )
-        )
+        except IntegrityError as exc:
+            # A concurrent transaction claimed it after the check above (PostgreSQL's
+            # READ COMMITTED; SQLite serialises writers): the table's primary key,
+            # the only constraint it has, is the arbiter.
+            raise _taken(claim) from exc
     at = aware(at).astimezone(UTC)  # SQLite keeps no offset: store the UTC wall time
     sequences = dict(expected or {})
     rows: list[dict[str, Any]] = []

@@ -1,0 +1,24 @@
+"""Organizations as commands see them: the owner a new object names must exist."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keyhook.domain.caller import Caller
+from keyhook.errors import NotFound
+from keyhook.storage import schema as t
+
+
+async def ensure_org(conn: AsyncConnection, caller: Caller, org_id: str) -> None:
+    """A :class:`NotFound` naming ``organizationId`` unless ``org_id`` is in the instance."""
+    if org_id == caller.default_org_id:
+        return
+    found = await conn.execute(
+        select(t.orgs.c.id).where(t.orgs.c.id == org_id, t.orgs.c.instance_id == caller.instance_id)
+    )
+    if found.first() is None:
+        raise NotFound(
+            f"organization {org_id} does not exist",
+            details=[{"field": "organizationId", "problem": "unknown"}],
+        )
