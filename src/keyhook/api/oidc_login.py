@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from html import escape
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -53,6 +55,8 @@ SESSION_COOKIE = "keyhook_session"
 WRONG_CREDENTIALS = "The user name or password is not correct."
 # Redirects that carry a code or set a sign-in cookie are never cached.
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_CSP_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+_CSP_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 _STYLE = """
 body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1b1d21;margin:0}
 main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;
@@ -68,13 +72,35 @@ border:0;border-radius:4px;cursor:pointer}
 """
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def form_source(uri: str | None) -> str | None:
+    """The CSP source that lets a form's redirect go to ``uri``: its origin (http, https)
+    or its scheme (a native app's ``com.example.app:/cb``); None for anything that could
+    not be written into the header safely."""
+    if not uri:
+        return None
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if not _CSP_SCHEME.fullmatch(scheme):
+        return None
+    if scheme in ("http", "https"):
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return f"{scheme}://{host}" if host and _CSP_HOST.fullmatch(host) else None
+    return f"{scheme}:"
+
+
+def _page(
+    title: str, body: str, status: int = 200, form_targets: tuple[str | None, ...] = ()
+) -> HTMLResponse:
     html = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} · Keyhook</title><style>{_STYLE}</style></head>"
         f"<body><main>{body}</main></body></html>"
     )
+    # form-action: the page's own form posts here, and Chromium applies the directive to
+    # the redirect that answers the post as well, so the origin the post sends the
+    # browser on to (the client's redirect URI) is allowed — that one, no other.
+    sources = " ".join(dict.fromkeys(["'self'", *(s for s in map(form_source, form_targets) if s)]))
     return HTMLResponse(
         html,
         status_code=status,
@@ -82,7 +108,7 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
             "Cache-Control": "no-store",
             "X-Frame-Options": "DENY",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-            "form-action 'self' http: https:; frame-ancestors 'none'",
+            f"form-action {sources}; frame-ancestors 'none'",
             "Referrer-Policy": "no-referrer",
         },
     )
@@ -107,6 +133,7 @@ class LoginForm:
         auth_request_id: str,
         cookie: str,
         *,
+        redirect_uri: str,
         login_name: str = "",
         error: str | None = None,
         status: int = 200,
@@ -130,7 +157,7 @@ class LoginForm:
             '<button type="submit">Sign in</button>'
             "</form>"
         )
-        response = _page("Sign in", body, status)
+        response = _page("Sign in", body, status, (redirect_uri,))
         response.set_cookie(
             CSRF_COOKIE,
             cookie,
@@ -168,14 +195,15 @@ class LoginForm:
         auth_request_id = request.query_params.get("authRequest", "")
         if not self._bound(request, auth_request_id):
             return _not_this_browser()
-        if await self.provider.pending_request(auth_request_id) is None:
+        pending = await self.provider.pending_request(auth_request_id)
+        if pending is None:
             return message_page(
                 "Sign-in expired",
                 "This sign-in request has expired or was already used. "
                 "Go back to the application and start again.",
             )
         cookie = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-        return self.render(auth_request_id, cookie)
+        return self.render(auth_request_id, cookie, redirect_uri=pending.redirect_uri)
 
     async def submit(self, request: Request) -> Response:
         try:
@@ -194,18 +222,21 @@ class LoginForm:
                 "Reload the sign-in page and try again; cookies must be enabled.",
                 status=403,
             )
-        if await self.provider.pending_request(auth_request_id) is None:
+        pending = await self.provider.pending_request(auth_request_id)
+        if pending is None:
             return message_page(
                 "Sign-in expired",
                 "This sign-in request has expired or was already used. "
                 "Go back to the application and start again.",
             )
+        redirect_uri = str(pending.redirect_uri)
         login_name = form.get("loginName", "").strip()
         password = form.get("password", "")
         if not login_name or not password:
             return self.render(
                 auth_request_id,
                 cookie,
+                redirect_uri=redirect_uri,
                 login_name=login_name,
                 error="Enter your user name and your password.",
                 status=400,
@@ -219,6 +250,7 @@ class LoginForm:
             return self.render(
                 auth_request_id,
                 cookie,
+                redirect_uri=redirect_uri,
                 login_name=login_name,
                 error=WRONG_CREDENTIALS,
                 status=401,
@@ -228,6 +260,7 @@ class LoginForm:
             return self.render(
                 auth_request_id,
                 cookie,
+                redirect_uri=redirect_uri,
                 login_name=login_name,
                 error=message,
                 # The wrong-password status too, so the status tells no more than the text.
@@ -285,7 +318,9 @@ class SignOut:
             self.csrf_key, f"sign-out:{session_cookie}".encode(), hashlib.sha256
         ).hexdigest()
 
-    def _confirm_page(self, params: dict[str, str], session_cookie: str) -> HTMLResponse:
+    def _confirm_page(
+        self, params: dict[str, str], session_cookie: str, then: Redirect | None
+    ) -> HTMLResponse:
         kept = "".join(
             f'<input type="hidden" name="{name}" value="{escape(params[name])}">'
             for name in ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
@@ -298,7 +333,7 @@ class SignOut:
             f'<input type="hidden" name="csrf" value="{self._csrf(session_cookie)}">{kept}'
             '<button type="submit">Sign out</button></form>'
         )
-        return _page("Sign out", body)
+        return _page("Sign out", body, form_targets=(then.location if then else None,))
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -320,7 +355,7 @@ class SignOut:
         if own is not None and wanted.hint_session_id != own:
             assert cookie is not None
             if "csrf" not in params:
-                return self._confirm_page(params, cookie)
+                return self._confirm_page(params, cookie, wanted.redirect)
             if not hmac.compare_digest(params["csrf"], self._csrf(cookie)):
                 return message_page(
                     "Sign-out refused",
