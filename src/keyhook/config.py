@@ -61,6 +61,20 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class HttpServerSettings:
+    """Limits of the HTTP server (uvicorn); durations are parsed when it is started."""
+
+    # The request line and headers must be complete within this, from the connection's
+    # first byte or the end of the previous answer (slow-header clients).
+    header_timeout: str = "10s"
+    keep_alive_timeout: str = "5s"  # an idle kept-alive connection is closed after this
+    # Open connections plus requests in flight; beyond it new requests get a 503.
+    max_concurrency: int = 1000
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (a reverse proxy).
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+
+
+@dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -76,6 +90,7 @@ class Settings:
     oidc: OidcLifetimes = field(default_factory=lambda: OidcLifetimes())
     retention: RetentionSettings = field(default_factory=lambda: RetentionSettings())
     external_url: str = ""
+    http: HttpServerSettings = field(default_factory=lambda: HttpServerSettings())
 
     @property
     def effective_database_url(self) -> str:
@@ -154,6 +169,18 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
             poll_interval=env.get("KEYHOOK_ACTIONS_POLL_INTERVAL", "1s"),
             batch_size=_int(env, "KEYHOOK_ACTIONS_BATCH_SIZE", 200, 1),
             worker=not _flag(env.get("KEYHOOK_NO_WORKER")),
+        ),
+        "http": HttpServerSettings(
+            header_timeout=env.get(
+                "KEYHOOK_HTTP_HEADER_TIMEOUT", HttpServerSettings.header_timeout
+            ),
+            keep_alive_timeout=env.get(
+                "KEYHOOK_HTTP_KEEP_ALIVE_TIMEOUT", HttpServerSettings.keep_alive_timeout
+            ),
+            max_concurrency=_int(env, "KEYHOOK_HTTP_MAX_CONCURRENCY", 1000, 1),
+            forwarded_allow_ips=env.get(
+                "KEYHOOK_FORWARDED_ALLOW_IPS", HttpServerSettings.forwarded_allow_ips
+            ),
         ),
         "retention": RetentionSettings(
             deliveries=env.get("KEYHOOK_RETENTION_DELIVERIES", RetentionSettings.deliveries),
