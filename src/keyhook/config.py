@@ -22,6 +22,20 @@ class PasswordHashing:
     memory_kib: int = 19 * 1024
     time_cost: int = 2
     parallelism: int = 1
+    # Hashes and checks running at once in the process; 0: one core fewer than the
+    # machine has (at least 1), so argon2 never takes the core the event loop needs.
+    max_concurrent: int = 0
+
+
+@dataclass(frozen=True)
+class AuthBackoffSettings:
+    """Failed password/secret checks per key in ``window`` after which further attempts
+    are refused without checking until the window has passed (0 switches a kind off)."""
+
+    client: int = 5  # per client id (token, introspection, revocation)
+    login: int = 10  # per login name or user (login page, CreateSession)
+    address: int = 30  # per source address (token, introspection, revocation, login page)
+    window: str = "60s"
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,7 @@ class Settings:
     retention: RetentionSettings = field(default_factory=lambda: RetentionSettings())
     external_url: str = ""
     http: HttpServerSettings = field(default_factory=lambda: HttpServerSettings())
+    auth_backoff: AuthBackoffSettings = field(default_factory=lambda: AuthBackoffSettings())
 
     @property
     def effective_database_url(self) -> str:
@@ -157,6 +172,13 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
             memory_kib=_int(env, "KEYHOOK_ARGON2_MEMORY_KIB", 19 * 1024, 8),
             time_cost=_int(env, "KEYHOOK_ARGON2_TIME_COST", 2, 1),
             parallelism=_int(env, "KEYHOOK_ARGON2_PARALLELISM", 1, 1),
+            max_concurrent=_int(env, "KEYHOOK_ARGON2_MAX_CONCURRENT", 0, 0),
+        ),
+        "auth_backoff": AuthBackoffSettings(
+            client=_int(env, "KEYHOOK_AUTH_BACKOFF_CLIENT", 5, 0),
+            login=_int(env, "KEYHOOK_AUTH_BACKOFF_LOGIN", 10, 0),
+            address=_int(env, "KEYHOOK_AUTH_BACKOFF_ADDRESS", 30, 0),
+            window=env.get("KEYHOOK_AUTH_BACKOFF_WINDOW", AuthBackoffSettings.window),
         ),
         "delivery": DeliverySettings(
             retry_schedule=env.get(

@@ -42,7 +42,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from keyhook.api.forms import form_pairs, query_params, single_valued
-from keyhook.errors import FailedPrecondition, InvalidArgument, KeyhookError, NotFound, OAuthError
+from keyhook.api.oidc_endpoints import client_address
+from keyhook.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    KeyhookError,
+    NotFound,
+    OAuthError,
+    TooManyAttempts,
+)
 from keyhook.services.oidc import AuthorizePageError, OidcProvider, Redirect
 from keyhook.services.oidc_access import TokenAccess
 
@@ -243,8 +251,20 @@ class LoginForm:
             )
         try:
             redirect, session_token = await self.provider.sign_in(
-                auth_request_id, login_name, password
+                auth_request_id, login_name, password, client_address(request)
             )
+        except TooManyAttempts as error:
+            page = self.render(
+                auth_request_id,
+                cookie,
+                redirect_uri=redirect_uri,
+                login_name=login_name,
+                error="Too many failed sign-in attempts. "
+                f"Try again in {error.retry_after} seconds.",
+                status=429,
+            )
+            page.headers["Retry-After"] = str(error.retry_after)
+            return page
         except (NotFound, InvalidArgument):
             # The same words for an unknown user and a wrong password: no user enumeration.
             return self.render(
