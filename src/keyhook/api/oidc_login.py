@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from html import escape
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -43,6 +41,7 @@ from starlette.routing import BaseRoute, Route
 
 from keyhook.api.forms import form_pairs, query_params, single_valued
 from keyhook.api.oidc_endpoints import client_address
+from keyhook.api.pages import message_page, page
 from keyhook.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -63,67 +62,6 @@ SESSION_COOKIE = "keyhook_session"
 WRONG_CREDENTIALS = "The user name or password is not correct."
 # Redirects that carry a code or set a sign-in cookie are never cached.
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_CSP_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
-_CSP_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
-_STYLE = """
-body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1b1d21;margin:0}
-main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;
-box-shadow:0 1px 4px rgba(0,0,0,.15)}
-h1{font-size:1.4rem;margin-top:0}
-label{display:block;font-weight:600;margin:1rem 0 .3rem}
-input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #6b7280;
-border-radius:4px}
-input:focus,button:focus{outline:3px solid #1d4ed8;outline-offset:2px}
-button{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;background:#1d4ed8;color:#fff;
-border:0;border-radius:4px;cursor:pointer}
-.error{background:#fde8e8;color:#8a1c1c;border:1px solid #8a1c1c;padding:.7rem;border-radius:4px}
-"""
-
-
-def form_source(uri: str | None) -> str | None:
-    """The CSP source that lets a form's redirect go to ``uri``: its origin (http, https)
-    or its scheme (a native app's ``com.example.app:/cb``); None for anything that could
-    not be written into the header safely."""
-    if not uri:
-        return None
-    parts = urlsplit(uri)
-    scheme = parts.scheme.lower()
-    if not _CSP_SCHEME.fullmatch(scheme):
-        return None
-    if scheme in ("http", "https"):
-        host = parts.netloc.rsplit("@", 1)[-1]
-        return f"{scheme}://{host}" if host and _CSP_HOST.fullmatch(host) else None
-    return f"{scheme}:"
-
-
-def _page(
-    title: str, body: str, status: int = 200, form_targets: tuple[str | None, ...] = ()
-) -> HTMLResponse:
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)} · Keyhook</title><style>{_STYLE}</style></head>"
-        f"<body><main>{body}</main></body></html>"
-    )
-    # form-action: the page's own form posts here, and Chromium applies the directive to
-    # the redirect that answers the post as well, so the origin the post sends the
-    # browser on to (the client's redirect URI) is allowed — that one, no other.
-    sources = " ".join(dict.fromkeys(["'self'", *(s for s in map(form_source, form_targets) if s)]))
-    return HTMLResponse(
-        html,
-        status_code=status,
-        headers={
-            "Cache-Control": "no-store",
-            "X-Frame-Options": "DENY",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-            f"form-action {sources}; frame-ancestors 'none'",
-            "Referrer-Policy": "no-referrer",
-        },
-    )
-
-
-def message_page(title: str, message: str, status: int = 400) -> HTMLResponse:
-    return _page(title, f"<h1>{escape(title)}</h1><p>{escape(message)}</p>", status)
 
 
 class LoginForm:
@@ -165,7 +103,7 @@ class LoginForm:
             '<button type="submit">Sign in</button>'
             "</form>"
         )
-        response = _page("Sign in", body, status, (redirect_uri,))
+        response = page("Sign in", body, status, (redirect_uri,))
         response.set_cookie(
             CSRF_COOKIE,
             cookie,
@@ -353,7 +291,7 @@ class SignOut:
             f'<input type="hidden" name="csrf" value="{self._csrf(session_cookie)}">{kept}'
             '<button type="submit">Sign out</button></form>'
         )
-        return _page("Sign out", body, form_targets=(then.location if then else None,))
+        return page("Sign out", body, form_targets=(then.location if then else None,))
 
     async def handle(self, request: Request) -> Response:
         try:
