@@ -31,6 +31,7 @@ from keyhook.command.writer import Writer
 from keyhook.config import Settings
 from keyhook.crypto.passwords import Passwords
 from keyhook.crypto.secretbox import SecretBox
+from keyhook.domain.backoff import ADDRESS, CLIENT, LOGIN, Backoff
 from keyhook.domain.caller import Caller
 from keyhook.domain.durations import parse_duration
 from keyhook.domain.netpolicy import NetworkPolicy
@@ -186,11 +187,20 @@ def worker_config(settings: Settings) -> WorkerConfig:
     )
 
 
+def auth_backoff(settings: Settings) -> Backoff:
+    limits = settings.auth_backoff
+    return Backoff(
+        {CLIENT: limits.client, LOGIN: limits.login, ADDRESS: limits.address},
+        window=parse_duration(limits.window, "KEYHOOK_AUTH_BACKOFF_WINDOW"),
+    )
+
+
 async def assemble(
     settings: Settings, transport: Transport | None = None, with_worker: bool = False
 ) -> Core:
     # Bad settings stop the start before anything is written.
     lifetimes = Lifetimes.parse(settings.oidc)
+    backoff = auth_backoff(settings)
     retention = Retention.parse(settings)
     _private_data_dir(settings)
     box = SecretBox(master_key(settings))
@@ -199,7 +209,12 @@ async def assemble(
     await _check_master_key(db, box, settings)
     ids = IdGenerator()
     writer = Writer(
-        db=db, settings=settings, passwords=Passwords(settings.password_hashing), box=box, ids=ids
+        db=db,
+        settings=settings,
+        passwords=Passwords(settings.password_hashing),
+        box=box,
+        ids=ids,
+        backoff=backoff,
     )
     token_path = settings.data_dir / "admin.pat"
     async with db.read() as conn:
@@ -243,7 +258,7 @@ async def assemble(
         SessionCommands(writer),
         oidc_queries,
         TokenMaker(settings.base_url.rstrip("/"), lifetimes, engine, signer, ids),
-        ClientAuthenticator(oidc_queries, writer.passwords),
+        ClientAuthenticator(oidc_queries, writer.passwords, writer.backoff),
         writer.passwords,
     )
     return Core(

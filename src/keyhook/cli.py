@@ -69,6 +69,7 @@ def start(
     """Start the server (API and background services)."""
     import uvicorn
 
+    from keyhook.api.http_server import server_options
     from keyhook.api.server import application
     from keyhook.bootstrap import assemble
 
@@ -79,6 +80,10 @@ def start(
         host=host, port=port, data_dir=data_dir, database_url=database_url, dev=dev or None
     )
     scheme = "https" if tls_cert else "http"
+    try:
+        limits = server_options(settings.http)  # a bad limit stops the start at once
+    except KeyhookError as error:
+        raise click.ClickException(error.message) from None
     if tls_cert and not settings.external_url:
         # Token issuer and login redirects must name the scheme clients really use.
         settings = dataclasses.replace(
@@ -112,6 +117,7 @@ def start(
             lifespan="on",
             ssl_certfile=tls_cert,
             ssl_keyfile=tls_key,
+            **limits,
         )
         await uvicorn.Server(config).serve()
 

@@ -22,6 +22,20 @@ class PasswordHashing:
     memory_kib: int = 19 * 1024
     time_cost: int = 2
     parallelism: int = 1
+    # Hashes and checks running at once in the process; 0: one core fewer than the
+    # machine has (at least 1), so argon2 never takes the core the event loop needs.
+    max_concurrent: int = 0
+
+
+@dataclass(frozen=True)
+class AuthBackoffSettings:
+    """Failed password/secret checks per key in ``window`` after which further attempts
+    are refused without checking until the window has passed (0 switches a kind off)."""
+
+    client: int = 5  # per client id (token, introspection, revocation)
+    login: int = 10  # per login name or user (login page, CreateSession)
+    address: int = 30  # per source address (token, introspection, revocation, login page)
+    window: str = "60s"
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,20 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class HttpServerSettings:
+    """Limits of the HTTP server (uvicorn); durations are parsed when it is started."""
+
+    # The request line and headers must be complete within this, from the connection's
+    # first byte or the end of the previous answer (slow-header clients).
+    header_timeout: str = "10s"
+    keep_alive_timeout: str = "5s"  # an idle kept-alive connection is closed after this
+    # Open connections plus requests in flight; beyond it new requests get a 503.
+    max_concurrency: int = 1000
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (a reverse proxy).
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+
+
+@dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -79,6 +107,8 @@ class Settings:
     oidc: OidcLifetimes = field(default_factory=lambda: OidcLifetimes())
     retention: RetentionSettings = field(default_factory=lambda: RetentionSettings())
     external_url: str = ""
+    http: HttpServerSettings = field(default_factory=lambda: HttpServerSettings())
+    auth_backoff: AuthBackoffSettings = field(default_factory=lambda: AuthBackoffSettings())
 
     @property
     def effective_database_url(self) -> str:
@@ -146,6 +176,13 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
             memory_kib=_int(env, "KEYHOOK_ARGON2_MEMORY_KIB", 19 * 1024, 8),
             time_cost=_int(env, "KEYHOOK_ARGON2_TIME_COST", 2, 1),
             parallelism=_int(env, "KEYHOOK_ARGON2_PARALLELISM", 1, 1),
+            max_concurrent=_int(env, "KEYHOOK_ARGON2_MAX_CONCURRENT", 0, 0),
+        ),
+        "auth_backoff": AuthBackoffSettings(
+            client=_int(env, "KEYHOOK_AUTH_BACKOFF_CLIENT", 5, 0),
+            login=_int(env, "KEYHOOK_AUTH_BACKOFF_LOGIN", 10, 0),
+            address=_int(env, "KEYHOOK_AUTH_BACKOFF_ADDRESS", 30, 0),
+            window=env.get("KEYHOOK_AUTH_BACKOFF_WINDOW", AuthBackoffSettings.window),
         ),
         "delivery": DeliverySettings(
             retry_schedule=env.get(
@@ -158,6 +195,18 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
             poll_interval=env.get("KEYHOOK_ACTIONS_POLL_INTERVAL", "1s"),
             batch_size=_int(env, "KEYHOOK_ACTIONS_BATCH_SIZE", 200, 1),
             worker=not _flag(env.get("KEYHOOK_NO_WORKER")),
+        ),
+        "http": HttpServerSettings(
+            header_timeout=env.get(
+                "KEYHOOK_HTTP_HEADER_TIMEOUT", HttpServerSettings.header_timeout
+            ),
+            keep_alive_timeout=env.get(
+                "KEYHOOK_HTTP_KEEP_ALIVE_TIMEOUT", HttpServerSettings.keep_alive_timeout
+            ),
+            max_concurrency=_int(env, "KEYHOOK_HTTP_MAX_CONCURRENCY", 1000, 1),
+            forwarded_allow_ips=env.get(
+                "KEYHOOK_FORWARDED_ALLOW_IPS", HttpServerSettings.forwarded_allow_ips
+            ),
         ),
         "retention": RetentionSettings(
             deliveries=env.get("KEYHOOK_RETENTION_DELIVERIES", RetentionSettings.deliveries),

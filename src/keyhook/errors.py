@@ -91,6 +91,17 @@ class OAuthError(KeyhookError):
         self.status = status
 
 
+class TooManyAttempts(KeyhookError):
+    """Too many failed authentication attempts for a client, user or address of late:
+    refused without checking, for ``retry_after`` seconds (HTTP 429, ``Retry-After``)."""
+
+    code = "resource_exhausted"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Internal(KeyhookError):
     code = "internal"
 

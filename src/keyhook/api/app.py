@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keyhook.api.errors import error_response
 from keyhook.api.openapi import build_openapi
@@ -21,6 +21,36 @@ from keyhook.errors import InvalidArgument, NotFound
 from keyhook.storage.database import Database
 
 Lifespan = Callable[[], Awaitable[None]]
+
+
+class NoSniff:
+    """``X-Content-Type-Options: nosniff`` on every answer, set in this one place.
+
+    Without it a browser may read a JSON answer that echoes caller input (an error
+    message naming a field's value) as HTML or script. Pure ASGI: answers pass
+    through unbuffered.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() != b"x-content-type-options"
+                ]
+                headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
 
 
 def _endpoint(pipeline: Pipeline, op: Operation) -> Callable[[Request], Awaitable[Response]]:
@@ -102,6 +132,6 @@ def build_app(
             if on_stop is not None:
                 await on_stop()
 
-    return Starlette(
-        routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan
+    return NoSniff(
+        Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)
     )

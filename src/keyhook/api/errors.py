@@ -21,6 +21,7 @@ STATUS: dict[type[errors.KeyhookError], int] = {
     errors.NotFound: 404,
     errors.AlreadyExists: 409,
     errors.Conflict: 409,
+    errors.TooManyAttempts: 429,
     errors.Internal: 500,
 }
 
@@ -96,6 +97,8 @@ def error_response(error: errors.KeyhookError) -> Response:
     status = status_of(error)
     body = {"code": error.code, "message": error.message, "details": error.details}
     headers = {"WWW-Authenticate": 'Bearer realm="keyhook"'} if status == 401 else None
+    if isinstance(error, errors.TooManyAttempts):
+        headers = {"Retry-After": str(error.retry_after)}
     return Response(
         orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
     )

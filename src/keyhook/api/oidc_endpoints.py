@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from keyhook.api.forms import single_valued
-from keyhook.errors import InvalidArgument, KeyhookError, OAuthError
+from keyhook.errors import InvalidArgument, KeyhookError, OAuthError, TooManyAttempts
 from keyhook.services.oidc import OidcProvider
 from keyhook.services.oidc_access import TokenAccess
 
@@ -74,6 +74,11 @@ def _guarded(handler: Handler, scheme: str | None = None) -> Handler:
             return await handler(request)
         except OAuthError as error:
             return oauth_error(error, scheme=scheme)
+        except TooManyAttempts as error:
+            # Refused without checking the secret (docs/operations.md, the back-off).
+            response = oauth_error(OAuthError("slow_down", error.message, status=429))
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
         except InvalidArgument as error:
             return oauth_error(OAuthError("invalid_request", error.message), scheme=scheme)
         except KeyhookError as error:
@@ -87,21 +92,28 @@ async def _preflight(_: Request) -> Response:
     return Response(status_code=204, headers=_CORS)
 
 
+def client_address(request: Request) -> str:
+    """The caller's address: the peer's, or X-Forwarded-For's from a trusted proxy."""
+    return request.client.host if request.client else ""
+
+
 def routes(provider: OidcProvider, access: TokenAccess) -> list[BaseRoute]:
     async def token(request: Request) -> Response:
         form = await single_valued(request)
-        return _json(await provider.token(form, request.headers.get("authorization")))
+        authorization = request.headers.get("authorization")
+        return _json(await provider.token(form, authorization, client_address(request)))
 
     async def userinfo(request: Request) -> Response:
         return _json(await access.userinfo(request.headers.get("authorization")))
 
     async def introspect(request: Request) -> Response:
         form = await single_valued(request)
-        return _json(await access.introspect(form, request.headers.get("authorization")))
+        authorization = request.headers.get("authorization")
+        return _json(await access.introspect(form, authorization, client_address(request)))
 
     async def revoke(request: Request) -> Response:
         form = await single_valued(request)
-        await access.revoke(form, request.headers.get("authorization"))
+        await access.revoke(form, request.headers.get("authorization"), client_address(request))
         return Response(status_code=200, headers={**_CORS, **_NO_STORE})
 
     return [

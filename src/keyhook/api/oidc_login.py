@@ -40,7 +40,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from keyhook.api.forms import form_pairs, query_params, single_valued
-from keyhook.errors import FailedPrecondition, InvalidArgument, KeyhookError, NotFound, OAuthError
+from keyhook.api.oidc_endpoints import client_address
+from keyhook.api.pages import message_page, page
+from keyhook.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    KeyhookError,
+    NotFound,
+    OAuthError,
+    TooManyAttempts,
+)
 from keyhook.services.oidc import AuthorizePageError, OidcProvider, Redirect
 from keyhook.services.oidc_access import TokenAccess
 
@@ -53,43 +62,6 @@ SESSION_COOKIE = "keyhook_session"
 WRONG_CREDENTIALS = "The user name or password is not correct."
 # Redirects that carry a code or set a sign-in cookie are never cached.
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_STYLE = """
-body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1b1d21;margin:0}
-main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;
-box-shadow:0 1px 4px rgba(0,0,0,.15)}
-h1{font-size:1.4rem;margin-top:0}
-label{display:block;font-weight:600;margin:1rem 0 .3rem}
-input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #6b7280;
-border-radius:4px}
-input:focus,button:focus{outline:3px solid #1d4ed8;outline-offset:2px}
-button{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;background:#1d4ed8;color:#fff;
-border:0;border-radius:4px;cursor:pointer}
-.error{background:#fde8e8;color:#8a1c1c;border:1px solid #8a1c1c;padding:.7rem;border-radius:4px}
-"""
-
-
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)} · Keyhook</title><style>{_STYLE}</style></head>"
-        f"<body><main>{body}</main></body></html>"
-    )
-    return HTMLResponse(
-        html,
-        status_code=status,
-        headers={
-            "Cache-Control": "no-store",
-            "X-Frame-Options": "DENY",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-            "form-action 'self' http: https:; frame-ancestors 'none'",
-            "Referrer-Policy": "no-referrer",
-        },
-    )
-
-
-def message_page(title: str, message: str, status: int = 400) -> HTMLResponse:
-    return _page(title, f"<h1>{escape(title)}</h1><p>{escape(message)}</p>", status)
 
 
 class LoginForm:
@@ -107,6 +79,7 @@ class LoginForm:
         auth_request_id: str,
         cookie: str,
         *,
+        redirect_uri: str,
         login_name: str = "",
         error: str | None = None,
         status: int = 200,
@@ -130,7 +103,7 @@ class LoginForm:
             '<button type="submit">Sign in</button>'
             "</form>"
         )
-        response = _page("Sign in", body, status)
+        response = page("Sign in", body, status, (redirect_uri,))
         response.set_cookie(
             CSRF_COOKIE,
             cookie,
@@ -168,14 +141,15 @@ class LoginForm:
         auth_request_id = request.query_params.get("authRequest", "")
         if not self._bound(request, auth_request_id):
             return _not_this_browser()
-        if await self.provider.pending_request(auth_request_id) is None:
+        pending = await self.provider.pending_request(auth_request_id)
+        if pending is None:
             return message_page(
                 "Sign-in expired",
                 "This sign-in request has expired or was already used. "
                 "Go back to the application and start again.",
             )
         cookie = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-        return self.render(auth_request_id, cookie)
+        return self.render(auth_request_id, cookie, redirect_uri=pending.redirect_uri)
 
     async def submit(self, request: Request) -> Response:
         try:
@@ -194,31 +168,47 @@ class LoginForm:
                 "Reload the sign-in page and try again; cookies must be enabled.",
                 status=403,
             )
-        if await self.provider.pending_request(auth_request_id) is None:
+        pending = await self.provider.pending_request(auth_request_id)
+        if pending is None:
             return message_page(
                 "Sign-in expired",
                 "This sign-in request has expired or was already used. "
                 "Go back to the application and start again.",
             )
+        redirect_uri = str(pending.redirect_uri)
         login_name = form.get("loginName", "").strip()
         password = form.get("password", "")
         if not login_name or not password:
             return self.render(
                 auth_request_id,
                 cookie,
+                redirect_uri=redirect_uri,
                 login_name=login_name,
                 error="Enter your user name and your password.",
                 status=400,
             )
         try:
             redirect, session_token = await self.provider.sign_in(
-                auth_request_id, login_name, password
+                auth_request_id, login_name, password, client_address(request)
             )
+        except TooManyAttempts as error:
+            page = self.render(
+                auth_request_id,
+                cookie,
+                redirect_uri=redirect_uri,
+                login_name=login_name,
+                error="Too many failed sign-in attempts. "
+                f"Try again in {error.retry_after} seconds.",
+                status=429,
+            )
+            page.headers["Retry-After"] = str(error.retry_after)
+            return page
         except (NotFound, InvalidArgument):
             # The same words for an unknown user and a wrong password: no user enumeration.
             return self.render(
                 auth_request_id,
                 cookie,
+                redirect_uri=redirect_uri,
                 login_name=login_name,
                 error=WRONG_CREDENTIALS,
                 status=401,
@@ -228,6 +218,7 @@ class LoginForm:
             return self.render(
                 auth_request_id,
                 cookie,
+                redirect_uri=redirect_uri,
                 login_name=login_name,
                 error=message,
                 # The wrong-password status too, so the status tells no more than the text.
@@ -285,7 +276,9 @@ class SignOut:
             self.csrf_key, f"sign-out:{session_cookie}".encode(), hashlib.sha256
         ).hexdigest()
 
-    def _confirm_page(self, params: dict[str, str], session_cookie: str) -> HTMLResponse:
+    def _confirm_page(
+        self, params: dict[str, str], session_cookie: str, then: Redirect | None
+    ) -> HTMLResponse:
         kept = "".join(
             f'<input type="hidden" name="{name}" value="{escape(params[name])}">'
             for name in ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
@@ -298,7 +291,7 @@ class SignOut:
             f'<input type="hidden" name="csrf" value="{self._csrf(session_cookie)}">{kept}'
             '<button type="submit">Sign out</button></form>'
         )
-        return _page("Sign out", body)
+        return page("Sign out", body, form_targets=(then.location if then else None,))
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -320,7 +313,7 @@ class SignOut:
         if own is not None and wanted.hint_session_id != own:
             assert cookie is not None
             if "csrf" not in params:
-                return self._confirm_page(params, cookie)
+                return self._confirm_page(params, cookie, wanted.redirect)
             if not hmac.compare_digest(params["csrf"], self._csrf(cookie)):
                 return message_page(
                     "Sign-out refused",

@@ -1,4 +1,9 @@
-"""Actions operations (``zitadel.action.v2.ActionService``): targets and executions."""
+"""Actions operations (``zitadel.action.v2.ActionService``): targets and executions.
+
+``recovery=True`` puts an operation in the recovery set (:mod:`keyhook.api.registry`):
+reading and changing targets and executions, which is what undoes a broken
+execution. CreateTarget stays wrappable: it repairs nothing.
+"""
 
 from __future__ import annotations
 
@@ -42,14 +47,16 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
         return await queries.search(caller, req.query.offset, req.query.limit, req.name)
 
     async def set_execution(caller: Caller, req: m.SetExecutionRequest) -> dict[str, Any]:
-        commands = ExecutionCommands(writer, registry.operations.keys(), registry.services())
+        commands = ExecutionCommands(
+            writer, registry.methods(), registry.services(), registry.recovery_methods()
+        )
         return await commands.set(caller, _body(req))
 
     async def list_executions(caller: Caller, req: m.ListExecutionsRequest) -> dict[str, Any]:
         return await queries.search_executions(caller, req.query.offset, req.query.limit)
 
     async def list_methods(caller: Caller, req: m.Empty) -> dict[str, Any]:
-        return {"methods": registry.methods()}
+        return {"methods": registry.wrappable_methods()}
 
     async def list_services(caller: Caller, req: m.Empty) -> dict[str, Any]:
         return {"services": registry.services()}
@@ -76,6 +83,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             m.IdRequest,
             get_target,
             "Get a target",
+            recovery=True,
         ),
         Operation(
             SERVICE + "UpdateTarget",
@@ -84,6 +92,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             update_target,
             "Change a target or rotate its key",
             changes_actions=True,
+            recovery=True,
         ),
         Operation(
             SERVICE + "DeleteTarget",
@@ -92,6 +101,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             delete_target,
             "Delete a target",
             changes_actions=True,
+            recovery=True,
         ),
         Operation(
             SERVICE + "ListTargets",
@@ -99,6 +109,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             m.ListTargetsRequest,
             list_targets,
             "Search targets",
+            recovery=True,
         ),
         Operation(
             SERVICE + "SetExecution",
@@ -107,6 +118,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             set_execution,
             "Set (or with no targets remove) an execution",
             changes_actions=True,
+            recovery=True,
         ),
         Operation(
             SERVICE + "ListExecutions",
@@ -114,6 +126,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             m.ListExecutionsRequest,
             list_executions,
             "Search executions",
+            recovery=True,
         ),
         Operation(
             SERVICE + "ListExecutionMethods",
@@ -121,6 +134,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             m.Empty,
             list_methods,
             "Methods a request/response condition may name",
+            recovery=True,
         ),
         Operation(
             SERVICE + "ListExecutionServices",
@@ -128,6 +142,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             m.Empty,
             list_services,
             "Services a request/response condition may name",
+            recovery=True,
         ),
         Operation(
             SERVICE + "ListExecutionFunctions",
@@ -135,6 +150,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             m.Empty,
             list_functions,
             "Functions a function condition may name",
+            recovery=True,
         ),
         Operation(
             SERVICE + "ListExecutionEvents",
@@ -142,6 +158,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             m.Empty,
             list_events,
             "Events and groups an event condition may name",
+            recovery=True,
         ),
     ):
         registry.add(op)

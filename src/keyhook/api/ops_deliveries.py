@@ -1,6 +1,8 @@
 """The delivery log (``zitadel.action.v2.ActionService``, Keyhook's additions):
 search deliveries, read one with its attempts, retry one, replay a target's,
-pause and resume a target. Part of the Actions API, so never wrapped by `all`."""
+pause and resume a target. Part of the Actions API, so never wrapped by `all`; the
+call record (which target failed) and pausing and resuming are in the recovery set
+(:mod:`keyhook.api.registry`), the deliveries' reads, retry and replay are not."""
 
 from __future__ import annotations
 
@@ -84,6 +86,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             m.ListCallsRequest,
             list_calls,
             "Search the record of synchronous target calls, newest first",
+            recovery=True,
         ),
         Operation(
             SERVICE + "GetDelivery",
@@ -113,6 +116,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             pause,
             "Pause deliveries to a target (they keep being stored)",
             changes_actions=True,
+            recovery=True,
         ),
         Operation(
             SERVICE + "ResumeTarget",
@@ -121,6 +125,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             resume,
             "Resume deliveries to a target",
             changes_actions=True,
+            recovery=True,
         ),
     ):
         registry.add(op)

@@ -3,7 +3,8 @@
 parse → authenticate → validate → request executions → validate again if a
 target changed the request → handler (one transaction) → response executions
 → answer. Path parameters are fixed by the URL: a target cannot redirect a
-call to another object by rewriting them.
+call to another object by rewriting them. An operation of the recovery set
+(``Operation.recovery``) skips both execution steps.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class Pipeline:
         ctx = CallContext(
             caller, op.full_method, _subject(caller, (message, op.subject_field)), trace
         )
-        changed = await self.engine.run_request(ctx, message)
+        changed = None if op.recovery else await self.engine.run_request(ctx, message)
         if changed is not None:
             message = {**changed, **path}
             model = validate(op, message)
@@ -139,7 +140,8 @@ class Pipeline:
             _subject(caller, (result, op.response_subject_field), (message, op.subject_field)),
             trace,
         )
-        changed_result = await self.engine.run_response(response_ctx, message, result)
-        if changed_result is not None:
-            result = changed_result
+        if not op.recovery:
+            changed_result = await self.engine.run_response(response_ctx, message, result)
+            if changed_result is not None:
+                result = changed_result
         return Response(orjson.dumps(result), media_type="application/json")

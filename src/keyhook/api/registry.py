@@ -4,6 +4,14 @@ An operation is a typed message, a handler, and the routes it is served at:
 its REST paths and ``POST /<full method>`` (the Connect protocol's unary JSON
 form). The interceptor chain, the execution conditions, and OpenAPI all read
 this one table.
+
+``recovery`` marks the operations an administrator needs to find and undo a
+broken execution (the Actions API's recovery set, docs/operations.md). They are
+never wrapped by request or response executions, whatever the condition: a
+failing ``interruptOnError`` target could otherwise block the very calls that
+remove it, and a request target could rewrite SetExecution's body to keep
+itself. Naming one in a ``method`` condition is refused; a ``service``
+condition on their service wraps the service's other operations.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ class Operation:
     subject_field: str | None = None
     response_subject_field: str | None = None
     changes_actions: bool = False
+    recovery: bool = False  # never wrapped by request/response executions (see above)
 
     @property
     def service(self) -> str:
@@ -54,6 +63,13 @@ class Registry:
 
     def methods(self) -> list[str]:
         return sorted(self.operations)
+
+    def wrappable_methods(self) -> list[str]:
+        """The methods a request or response condition may name."""
+        return sorted(op.full_method for op in self if not op.recovery)
+
+    def recovery_methods(self) -> list[str]:
+        return sorted(op.full_method for op in self if op.recovery)
 
     def services(self) -> list[str]:
         return sorted({op.service for op in self})

@@ -21,22 +21,32 @@ MAX_TARGETS = 20
 
 
 class ExecutionCommands:
-    def __init__(self, writer: Writer, methods: Collection[str], services: Collection[str]) -> None:
+    def __init__(
+        self,
+        writer: Writer,
+        methods: Collection[str],
+        services: Collection[str],
+        unwrappable: Collection[str] = (),
+    ) -> None:
         self.w = writer
         self.methods = methods
         self.services = services
+        self.unwrappable = unwrappable
 
     async def set(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        target_ids = body.get("targets", [])
+        if not isinstance(target_ids, list) or not all(isinstance(i, str) for i in target_ids):
+            raise field_error("targets", "must be a list of target ids (strings)")
         condition = parse_condition(
             body.get("condition"),
             methods=self.methods,
             services=self.services,
             events=EVENT_TYPES.keys(),
             groups=event_groups(),
+            # Removing (no targets) is allowed, so an execution stored before an operation
+            # joined the recovery set can be cleaned up; it never ran meanwhile.
+            unwrappable=self.unwrappable if target_ids else (),
         )
-        target_ids = body.get("targets", [])
-        if not isinstance(target_ids, list) or not all(isinstance(i, str) for i in target_ids):
-            raise field_error("targets", "must be a list of target ids (strings)")
         if len(target_ids) > MAX_TARGETS:
             raise field_error(
                 "targets", f"lists {len(target_ids)} targets", f"at most {MAX_TARGETS}"

@@ -2,6 +2,8 @@
 password check), set the instance's maximum of failed password attempts.
 
 A password is verified outside any write transaction (argon2 is slow on purpose);
+after too many failures for a user of late it is not verified at all for a while
+(:mod:`keyhook.domain.backoff`);
 the write transaction then reloads the user, checks again that nothing changed,
 and appends the outcome. A failed check is committed before the caller sees
 ``password is invalid``, so the count and a lockout are never rolled back.
@@ -9,6 +11,7 @@ and appends the outcome. A failed check is committed before the caller sees
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +24,7 @@ from keyhook.command.writer import Writer, details
 from keyhook.crypto.tokens import new_session_token, token_hash
 from keyhook.domain import lockout
 from keyhook.domain import user as rules
+from keyhook.domain.backoff import LOGIN
 from keyhook.domain.caller import Caller
 from keyhook.domain.session import Session
 from keyhook.errors import Conflict, InvalidArgument, NotFound
@@ -126,7 +130,13 @@ class SessionCommands:
         if checks.password is None:
             return _Verified(user, None, None)
         stored = user.check_has_password()
+        # Backed off: refused before the check, so it costs no hash and is not counted as
+        # a failed attempt by the lockout policy (it checked nothing).
+        keys = [(LOGIN, f"user:{user.id}")]
+        self.w.backoff.check(keys, time.monotonic())
         ok = await self.w.passwords.averify(stored, checks.password)
+        if not ok:
+            self.w.backoff.failed(keys, time.monotonic())
         new_hash = None
         if ok and self.w.passwords.needs_rehash(stored):
             new_hash = await self.w.passwords.ahash(checks.password)

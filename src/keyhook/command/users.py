@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keyhook.clock import iso, now
+from keyhook.command.admins import ensure_access_remains
 from keyhook.command.orgs import ensure_org
 from keyhook.command.writer import Writer, details
 from keyhook.domain import user as rules
@@ -20,6 +21,8 @@ from keyhook.eventstore.store import PendingEvent, UniqueClaim, aggregate_events
 from keyhook.storage import schema as t
 
 USER_NAME = "user_name"
+# The state changes after which a user can no longer authenticate, and their verb.
+_DISABLING = {"user.locked": "lock", "user.deactivated": "deactivate", "user.removed": "delete"}
 
 
 @dataclass
@@ -319,6 +322,8 @@ class UserCommands:
                 "user.reactivated": user.check_reactivate,
                 "user.removed": user.ensure_exists,
             }[event_type]()
+            if event_type in _DISABLING:
+                await ensure_access_remains(conn, caller, user, _DISABLING[event_type])
             data = {"userId": user_id, "userName": user.user_name, **(extra or {})}
             claims = (
                 [_name_claim(user.org_id, user.user_name, add=False)]

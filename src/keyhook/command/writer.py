@@ -18,6 +18,7 @@ from keyhook.command.projections import project
 from keyhook.config import Settings
 from keyhook.crypto.passwords import Passwords
 from keyhook.crypto.secretbox import SecretBox
+from keyhook.domain.backoff import Backoff
 from keyhook.domain.caller import Caller
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.eventstore.store import PendingEvent, StoredEvent, UniqueClaim, append
@@ -35,6 +36,8 @@ class Writer:
     box: SecretBox
     ids: IdGenerator
     after_append: list[AfterAppend] = field(default_factory=list)
+    # Failed password and secret checks of the process (one for every entry point).
+    backoff: Backoff = field(default_factory=Backoff)
 
     @property
     def policy(self) -> NetworkPolicy:

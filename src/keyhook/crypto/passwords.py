@@ -2,12 +2,16 @@
 
 argon2 is slow on purpose (tens of milliseconds). In the server, use the ``a…``
 variants: they run it on a worker thread (argon2's C code releases the GIL), so
-password checks neither stall the event loop nor wait for each other.
+password checks do not stall the event loop. At most ``max_concurrent`` run at
+once in the process (default: one core fewer than the machine has), so a burst
+of checks — wrong client secrets from anyone — cannot take every core from the
+event loop serving everything else; the rest wait their turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -22,6 +26,8 @@ class Passwords:
             memory_cost=params.memory_kib,
             parallelism=params.parallelism,
         )
+        self.max_concurrent = params.max_concurrent or max(1, (os.cpu_count() or 2) - 1)
+        self._slots = asyncio.Semaphore(self.max_concurrent)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -36,7 +42,9 @@ class Passwords:
         return self._hasher.check_needs_rehash(encoded)
 
     async def ahash(self, password: str) -> str:
-        return await asyncio.to_thread(self.hash, password)
+        async with self._slots:
+            return await asyncio.to_thread(self.hash, password)
 
     async def averify(self, encoded: str, password: str) -> bool:
-        return await asyncio.to_thread(self.verify, encoded, password)
+        async with self._slots:
+            return await asyncio.to_thread(self.verify, encoded, password)

@@ -3,7 +3,10 @@
 Only the most specific execution runs (as in ZITADEL): for requests and
 responses method > service > all; for events the event > its deepest group >
 all. The Actions API is never wrapped by ``all``, so a broken target cannot
-lock administrators out of the API they need to fix it.
+lock administrators out of the API they need to fix it; its recovery set
+(the operations that find and undo a broken execution, marked in the operation
+registry) is not wrapped by any condition, and a ``method`` condition naming one
+is refused here with the reason.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def parse_condition(
     services: Collection[str],
     events: Collection[str],
     groups: Collection[str],
+    unwrappable: Collection[str] = (),
 ) -> Condition:
     if not isinstance(raw, dict) or len(raw) != 1:
         raise field_error(
@@ -83,6 +87,14 @@ def parse_condition(
         if scope == "method":
             if value not in methods:
                 raise _not_found("method", value, methods, "GET /v2/actions/executions/methods")
+            if value in unwrappable:
+                raise field_error(
+                    f"condition.{kind}.method",
+                    f"{value} is never wrapped by request or response executions: it is in "
+                    "the Actions API's recovery set (the operations that find and undo a "
+                    "broken execution), so no target can lock administrators out of them",
+                    "the methods of GET /v2/actions/executions/methods",
+                )
             return Condition(kind, "method", value)
         if scope == "service":
             if value not in services:

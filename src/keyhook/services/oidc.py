@@ -9,6 +9,7 @@ page) live in ``keyhook.api.oidc_*``; this module speaks in parameters and resul
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from keyhook.command.sessions import SessionChecks, SessionCommands
 from keyhook.crypto.passwords import Passwords
 from keyhook.crypto.tokens import token_hash
 from keyhook.domain import oidc as rules
+from keyhook.domain.backoff import ADDRESS, LOGIN, Key
 from keyhook.domain.caller import Caller
 from keyhook.errors import (
     FailedPrecondition,
@@ -261,7 +263,7 @@ class OidcProvider:
         return row
 
     async def sign_in(
-        self, auth_request_id: str, login_name: str, password: str
+        self, auth_request_id: str, login_name: str, password: str, address: str = ""
     ) -> tuple[Redirect, str]:
         """Check the password through a session (so the lockout policy applies) and
         send the browser back to the client with a code; also the session's token, for
@@ -274,12 +276,19 @@ class OidcProvider:
                 "start again from the application"
             )
         caller = await self.system_caller()
+        # By the name as typed, known or not, so a back-off tells nothing about which
+        # names exist; by address, for guesses spread over many names.
+        keys: list[Key] = [(ADDRESS, address), (LOGIN, "name:" + login_name.lower())]
+        self.sessions.w.backoff.check(keys, time.monotonic())
         try:
             created = await self.sessions.create(
                 caller, SessionChecks(login_name=login_name, password=password)
             )
         except (NotFound, InvalidArgument, FailedPrecondition) as refusal:
-            raise await self._sign_in_refusal(refusal, login_name, password) from None
+            refused = await self._sign_in_refusal(refusal, login_name, password)
+            if refused is not refusal or not _told_state(refusal):
+                self.sessions.w.backoff.failed(keys, time.monotonic())  # a hash said no
+            raise refused from None
         session = await self.queries.login_session(token_hash(created["sessionToken"]))
         redirect = await self._hand_out_code(
             caller,
@@ -325,9 +334,11 @@ class OidcProvider:
 
     # -- /oauth/v2/token -------------------------------------------------------
 
-    async def token(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
+    async def token(
+        self, form: dict[str, str], authorization: str | None, address: str = ""
+    ) -> dict[str, Any]:
         grant_type = form.get("grant_type")
-        creds = credentials(form, authorization)
+        creds = credentials(form, authorization, address)
         if grant_type == "authorization_code":
             return await self._code_grant(await self.clients.client(creds), form)
         if grant_type == "refresh_token":
@@ -491,3 +502,11 @@ class OidcProvider:
         )
         await self.tokens.enqueue(minted.deferred)
         return minted.response()
+
+
+def _told_state(refusal: KeyhookError) -> bool:
+    """Whether a refusal tells a locked or deactivated state (only with the right password)."""
+    problems = {str(detail.get("problem")) for detail in refusal.details}
+    return isinstance(refusal, FailedPrecondition) and bool(
+        problems & {"user is locked", "user is deactivated"}
+    )

@@ -94,12 +94,12 @@ class TokenAccess:
         return {**claims, **added.token_claims(), "sub": user.user_id}
 
     async def _caller(
-        self, form: dict[str, str], authorization: str | None, *, allow_public: bool
+        self, form: dict[str, str], authorization: str | None, address: str, *, allow_public: bool
     ) -> Introspector:
         """Who calls introspection or revocation: an application, or a machine user with
         its secret, which may then see and revoke only its own client credentials tokens.
         """
-        creds = credentials(form, authorization)
+        creds = credentials(form, authorization, address)
         if creds.secret is not None and await self.p.queries.client(creds.client_id) is None:
             user = await self.p.clients.machine_user(creds)
             return Introspector(user.user_name, None, user.org_id)
@@ -124,8 +124,10 @@ class TokenAccess:
             return False, []
         return caller.project_id == app.project_id, [app.client_id, app.project_id]
 
-    async def introspect(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
-        caller = await self._caller(form, authorization, allow_public=False)
+    async def introspect(
+        self, form: dict[str, str], authorization: str | None, address: str = ""
+    ) -> dict[str, Any]:
+        caller = await self._caller(form, authorization, address, allow_public=False)
         presented = rules.form_value(form, "token")
         if presented is None:
             raise OAuthError("invalid_request", "token is required")
@@ -173,8 +175,10 @@ class TokenAccess:
         user = await self.p.queries.user(user_id)
         return user is not None and user.state == ACTIVE
 
-    async def revoke(self, form: dict[str, str], authorization: str | None) -> None:
-        client_id = (await self._caller(form, authorization, allow_public=True)).client_id
+    async def revoke(
+        self, form: dict[str, str], authorization: str | None, address: str = ""
+    ) -> None:
+        client_id = (await self._caller(form, authorization, address, allow_public=True)).client_id
         presented = rules.form_value(form, "token")
         if presented is None:
             raise OAuthError("invalid_request", "token is required")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from keyhook.command.oidc import AccessTokenRecord
 from keyhook.config import OidcLifetimes
 from keyhook.crypto.passwords import Passwords
 from keyhook.crypto.tokens import token_hash
+from keyhook.domain.backoff import ADDRESS, CLIENT, Backoff
 from keyhook.domain.claims import Complement
 from keyhook.domain.durations import parse_duration
 from keyhook.domain.oidc import OPENID, at_hash, standard_claims
@@ -267,9 +269,10 @@ class Credentials:
     client_id: str
     secret: str | None
     method: str  # basic, post or none
+    address: str = ""  # where the request came from (for the back-off)
 
 
-def credentials(form: dict[str, str], authorization: str | None) -> Credentials:
+def credentials(form: dict[str, str], authorization: str | None, address: str = "") -> Credentials:
     """The client's credentials: HTTP Basic (RFC 6749 §2.3.1) or the form's members."""
     if authorization and authorization[:6].lower() == "basic ":
         try:
@@ -283,7 +286,7 @@ def credentials(form: dict[str, str], authorization: str | None) -> Credentials:
             raise OAuthError(
                 "invalid_request", "client_id in the form differs from the Authorization header"
             )
-        return Credentials(unquote_plus(raw_id), unquote_plus(raw_secret), "basic")
+        return Credentials(unquote_plus(raw_id), unquote_plus(raw_secret), "basic", address)
     client_id = form.get("client_id")
     if not client_id:
         raise OAuthError(
@@ -292,20 +295,30 @@ def credentials(form: dict[str, str], authorization: str | None) -> Credentials:
             status=401,
         )
     secret = form.get("client_secret") or None
-    return Credentials(client_id, secret, "post" if secret else "none")
+    return Credentials(client_id, secret, "post" if secret else "none", address)
 
 
 class ClientAuthenticator:
-    def __init__(self, queries: OidcQueries, passwords: Passwords) -> None:
+    """Checks client secrets; a secret that matched once is remembered (as a hash of
+    hash and secret), so the check costs argon2 only the first time — and a client
+    that authenticated before keeps working while its id or address is backed off."""
+
+    def __init__(
+        self, queries: OidcQueries, passwords: Passwords, backoff: Backoff | None = None
+    ) -> None:
         self.queries = queries
         self.passwords = passwords
+        self.backoff = backoff or Backoff()
         self._verified: set[str] = set()
 
-    async def secret_matches(self, stored_hash: str, presented: str) -> bool:
+    async def secret_matches(self, stored_hash: str, presented: str, creds: Credentials) -> bool:
         key = hashlib.sha256(f"{stored_hash}\0{presented}".encode()).hexdigest()
         if key in self._verified:
             return True
+        who = [(CLIENT, creds.client_id), (ADDRESS, creds.address)]
+        self.backoff.check(who, time.monotonic())  # refused without a hash
         if not await self.passwords.averify(stored_hash, presented):
+            self.backoff.failed(who, time.monotonic())
             return False
         if len(self._verified) >= _SECRET_CACHE_SIZE:
             self._verified.clear()
@@ -335,7 +348,7 @@ class ClientAuthenticator:
                 status=401,
             )
         if client.secret_hash is None or not await self.secret_matches(
-            client.secret_hash, creds.secret
+            client.secret_hash, creds.secret, creds
         ):
             raise OAuthError("invalid_client", "the client secret is wrong", status=401)
         return client
@@ -347,7 +360,7 @@ class ClientAuthenticator:
             user is None
             or user.secret_hash is None
             or creds.secret is None
-            or not await self.secret_matches(user.secret_hash, creds.secret)
+            or not await self.secret_matches(user.secret_hash, creds.secret, creds)
         ):
             raise OAuthError(
                 "invalid_client",
