@@ -1,6 +1,7 @@
 """The HTTP server's limits (issue 8, finding 16): a request head must be complete
 within KEYHOOK_HTTP_HEADER_TIMEOUT, an idle kept-alive connection is closed after
-KEYHOOK_HTTP_KEEP_ALIVE_TIMEOUT, and KEYHOOK_HTTP_MAX_CONCURRENCY caps connections.
+KEYHOOK_HTTP_KEEP_ALIVE_TIMEOUT, and KEYHOOK_HTTP_MAX_CONCURRENCY caps the requests
+being handled (not connections: idle ones must not shut everyone out).
 
 Raw sockets, because an HTTP client library always sends whole heads. The servers
 run with a 1 s header timeout; "closed" means the server ended the connection at
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.api import Api
+from tests.support.hostile import HostileReceiver
 from tests.support.receiver import Receiver, answer
 from tests.support.server import KeyhookServer
 
@@ -121,32 +123,63 @@ async def test_a_slow_handler_is_not_cut_off(strict: KeyhookServer, receiver: Re
         await api.close()
 
 
-async def test_connections_beyond_the_limit_get_503(tmp_path: Path) -> None:
+async def test_a_pipelined_head_waits_for_the_answer_before_it(
+    strict: KeyhookServer, receiver: Receiver
+) -> None:
+    """A partial head pipelined behind a slow request: the slow request's answer goes
+    out whole, and only then does the next head's deadline cut the connection."""
+    api = Api(strict.url, strict.token)
+    try:
+        user = (await api.add_user(f"pipe-{secrets.token_hex(3)}@example.com")).ok()["userId"]
+        path = f"/slow-{secrets.token_hex(3)}"
+        target = await api.create_target(receiver.endpoint(path, answer(delay=2.5)))
+        method = "/zitadel.user.v2.UserService/GetUserByID"
+        await api.set_execution({"request": {"method": method}}, [target["id"]])
+        reader, writer = await connect(strict)
+        slow = (
+            f"GET /v2/users/{user} HTTP/1.1\r\nHost: keyhook\r\n"
+            f"Authorization: Bearer {strict.token}\r\n\r\n"
+        ).encode()
+        writer.write(slow + b"GET /healthz HTTP/1.1\r\nHo")
+        await writer.drain()
+        everything = await read_until_closed(reader)
+        assert everything.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert user.encode() in everything
+        writer.close()
+        await api.clear_executions()
+    finally:
+        await api.close()
+
+
+async def test_requests_beyond_the_limit_get_503_and_idle_connections_do_not_count(
+    tmp_path: Path, hostile: HostileReceiver
+) -> None:
     server = KeyhookServer(
         data_dir=tmp_path / "keyhook", extra_env={"KEYHOOK_HTTP_MAX_CONCURRENCY": "3"}
     )
     await server.start()
+    api = Api(server.url, server.token)
     try:
-        idle = [await connect(server) for _ in range(3)]
-        reader, writer = await connect(server)
-        writer.write(HEALTHZ)
-        await writer.drain()
-        assert (await asyncio.wait_for(reader.readline(), GIVE_UP)).startswith(b"HTTP/1.1 503")
-        writer.close()
-        for _, held in idle:
-            held.close()
-        # Once the server has seen the closes, requests are served again.
-        for _ in range(100):
-            reader, writer = await connect(server)
-            writer.write(HEALTHZ)
-            await writer.drain()
-            status = await asyncio.wait_for(reader.readline(), GIVE_UP)
+        # Idle connections (more than the limit) cost no request slot: health checks and
+        # everyone else are still served.
+        idle = [await connect(server) for _ in range(5)]
+        assert (await api.get("/healthz")).status == 200
+        # Three requests in flight, held by a target that never answers ...
+        user = (await api.add_user(f"held-{secrets.token_hex(3)}@example.com")).ok()["userId"]
+        target = await api.create_target(hostile.endpoint("/hold", None), timeout="5s")
+        method = "/zitadel.user.v2.UserService/GetUserByID"
+        await api.set_execution({"request": {"method": method}}, [target["id"]])
+        held = [asyncio.create_task(api.get(f"/v2/users/{user}")) for _ in range(3)]
+        await hostile.wait_for("/hold", 3)
+        # ... and the next request is refused at once.
+        refused = await api.get("/healthz")
+        assert refused.status == 503
+        assert [r.status for r in await asyncio.gather(*held)] == [200] * 3
+        assert (await api.get("/healthz")).status == 200
+        for _, writer in idle:
             writer.close()
-            if status == b"HTTP/1.1 200 OK\r\n":
-                break
-            await asyncio.sleep(0.1)
-        assert status == b"HTTP/1.1 200 OK\r\n"
     finally:
+        await api.close()
         await server.stop()
 
 

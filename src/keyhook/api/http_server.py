@@ -7,6 +7,11 @@ class here arms a timer when a connection opens and when a new request on a
 kept-alive connection begins, and cancels it when the head is complete; if it
 fires first the client gets ``408 Request Timeout`` (when it had sent part of a
 head) and the connection is closed. Bodies and answers are not limited by it.
+
+The concurrency cap counts requests being handled, not connections: uvicorn's
+own ``limit_concurrency`` counts every open connection, so a few idle sockets
+would make it refuse every request, health checks included; here they cost a
+file descriptor until their head deadline closes them.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
 
     head_timeout = 10.0
     keep_alive_timeout = 5.0
+    max_requests: int | None = None  # requests handled at once, over all connections
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.timeout_keep_alive = self.keep_alive_timeout  # type: ignore[assignment]
+        self.limit_concurrency = None  # uvicorn's check counts connections: ours is below
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_begun = False
 
@@ -48,6 +55,15 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._disarm()
         self._head_begun = False
+        if self.max_requests is not None and len(self.tasks) >= self.max_requests:
+            # uvicorn answers 503 when its limit is reached; a limit of 0 is reached by
+            # this one request, and only by it.
+            self.limit_concurrency = 0
+            try:
+                super().on_headers_complete()
+            finally:
+                self.limit_concurrency = None
+            return
         super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -66,6 +82,11 @@ class HeadTimeoutProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self.transport.is_closing():
             return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # A pipelined head behind a request still being answered: its deadline
+            # starts once that answer is out, never cutting the answer off.
+            self._arm()
+            return
         if self._head_begun:
             self.transport.write(_TIMED_OUT)
         self.transport.close()
@@ -81,6 +102,7 @@ def protocol_class(limits: HttpServerSettings) -> type[HeadTimeoutProtocol]:
             "keep_alive_timeout": _positive(
                 limits.keep_alive_timeout, "KEYHOOK_HTTP_KEEP_ALIVE_TIMEOUT"
             ),
+            "max_requests": limits.max_concurrency,
         },
     )
 
@@ -96,7 +118,6 @@ def server_options(limits: HttpServerSettings) -> dict[str, Any]:
     """The keyword arguments of :class:`uvicorn.Config` that set the server's limits."""
     return {
         "http": protocol_class(limits),
-        "limit_concurrency": limits.max_concurrency,
         "proxy_headers": True,
         "forwarded_allow_ips": limits.forwarded_allow_ips,
     }

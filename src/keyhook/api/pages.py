@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 
 from starlette.responses import HTMLResponse
 
+from keyhook.domain.hostnames import ascii_host
+
 _CSP_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
-_CSP_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+_CSP_HOST = re.compile(r"[A-Za-z0-9.-]+")
 _STYLE = """
 body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1b1d21;margin:0}
 main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;
@@ -32,18 +34,29 @@ border:0;border-radius:4px;cursor:pointer}
 
 def form_source(uri: str | None) -> str | None:
     """The CSP source that lets a form's redirect go to ``uri``: its origin (http, https)
-    or its scheme (a native app's ``com.example.app:/cb``); None for anything that could
-    not be written into the header safely."""
+    or its scheme (a native app's ``com.example.app:/cb``); None only for a URI whose
+    scheme could not be written into the header safely.
+
+    A host CSP cannot spell as it is — an internationalised name (written in its IDNA
+    form), a name with ``_``, an IPv6 literal (CSP has no syntax for one) — falls back
+    to the scheme alone: looser, but the sign-in must not be blocked by its own page.
+    """
     if not uri:
         return None
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     if not _CSP_SCHEME.fullmatch(scheme):
         return None
-    if scheme in ("http", "https"):
-        host = parts.netloc.rsplit("@", 1)[-1]
-        return f"{scheme}://{host}" if host and _CSP_HOST.fullmatch(host) else None
-    return f"{scheme}:"
+    if scheme not in ("http", "https"):
+        return f"{scheme}:"
+    try:
+        host = ascii_host(parts.hostname or "")
+        port = parts.port
+    except ValueError:
+        return f"{scheme}:"
+    if not host or not _CSP_HOST.fullmatch(host):
+        return f"{scheme}:"
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 def page(

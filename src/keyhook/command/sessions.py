@@ -24,7 +24,7 @@ from keyhook.command.writer import Writer, details
 from keyhook.crypto.tokens import new_session_token, token_hash
 from keyhook.domain import lockout
 from keyhook.domain import user as rules
-from keyhook.domain.backoff import LOGIN
+from keyhook.domain.backoff import LOGIN, from_address
 from keyhook.domain.caller import Caller
 from keyhook.domain.session import Session
 from keyhook.errors import Conflict, InvalidArgument, NotFound
@@ -42,6 +42,9 @@ class SessionChecks:
     login_name: str | None = None
     user_id: str | None = None
     password: str | None = None
+    # Where the password was typed, when Keyhook's own login page knows it: the user's
+    # back-off then counts per address, so a guesser elsewhere cannot shut the user out.
+    source_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,13 @@ class SessionCommands:
         stored = user.check_has_password()
         # Backed off: refused before the check, so it costs no hash and is not counted as
         # a failed attempt by the lockout policy (it checked nothing).
-        keys = [(LOGIN, f"user:{user.id}")]
+        who = f"user:{user.id}"
+        keys = [
+            (
+                LOGIN,
+                who if checks.source_address is None else from_address(who, checks.source_address),
+            )
+        ]
         self.w.backoff.check(keys, time.monotonic())
         ok = await self.w.passwords.averify(stored, checks.password)
         if not ok:

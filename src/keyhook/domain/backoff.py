@@ -3,18 +3,25 @@
 Checking a password or client secret costs an argon2 hash (tens of milliseconds of
 CPU) before the server knows it is wrong, so unauthenticated callers could keep a
 server busy with wrong guesses. After ``limit`` failures within ``window`` seconds
-for one key — a client id, a login name or user, a source address — further
-attempts for that key are refused at once, without a hash, until the oldest of
-those failures is ``window`` old. A refused attempt is not a failure: it neither
-extends the back-off nor counts towards the lockout policy (it checked nothing).
+for one key — a client id or login name *from one address*, a user, a source
+address — further attempts for that key are refused at once, without a hash,
+until the oldest of those failures is ``window`` old. A refused attempt is not a
+failure: it neither extends the back-off nor counts towards the lockout policy
+(it checked nothing).
+
+Client ids and login names are public, so they are counted together with the
+address the guesses come from: a key of its own would let anyone shut a client
+or a person out with a few wrong guesses. Guessing is bounded elsewhere: client
+secrets are random, passwords have the lockout policy.
 
 Memory is bounded: at most ``max_keys`` keys per kind, each with at most ``limit``
 times; when full, keys whose failures have all aged out go first, then the
-oldest keys.
+oldest keys. Values are kept as 16-byte digests, whatever their length.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -23,8 +30,8 @@ from dataclasses import dataclass, field
 from keyhook.errors import TooManyAttempts
 
 # The kinds of key, and what each protects.
-CLIENT = "client"  # an application's client id or a machine user's name (OAuth client auth)
-LOGIN = "login"  # a login name as typed on the login page, or a user id (CreateSession)
+CLIENT = "client"  # a client id (or machine user's name) and an address (OAuth client auth)
+LOGIN = "login"  # a login name as typed and an address (login page), or a user (CreateSession)
 ADDRESS = "address"  # the caller's address (X-Forwarded-For from a trusted proxy)
 
 DEFAULT_LIMITS: Mapping[str, int] = {CLIENT: 5, LOGIN: 10, ADDRESS: 30}
@@ -39,9 +46,9 @@ class _Counter:
     limit: int
     window: float
     max_keys: int
-    failures: dict[str, deque[float]] = field(default_factory=dict)
+    failures: dict[bytes, deque[float]] = field(default_factory=dict)
 
-    def blocked_for(self, value: str, at: float) -> float:
+    def blocked_for(self, value: bytes, at: float) -> float:
         times = self.failures.get(value)
         if times is None or self.limit <= 0:
             return 0.0
@@ -51,7 +58,7 @@ class _Counter:
             return 0.0
         return times[0] + self.window - at
 
-    def fail(self, value: str, at: float) -> None:
+    def fail(self, value: bytes, at: float) -> None:
         if self.limit <= 0:
             return
         times = self.failures.pop(value, None)
@@ -93,12 +100,21 @@ class Backoff:
         for kind, value in keys:
             counter = self._counters.get(kind)
             if counter is not None and value:
-                counter.fail(value, at)
+                counter.fail(_digest(value), at)
 
     def _blocked_for(self, key: Key, at: float) -> float:
         counter = self._counters.get(key[0])
-        return 0.0 if counter is None or not key[1] else counter.blocked_for(key[1], at)
+        return 0.0 if counter is None or not key[1] else counter.blocked_for(_digest(key[1]), at)
 
     def size(self) -> int:
         """Keys held, over every kind (for tests of the memory bound)."""
         return sum(len(c.failures) for c in self._counters.values())
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def from_address(value: str, address: str) -> str:
+    """A client id or login name counted together with the address guesses come from."""
+    return f"{value}\0{address}"

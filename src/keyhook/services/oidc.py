@@ -30,7 +30,7 @@ from keyhook.command.sessions import SessionChecks, SessionCommands
 from keyhook.crypto.passwords import Passwords
 from keyhook.crypto.tokens import token_hash
 from keyhook.domain import oidc as rules
-from keyhook.domain.backoff import ADDRESS, LOGIN, Key
+from keyhook.domain.backoff import ADDRESS, LOGIN, Key, from_address
 from keyhook.domain.caller import Caller
 from keyhook.errors import (
     FailedPrecondition,
@@ -276,13 +276,17 @@ class OidcProvider:
                 "start again from the application"
             )
         caller = await self.system_caller()
-        # By the name as typed, known or not, so a back-off tells nothing about which
-        # names exist; by address, for guesses spread over many names.
-        keys: list[Key] = [(ADDRESS, address), (LOGIN, "name:" + login_name.lower())]
+        # By the name as typed (known or not, so a back-off tells nothing about which
+        # names exist) from this address; by address, for guesses over many names.
+        keys: list[Key] = [
+            (ADDRESS, address),
+            (LOGIN, from_address("name:" + login_name.lower(), address)),
+        ]
         self.sessions.w.backoff.check(keys, time.monotonic())
         try:
             created = await self.sessions.create(
-                caller, SessionChecks(login_name=login_name, password=password)
+                caller,
+                SessionChecks(login_name=login_name, password=password, source_address=address),
             )
         except (NotFound, InvalidArgument, FailedPrecondition) as refusal:
             refused = await self._sign_in_refusal(refusal, login_name, password)

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from keyhook.command.oidc import AccessTokenRecord
 from keyhook.config import OidcLifetimes
 from keyhook.crypto.passwords import Passwords
 from keyhook.crypto.tokens import token_hash
-from keyhook.domain.backoff import ADDRESS, CLIENT, Backoff
+from keyhook.domain.backoff import ADDRESS, CLIENT, Backoff, from_address
 from keyhook.domain.claims import Complement
 from keyhook.domain.durations import parse_duration
 from keyhook.domain.oidc import OPENID, at_hash, standard_claims
@@ -300,8 +301,9 @@ def credentials(form: dict[str, str], authorization: str | None, address: str = 
 
 class ClientAuthenticator:
     """Checks client secrets; a secret that matched once is remembered (as a hash of
-    hash and secret), so the check costs argon2 only the first time — and a client
-    that authenticated before keeps working while its id or address is backed off."""
+    hash and secret, the 1024 most recently used), so the check costs argon2 only the
+    first time. Wrong secrets back off per client id *and* address, and per address
+    (:mod:`keyhook.domain.backoff`)."""
 
     def __init__(
         self, queries: OidcQueries, passwords: Passwords, backoff: Backoff | None = None
@@ -309,20 +311,21 @@ class ClientAuthenticator:
         self.queries = queries
         self.passwords = passwords
         self.backoff = backoff or Backoff()
-        self._verified: set[str] = set()
+        self._verified: OrderedDict[str, None] = OrderedDict()  # least recently used first
 
     async def secret_matches(self, stored_hash: str, presented: str, creds: Credentials) -> bool:
         key = hashlib.sha256(f"{stored_hash}\0{presented}".encode()).hexdigest()
         if key in self._verified:
+            self._verified.move_to_end(key)
             return True
-        who = [(CLIENT, creds.client_id), (ADDRESS, creds.address)]
+        who = [(CLIENT, from_address(creds.client_id, creds.address)), (ADDRESS, creds.address)]
         self.backoff.check(who, time.monotonic())  # refused without a hash
         if not await self.passwords.averify(stored_hash, presented):
             self.backoff.failed(who, time.monotonic())
             return False
-        if len(self._verified) >= _SECRET_CACHE_SIZE:
-            self._verified.clear()
-        self._verified.add(key)
+        self._verified[key] = None
+        if len(self._verified) > _SECRET_CACHE_SIZE:
+            self._verified.popitem(last=False)
         return True
 
     async def client(self, creds: Credentials, *, allow_public: bool = True) -> Client:
