@@ -135,3 +135,45 @@ async def test_a_header_value_the_client_refuses_is_a_transport_error(
         await transport.send(post(url, headers={"X-Bad": "a\r\nInjected: yes"}))
     assert caught.value.kind in {"internal", "connect", "protocol"}
     assert hostile.on("/hdr") == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n",
+        http_answer(body=b"", headers={"Content-Encoding": "gzip"}),
+        http_answer(body=b"", headers={"Content-Encoding": "deflate"}),
+    ],
+    ids=["204", "200-gzip-empty", "200-deflate-empty"],
+)
+async def test_an_empty_body_marked_compressed_is_empty(
+    hostile: HostileReceiver, transport: AiohttpTransport, answer: bytes
+) -> None:
+    response = await transport.send(post(hostile.endpoint("/empty", answer)))
+    assert response.body == b""
+
+
+async def test_a_stalled_delivery_answer_keeps_its_status(hostile: HostileReceiver) -> None:
+    # Status and headers arrive, then the body stops before its announced length.
+    answer = b'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{"status":'
+    client = AiohttpTransport(NetworkPolicy(dev=True), max_response_bytes=CAP)
+    try:
+        url = hostile.endpoint("/stall", answer)
+        hostile.keep_open.add("/stall")
+        request = OutboundRequest(url, b"{}", {}, timeout=1.0, keep=100)
+        response = await client.send(request)
+    finally:
+        await client.close()
+    assert response.status == 200
+    assert response.body == b'{"status":'
+
+
+async def test_cookies_a_receiver_sets_are_never_sent_back(hostile: HostileReceiver) -> None:
+    cookie = http_answer(headers={"Set-Cookie": "session=abc; Path=/"})
+    client = AiohttpTransport(NetworkPolicy(dev=True), max_response_bytes=CAP)
+    try:
+        await client.send(post(hostile.endpoint("/cookie", cookie)))
+        await client.send(post(hostile.endpoint("/cookie", cookie)))
+    finally:
+        await client.close()
+    assert all("cookie" not in headers for _, headers, _ in hostile.on("/cookie"))

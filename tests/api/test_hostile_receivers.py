@@ -23,7 +23,7 @@ from tests.support.api import Api
 from tests.support.events import wait_until
 from tests.support.hostile import HostileReceiver, gzip_bomb, http_answer
 from tests.support.oidc import code_tokens, create_client, create_user
-from tests.support.receiver import Receiver
+from tests.support.receiver import Receiver, answer
 from tests.support.server import KeyhookServer
 
 GET_USER = "/zitadel.user.v2.UserService/GetUserByID"
@@ -240,3 +240,20 @@ async def test_nul_in_set_user_metadata_is_refused_and_the_token_is_issued(
     metadata = (await api.get(f"/v2/users/{user.user_id}")).ok()["user"]["metadata"]
     assert {"key": "fine", "value": "yes"} in metadata
     assert all(item["key"] != "poisoned" for item in metadata)
+
+
+async def test_a_burst_to_a_healthy_target_waits_for_slots_rather_than_failing(
+    clean_actions: Api, receiver: Receiver
+) -> None:
+    """More concurrent calls than the cap, each answered quickly: the extra calls wait
+    briefly for a slot, none is refused as busy."""
+    api = clean_actions
+    user = await a_user(api)
+    path = f"/quick-{secrets.token_hex(3)}"
+    target = await api.create_target(
+        receiver.endpoint(path, answer(delay=0.2)), interrupt=True, timeout="5s"
+    )
+    await api.set_execution({"request": {"method": GET_USER}}, [target["id"]])
+    replies = await asyncio.gather(*(api.get(f"/v2/users/{user}") for _ in range(48)))
+    assert [r.status for r in replies] == [200] * 48
+    assert len(receiver.on(path)) == 48

@@ -144,7 +144,7 @@ def raw_answers(draw: st.DrawFn) -> bytes | None:
     if draw(st.booleans()):
         headers["Retry-After"] = draw(
             st.sampled_from(
-                ["0", "1", "99999999999999999999", "soon", "Wed, 21 Oct 2015 07:28:00 GMT"]
+                ["0", "1", "99999999999999999999", "soon", "²", "Wed, 21 Oct 2015 07:28:00 GMT"]
             )
         )
     length = draw(st.sampled_from(["exact", "missing", "short", "long", "chunked-lie"]))

@@ -2,8 +2,9 @@
 
 Each path maps to raw HTTP answer bytes (status line, headers, body: anything at
 all, valid or not), or to ``None`` for a receiver that reads the request and
-never answers. The connection is closed after each answer. ``gzip_bomb`` builds
-a small body that inflates to a large one.
+never answers. The connection is closed after each answer, except for a path in
+``keep_open`` (a body that stalls). ``gzip_bomb`` builds a small body that
+inflates to a large one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def http_answer(
 ) -> bytes:
     """Well-formed answer bytes (``length=False`` leaves Content-Length out: read to EOF)."""
     lines = [f"HTTP/1.1 {status} X".encode()]
-    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    all_headers = {"Content-Type": "application/json", "Connection": "close", **(headers or {})}
     if length:
         all_headers["Content-Length"] = str(len(body))
     lines += [f"{k}: {v}".encode("latin-1") for k, v in all_headers.items()]
@@ -50,6 +51,7 @@ class HostileReceiver:
     requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
     port: int = 0
     _server: asyncio.Server | None = None
+    keep_open: set[str] = field(default_factory=set)  # paths whose connection stays open
     _open: set[asyncio.StreamWriter] = field(default_factory=set)
     _closing: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -91,6 +93,8 @@ class HostileReceiver:
                 return
             writer.write(answer)
             await writer.drain()
+            if path in self.keep_open:  # the answer stalls: no more bytes, no close
+                await self._closing.wait()
         except (asyncio.IncompleteReadError, ConnectionError, IndexError, ValueError):
             pass
         finally:

@@ -6,13 +6,16 @@ then the caller gets the target's message and status (:class:`TargetError`).
 delivery worker) and never awaited by the call.
 
 Each target has at most ``sync_limit`` synchronous calls in flight in this
-process: one more fails at once as "busy" (503 to an interrupted caller), so a
-slow target holds a bounded share of connections and tasks and never starves
-the calls to other targets.
+process. One more waits for a slot for at most ``SLOT_WAIT`` seconds (or the
+target's timeout, if shorter), so a burst to a healthy target is smoothed out;
+if none frees, it fails as "busy" (503 to an interrupted caller). A slow target
+thus holds a bounded share of connections and tasks and never starves the calls
+to other targets.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -36,6 +39,7 @@ from keyhook.errors import TargetError
 
 log = logging.getLogger("keyhook.actions")
 DEFAULT_SYNC_LIMIT = 32
+SLOT_WAIT = 1.0  # seconds a call waits for a free slot of its target before it is busy
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class ActionsEngine:
         self.policy = policy
         self.outbox = outbox
         self.sync_limit = sync_limit
-        self._inflight: dict[str, int] = {}  # target id -> synchronous calls in flight
+        self._slots: dict[str, asyncio.Semaphore] = {}  # target id -> its synchronous calls
 
     def _base_payload(self, ctx: CallContext) -> dict[str, Any]:
         return {
@@ -159,7 +163,6 @@ class ActionsEngine:
         started = time.perf_counter()
         msg_id = msg_id or f"msg_{self.calllog.ids.new()}"
         refusal = self.policy.refusal(target.endpoint)
-        in_flight = self._inflight.get(target.id, 0)
         if refusal is not None:
             outcome = Outcome(
                 False,
@@ -168,25 +171,8 @@ class ActionsEngine:
                 f"target {target.name!r} is refused by the network policy: {refusal}",
                 502,
             )
-        elif in_flight >= self.sync_limit:
-            outcome = Outcome(
-                False,
-                None,
-                None,
-                f"target {target.name!r} is busy: it already has {in_flight} calls in flight, "
-                "the most allowed (KEYHOOK_ACTIONS_TARGET_SYNC_CONCURRENCY)",
-                503,
-            )
         else:
-            self._inflight[target.id] = in_flight + 1
-            try:
-                outcome = await self._send(target, payload, msg_id, trace)
-            finally:
-                left = self._inflight[target.id] - 1
-                if left:
-                    self._inflight[target.id] = left
-                else:
-                    del self._inflight[target.id]
+            outcome = await self._send_in_slot(target, payload, msg_id, trace)
         self.calllog.record(
             CallRecord(
                 id=self.calllog.ids.new(),
@@ -201,6 +187,33 @@ class ActionsEngine:
             )
         )
         return outcome
+
+    async def _send_in_slot(
+        self, target: Target, payload: dict[str, Any], msg_id: str, trace: str | None
+    ) -> Outcome:
+        slots = self._slots.get(target.id)
+        if slots is None:
+            slots = self._slots[target.id] = asyncio.Semaphore(self.sync_limit)
+        wait = min(SLOT_WAIT, target.timeout)
+        try:
+            if slots.locked():  # full: wait, boundedly (wait_for's task only when needed)
+                await asyncio.wait_for(slots.acquire(), wait)
+            else:
+                await slots.acquire()  # free: returns at once
+        except TimeoutError:
+            return Outcome(
+                False,
+                None,
+                None,
+                f"target {target.name!r} is busy: it already has {self.sync_limit} calls in "
+                f"flight, the most allowed (KEYHOOK_ACTIONS_TARGET_SYNC_CONCURRENCY), and none "
+                f"ended within {wait:g}s",
+                503,
+            )
+        try:
+            return await self._send(target, payload, msg_id, trace)
+        finally:
+            slots.release()
 
     async def _send(
         self, target: Target, payload: dict[str, Any], msg_id: str, trace: str | None

@@ -114,6 +114,9 @@ class AiohttpTransport:
                 connector=connector,
                 auto_decompress=False,  # decoded here, with a cap (see _Decoder)
                 skip_auto_headers=("User-Agent",),
+                # A receiver's Set-Cookie must not reach the next call, to it or to
+                # another target under the same parent domain.
+                cookie_jar=aiohttp.DummyCookieJar(),
                 json_serialize=None,  # type: ignore[arg-type]
             )
         return self._session
@@ -166,22 +169,31 @@ class AiohttpTransport:
         """The decoded answer within the cap; with ``keep``, at most its first bytes."""
         if keep is not None:
             # The status is the answer; the body is only shown in the log. Whatever is
-            # wrong with it (an encoding not offered, broken gzip, a short body) only
-            # shortens what is kept.
-            with contextlib.suppress(TransportError, aiohttp.ClientError, zlib.error):
+            # wrong with it (an encoding not offered, broken gzip, a short or stalled
+            # body) only shortens what is kept.
+            kept = bytearray()
+            with contextlib.suppress(TransportError, aiohttp.ClientError, zlib.error, TimeoutError):
                 decoder = _Decoder.for_encoding(response.headers.get("Content-Encoding", ""))
-                return await self._read(response, decoder, keep, truncate=True)
-            return b""
+                await self._read(response, decoder, keep, kept)
+            return bytes(kept[:keep])
         decoder = _Decoder.for_encoding(response.headers.get("Content-Encoding", ""))
         length = response.content_length
         if decoder is None and length is not None and length > self._cap:
             raise TransportError("too_large", f"answer of {length} bytes exceeds {self._cap}")
-        return await self._read(response, decoder, self._cap, truncate=False)
+        out = bytearray()
+        if await self._read(response, decoder, self._cap, out):
+            after = " after decompression" if decoder is not None else ""
+            raise TransportError("too_large", f"answer exceeds {self._cap} bytes{after}")
+        return bytes(out)
 
     async def _read(
-        self, response: aiohttp.ClientResponse, decoder: _Decoder | None, cap: int, truncate: bool
-    ) -> bytes:
-        out = bytearray()
+        self,
+        response: aiohttp.ClientResponse,
+        decoder: _Decoder | None,
+        cap: int,
+        out: bytearray,
+    ) -> bool:
+        """Read (and decode) into ``out`` up to ``cap`` bytes; True if there was more."""
         encoded = 0  # capped too: a decoder could be fed for ever with what decodes to nothing
         async for chunk in response.content.iter_chunked(_READ_CHUNK):
             encoded += len(chunk)
@@ -189,14 +201,9 @@ class AiohttpTransport:
             if len(out) > cap or encoded > self._cap:
                 break
         else:
-            if decoder is not None:
+            if decoder is not None and encoded:  # an empty body is empty in any encoding
                 out += decoder.finish(cap + 1 - len(out))
-        if len(out) > cap or encoded > self._cap:
-            if truncate:
-                return bytes(out[:cap])
-            after = " after decompression" if decoder is not None and encoded <= self._cap else ""
-            raise TransportError("too_large", f"answer exceeds {self._cap} bytes{after}")
-        return bytes(out)
+        return len(out) > cap or encoded > self._cap
 
     async def close(self) -> None:
         if self._session is not None:

@@ -50,13 +50,13 @@ def retry_after_seconds(value: str | None, now_epoch: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():  # "²" and Arabic-Indic digits are digits to str.isdigit
+        return float(min(int(value), 10**9))
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, moment.timestamp() - now_epoch)
+    except (TypeError, ValueError, OverflowError, IndexError):  # a receiver's header: anything
         return None
-    return max(0.0, moment.timestamp() - now_epoch)
 
 
 def decide(

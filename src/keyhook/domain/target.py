@@ -18,9 +18,11 @@ MIN_TIMEOUT_SECONDS = 0.001
 MAX_TIMEOUT_SECONDS = 270.0
 MAX_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
-# RFC 9110 §5.5 field-value, in ASCII: visible characters with single spaces or tabs
-# between them; no control characters (DEL and ESC included) and nothing around it.
-_HEADER_VALUE = re.compile(r"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?")
+# RFC 9110 §5.5 field-value: visible characters (obs-text, i.e. non-ASCII, included;
+# it is sent as UTF-8) with spaces or tabs between them; no control characters (DEL,
+# ESC and the C1 range included) and no whitespace around it.
+_VISIBLE = "\x21-\x7e\xa0-\ud7ff\ue000-\U0010ffff"
+_HEADER_VALUE = re.compile(f"(?:[{_VISIBLE}]+(?:[ \t]+[{_VISIBLE}]+)*)?")
 MAX_HEADER_VALUE = 8192
 # Headers Keyhook sets itself; a target may not replace them.
 _RESERVED_HEADERS = {
@@ -53,8 +55,8 @@ _SEMANTIC_HEADERS = {
     "if-range",
 }
 HEADER_RULES = (
-    "printable ASCII, single spaces or tabs between words, at most 8192 characters, "
-    "no control characters"
+    "visible characters with spaces or tabs between them, at most 8192 characters, "
+    "no control characters and no whitespace around the value"
 )
 TARGET_TYPES = "one of restWebhook: {interruptOnError}, restCall: {interruptOnError}, restAsync: {}"
 
@@ -164,12 +166,16 @@ def validate_headers(headers: object) -> dict[str, str]:
             raise field_error(f"headers.{name}", "must be a string", HEADER_RULES)
         if len(value) > MAX_HEADER_VALUE or not _HEADER_VALUE.fullmatch(value):
             problem = "is not a valid header value"
-            bad = next((c for c in value if not " " <= c <= "~" and c != "\t"), None)
+            bad = next((c for c in value if _is_control(c)), None)
             if bad is not None:
                 problem += f" (it contains {bad!r})"
             raise field_error(f"headers.{name}", problem, HEADER_RULES)
         clean[name] = value
     return clean
+
+
+def _is_control(c: str) -> bool:
+    return c != "\t" and (c < " " or "\x7f" <= c <= "\x9f" or "\ud800" <= c <= "\udfff")
 
 
 def target_from_record(record: Mapping[Any, Any], box: SecretBox) -> Target:

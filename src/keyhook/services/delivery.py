@@ -403,16 +403,18 @@ class DeliveryWorker:
                 async with self.queue.transaction() as raw:
                     await self.queue.record(raw, [outcome], [attempt], at)
                 continue
-            except Exception:
-                log.exception("recording the result of delivery %s failed", outcome.delivery_id)
+            except Exception as exc:  # one line per row: the batch's traceback is above
+                log.warning(
+                    "recording the result of delivery %s failed: %r", outcome.delivery_id, exc
+                )
             bare = dataclasses.replace(outcome, error="the attempt's result could not be stored")
             try:
                 async with self.queue.transaction() as raw:
                     await self.queue.record(
                         raw, [bare], [{**attempt, "response_body": None, "error": bare.error}], at
                     )
-            except Exception:
-                log.exception("delivery %s is left to its lease", outcome.delivery_id)
+            except Exception as exc:
+                log.warning("delivery %s is left to its lease: %r", outcome.delivery_id, exc)
 
     def _note_due(self, delay: float) -> None:
         heapq.heappush(self._due, time.monotonic() + delay)
