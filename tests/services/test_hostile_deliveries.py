@@ -119,7 +119,11 @@ def raw_answers(draw: st.DrawFn) -> bytes | None:
     # 410 pauses the target by design (its own tests cover it); 1xx are not final answers.
     status = draw(st.integers(200, 599).filter(lambda s: s != 410))
     json_body = st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**63), 2**64 - 1)  # what orjson writes; bigger ones below
+        | st.floats(allow_nan=False)
+        | st.text(),
         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
         max_leaves=12,
     ).map(orjson.dumps)
@@ -128,6 +132,7 @@ def raw_answers(draw: st.DrawFn) -> bytes | None:
             st.binary(max_size=2000),
             json_body,
             st.just(b'{"status":"error","message":"n\\u0000ul"}'),
+            st.just(b'{"status":"success","claims":{"n":123456789012345678901234567890}}'),
             st.just(b'{"status":"success","request":{"userId":"1","x":"\\u0000"}}'),
             st.just(b"x" * (2 * MiB)),
             st.just(bomb(64 * MiB)),
