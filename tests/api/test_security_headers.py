@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from keyhook.api.pages import form_source
 from tests.support.api import Api
 from tests.support.oidc import (
     OidcClient,
@@ -111,3 +112,21 @@ async def test_sign_out_confirmation_allows_the_post_logout_origin_only(
     assert form_action(page) == "'self' http://localhost:8766"
     plain = await http.get("/oidc/v1/end_session")
     assert form_action(plain) == "'self'"
+
+
+@pytest.mark.parametrize(
+    ("uri", "source"),
+    [
+        ("http://localhost:8765/cb", "http://localhost:8765"),
+        ("https://Example.COM/cb", "https://example.com"),
+        ("https://bücher.example/cb", "https://xn--bcher-kva.example"),  # CSP is ASCII
+        ("https://my_app.example/cb", "https:"),  # CSP cannot spell "_": the scheme
+        ("http://[::1]:8080/cb", "http:"),  # nor an IPv6 literal
+        ("com.example.app:/cb", "com.example.app:"),
+        ("", None),
+    ],
+)
+def test_form_source_never_blocks_a_redirect_uri_that_was_accepted(
+    uri: str, source: str | None
+) -> None:
+    assert form_source(uri) == source
