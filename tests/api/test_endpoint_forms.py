@@ -8,30 +8,15 @@ judged (and stored) in the ASCII form a resolver would look up, so a fullwidth
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.api import Api
-from tests.support.server import KeyhookServer
 from tests.support.text import fullwidth
 
 TARGETS = "/v2/actions/targets"
 SWITCHES = ("--dev", "KEYHOOK_DEV", "KEYHOOK_ACTIONS_ALLOW_HOSTS")
-
-
-@pytest.fixture(scope="module")
-async def strict(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
-    server = KeyhookServer(data_dir=Path(tmp_path_factory.mktemp("strict-forms")), dev=False)
-    await server.start()
-    client = Api(server.url, server.token)
-    try:
-        yield client
-    finally:
-        await client.close()
-        await server.stop()
 
 
 def target(endpoint: str) -> dict[str, Any]:

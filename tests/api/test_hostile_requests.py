@@ -607,18 +607,6 @@ async def test_rejected_execution_changes_leave_executions_as_they_were(
 
 
 @pytest.fixture(scope="module")
-async def strict(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
-    server = KeyhookServer(data_dir=Path(tmp_path_factory.mktemp("strict")), dev=False)
-    await server.start()
-    client = Api(server.url, server.token)
-    try:
-        yield client
-    finally:
-        await client.close()
-        await server.stop()
-
-
-@pytest.fixture(scope="module")
 async def allow_loopback(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
     server = KeyhookServer(
         data_dir=Path(tmp_path_factory.mktemp("allow")), dev=False, allow_hosts="127.0.0.1"
