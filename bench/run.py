@@ -5,7 +5,8 @@ PostgreSQL each benchmark gets a fresh database beside the one named),
 --rounds N and --batch N (API latency: N rounds of N calls per case),
 --events N and --delivery-rounds N (event deliveries), --token-rounds N and
 --token-seconds S (token issuance: N paired rounds of S seconds per mode),
---only api|engine|deliveries|tokens.
+--peer-rounds N and --peer-seconds S (client-credentials tokens beside oidc-provider),
+--only api|engine|deliveries|tokens|peer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import api_latency, deliveries, engine_overhead, tokens
+from bench import api_latency, deliveries, engine_overhead, tokens, tokens_peer
 from bench.common import fresh_database, machine
 
 
@@ -31,7 +32,11 @@ async def main() -> int:
     parser.add_argument("--delivery-rounds", type=int, default=3)
     parser.add_argument("--token-rounds", type=int, default=5)
     parser.add_argument("--token-seconds", type=float, default=3.0)
-    parser.add_argument("--only", choices=["api", "engine", "deliveries", "tokens"], default=None)
+    parser.add_argument("--peer-rounds", type=int, default=3)
+    parser.add_argument("--peer-seconds", type=float, default=4.0)
+    parser.add_argument(
+        "--only", choices=["api", "engine", "deliveries", "tokens", "peer"], default=None
+    )
     args = parser.parse_args()
     print(f"Keyhook benchmarks on {machine()}; database: {args.database_url or 'SQLite'}\n")
     if args.only in (None, "api"):
@@ -58,6 +63,14 @@ async def main() -> int:
                     Path(tmp) / "tokens", url, args.token_rounds, args.token_seconds
                 )
         print("\n## Token issuance (refresh_token grants)\n")
+        print(text)
+    if args.only in (None, "peer"):
+        with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
+            async with fresh_database(args.database_url) as url:
+                text = await tokens_peer.run(
+                    Path(tmp) / "peer", url, args.peer_rounds, args.peer_seconds, (8, 32)
+                )
+        print("\n## Client-credentials tokens beside oidc-provider (issue 9, goal 4)\n")
         print(text)
     return 0
 
