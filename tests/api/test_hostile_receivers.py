@@ -212,7 +212,7 @@ async def test_bad_header_values_and_semantic_headers_are_refused_on_save(
 
 
 async def test_nul_in_set_user_metadata_is_refused_and_the_token_is_issued(
-    clean_actions: Api, keyhook: KeyhookServer, hostile: HostileReceiver
+    clean_actions: Api, keyhook: KeyhookServer, hostile: HostileReceiver, http: httpx.AsyncClient
 ) -> None:
     api = clean_actions
     user = await create_user(api)
@@ -231,8 +231,7 @@ async def test_nul_in_set_user_metadata_is_refused_and_the_token_is_issued(
     )
     await api.set_execution({"function": {"name": "preaccesstoken"}}, [target["id"]])
     client = await create_client(api)
-    async with httpx.AsyncClient(base_url=keyhook.url) as http:
-        tokens = await code_tokens(http, keyhook.url, client, user, "openid")
+    tokens = await code_tokens(http, keyhook.url, client, user, "openid")
     claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
     log = claims[f"urn:zitadel:iam:action:{name}:log"]
     assert "looked it up" in log

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.api import Api, Reply
+from tests.support.api import Api, Reply, serving
 from tests.support.server import KeyhookServer
 
 TARGETS = "/v2/actions/targets"
@@ -611,13 +611,8 @@ async def allow_loopback(tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
     server = KeyhookServer(
         data_dir=Path(tmp_path_factory.mktemp("allow")), dev=False, allow_hosts="127.0.0.1"
     )
-    await server.start()
-    client = Api(server.url, server.token)
-    try:
+    async with serving(server) as client:
         yield client
-    finally:
-        await client.close()
-        await server.stop()
 
 
 REFUSED = [

@@ -4,7 +4,6 @@ credentials for machine users — against a running server."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,12 +14,6 @@ import pytest
 from tests.support.api import Api
 from tests.support.oidc import OidcClient, code_tokens, create_client, create_user
 from tests.support.server import KeyhookServer
-
-
-@pytest.fixture
-async def http(keyhook: KeyhookServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=keyhook.url) as client:
-        yield client
 
 
 async def userinfo(http: httpx.AsyncClient, token: str) -> httpx.Response:

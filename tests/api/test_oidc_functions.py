@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +27,6 @@ from tests.support.server import KeyhookServer, free_port
 ENRICH = Path(__file__).parents[1] / "fixtures" / "seed_enrich_receiver.js"
 NODE = shutil.which("node")
 LOG = "urn:zitadel:iam:action:{}:log"
-
-
-@pytest.fixture
-async def http(keyhook: KeyhookServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=keyhook.url) as client:
-        yield client
 
 
 def verified(keyhook: KeyhookServer, token: str, audience: str) -> dict[str, Any]:

@@ -6,8 +6,6 @@ in it (they speak OAuth, not the API's JSON), so their bad inputs are listed her
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -57,12 +55,6 @@ CASES: list[tuple[str, str, dict[str, str], bytes | None]] = [
     ("POST", "/ui/login", FORM, b"loginName=%00"),
     ("POST", "/ui/login", {"Content-Type": "multipart/form-data; boundary=x"}, b"--x--"),
 ]
-
-
-@pytest.fixture
-async def http(keyhook: KeyhookServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=keyhook.url) as client:
-        yield client
 
 
 @pytest.mark.parametrize(("method", "path", "headers", "body"), CASES)

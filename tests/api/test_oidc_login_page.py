@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
 from tests.support.api import Api
 from tests.support.oidc import authorize_url, create_client, create_user, login_page, submit_login
 from tests.support.server import KeyhookServer
-
-
-@pytest.fixture
-async def http(keyhook: KeyhookServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=keyhook.url) as client:
-        yield client
 
 
 async def test_wrong_passwords_on_the_page_lock_the_user(

@@ -4,12 +4,10 @@ client credentials, and every refusal with its OAuth error code."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import jwt
-import pytest
 
 from tests.support.api import Api
 from tests.support.oidc import (
@@ -26,12 +24,6 @@ from tests.support.oidc import (
     token_request,
 )
 from tests.support.server import KeyhookServer
-
-
-@pytest.fixture
-async def http(keyhook: KeyhookServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=keyhook.url, follow_redirects=False) as client:
-        yield client
 
 
 def verify(keyhook: KeyhookServer, token: str, audience: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -21,12 +20,6 @@ from tests.support.oidc import (
     submit_login,
 )
 from tests.support.server import KeyhookServer
-
-
-@pytest.fixture
-async def http(keyhook: KeyhookServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=keyhook.url) as client:
-        yield client
 
 
 def form_action(response: httpx.Response) -> str:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import orjson
+
+if TYPE_CHECKING:
+    from tests.support.server import KeyhookServer
 
 
 @dataclass(frozen=True)
@@ -121,3 +126,15 @@ class Api:
     async def add_secret(self, user_id: str) -> str:
         """A new client secret for a machine user (AddSecret); shown only here."""
         return str((await self.post(f"/v2/users/{user_id}/secret")).ok()["clientSecret"])
+
+
+@asynccontextmanager
+async def serving(server: KeyhookServer) -> AsyncIterator[Api]:
+    """``server`` started, an API client of it, and both stopped afterwards."""
+    await server.start()
+    client = Api(server.url, server.token)
+    try:
+        yield client
+    finally:
+        await client.close()
+        await server.stop()
