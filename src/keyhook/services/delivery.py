@@ -301,7 +301,7 @@ class DeliveryWorker:
                     dataclasses.replace(request, keep=RESPONSE_KEPT)
                 )
                 status = response.status
-                kept = response.body.decode("utf-8", "replace")  # at most RESPONSE_KEPT bytes
+                kept = response.body[:RESPONSE_KEPT].decode("utf-8", "replace")
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"), time.time())
                 if not 200 <= status < 300:
                     error = f"the target answered {status}"
