@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.execution import Kind, match_event, match_function, match_method
@@ -67,7 +67,7 @@ class Catalog:
                 await self._refresh()
         return self._snapshot
 
-    async def as_seen_by(self, conn: AsyncConnection) -> Snapshot:
+    async def as_seen_by(self, conn: Connection) -> Snapshot:
         """The snapshot as of ``conn``'s transaction: exact, whatever other processes did.
 
         The outbox uses this inside the transaction that appends events, so an execution
@@ -81,7 +81,7 @@ class Catalog:
         async with self._db.read() as conn:
             await self._load(conn)
 
-    async def _load(self, conn: AsyncConnection) -> None:
+    async def _load(self, conn: Connection) -> None:
         generation = (await conn.execute(select(t.instances.c.actions_generation))).scalar() or 0
         if self._stale or generation != self._snapshot.generation:
             rows = await conn.execute(select(t.executions))

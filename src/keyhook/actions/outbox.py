@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.actions.catalog import Catalog
 from keyhook.actions.wire import encode_body
@@ -72,7 +72,7 @@ class Outbox:
     def wake_worker(self) -> None:
         self.wake()
 
-    async def enqueue_events(self, conn: AsyncConnection, stored: Sequence[StoredEvent]) -> None:
+    async def enqueue_events(self, conn: Connection, stored: Sequence[StoredEvent]) -> None:
         snapshot = await self.catalog.as_seen_by(conn)
         rows: list[dict[str, Any]] = []
         for event in stored:
@@ -116,7 +116,7 @@ class Outbox:
             await self._insert(conn, [row])
         return str(row["id"])
 
-    async def _insert(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    async def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
         await conn.execute(insert(t.deliveries), rows)

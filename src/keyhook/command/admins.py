@@ -11,7 +11,7 @@ administrator" is: an active user with a PAT that has not expired.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.clock import aware, now
 from keyhook.domain import user as rules
@@ -20,7 +20,7 @@ from keyhook.errors import FailedPrecondition
 from keyhook.storage import schema as t
 
 
-async def _pat_holders(conn: AsyncConnection, instance_id: str) -> set[str]:
+async def _pat_holders(conn: Connection, instance_id: str) -> set[str]:
     """Active users of the instance with a personal access token that has not expired."""
     rows = await conn.execute(
         select(t.users.c.id, t.personal_access_tokens.c.expires_at)
@@ -35,7 +35,7 @@ async def _pat_holders(conn: AsyncConnection, instance_id: str) -> set[str]:
 
 
 async def ensure_access_remains(
-    conn: AsyncConnection, caller: Caller, user: rules.User, verb: str
+    conn: Connection, caller: Caller, user: rules.User, verb: str
 ) -> None:
     """Refuse to ``verb`` (lock, deactivate, delete) ``user`` if that would leave the
     caller, or the instance, without a working personal access token."""

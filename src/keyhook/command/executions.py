@@ -6,7 +6,7 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.clock import iso
 from keyhook.command.writer import Writer
@@ -87,7 +87,7 @@ class ExecutionCommands:
         return {"setDate": iso(stored[-1].created_at)}
 
 
-async def _check_targets(conn: AsyncConnection, instance_id: str, ids: list[str]) -> None:
+async def _check_targets(conn: Connection, instance_id: str, ids: list[str]) -> None:
     if not ids:
         return
     rows = await conn.execute(

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.clock import aware, iso, now
 from keyhook.command.writer import Writer
@@ -147,7 +147,7 @@ def _grant_events(grant: NewGrant) -> list[PendingEvent]:
     return pending + _metadata_events(grant.subject, grant.metadata)
 
 
-async def auth_request_row(conn: AsyncConnection, instance_id: str, request_id: str) -> Any:
+async def auth_request_row(conn: Connection, instance_id: str, request_id: str) -> Any:
     return (
         await conn.execute(select(_A).where(_A.c.id == request_id, _A.c.instance_id == instance_id))
     ).first()
@@ -362,7 +362,7 @@ class OidcCommands:
             await self.w.commit(conn, caller, pending)
 
     async def _revocation(
-        self, conn: AsyncConnection, oidc_session_id: str, reason: str
+        self, conn: Connection, oidc_session_id: str, reason: str
     ) -> list[PendingEvent]:
         grant = (
             await conn.execute(

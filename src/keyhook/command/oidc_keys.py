@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from joserfc.jwk import ECKey
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.clock import iso, now
 from keyhook.command.writer import Writer
@@ -77,7 +77,7 @@ def _new_key(writer: Writer, instance_id: str) -> NewKey:
     return NewKey(kid, public, event)
 
 
-async def _active_kids(conn: AsyncConnection, instance_id: str) -> list[str]:
+async def _active_kids(conn: Connection, instance_id: str) -> list[str]:
     rows = await conn.execute(
         select(t.oidc_signing_keys.c.id)
         .where(

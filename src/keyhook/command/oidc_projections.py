@@ -12,7 +12,7 @@ from datetime import datetime
 
 import orjson
 from sqlalchemy import Table, insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.eventstore.store import StoredEvent
 from keyhook.storage import schema as t
@@ -30,7 +30,7 @@ def _scopes(values: list[str]) -> str:
     return orjson.dumps(values).decode()
 
 
-async def _auth_request_added(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _auth_request_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
         insert(_A).values(
@@ -52,7 +52,7 @@ async def _auth_request_added(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _touch(conn: AsyncConnection, table: Table, e: StoredEvent, **values: object) -> None:
+async def _touch(conn: Connection, table: Table, e: StoredEvent, **values: object) -> None:
     """The aggregate's row took the event: its sequence and change time, and ``values``."""
     await conn.execute(
         update(table)
@@ -61,7 +61,7 @@ async def _touch(conn: AsyncConnection, table: Table, e: StoredEvent, **values: 
     )
 
 
-async def _auth_request_linked(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _auth_request_linked(conn: Connection, e: StoredEvent) -> None:
     await _touch(
         conn,
         _A,
@@ -72,7 +72,7 @@ async def _auth_request_linked(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _auth_request_code(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _auth_request_code(conn: Connection, e: StoredEvent) -> None:
     await _touch(
         conn,
         _A,
@@ -83,15 +83,15 @@ async def _auth_request_code(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _auth_request_exchanged(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _auth_request_exchanged(conn: Connection, e: StoredEvent) -> None:
     await _touch(conn, _A, e, status="exchanged", oidc_session_id=e.data["oidcSessionId"])
 
 
-async def _auth_request_failed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _auth_request_failed(conn: Connection, e: StoredEvent) -> None:
     await _touch(conn, _A, e, status="failed")
 
 
-async def _grant_added(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _grant_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
         insert(_S).values(
@@ -112,7 +112,7 @@ async def _grant_added(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _access_token_added(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _access_token_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
         insert(_T).values(
@@ -131,7 +131,7 @@ async def _access_token_added(conn: AsyncConnection, e: StoredEvent) -> None:
     await _touch(conn, _S, e)
 
 
-async def _refresh_token_set(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _refresh_token_set(conn: Connection, e: StoredEvent) -> None:
     await _touch(
         conn,
         _S,
@@ -141,7 +141,7 @@ async def _refresh_token_set(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _refresh_token_renewed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _refresh_token_renewed(conn: Connection, e: StoredEvent) -> None:
     previous = e.data.get("previousRefreshTokenHash")
     if previous:
         await conn.execute(
@@ -152,19 +152,19 @@ async def _refresh_token_renewed(conn: AsyncConnection, e: StoredEvent) -> None:
     await _refresh_token_set(conn, e)
 
 
-async def _access_token_revoked(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _access_token_revoked(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(update(_T).where(_T.c.id == e.data["tokenId"]).values(revoked=True))
     await _touch(conn, _S, e)
 
 
-async def _grant_revoked(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _grant_revoked(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
         update(_T).where(_T.c.oidc_session_id == e.aggregate_id).values(revoked=True)
     )
     await _touch(conn, _S, e, revoked=True, refresh_token_hash=None)
 
 
-OIDC_PROJECTORS: dict[str, Callable[[AsyncConnection, StoredEvent], Awaitable[None]]] = {
+OIDC_PROJECTORS: dict[str, Callable[[Connection, StoredEvent], Awaitable[None]]] = {
     "auth_request.added": _auth_request_added,
     "auth_request.session.linked": _auth_request_linked,
     "auth_request.code.added": _auth_request_code,

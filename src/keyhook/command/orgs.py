@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.domain.caller import Caller
 from keyhook.errors import NotFound
 from keyhook.storage import schema as t
 
 
-async def ensure_org(conn: AsyncConnection, caller: Caller, org_id: str) -> None:
+async def ensure_org(conn: Connection, caller: Caller, org_id: str) -> None:
     """A :class:`NotFound` naming ``organizationId`` unless ``org_id`` is in the instance."""
     if org_id == caller.default_org_id:
         return

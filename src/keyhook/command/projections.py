@@ -7,13 +7,13 @@ from datetime import datetime
 
 import orjson
 from sqlalchemy import delete, insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.command.oidc_projections import OIDC_PROJECTORS
 from keyhook.eventstore.store import StoredEvent
 from keyhook.storage import schema as t
 
-Projector = Callable[[AsyncConnection, StoredEvent], Awaitable[None]]
+Projector = Callable[[Connection, StoredEvent], Awaitable[None]]
 
 _PROFILE_COLUMNS = {
     "givenName": "given_name",
@@ -29,7 +29,7 @@ _PROFILE_COLUMNS = {
 }
 
 
-async def _user_touch(conn: AsyncConnection, e: StoredEvent, **values: object) -> None:
+async def _user_touch(conn: Connection, e: StoredEvent, **values: object) -> None:
     await conn.execute(
         update(t.users)
         .where(t.users.c.id == e.aggregate_id)
@@ -37,7 +37,7 @@ async def _user_touch(conn: AsyncConnection, e: StoredEvent, **values: object) -
     )
 
 
-async def _user_added(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _user_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
         insert(t.users).values(
@@ -71,7 +71,7 @@ async def _user_added(conn: AsyncConnection, e: StoredEvent) -> None:
         )
 
 
-async def _user_changed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _user_changed(conn: Connection, e: StoredEvent) -> None:
     changed = e.data.get("changed", {})
     await _user_touch(
         conn, e, **{_PROFILE_COLUMNS[k]: v for k, v in changed.items() if k in _PROFILE_COLUMNS}
@@ -79,14 +79,14 @@ async def _user_changed(conn: AsyncConnection, e: StoredEvent) -> None:
 
 
 def _state_projector(state: str, reset_attempts: bool = False) -> Projector:
-    async def project(conn: AsyncConnection, e: StoredEvent) -> None:
+    async def project(conn: Connection, e: StoredEvent) -> None:
         extra: dict[str, object] = {"failed_attempts": 0} if reset_attempts else {}
         await _user_touch(conn, e, state=state, **extra)
 
     return project
 
 
-async def _user_removed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _user_removed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(delete(t.user_metadata).where(t.user_metadata.c.user_id == e.aggregate_id))
     await conn.execute(
         delete(t.personal_access_tokens).where(t.personal_access_tokens.c.user_id == e.aggregate_id)
@@ -95,31 +95,31 @@ async def _user_removed(conn: AsyncConnection, e: StoredEvent) -> None:
     await conn.execute(delete(t.users).where(t.users.c.id == e.aggregate_id))
 
 
-async def _password_changed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _password_changed(conn: Connection, e: StoredEvent) -> None:
     await _user_touch(conn, e, password_hash=e.data["hashedPassword"], failed_attempts=0)
 
 
-async def _password_hash_updated(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _password_hash_updated(conn: Connection, e: StoredEvent) -> None:
     await _user_touch(conn, e, password_hash=e.data["hashedPassword"])
 
 
-async def _password_check_failed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _password_check_failed(conn: Connection, e: StoredEvent) -> None:
     await _user_touch(conn, e, failed_attempts=e.data["failedAttempts"])
 
 
-async def _password_check_succeeded(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _password_check_succeeded(conn: Connection, e: StoredEvent) -> None:
     await _user_touch(conn, e, failed_attempts=0)
 
 
-async def _secret_set(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _secret_set(conn: Connection, e: StoredEvent) -> None:
     await _user_touch(conn, e, secret_hash=e.data["hashedSecret"])
 
 
-async def _secret_removed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _secret_removed(conn: Connection, e: StoredEvent) -> None:
     await _user_touch(conn, e, secret_hash=None)
 
 
-async def _session_added(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _session_added(conn: Connection, e: StoredEvent) -> None:
     checked = e.data.get("passwordCheckedAt")
     await conn.execute(
         insert(t.sessions).values(
@@ -137,11 +137,11 @@ async def _session_added(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _session_removed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _session_removed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(delete(t.sessions).where(t.sessions.c.id == e.aggregate_id))
 
 
-async def _lockout_policy_changed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _lockout_policy_changed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
         update(t.instances)
         .where(t.instances.c.id == e.instance_id)
@@ -149,7 +149,7 @@ async def _lockout_policy_changed(conn: AsyncConnection, e: StoredEvent) -> None
     )
 
 
-async def _metadata_set(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _metadata_set(conn: Connection, e: StoredEvent) -> None:
     where = (t.user_metadata.c.user_id == e.aggregate_id) & (t.user_metadata.c.key == e.data["key"])
     await conn.execute(delete(t.user_metadata).where(where))
     await conn.execute(
@@ -160,13 +160,13 @@ async def _metadata_set(conn: AsyncConnection, e: StoredEvent) -> None:
     await _user_touch(conn, e)
 
 
-async def _metadata_removed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _metadata_removed(conn: Connection, e: StoredEvent) -> None:
     where = (t.user_metadata.c.user_id == e.aggregate_id) & (t.user_metadata.c.key == e.data["key"])
     await conn.execute(delete(t.user_metadata).where(where))
     await _user_touch(conn, e)
 
 
-async def _pat_added(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _pat_added(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
         insert(t.personal_access_tokens).values(
             id=e.data["tokenId"],
@@ -180,7 +180,7 @@ async def _pat_added(conn: AsyncConnection, e: StoredEvent) -> None:
     await _user_touch(conn, e)
 
 
-async def _org_added(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _org_added(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
         insert(t.orgs).values(
             id=e.aggregate_id,
@@ -191,7 +191,7 @@ async def _org_added(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _instance_added(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _instance_added(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
         insert(t.instances).values(
             id=e.aggregate_id,
@@ -204,7 +204,7 @@ async def _instance_added(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _bump_actions(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _bump_actions(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
         update(t.instances)
         .where(t.instances.c.id == e.instance_id)
@@ -212,7 +212,7 @@ async def _bump_actions(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _target_added(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _target_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
         insert(t.targets).values(
@@ -243,7 +243,7 @@ _TARGET_COLUMNS = {
 }
 
 
-async def _target_changed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _target_changed(conn: Connection, e: StoredEvent) -> None:
     values = {_TARGET_COLUMNS[k]: v for k, v in e.data.items() if k in _TARGET_COLUMNS}
     await conn.execute(
         update(t.targets)
@@ -253,12 +253,12 @@ async def _target_changed(conn: AsyncConnection, e: StoredEvent) -> None:
     await _bump_actions(conn, e)
 
 
-async def _target_removed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _target_removed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(delete(t.targets).where(t.targets.c.id == e.aggregate_id))
     await _bump_actions(conn, e)
 
 
-async def _execution_set(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _execution_set(conn: Connection, e: StoredEvent) -> None:
     key = e.data["conditionKey"]
     where = (t.executions.c.instance_id == e.instance_id) & (t.executions.c.condition_key == key)
     result = await conn.execute(
@@ -279,7 +279,7 @@ async def _execution_set(conn: AsyncConnection, e: StoredEvent) -> None:
     await _bump_actions(conn, e)
 
 
-async def _execution_removed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _execution_removed(conn: Connection, e: StoredEvent) -> None:
     where = (t.executions.c.instance_id == e.instance_id) & (
         t.executions.c.condition_key == e.data["conditionKey"]
     )
@@ -288,7 +288,7 @@ async def _execution_removed(conn: AsyncConnection, e: StoredEvent) -> None:
 
 
 def _paused(paused: bool) -> Projector:
-    async def project(conn: AsyncConnection, e: StoredEvent) -> None:
+    async def project(conn: Connection, e: StoredEvent) -> None:
         await conn.execute(
             update(t.targets)
             .where(t.targets.c.id == e.aggregate_id)
@@ -299,7 +299,7 @@ def _paused(paused: bool) -> Projector:
     return project
 
 
-async def _project_added(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _project_added(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
         insert(t.projects).values(
             id=e.aggregate_id,
@@ -313,12 +313,12 @@ async def _project_added(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _project_removed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _project_removed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(delete(t.applications).where(t.applications.c.project_id == e.aggregate_id))
     await conn.execute(delete(t.projects).where(t.projects.c.id == e.aggregate_id))
 
 
-async def _application_added(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _application_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
         insert(t.applications).values(
@@ -342,11 +342,11 @@ async def _application_added(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _application_removed(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _application_removed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(delete(t.applications).where(t.applications.c.id == e.aggregate_id))
 
 
-async def _oidc_key_added(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _oidc_key_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
         insert(t.oidc_signing_keys).values(
@@ -362,7 +362,7 @@ async def _oidc_key_added(conn: AsyncConnection, e: StoredEvent) -> None:
     )
 
 
-async def _oidc_key_retired(conn: AsyncConnection, e: StoredEvent) -> None:
+async def _oidc_key_retired(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
         update(t.oidc_signing_keys)
         .where(t.oidc_signing_keys.c.id == e.data["keyId"])
@@ -412,7 +412,7 @@ PROJECTORS: dict[str, Projector] = {
 PROJECTORS.update(OIDC_PROJECTORS)
 
 
-async def project(conn: AsyncConnection, stored: Sequence[StoredEvent]) -> None:
+async def project(conn: Connection, stored: Sequence[StoredEvent]) -> None:
     for event in stored:
         projector = PROJECTORS.get(event.type)
         if projector is not None:

@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.clock import iso
 from keyhook.command.orgs import ensure_org
@@ -25,7 +25,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "project"
 
 
-async def _project(conn: AsyncConnection, caller: Caller, project_id: str) -> Any:
+async def _project(conn: Connection, caller: Caller, project_id: str) -> Any:
     row = (
         await conn.execute(
             select(t.projects).where(

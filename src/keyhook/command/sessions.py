@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.clock import iso, now
 from keyhook.command.users import load_user
@@ -54,14 +54,14 @@ class _Verified:
     new_hash: str | None  # the password hashed with the current parameters, if they changed
 
 
-async def load_session(conn: AsyncConnection, instance_id: str, session_id: str) -> Session:
+async def load_session(conn: Connection, instance_id: str, session_id: str) -> Session:
     session = Session(id=session_id)
     for e in await aggregate_events(conn, instance_id, "session", session_id):
         session.apply(e.type, e.data, e.sequence, e.resource_owner)
     return session
 
 
-async def max_password_attempts(conn: AsyncConnection, instance_id: str) -> int:
+async def max_password_attempts(conn: Connection, instance_id: str) -> int:
     found = (
         await conn.execute(
             select(t.instances.c.lockout_max_attempts).where(t.instances.c.id == instance_id)
@@ -70,7 +70,7 @@ async def max_password_attempts(conn: AsyncConnection, instance_id: str) -> int:
     return lockout.DEFAULT_MAX_PASSWORD_ATTEMPTS if found is None else int(found)
 
 
-async def find_user_id(conn: AsyncConnection, instance_id: str, login_name: str) -> str:
+async def find_user_id(conn: Connection, instance_id: str, login_name: str) -> str:
     """The user whose user name is ``login_name``, ignoring case, in any organization."""
     rows = (
         await conn.execute(

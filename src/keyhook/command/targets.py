@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.clock import iso, now
 from keyhook.command.writer import Writer, details
@@ -38,7 +38,7 @@ def _name_claim(name: str, add: bool = True) -> UniqueClaim:
     return UniqueClaim(TARGET_NAME, name, add=add, error=f"a target named {name!r} already exists")
 
 
-async def load_target(conn: AsyncConnection, instance_id: str, target_id: str) -> TargetState:
+async def load_target(conn: Connection, instance_id: str, target_id: str) -> TargetState:
     state = TargetState(id=target_id)
     for e in await aggregate_events(conn, instance_id, "target", target_id):
         state.sequence = e.sequence
@@ -221,7 +221,7 @@ def _rotated(sealed_plain: str, new_key: str, overlap: float, at: datetime) -> l
 
 
 async def _executions_without(
-    conn: AsyncConnection, instance_id: str, target_id: str
+    conn: Connection, instance_id: str, target_id: str
 ) -> list[PendingEvent]:
     """Events that take a deleted target out of every execution that lists it."""
     rows = await conn.execute(select(t.executions).where(t.executions.c.instance_id == instance_id))

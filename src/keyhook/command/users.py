@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.clock import iso, now
 from keyhook.command.admins import ensure_access_remains
@@ -42,7 +42,7 @@ class HumanUserInput:
     metadata: list[tuple[str, str]] = field(default_factory=list)
 
 
-async def load_user(conn: AsyncConnection, instance_id: str, user_id: str) -> rules.User:
+async def load_user(conn: Connection, instance_id: str, user_id: str) -> rules.User:
     """The user's write model as of this transaction.
 
     It is read from the ``users`` row, which every transaction that appends a user
@@ -72,7 +72,7 @@ async def load_user(conn: AsyncConnection, instance_id: str, user_id: str) -> ru
     )
 
 
-async def fold_user(conn: AsyncConnection, instance_id: str, user_id: str) -> rules.User:
+async def fold_user(conn: Connection, instance_id: str, user_id: str) -> rules.User:
     """The user's write model folded from its events: the definition ``load_user`` meets."""
     user = rules.User(id=user_id)
     for e in await aggregate_events(conn, instance_id, "user", user_id):
@@ -235,7 +235,7 @@ class UserCommands:
         return {"details": details(stored)}
 
     async def add_personal_access_token(
-        self, conn: AsyncConnection, caller: Caller, user_id: str, token_hash: str
+        self, conn: Connection, caller: Caller, user_id: str, token_hash: str
     ) -> str:
         user = await load_user(conn, caller.instance_id, user_id)
         user.ensure_exists()

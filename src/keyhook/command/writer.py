@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.clock import iso, now
 from keyhook.command.projections import project
@@ -25,7 +25,7 @@ from keyhook.eventstore.store import PendingEvent, StoredEvent, UniqueClaim, app
 from keyhook.ids import IdGenerator
 from keyhook.storage.database import Database
 
-AfterAppend = Callable[[AsyncConnection, Sequence[StoredEvent]], Awaitable[None]]
+AfterAppend = Callable[[Connection, Sequence[StoredEvent]], Awaitable[None]]
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Writer:
 
     async def commit(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         caller: Caller,
         pending: Sequence[PendingEvent],
         *,

@@ -8,13 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keyhook.clock import aware
 from keyhook.errors import AlreadyExists, Conflict
-from keyhook.storage.schema import events, unique_constraints
+from keyhook.storage.connection import Connection, IntegrityError
 
 
 @dataclass(frozen=True)
@@ -54,21 +51,66 @@ def _taken(claim: UniqueClaim) -> AlreadyExists:
     return AlreadyExists(claim.error or f"{claim.unique_type} {claim.value!r} already exists")
 
 
+_CURRENT_SEQUENCE = (
+    "SELECT max(sequence) FROM events "
+    "WHERE instance_id = :instance_id AND aggregate_type = :aggregate_type "
+    "AND aggregate_id = :aggregate_id"
+)
+_CLAIM_WHERE = (
+    "instance_id = :instance_id AND unique_type = :unique_type AND unique_field = :unique_field"
+)
+_INSERT_EVENT = (
+    "INSERT INTO events (instance_id, aggregate_type, aggregate_id, sequence, event_type, "
+    "resource_owner, creator, created_at, payload) VALUES (:instance_id, :aggregate_type, "
+    ":aggregate_id, :sequence, :event_type, :resource_owner, :creator, :created_at, :payload) "
+    "RETURNING position"
+)
+_SELECT_EVENTS = (
+    "SELECT position, instance_id, aggregate_type, aggregate_id, sequence, event_type, "
+    "resource_owner, creator, created_at, payload FROM events"
+)
+
+
 async def current_sequence(
-    conn: AsyncConnection, instance_id: str, aggregate_type: str, aggregate_id: str
+    conn: Connection, instance_id: str, aggregate_type: str, aggregate_id: str
 ) -> int:
     result = await conn.execute(
-        select(func.max(events.c.sequence)).where(
-            events.c.instance_id == instance_id,
-            events.c.aggregate_type == aggregate_type,
-            events.c.aggregate_id == aggregate_id,
-        )
+        _CURRENT_SEQUENCE,
+        {
+            "instance_id": instance_id,
+            "aggregate_type": aggregate_type,
+            "aggregate_id": aggregate_id,
+        },
     )
     return int(result.scalar() or 0)
 
 
+async def _apply_claim(conn: Connection, instance_id: str, claim: UniqueClaim) -> None:
+    key = {"instance_id": instance_id, "unique_type": claim.unique_type, "unique_field": claim.value}
+    if not claim.add:
+        await conn.execute(f"DELETE FROM unique_constraints WHERE {_CLAIM_WHERE}", key)  # noqa: S608 - constant text
+        return
+    taken = await conn.execute(
+        f"SELECT unique_type FROM unique_constraints WHERE {_CLAIM_WHERE}",  # noqa: S608 - constant text
+        key,
+    )
+    if taken.first() is not None:
+        raise _taken(claim)
+    try:
+        await conn.execute(
+            "INSERT INTO unique_constraints (instance_id, unique_type, unique_field) "
+            "VALUES (:instance_id, :unique_type, :unique_field)",
+            key,
+        )
+    except IntegrityError as exc:
+        # A concurrent transaction claimed it after the check above (PostgreSQL's
+        # READ COMMITTED; SQLite serialises writers): the table's primary key,
+        # the only constraint it has, is the arbiter.
+        raise _taken(claim) from exc
+
+
 async def append(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     instance_id: str,
     creator: str,
@@ -84,95 +126,71 @@ async def append(
     Aggregates not in ``expected`` are read for their current sequence.
     """
     for claim in claims:
-        where = and_(
-            unique_constraints.c.instance_id == instance_id,
-            unique_constraints.c.unique_type == claim.unique_type,
-            unique_constraints.c.unique_field == claim.value,
-        )
-        if not claim.add:
-            await conn.execute(delete(unique_constraints).where(where))
-            continue
-        taken = await conn.execute(select(unique_constraints.c.unique_type).where(where))
-        if taken.first() is not None:
-            raise _taken(claim)
-        try:
-            await conn.execute(
-                insert(unique_constraints).values(
-                    instance_id=instance_id, unique_type=claim.unique_type, unique_field=claim.value
-                )
-            )
-        except IntegrityError as exc:
-            # A concurrent transaction claimed it after the check above (PostgreSQL's
-            # READ COMMITTED; SQLite serialises writers): the table's primary key,
-            # the only constraint it has, is the arbiter.
-            raise _taken(claim) from exc
-    at = aware(at).astimezone(UTC)  # SQLite keeps no offset: store the UTC wall time
+        await _apply_claim(conn, instance_id, claim)
+    at = aware(at).astimezone(UTC)
     sequences = dict(expected or {})
-    rows: list[dict[str, Any]] = []
+    stored: list[StoredEvent] = []
     for event in pending:
         key = (event.aggregate_type, event.aggregate_id)
         if key not in sequences:
             sequences[key] = await current_sequence(conn, instance_id, *key)
         sequences[key] += 1
-        rows.append(
-            {
-                "instance_id": instance_id,
-                "aggregate_type": event.aggregate_type,
-                "aggregate_id": event.aggregate_id,
-                "sequence": sequences[key],
-                "event_type": event.type,
-                "resource_owner": event.resource_owner,
-                "creator": creator,
-                "created_at": at,
-                "payload": orjson.dumps(event.data).decode(),
-            }
-        )
-    stored: list[StoredEvent] = []
-    try:
-        for row in rows:
-            result = await conn.execute(insert(events).values(**row).returning(events.c.position))
-            position = int(result.scalar_one())
-            stored.append(
-                StoredEvent(
-                    position=position,
-                    instance_id=instance_id,
-                    aggregate_type=row["aggregate_type"],
-                    aggregate_id=row["aggregate_id"],
-                    sequence=row["sequence"],
-                    type=row["event_type"],
-                    resource_owner=row["resource_owner"],
-                    creator=creator,
-                    created_at=at,
-                    data=orjson.loads(row["payload"]),
-                )
+        try:
+            result = await conn.execute(
+                _INSERT_EVENT,
+                {
+                    "instance_id": instance_id,
+                    "aggregate_type": event.aggregate_type,
+                    "aggregate_id": event.aggregate_id,
+                    "sequence": sequences[key],
+                    "event_type": event.type,
+                    "resource_owner": event.resource_owner,
+                    "creator": creator,
+                    "created_at": at,
+                    "payload": orjson.dumps(event.data).decode(),
+                },
             )
-    except IntegrityError as exc:
-        raise Conflict("the object was changed concurrently; retry the request") from exc
+        except IntegrityError as exc:
+            raise Conflict("the object was changed concurrently; retry the request") from exc
+        stored.append(
+            StoredEvent(
+                position=int(result.scalar_one()),
+                instance_id=instance_id,
+                aggregate_type=event.aggregate_type,
+                aggregate_id=event.aggregate_id,
+                sequence=sequences[key],
+                type=event.type,
+                resource_owner=event.resource_owner,
+                creator=creator,
+                created_at=at,
+                # A copy, as read back: what projections see cannot alias the command's dict.
+                data=orjson.loads(orjson.dumps(event.data)),
+            )
+        )
     return stored
 
 
 async def aggregate_events(
-    conn: AsyncConnection, instance_id: str, aggregate_type: str, aggregate_id: str
+    conn: Connection, instance_id: str, aggregate_type: str, aggregate_id: str
 ) -> list[StoredEvent]:
     result = await conn.execute(
-        select(events)
-        .where(
-            events.c.instance_id == instance_id,
-            events.c.aggregate_type == aggregate_type,
-            events.c.aggregate_id == aggregate_id,
-        )
-        .order_by(events.c.sequence)
+        f"{_SELECT_EVENTS} WHERE instance_id = :instance_id AND aggregate_type = :aggregate_type "  # noqa: S608 - constant text
+        "AND aggregate_id = :aggregate_id ORDER BY sequence",
+        {
+            "instance_id": instance_id,
+            "aggregate_type": aggregate_type,
+            "aggregate_id": aggregate_id,
+        },
     )
-    return [from_row(row._mapping) for row in result]
+    return [from_row(row) for row in result]
 
 
-async def events_after(
-    conn: AsyncConnection, position: int, limit: int = 1000
-) -> list[StoredEvent]:
+async def events_after(conn: Connection, position: int, limit: int = 1000) -> list[StoredEvent]:
     result = await conn.execute(
-        select(events).where(events.c.position > position).order_by(events.c.position).limit(limit)
+        f"{_SELECT_EVENTS} WHERE position > :position ORDER BY position LIMIT :limit",  # noqa: S608 - constant text
+        {"position": position, "limit": limit},
     )
-    return [from_row(row._mapping) for row in result]
+    return [from_row(row) for row in result]
 
 
 def from_row(row: Any) -> StoredEvent:

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.engine import RowMapping
+from keyhook.storage.connection import Row
 
 from keyhook.clock import iso
 from keyhook.domain.caller import Caller
@@ -17,7 +17,7 @@ from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
 
-def delivery_to_wire(row: RowMapping, with_payload: bool = False) -> dict[str, Any]:
+def delivery_to_wire(row: Row, with_payload: bool = False) -> dict[str, Any]:
     wire: dict[str, Any] = {
         "id": row["id"],
         "webhookId": f"msg_{row['id']}",
@@ -38,7 +38,7 @@ def delivery_to_wire(row: RowMapping, with_payload: bool = False) -> dict[str, A
     return wire
 
 
-def attempt_to_wire(row: RowMapping) -> dict[str, Any]:
+def attempt_to_wire(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "attemptDate": iso(row["attempted_at"]),
@@ -109,7 +109,7 @@ class DeliveryQueries:
         return {"delivery": wire}
 
 
-def call_to_wire(row: RowMapping) -> dict[str, Any]:
+def call_to_wire(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "targetId": row["target_id"],

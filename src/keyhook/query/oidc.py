@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.clock import iso
 from keyhook.domain.oidc import Profile
@@ -250,7 +250,7 @@ class OidcQueries:
             )
 
 
-async def _user(conn: AsyncConnection, where: Any) -> UserRecord | None:
+async def _user(conn: Connection, where: Any) -> UserRecord | None:
     row = (
         await conn.execute(
             select(t.users, t.orgs.c.name.label("org_name"))

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from joserfc.jwk import ECKey
 from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.clock import aware, now
 from keyhook.crypto.secretbox import SecretBox
@@ -26,7 +26,7 @@ def _for_instance(query: Select[Any], instance_id: str | None) -> Select[Any]:
     return query if instance_id is None else query.where(_K.c.instance_id == instance_id)
 
 
-async def _published(conn: AsyncConnection, instance_id: str | None) -> list[dict[str, Any]]:
+async def _published(conn: Connection, instance_id: str | None) -> list[dict[str, Any]]:
     query = _for_instance(
         select(_K.c.id, _K.c.algorithm, _K.c.public_jwk, _K.c.active, _K.c.retired_until),
         instance_id,

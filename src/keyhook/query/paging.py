@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Row, Select, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 from sqlalchemy.sql import ColumnElement
 
 
 async def count_and_rows(
-    conn: AsyncConnection,
+    conn: Connection,
     query: Select[Any],
     order: ColumnElement[Any],
     offset: int,

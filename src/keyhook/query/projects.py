@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.engine import RowMapping
+from keyhook.storage.connection import Row
 
 from keyhook.clock import iso
 from keyhook.domain.application import (
@@ -27,7 +27,7 @@ def _wire(table: dict[str, str], value: str) -> str:
     return next(k for k, v in table.items() if v == value)
 
 
-def project_to_wire(row: RowMapping) -> dict[str, Any]:
+def project_to_wire(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "name": row["name"],
@@ -37,7 +37,7 @@ def project_to_wire(row: RowMapping) -> dict[str, Any]:
     }
 
 
-def app_to_wire(row: RowMapping) -> dict[str, Any]:
+def app_to_wire(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "projectId": row["project_id"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import RowMapping
+from keyhook.storage.connection import Row
 
 from keyhook.clock import iso
 from keyhook.domain.caller import Caller
@@ -15,7 +15,7 @@ from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
 
-def session_to_wire(row: RowMapping) -> dict[str, Any]:
+def session_to_wire(row: Row) -> dict[str, Any]:
     factors: dict[str, Any] = {
         "user": {
             "id": row["user_id"],

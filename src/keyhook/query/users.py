@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Row
+from keyhook.storage.connection import Connection
 
 from keyhook.clock import iso
 from keyhook.domain.caller import Caller
@@ -22,7 +22,7 @@ _TOKEN_TYPE_WIRE = {stored: wire for wire, stored in MACHINE_TOKEN_TYPES.items()
 
 
 async def _machine_details(
-    conn: AsyncConnection, instance_id: str, user_ids: list[str]
+    conn: Connection, instance_id: str, user_ids: list[str]
 ) -> dict[str, dict[str, str]]:
     """Description and access token type of machine users, from their
     ``user.machine.added`` events (sequence 1, read through the aggregate's
@@ -52,7 +52,7 @@ async def _machine_details(
 
 
 def user_to_wire(
-    row: RowMapping,
+    row: Row,
     metadata: list[dict[str, str]],
     machine: dict[str, str] | None = None,
 ) -> dict[str, Any]:

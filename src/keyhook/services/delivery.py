@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from keyhook.storage.connection import Connection
 
 from keyhook.actions.catalog import Catalog
 from keyhook.actions.outbox import message_id
@@ -419,7 +419,7 @@ class DeliveryWorker:
     def _note_due(self, delay: float) -> None:
         heapq.heappush(self._due, time.monotonic() + delay)
 
-    async def _append_failures(self, conn: AsyncConnection, failed: list[Result]) -> None:
+    async def _append_failures(self, conn: Connection, failed: list[Result]) -> None:
         for result in failed:
             item = result.claimed
             if item.trigger == "target.delivery.failed":

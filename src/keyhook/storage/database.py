@@ -1,108 +1,183 @@
-"""The database handle: one async engine, read and write transactions.
+"""The database handle: write and read transactions on the raw drivers.
 
-SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout. Write
-transactions start with ``BEGIN IMMEDIATE`` (so a second process waits for the
-lock instead of failing on a read-to-write upgrade) and are serialised
-in-process; reads use their own engine with ordinary deferred transactions.
-PostgreSQL needs none of this. Every repository function runs inside one of
-these transactions.
+SQLite (``sqlite3``) runs in WAL mode with ``synchronous=NORMAL``. The process
+has one writer connection; write transactions take turns on an asyncio lock and
+start with ``BEGIN IMMEDIATE``. When another process holds SQLite's write lock,
+``BEGIN IMMEDIATE`` is retried with asyncio sleeps (up to ``busy_wait``) instead
+of blocking the event loop in SQLite's busy handler. Reads use connections of
+their own (WAL readers never wait for the writer), one statement per snapshot as
+before.
 
-Work that must happen only once a transaction has committed (waking the
-delivery worker) is registered with :meth:`Database.after_commit`.
+PostgreSQL (``asyncpg``) has a pool; the pool does not reset a connection when
+it is returned, because nothing on this path sets session state (the delivery
+listener has its own connection).
+
+Work that must happen only once a transaction has committed (waking the delivery
+worker) is registered with :meth:`Database.after_commit`. Migrations (Alembic,
+``keyhook.storage.migrate``) use SQLAlchemy on their own connection at start-up.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from keyhook.storage.connection import Connection, PostgresConnection, SqliteConnection
 
 DELIVERY_CHANNEL = "keyhook_deliveries"
+_POOL_SIZE = 20
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, busy_wait: float = 10.0) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        options: dict[str, Any] = {}
-        if not self.is_sqlite:
-            options.update(pool_size=10, max_overflow=10)
-        self.engine: AsyncEngine = create_async_engine(url, **options)
-        self.read_engine: AsyncEngine = self.engine
+        self.busy_wait = busy_wait
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
-        self._after_commit: dict[int, list[Callable[[], None]]] = {}
-        if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_write_connection)
-            event.listen(self.engine.sync_engine, "begin", _begin_immediate)
-            self.read_engine = create_async_engine(url)
-            event.listen(self.read_engine.sync_engine, "connect", _sqlite_pragmas)
-
-    def after_commit(self, conn: AsyncConnection, callback: Callable[[], None]) -> None:
-        """Run ``callback`` once the write transaction of ``conn`` has committed."""
-        self._after_commit.setdefault(id(conn), []).append(callback)
+        self._writer: sqlite3.Connection | None = None
+        self._readers: list[sqlite3.Connection] = []
+        self._all_readers: list[sqlite3.Connection] = []
+        self._pool: Any = None
+        self._pool_lock = asyncio.Lock()
 
     @property
     def dialect(self) -> str:
-        return self.engine.dialect.name
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction: committed on normal exit, rolled back on error."""
-        key = 0
-        try:
-            async with self._write_lock or contextlib.nullcontext(), self.engine.begin() as conn:
-                key = id(conn)
-                yield conn
-            for callback in self._after_commit.pop(key, []):
-                callback()
-        finally:
-            self._after_commit.pop(key, None)
-
-    @asynccontextmanager
-    async def sqlite_write_turn(self) -> AsyncIterator[None]:
-        """This process's turn to write to SQLite, for work done on a connection of its own."""
-        assert self._write_lock is not None, "only SQLite takes turns"
-        async with self._write_lock:
-            yield
+        return "sqlite" if self.is_sqlite else "postgresql"
 
     @property
     def sqlite_path(self) -> str:
         return self.url.split(":///", 1)[1]
 
-    async def notify_deliveries(self, conn: AsyncConnection) -> None:
-        """Tell delivery workers in other processes, at commit, that work is due."""
-        if not self.is_sqlite:
-            await conn.execute(text(f"NOTIFY {DELIVERY_CHANNEL}"))
+    @property
+    def postgres_dsn(self) -> str:
+        return self.url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    def after_commit(self, conn: Connection, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the write transaction of ``conn`` has committed."""
+        conn.after_commit.append(callback)
+
+    # -- SQLite ---------------------------------------------------------------
+
+    def _sqlite_connect(self) -> sqlite3.Connection:
+        raw = sqlite3.connect(
+            self.sqlite_path, isolation_level=None, check_same_thread=False, cached_statements=256
+        )
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=NORMAL")
+        raw.execute("PRAGMA foreign_keys=OFF")
+        return raw
+
+    def sqlite_writer(self) -> sqlite3.Connection:
+        if self._writer is None:
+            self._writer = self._sqlite_connect()
+            # BEGIN IMMEDIATE is retried below without blocking the loop; later
+            # statements of a transaction never wait (WAL, one writer per process).
+            self._writer.execute("PRAGMA busy_timeout=0")
+        return self._writer
+
+    async def _begin_immediate(self, raw: sqlite3.Connection) -> None:
+        deadline = time.monotonic() + self.busy_wait
+        pause = 0.001
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.read_engine.connect() as conn:
-            yield conn
+    async def sqlite_write_turn(self) -> AsyncIterator[sqlite3.Connection]:
+        """This process's turn to write to SQLite, inside ``BEGIN IMMEDIATE`` on the
+        writer connection; committed on normal exit, rolled back on error."""
+        assert self._write_lock is not None, "only SQLite takes turns"
+        async with self._write_lock:
+            raw = self.sqlite_writer()
+            await self._begin_immediate(raw)
+            try:
+                yield raw
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+
+    # -- PostgreSQL -----------------------------------------------------------
+
+    async def postgres_pool(self) -> Any:
+        if self._pool is None:
+            async with self._pool_lock:
+                if self._pool is None:
+                    import asyncpg
+
+                    self._pool = await asyncpg.create_pool(
+                        self.postgres_dsn, min_size=1, max_size=_POOL_SIZE, reset=_no_reset
+                    )
+        return self._pool
+
+    # -- both -----------------------------------------------------------------
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Connection]:
+        """One write transaction: committed on normal exit, rolled back on error."""
+        conn: Connection
+        if self.is_sqlite:
+            async with self.sqlite_write_turn() as raw:
+                conn = SqliteConnection(raw)
+                yield conn
+        else:
+            pool = await self.postgres_pool()
+            async with pool.acquire() as raw, raw.transaction():
+                conn = PostgresConnection(raw)
+                yield conn
+        for callback in conn.after_commit:
+            callback()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Connection]:
+        if self.is_sqlite:
+            raw = self._readers.pop() if self._readers else self._new_reader()
+            try:
+                yield SqliteConnection(raw)
+            finally:
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+                self._readers.append(raw)
+            return
+        pool = await self.postgres_pool()
+        async with pool.acquire() as raw:
+            yield PostgresConnection(raw)
+
+    def _new_reader(self) -> sqlite3.Connection:
+        raw = self._sqlite_connect()
+        raw.execute("PRAGMA busy_timeout=1000")
+        self._all_readers.append(raw)
+        return raw
+
+    async def notify_deliveries(self, conn: Connection) -> None:
+        """Tell delivery workers in other processes, at commit, that work is due."""
+        if not self.is_sqlite:
+            await conn.execute(f"NOTIFY {DELIVERY_CHANNEL}")
 
     async def close(self) -> None:
-        await self.engine.dispose()
-        if self.read_engine is not self.engine:
-            await self.read_engine.dispose()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        for raw in self._all_readers:
+            raw.close()
+        self._all_readers.clear()
+        self._readers.clear()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
 
-def _sqlite_write_connection(dbapi_connection: Any, record: Any) -> None:
-    _sqlite_pragmas(dbapi_connection, record)
-    # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's BEGIN.
-    dbapi_connection.isolation_level = None
-
-
-def _begin_immediate(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+async def _no_reset(_connection: Any) -> None:
+    return None

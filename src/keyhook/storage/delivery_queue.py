@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from keyhook.storage.connection import sqlite_time
 from keyhook.storage.database import Database
 from keyhook.storage.text import storable
 
@@ -60,36 +61,18 @@ class Outcome:
     error: str | None
 
 
-def sqlite_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 class DeliveryQueue:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._sqlite: sqlite3.Connection | None = None
         self._postgres: Any = None
         self._postgres_lock = asyncio.Lock()  # claims and records take turns on it
-
-    def _sqlite_connection(self) -> sqlite3.Connection:
-        if self._sqlite is None:
-            self._sqlite = sqlite3.connect(self.db.sqlite_path, isolation_level=None)
-            self._sqlite.execute("PRAGMA busy_timeout=10000")
-        return self._sqlite
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:
         """A write transaction on the raw driver connection."""
         if self.db.is_sqlite:
-            async with self.db.sqlite_write_turn():
-                con = self._sqlite_connection()
-                con.execute("BEGIN IMMEDIATE")
-                try:
-                    yield con
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-                con.execute("COMMIT")
+            async with self.db.sqlite_write_turn() as con:
+                yield con
             return
         raw = await self._postgres_connection()
         async with self._postgres_lock, raw.transaction():
@@ -109,9 +92,6 @@ class DeliveryQueue:
         return self._postgres
 
     async def close(self) -> None:
-        if self._sqlite is not None:
-            self._sqlite.close()
-            self._sqlite = None
         if self._postgres is not None:
             await self._postgres.close()
             self._postgres = None

@@ -1,4 +1,9 @@
-"""Apply the Alembic migrations in ``migrations/`` to the connected database."""
+"""Apply the Alembic migrations in ``migrations/`` to the connected database.
+
+Migrations run through SQLAlchemy (Alembic needs it) on an engine of their own,
+made for the upgrade and disposed after it; everything else uses the raw
+drivers of :mod:`keyhook.storage.database`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from keyhook.storage.database import Database
 
@@ -21,5 +27,9 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def upgrade(database: Database) -> None:
-    async with database.engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+    engine = create_async_engine(database.url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,311 @@
+"""One connection type for both engines, on their raw drivers.
+
+Every repository function speaks to the database through :class:`Connection`:
+SQL text with ``:name`` parameters, rows back as :class:`Row` (a dict that also
+answers attribute access). The same SQL text runs on SQLite (``sqlite3``, in the
+event loop's thread) and PostgreSQL (``asyncpg``). Why no SQLAlchemy on this
+path: measured here (docs/performance.md), one primary-key SELECT costs 0.43 ms
+through SQLAlchemy Core and aiosqlite and 0.01 ms on ``sqlite3``; an INSERT with
+its COMMIT 3.3 ms against 0.08 ms.
+
+What this module smooths over between the engines, and nothing more:
+
+* parameters: ``:name`` becomes ``$n`` for asyncpg (a name used twice keeps its
+  number); a list or tuple value expands to one parameter per item, for
+  ``IN (:ids)``;
+* values: SQLite keeps timestamps as text in SQLAlchemy's storage format
+  (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC; the migrations made the columns) and
+  booleans as integers. Timestamps and booleans are converted on the way in
+  by type and on the way out by column name (the names come from
+  ``keyhook.storage.schema``), so callers always see aware UTC datetimes and bools;
+* errors: a violated constraint is :class:`IntegrityError` on both.
+
+SQL text must not contain ``:word`` inside string literals (it would be read as
+a parameter); Postgres casts (``x::text``) are fine.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from keyhook.errors import KeyhookError
+from keyhook.storage.schema import metadata
+
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b|\bRETURNING\b", re.IGNORECASE)
+
+
+def _columns_of_type(kind: str) -> frozenset[str]:
+    names = set()
+    for table in metadata.tables.values():
+        for column in table.columns:
+            if type(column.type).__name__ == kind:
+                names.add(column.name)
+    return frozenset(names)
+
+
+TIMESTAMP_COLUMNS = _columns_of_type("DateTime")
+BOOLEAN_COLUMNS = _columns_of_type("Boolean")
+
+
+class IntegrityError(KeyhookError):
+    """A statement violated a unique, primary-key or foreign-key constraint.
+
+    Repository code catches it and says what was taken; escaping, it is a 500."""
+
+
+class Row(dict[str, Any]):
+    """One result row: ``row["name"]`` or ``row.name``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def _mapping(self) -> Row:  # TRANSITIONAL: SQLAlchemy's spelling
+        return self
+
+
+class Result:
+    __slots__ = ("rowcount", "rows")
+
+    def __init__(self, rows: list[Row], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def all(self) -> list[Row]:
+        return self.rows
+
+    def first(self) -> Row | None:
+        return self.rows[0] if self.rows else None
+
+    def one(self) -> Row:
+        if len(self.rows) != 1:
+            raise LookupError(f"expected one row, got {len(self.rows)}")
+        return self.rows[0]
+
+    def scalar(self) -> Any:
+        """The first column of the first row, or None without rows."""
+        if not self.rows:
+            return None
+        return next(iter(self.rows[0].values()))
+
+    def scalar_one(self) -> Any:
+        return next(iter(self.one().values()))
+
+    def mappings(self) -> Result:  # TRANSITIONAL: SQLAlchemy's spelling
+        return self
+
+    def scalars(self) -> list[Any]:
+        """The first column of every row."""
+        return [next(iter(row.values())) for row in self.rows]
+
+
+def sqlite_time(moment: datetime) -> str:
+    """A timestamp as SQLite keeps it (naive UTC, always with microseconds)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _from_sqlite_time(value: Any) -> Any:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
+
+
+def _expand(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Lists in ``params`` become one parameter per item (``:ids`` → ``:ids_0, :ids_1``)."""
+    flat: dict[str, Any] = {}
+    lists: dict[str, int] = {}
+    for name, value in params.items():
+        if isinstance(value, list | tuple):
+            lists[name] = len(value)
+            for index, item in enumerate(value):
+                flat[f"{name}__{index}"] = item
+        else:
+            flat[name] = value
+    if not lists:
+        return sql, flat
+
+    def spread(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in lists:
+            return match.group(0)
+        if lists[name] == 0:
+            return "NULL"  # IN (NULL) matches nothing, NOT IN (NULL) nothing either: callers guard
+        return ", ".join(f":{name}__{index}" for index in range(lists[name]))
+
+    return _PARAMETER.sub(spread, sql), flat
+
+
+class Connection:
+    """A connection inside one transaction (or, for reads, one checkout)."""
+
+    dialect = ""
+
+    def __init__(self) -> None:
+        self.after_commit: list[Any] = []
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    async def execute(self, sql: Any, params: Mapping[str, Any] | None = None) -> Result:
+        raise NotImplementedError
+
+    def _text(self, sql: Any, params: Mapping[str, Any] | None) -> tuple[str, Mapping[str, Any] | None]:
+        """TRANSITIONAL: a SQLAlchemy Core statement compiled to this layer's text."""
+        if isinstance(sql, str):
+            return sql, params
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = (sqlite if self.is_sqlite else postgresql).dialect(paramstyle="named")
+        compiled = sql.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        params = dict(compiled.params)
+        table = getattr(sql, "table", None)
+        if sql.is_insert and table is not None:
+            for column in table.columns:
+                default = column.default
+                if default is not None and default.is_scalar and params.get(column.name) is None:
+                    params[column.name] = default.arg
+        return str(compiled), params
+
+    async def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        raise NotImplementedError
+
+
+class SqliteConnection(Connection):
+    """Statements run in the event loop's thread: each takes microseconds, less
+    than a hop to a worker thread would. Write transactions are serialised by
+    :class:`~keyhook.storage.database.Database`, so no statement here waits for a lock
+    held by this process."""
+
+    dialect = "sqlite"
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        super().__init__()
+        self.raw = raw
+
+    async def execute(self, sql: Any, params: Mapping[str, Any] | None = None) -> Result:
+        values: dict[str, Any] = {}
+        sql, params = self._text(sql, params)
+        if params:
+            sql, values = _expand(sql, params)
+            for name, value in values.items():
+                if isinstance(value, datetime):
+                    values[name] = sqlite_time(value)
+        try:
+            cursor = self.raw.execute(sql, values)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        description = cursor.description
+        if description is None:
+            return Result([], cursor.rowcount)
+        names = [column[0] for column in description]
+        convert = [
+            (index, name in TIMESTAMP_COLUMNS)
+            for index, name in enumerate(names)
+            if name in TIMESTAMP_COLUMNS or name in BOOLEAN_COLUMNS
+        ]
+        try:
+            fetched = cursor.fetchall()
+        except sqlite3.IntegrityError as exc:  # RETURNING reports violations on fetch
+            raise IntegrityError(str(exc)) from exc
+        rows: list[Row] = []
+        for values_of_row in fetched:
+            if convert:
+                items = list(values_of_row)
+                for index, is_time in convert:
+                    value = items[index]
+                    if value is not None:
+                        items[index] = _from_sqlite_time(value) if is_time else bool(value)
+                rows.append(Row(zip(names, items, strict=True)))
+            else:
+                rows.append(Row(zip(names, values_of_row, strict=True)))
+        return Result(rows, len(rows) if cursor.rowcount < 0 else cursor.rowcount)
+
+    async def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        prepared = [
+            {k: sqlite_time(v) if isinstance(v, datetime) else v for k, v in row.items()}
+            for row in rows
+        ]
+        try:
+            self.raw.executemany(sql, prepared)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+
+
+_POSTGRES_SQL: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
+def postgres_sql(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``:name`` placeholders as asyncpg's ``$n``, and the names in number order."""
+    cached = _POSTGRES_SQL.get(sql)
+    if cached is not None:
+        return cached
+    order: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in order:
+            order.append(name)
+        return f"${order.index(name) + 1}"
+
+    translated = (_PARAMETER.sub(number, sql), tuple(order))
+    if len(_POSTGRES_SQL) < 4096:  # list expansions make new texts; keep the cache bounded
+        _POSTGRES_SQL[sql] = translated
+    return translated
+
+
+class PostgresConnection(Connection):
+    dialect = "postgresql"
+
+    def __init__(self, raw: Any) -> None:
+        super().__init__()
+        self.raw = raw
+
+    async def execute(self, sql: Any, params: Mapping[str, Any] | None = None) -> Result:
+        values: dict[str, Any] = {}
+        sql, params = self._text(sql, params)
+        if params:
+            sql, values = _expand(sql, params)
+        text, order = postgres_sql(sql)
+        arguments = [values[name] for name in order]
+        import asyncpg
+
+        try:
+            if _RETURNS_ROWS.search(text):
+                records = await self.raw.fetch(text, *arguments)
+                rows = [Row(record.items()) for record in records]
+                return Result(rows, len(rows))
+            status = await self.raw.execute(text, *arguments)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(str(exc)) from exc
+        count = status.rsplit(" ", 1)[-1]
+        return Result([], int(count) if count.isdigit() else -1)
+
+    async def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        text, order = postgres_sql(sql)
+        import asyncpg
+
+        try:
+            await self.raw.executemany(text, [[row[name] for name in order] for row in rows])
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(str(exc)) from exc
