@@ -15,7 +15,6 @@ from pathlib import Path
 
 import aiohttp
 import orjson
-from sqlalchemy import select
 
 from bench.common import percentile, start_receiver, table, wait_http
 from keyhook.actions.engine import CallContext
@@ -24,7 +23,6 @@ from keyhook.command.executions import ExecutionCommands
 from keyhook.command.targets import TargetCommands
 from keyhook.config import from_environment
 from keyhook.domain.caller import Caller
-from keyhook.storage import schema as t
 
 METHOD = "/zitadel.user.v2.UserService/AddHumanUser"
 MESSAGE = {
@@ -44,7 +42,7 @@ async def run(calls: int) -> str:
             core = await assemble(from_environment({}, data_dir=Path(tmp), dev=True))
             await core.start()
             async with core.db.read() as conn:
-                instance = (await conn.execute(select(t.instances))).one()
+                instance = (await conn.execute("SELECT * FROM instances")).one()
             caller = Caller(
                 instance.id,
                 instance.admin_user_id,

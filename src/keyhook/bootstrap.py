@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from sqlalchemy import select
 
 from keyhook.actions.calllog import CallLog
 from keyhook.actions.catalog import Catalog
@@ -47,7 +46,6 @@ from keyhook.services.oidc_access import TokenAccess
 from keyhook.services.oidc_signer import TokenSigner
 from keyhook.services.oidc_tokens import ClientAuthenticator, Lifetimes, TokenMaker
 from keyhook.services.retention import Pruner, Retention
-from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 from keyhook.storage.migrate import upgrade
 
@@ -122,7 +120,8 @@ async def _check_master_key(db: Database, box: SecretBox, settings: Settings) ->
     async with db.read() as conn:
         payload = (
             await conn.execute(
-                select(t.events.c.payload).where(t.events.c.event_type == "instance.added")
+                "SELECT payload FROM events WHERE event_type = :event_type",
+                {"event_type": "instance.added"},
             )
         ).scalar()
     sealed = orjson.loads(payload).get("sealedKeyCheck") if payload else None
@@ -156,7 +155,7 @@ def _private_data_dir(settings: Settings) -> None:
 async def _ensure_signing_key(writer: Writer) -> None:
     """Every start: the instance gets a token signing key if it has no active one."""
     async with writer.db.read() as conn:
-        row = (await conn.execute(select(t.instances.c.id, t.instances.c.default_org_id))).first()
+        row = (await conn.execute("SELECT id, default_org_id FROM instances")).first()
     if row is None:
         return
     system = Caller(
@@ -218,7 +217,7 @@ async def assemble(
     )
     token_path = settings.data_dir / "admin.pat"
     async with db.read() as conn:
-        existing = (await conn.execute(select(t.instances.c.id))).first()
+        existing = (await conn.execute("SELECT id FROM instances")).first()
     first_start = existing is None
     if first_start:
         setup = await set_up_instance(writer)

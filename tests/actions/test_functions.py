@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from keyhook.actions.engine import FunctionContext, run_function
 from keyhook.bootstrap import Core, assemble
@@ -23,7 +22,6 @@ from keyhook.config import from_environment
 from keyhook.domain.caller import Caller
 from keyhook.domain.claims import log_claim
 from keyhook.errors import TargetError
-from keyhook.storage import schema as t
 from tests.support.receiver import Answer, Received, Receiver, answer
 
 
@@ -56,7 +54,7 @@ class Engine:
 async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
     core = await assemble(from_environment({}, data_dir=tmp_path, dev=True))
     async with core.db.read() as conn:
-        row = (await conn.execute(select(t.instances))).one()
+        row = (await conn.execute("SELECT * FROM instances")).one()
     yield Engine(core, Caller(row.id, row.admin_user_id, row.default_org_id, row.default_org_id))
     await core.stop()
 
@@ -201,7 +199,7 @@ async def test_any_exception_in_a_call_is_the_targets_error(tmp_path: Path) -> N
     )
     try:
         async with core.db.read() as conn:
-            row = (await conn.execute(select(t.instances))).one()
+            row = (await conn.execute("SELECT * FROM instances")).one()
         engine = Engine(
             core, Caller(row.id, row.admin_user_id, row.default_org_id, row.default_org_id)
         )

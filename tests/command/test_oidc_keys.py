@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import orjson
 import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from sqlalchemy import select
 
 from keyhook.clock import now
 from keyhook.command.oidc_keys import (
@@ -19,7 +18,6 @@ from keyhook.command.oidc_keys import (
 from keyhook.config import from_environment
 from keyhook.errors import InvalidArgument
 from keyhook.query.oidc_keys import published_jwks, signing_key
-from keyhook.storage import schema as t
 from tests.command.conftest import World
 
 
@@ -44,10 +42,11 @@ async def test_private_key_is_sealed_in_the_event_and_the_table(world: World) ->
     async with world.writer.db.read() as conn:
         payload = (
             await conn.execute(
-                select(t.events.c.payload).where(t.events.c.event_type == "instance.oidc.key.added")
+                "SELECT payload FROM events WHERE event_type = :event_type",
+                {"event_type": "instance.oidc.key.added"},
             )
         ).scalar_one()
-        sealed = (await conn.execute(select(t.oidc_signing_keys.c.private_key_sealed))).scalar()
+        sealed = (await conn.execute("SELECT private_key_sealed FROM oidc_signing_keys")).scalar()
     assert private_d not in payload
     assert orjson.loads(payload)["sealedPrivateKey"].startswith("v1:")
     assert isinstance(sealed, str) and private_d not in sealed
@@ -68,18 +67,12 @@ async def test_rotation_retires_the_old_key_but_keeps_it_published(world: World)
     async with world.writer.db.read() as conn:
         rows = {
             r.id: r
-            for r in await conn.execute(
-                select(
-                    t.oidc_signing_keys.c.id,
-                    t.oidc_signing_keys.c.active,
-                    t.oidc_signing_keys.c.retired_until,
-                )
-            )
+            for r in await conn.execute("SELECT id, active, retired_until FROM oidc_signing_keys")
         }
     assert rows[new].active and rows[new].retired_until is None
     assert not rows[old].active
-    stored = rows[old].retired_until
-    until = stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored  # SQLite: naive UTC
+    until = rows[old].retired_until
+    assert until.tzinfo is not None  # aware UTC on both engines
     window = timedelta(seconds=DEFAULT_PUBLISH_OLD_FOR)
     assert before + window - timedelta(seconds=5) <= until <= now() + window
     # Rotating again retires only the active key; the first one keeps its own window.
@@ -113,11 +106,11 @@ async def test_default_window_follows_the_longest_configured_token_lifetime(
     before = now()
     await rotate_signing_key(world.writer, world.admin)
     async with world.writer.db.read() as conn:
-        stored = (
+        until = (
             await conn.execute(
-                select(t.oidc_signing_keys.c.retired_until).where(t.oidc_signing_keys.c.id == old)
+                "SELECT retired_until FROM oidc_signing_keys WHERE id = :id", {"id": old}
             )
         ).scalar_one()
-    until = stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored
+    assert until.tzinfo is not None
     assert before + timedelta(hours=30) - timedelta(seconds=5) <= until
     assert until <= now() + timedelta(hours=30)

@@ -10,15 +10,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from sqlalchemy import select
-
 from keyhook.actions.transport import MockTransport, OutboundRequest, OutboundResponse
 from keyhook.bootstrap import assemble
 from keyhook.command.executions import ExecutionCommands
 from keyhook.command.targets import TargetCommands
 from keyhook.config import from_environment
 from keyhook.domain.caller import Caller
-from keyhook.storage import schema as t
 from tests.support.server import create_database, drop_database
 
 
@@ -33,7 +30,7 @@ async def test_a_refused_row_is_isolated_and_the_others_are_recorded(tmp_path: P
     core = await assemble(settings, transport=MockTransport(ok), with_worker=True)
     try:
         async with core.db.read() as conn:
-            row = (await conn.execute(select(t.instances))).one()
+            row = (await conn.execute("SELECT * FROM instances")).one()
         admin = Caller(row.id, row.admin_user_id, row.default_org_id, row.default_org_id)
         target = await TargetCommands(core.writer).create(
             admin,
@@ -60,9 +57,11 @@ async def test_a_refused_row_is_isolated_and_the_others_are_recorded(tmp_path: P
         async with core.db.read() as conn:
             states = {
                 r.id: (r.status, r.attempts, r.lease_owner)
-                for r in await conn.execute(select(t.deliveries))
+                for r in await conn.execute("SELECT * FROM deliveries")
             }
-            bodies = [r.response_body for r in await conn.execute(select(t.delivery_attempts))]
+            bodies = [
+                r.response_body for r in await conn.execute("SELECT * FROM delivery_attempts")
+            ]
         good = [item.id for item in claimed[:-1]]
         assert all(states[d] == ("succeeded", 1, None) for d in good)
         # The refused one is left to its lease (sent again when it ends), nothing else is.

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from keyhook.bootstrap import Core, assemble
 from keyhook.command.users import HumanUserInput
@@ -19,7 +18,6 @@ from keyhook.config import from_environment
 from keyhook.crypto.passwords import Passwords
 from keyhook.domain.caller import Caller
 from keyhook.errors import FailedPrecondition, InvalidArgument, NotFound
-from keyhook.storage import schema as t
 
 
 class CountingPasswords(Passwords):
@@ -41,7 +39,7 @@ async def core(tmp_path: Path) -> AsyncIterator[Core]:
 
 async def admin(core: Core) -> Caller:
     async with core.db.read() as conn:
-        row = (await conn.execute(select(t.instances))).one()
+        row = (await conn.execute("SELECT * FROM instances")).one()
     return Caller(row.id, row.admin_user_id, row.default_org_id, row.default_org_id)
 
 

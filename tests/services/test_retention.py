@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
 
 from keyhook.config import from_environment
 from keyhook.errors import InvalidArgument
 from keyhook.services.retention import Pruner, Retention
-from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 from keyhook.storage.migrate import upgrade
 from tests.services.conftest import FAST_DELIVERY
@@ -41,22 +39,24 @@ def retention(**env: str) -> Retention:
     return Retention.parse(from_environment(env))
 
 
-async def add(db: Database, table: Any, **row: Any) -> str:
+async def add(db: Database, table: str, **row: Any) -> str:
     row.setdefault("id", secrets.token_hex(8))
+    columns = ", ".join(row)
+    values = ", ".join(f":{name}" for name in row)
     async with db.write() as conn:
-        await conn.execute(insert(table).values(**row))
+        await conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({values})", row)  # noqa: S608 - constant text
     return str(row["id"])
 
 
-async def ids(db: Database, table: Any) -> set[str]:
+async def ids(db: Database, table: str) -> set[str]:
     async with db.read() as conn:
-        return {r[0] for r in await conn.execute(select(table.c.id))}
+        return set((await conn.execute(f"SELECT id FROM {table}")).scalars())  # noqa: S608 - constant text
 
 
 async def delivery(db: Database, status: str, changed: datetime) -> str:
     delivery_id = await add(
         db,
-        t.deliveries,
+        "deliveries",
         instance_id="1",
         target_id="2",
         kind="event",
@@ -70,7 +70,7 @@ async def delivery(db: Database, status: str, changed: datetime) -> str:
     )
     await add(
         db,
-        t.delivery_attempts,
+        "delivery_attempts",
         delivery_id=delivery_id,
         worker="w",
         attempted_at=changed,
@@ -86,9 +86,9 @@ async def test_finished_deliveries_past_retention_go_with_their_attempts(db: Dat
     recent = await delivery(db, "succeeded", NOW - 29 * DAY)
     counts = await Pruner(db, retention()).prune_once(NOW)
     assert counts["deliveries"] == 2
-    assert await ids(db, t.deliveries) == {old_pending, recent}
+    assert await ids(db, "deliveries") == {old_pending, recent}
     async with db.read() as conn:
-        left = {r[0] for r in await conn.execute(select(t.delivery_attempts.c.delivery_id))}
+        left = set((await conn.execute("SELECT delivery_id FROM delivery_attempts")).scalars())
     assert left == {old_pending, recent}
     assert old_ok not in left and old_failed not in left
 
@@ -97,7 +97,7 @@ async def test_off_keeps_everything_and_bad_values_are_refused(db: Database) -> 
     await delivery(db, "succeeded", NOW - 400 * DAY)
     counts = await Pruner(db, retention(KEYHOOK_RETENTION_DELIVERIES="off")).prune_once(NOW)
     assert "deliveries" not in counts
-    assert len(await ids(db, t.deliveries)) == 1
+    assert len(await ids(db, "deliveries")) == 1
     with pytest.raises(InvalidArgument, match="KEYHOOK_RETENTION_CALLS"):
         retention(KEYHOOK_RETENTION_CALLS="0s")
     with pytest.raises(InvalidArgument, match="KEYHOOK_RETENTION_DELIVERIES"):
@@ -115,10 +115,10 @@ async def test_call_records_go_after_their_retention(db: Database) -> None:
             "created_at": at,
         }
 
-    await add(db, t.execution_calls, **call(NOW - 2 * DAY))
-    kept = await add(db, t.execution_calls, **call(NOW - timedelta(hours=1)))
+    await add(db, "execution_calls", **call(NOW - 2 * DAY))
+    kept = await add(db, "execution_calls", **call(NOW - timedelta(hours=1)))
     await Pruner(db, retention(KEYHOOK_RETENTION_CALLS="24h")).prune_once(NOW)
-    assert await ids(db, t.execution_calls) == {kept}
+    assert await ids(db, "execution_calls") == {kept}
 
 
 async def test_oidc_rows_go_once_nothing_can_use_them(db: Database) -> None:
@@ -137,8 +137,8 @@ async def test_oidc_rows_go_once_nothing_can_use_them(db: Database) -> None:
             "changed_at": expires - DAY,
         }
 
-    await add(db, t.oidc_auth_requests, **request(NOW - 2 * DAY, None))
-    live_request = await add(db, t.oidc_auth_requests, **request(NOW - 2 * DAY, NOW))
+    await add(db, "oidc_auth_requests", **request(NOW - 2 * DAY, None))
+    live_request = await add(db, "oidc_auth_requests", **request(NOW - 2 * DAY, NOW))
 
     def token(expires: datetime) -> dict[str, Any]:
         return {
@@ -151,8 +151,8 @@ async def test_oidc_rows_go_once_nothing_can_use_them(db: Database) -> None:
             "created_at": expires - DAY,
         }
 
-    await add(db, t.oidc_access_tokens, **token(NOW - 2 * ACCESS_HOURS))
-    live_token = await add(db, t.oidc_access_tokens, **token(NOW + ACCESS_HOURS))
+    await add(db, "oidc_access_tokens", **token(NOW - 2 * ACCESS_HOURS))
+    live_token = await add(db, "oidc_access_tokens", **token(NOW + ACCESS_HOURS))
 
     def grant(changed: datetime, **extra: Any) -> dict[str, Any]:
         return {
@@ -168,19 +168,19 @@ async def test_oidc_rows_go_once_nothing_can_use_them(db: Database) -> None:
         }
 
     long_ago = NOW - 3 * DAY  # more than the 12 h token lifetime and a day of grace
-    await add(db, t.oidc_sessions, **grant(long_ago, revoked=True))
-    await add(db, t.oidc_sessions, **grant(long_ago))  # never had a refresh token
-    await add(db, t.oidc_sessions, **grant(long_ago, refresh_expires_at=NOW - DAY))
+    await add(db, "oidc_sessions", **grant(long_ago, revoked=True))
+    await add(db, "oidc_sessions", **grant(long_ago))  # never had a refresh token
+    await add(db, "oidc_sessions", **grant(long_ago, refresh_expires_at=NOW - DAY))
     refreshable = await add(
-        db, t.oidc_sessions, **grant(long_ago, refresh_token_hash="h", refresh_expires_at=NOW + DAY)
+        db, "oidc_sessions", **grant(long_ago, refresh_token_hash="h", refresh_expires_at=NOW + DAY)
     )
-    recent = await add(db, t.oidc_sessions, **grant(NOW - timedelta(hours=2), revoked=True))
+    recent = await add(db, "oidc_sessions", **grant(NOW - timedelta(hours=2), revoked=True))
 
     counts = await Pruner(db, retention()).prune_once(NOW)
     assert counts["authRequests"] == 1 and counts["accessTokens"] == 1 and counts["grants"] == 3
-    assert await ids(db, t.oidc_auth_requests) == {live_request}
-    assert await ids(db, t.oidc_access_tokens) == {live_token}
-    assert await ids(db, t.oidc_sessions) == {refreshable, recent}
+    assert await ids(db, "oidc_auth_requests") == {live_request}
+    assert await ids(db, "oidc_access_tokens") == {live_token}
+    assert await ids(db, "oidc_sessions") == {refreshable, recent}
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from keyhook.storage import schema
 from keyhook.storage.database import Database
@@ -21,7 +22,12 @@ async def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:
     def differences(conn: Connection) -> list[Any]:
         return list(compare_metadata(MigrationContext.configure(conn), schema.metadata))
 
-    async with db.engine.connect() as conn:
-        found = await conn.run_sync(differences)
-    await db.close()
+    # The schema is inspected through SQLAlchemy, on an engine of the test's own.
+    engine = create_async_engine(db.url)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.run_sync(differences)
+    finally:
+        await engine.dispose()
+        await db.close()
     assert found == [], "a schema change without its migration: " + repr(found)

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import cache
 
 import orjson
-from sqlalchemy import Table, insert, update
-from keyhook.storage.connection import Connection
 
 from keyhook.eventstore.store import StoredEvent
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 
-_A = t.oidc_auth_requests
-_S = t.oidc_sessions
-_T = t.oidc_access_tokens
+_A = "oidc_auth_requests"
+_S = "oidc_sessions"
 
 
 def _time(value: str | None) -> datetime | None:
@@ -30,35 +28,48 @@ def _scopes(values: list[str]) -> str:
     return orjson.dumps(values).decode()
 
 
+_INSERT_AUTH_REQUEST = (
+    "INSERT INTO oidc_auth_requests (id, instance_id, app_id, client_id, redirect_uri, scopes, "
+    "state, nonce, code_challenge, status, expires_at, sequence, created_at, changed_at) "
+    "VALUES (:id, :instance_id, :app_id, :client_id, :redirect_uri, :scopes, :state, :nonce, "
+    ":code_challenge, :status, :expires_at, :sequence, :created_at, :changed_at)"
+)
+
+
 async def _auth_request_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
-        insert(_A).values(
-            id=e.aggregate_id,
-            instance_id=e.instance_id,
-            app_id=d["appId"],
-            client_id=d["clientId"],
-            redirect_uri=d["redirectUri"],
-            scopes=_scopes(d["scopes"]),
-            state=d["state"],
-            nonce=d["nonce"],
-            code_challenge=d["codeChallenge"],
-            status="pending",
-            expires_at=_time(d["expiresAt"]),
-            sequence=e.sequence,
-            created_at=e.created_at,
-            changed_at=e.created_at,
-        )
+        _INSERT_AUTH_REQUEST,
+        {
+            "id": e.aggregate_id,
+            "instance_id": e.instance_id,
+            "app_id": d["appId"],
+            "client_id": d["clientId"],
+            "redirect_uri": d["redirectUri"],
+            "scopes": _scopes(d["scopes"]),
+            "state": d["state"],
+            "nonce": d["nonce"],
+            "code_challenge": d["codeChallenge"],
+            "status": "pending",
+            "expires_at": _time(d["expiresAt"]),
+            "sequence": e.sequence,
+            "created_at": e.created_at,
+            "changed_at": e.created_at,
+        },
     )
 
 
-async def _touch(conn: Connection, table: Table, e: StoredEvent, **values: object) -> None:
+@cache
+def _update_by_id(table: str, columns: tuple[str, ...]) -> str:
+    """``UPDATE table SET c = :c, ... WHERE id = :id``; names are this module's constants."""
+    assignments = ", ".join(f"{column} = :{column}" for column in columns)
+    return f"UPDATE {table} SET {assignments} WHERE id = :id"  # noqa: S608 - constant text
+
+
+async def _touch(conn: Connection, table: str, e: StoredEvent, **values: object) -> None:
     """The aggregate's row took the event: its sequence and change time, and ``values``."""
-    await conn.execute(
-        update(table)
-        .where(table.c.id == e.aggregate_id)
-        .values(sequence=e.sequence, changed_at=e.created_at, **values)
-    )
+    params = {"sequence": e.sequence, "changed_at": e.created_at, **values}
+    await conn.execute(_update_by_id(table, tuple(params)), {**params, "id": e.aggregate_id})
 
 
 async def _auth_request_linked(conn: Connection, e: StoredEvent) -> None:
@@ -91,42 +102,60 @@ async def _auth_request_failed(conn: Connection, e: StoredEvent) -> None:
     await _touch(conn, _A, e, status="failed")
 
 
+_INSERT_GRANT = (
+    "INSERT INTO oidc_sessions (id, instance_id, user_id, org_id, client_id, scopes, auth_time, "
+    "login_session_id, grant_type, revoked, sequence, created_at, changed_at) VALUES (:id, "
+    ":instance_id, :user_id, :org_id, :client_id, :scopes, :auth_time, :login_session_id, "
+    ":grant_type, :revoked, :sequence, :created_at, :changed_at)"
+)
+
+
 async def _grant_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
-        insert(_S).values(
-            id=e.aggregate_id,
-            instance_id=e.instance_id,
-            user_id=d["userId"],
-            org_id=e.resource_owner,
-            client_id=d["clientId"],
-            scopes=_scopes(d["scopes"]),
-            auth_time=_time(d["authTime"]),
-            login_session_id=d["sessionId"],
-            grant_type=d["grantType"],
-            revoked=False,
-            sequence=e.sequence,
-            created_at=e.created_at,
-            changed_at=e.created_at,
-        )
+        _INSERT_GRANT,
+        {
+            "id": e.aggregate_id,
+            "instance_id": e.instance_id,
+            "user_id": d["userId"],
+            "org_id": e.resource_owner,
+            "client_id": d["clientId"],
+            "scopes": _scopes(d["scopes"]),
+            "auth_time": _time(d["authTime"]),
+            "login_session_id": d["sessionId"],
+            "grant_type": d["grantType"],
+            "revoked": False,
+            "sequence": e.sequence,
+            "created_at": e.created_at,
+            "changed_at": e.created_at,
+        },
     )
+
+
+_INSERT_ACCESS = (  # one access token
+    "INSERT INTO oidc_access_tokens (id, instance_id, oidc_session_id, user_id, client_id, "
+    "scopes, token_hash, expires_at, revoked, created_at) VALUES (:id, :instance_id, "
+    ":oidc_session_id, :user_id, :client_id, :scopes, :token_hash, :expires_at, :revoked, "
+    ":created_at)"
+)
 
 
 async def _access_token_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
-        insert(_T).values(
-            id=d["tokenId"],
-            instance_id=e.instance_id,
-            oidc_session_id=e.aggregate_id,
-            user_id=d["userId"],
-            client_id=d["clientId"],
-            scopes=_scopes(d["scopes"]),
-            token_hash=d.get("tokenHash"),
-            expires_at=_time(d["expiresAt"]),
-            revoked=False,
-            created_at=e.created_at,
-        )
+        _INSERT_ACCESS,
+        {
+            "id": d["tokenId"],
+            "instance_id": e.instance_id,
+            "oidc_session_id": e.aggregate_id,
+            "user_id": d["userId"],
+            "client_id": d["clientId"],
+            "scopes": _scopes(d["scopes"]),
+            "token_hash": d.get("tokenHash"),
+            "expires_at": _time(d["expiresAt"]),
+            "revoked": False,
+            "created_at": e.created_at,
+        },
     )
     await _touch(conn, _S, e)
 
@@ -145,21 +174,28 @@ async def _refresh_token_renewed(conn: Connection, e: StoredEvent) -> None:
     previous = e.data.get("previousRefreshTokenHash")
     if previous:
         await conn.execute(
-            insert(t.oidc_rotated_refresh_tokens).values(
-                token_hash=previous, oidc_session_id=e.aggregate_id, rotated_at=e.created_at
-            )
+            "INSERT INTO oidc_rotated_refresh_tokens (token_hash, oidc_session_id, rotated_at) "
+            "VALUES (:token_hash, :oidc_session_id, :rotated_at)",
+            {
+                "token_hash": previous,
+                "oidc_session_id": e.aggregate_id,
+                "rotated_at": e.created_at,
+            },
         )
     await _refresh_token_set(conn, e)
 
 
 async def _access_token_revoked(conn: Connection, e: StoredEvent) -> None:
-    await conn.execute(update(_T).where(_T.c.id == e.data["tokenId"]).values(revoked=True))
+    await conn.execute(
+        "UPDATE oidc_access_tokens SET revoked = TRUE WHERE id = :id", {"id": e.data["tokenId"]}
+    )
     await _touch(conn, _S, e)
 
 
 async def _grant_revoked(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
-        update(_T).where(_T.c.oidc_session_id == e.aggregate_id).values(revoked=True)
+        "UPDATE oidc_access_tokens SET revoked = TRUE WHERE oidc_session_id = :oidc_session_id",
+        {"oidc_session_id": e.aggregate_id},
     )
     await _touch(conn, _S, e, revoked=True, refresh_token_hash=None)
 

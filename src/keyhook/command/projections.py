@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import cache
 
 import orjson
-from sqlalchemy import delete, insert, update
-from keyhook.storage.connection import Connection
 
 from keyhook.command.oidc_projections import OIDC_PROJECTORS
 from keyhook.eventstore.store import StoredEvent
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 
 Projector = Callable[[Connection, StoredEvent], Awaitable[None]]
 
@@ -29,45 +28,62 @@ _PROFILE_COLUMNS = {
 }
 
 
+@cache
+def _update_by_id(table: str, columns: tuple[str, ...]) -> str:
+    """``UPDATE table SET c = :c, ... WHERE id = :id``; names are this module's constants."""
+    assignments = ", ".join(f"{column} = :{column}" for column in columns)
+    return f"UPDATE {table} SET {assignments} WHERE id = :id"  # noqa: S608 - constant text
+
+
 async def _user_touch(conn: Connection, e: StoredEvent, **values: object) -> None:
-    await conn.execute(
-        update(t.users)
-        .where(t.users.c.id == e.aggregate_id)
-        .values(sequence=e.sequence, changed_at=e.created_at, **values)
-    )
+    params = {"sequence": e.sequence, "changed_at": e.created_at, **values}
+    await conn.execute(_update_by_id("users", tuple(params)), {**params, "id": e.aggregate_id})
+
+
+_INSERT_USER = (
+    "INSERT INTO users (id, instance_id, org_id, user_name, kind, state, given_name, "
+    "family_name, display_name, nick_name, preferred_language, email, email_verified, phone, "
+    "phone_verified, password_hash, failed_attempts, sequence, created_at, changed_at) "
+    "VALUES (:id, :instance_id, :org_id, :user_name, :kind, :state, :given_name, "
+    ":family_name, :display_name, :nick_name, :preferred_language, :email, :email_verified, "
+    ":phone, :phone_verified, :password_hash, :failed_attempts, :sequence, :created_at, "
+    ":changed_at)"
+)
+_INSERT_METADATA = "INSERT INTO user_metadata (user_id, key, value) VALUES (:user_id, :key, :value)"
+_DELETE_METADATA = "DELETE FROM user_metadata WHERE user_id = :user_id AND key = :key"
 
 
 async def _user_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
-        insert(t.users).values(
-            id=e.aggregate_id,
-            instance_id=e.instance_id,
-            org_id=e.resource_owner,
-            user_name=d["userName"],
-            kind="human" if e.type == "user.human.added" else "machine",
-            state="USER_STATE_ACTIVE",
-            given_name=d.get("givenName", ""),
-            family_name=d.get("familyName", ""),
-            display_name=d.get("displayName", d.get("name", "")),
-            nick_name=d.get("nickName", ""),
-            preferred_language=d.get("preferredLanguage", ""),
-            email=d.get("email", ""),
-            email_verified=d.get("emailVerified", False),
-            phone=d.get("phone", ""),
-            phone_verified=d.get("phoneVerified", False),
-            password_hash=d.get("hashedPassword"),
-            failed_attempts=0,
-            sequence=e.sequence,
-            created_at=e.created_at,
-            changed_at=e.created_at,
-        )
+        _INSERT_USER,
+        {
+            "id": e.aggregate_id,
+            "instance_id": e.instance_id,
+            "org_id": e.resource_owner,
+            "user_name": d["userName"],
+            "kind": "human" if e.type == "user.human.added" else "machine",
+            "state": "USER_STATE_ACTIVE",
+            "given_name": d.get("givenName", ""),
+            "family_name": d.get("familyName", ""),
+            "display_name": d.get("displayName", d.get("name", "")),
+            "nick_name": d.get("nickName", ""),
+            "preferred_language": d.get("preferredLanguage", ""),
+            "email": d.get("email", ""),
+            "email_verified": d.get("emailVerified", False),
+            "phone": d.get("phone", ""),
+            "phone_verified": d.get("phoneVerified", False),
+            "password_hash": d.get("hashedPassword"),
+            "failed_attempts": 0,
+            "sequence": e.sequence,
+            "created_at": e.created_at,
+            "changed_at": e.created_at,
+        },
     )
     for item in d.get("metadata", []):
         await conn.execute(
-            insert(t.user_metadata).values(
-                user_id=e.aggregate_id, key=item["key"], value=item["value"]
-            )
+            _INSERT_METADATA,
+            {"user_id": e.aggregate_id, "key": item["key"], "value": item["value"]},
         )
 
 
@@ -87,12 +103,11 @@ def _state_projector(state: str, reset_attempts: bool = False) -> Projector:
 
 
 async def _user_removed(conn: Connection, e: StoredEvent) -> None:
-    await conn.execute(delete(t.user_metadata).where(t.user_metadata.c.user_id == e.aggregate_id))
-    await conn.execute(
-        delete(t.personal_access_tokens).where(t.personal_access_tokens.c.user_id == e.aggregate_id)
-    )
-    await conn.execute(delete(t.sessions).where(t.sessions.c.user_id == e.aggregate_id))
-    await conn.execute(delete(t.users).where(t.users.c.id == e.aggregate_id))
+    user = {"user_id": e.aggregate_id}
+    await conn.execute("DELETE FROM user_metadata WHERE user_id = :user_id", user)
+    await conn.execute("DELETE FROM personal_access_tokens WHERE user_id = :user_id", user)
+    await conn.execute("DELETE FROM sessions WHERE user_id = :user_id", user)
+    await conn.execute("DELETE FROM users WHERE id = :id", {"id": e.aggregate_id})
 
 
 async def _password_changed(conn: Connection, e: StoredEvent) -> None:
@@ -119,115 +134,136 @@ async def _secret_removed(conn: Connection, e: StoredEvent) -> None:
     await _user_touch(conn, e, secret_hash=None)
 
 
+_INSERT_SESSION = (
+    "INSERT INTO sessions (id, instance_id, user_id, org_id, login_name, token_hash, "
+    "password_checked_at, sequence, created_at, changed_at) VALUES (:id, :instance_id, "
+    ":user_id, :org_id, :login_name, :token_hash, :password_checked_at, :sequence, "
+    ":created_at, :changed_at)"
+)
+
+
 async def _session_added(conn: Connection, e: StoredEvent) -> None:
     checked = e.data.get("passwordCheckedAt")
     await conn.execute(
-        insert(t.sessions).values(
-            id=e.aggregate_id,
-            instance_id=e.instance_id,
-            user_id=e.data["userId"],
-            org_id=e.resource_owner,
-            login_name=e.data["userName"],
-            token_hash=e.data["tokenHash"],
-            password_checked_at=e.created_at if checked else None,
-            sequence=e.sequence,
-            created_at=e.created_at,
-            changed_at=e.created_at,
-        )
+        _INSERT_SESSION,
+        {
+            "id": e.aggregate_id,
+            "instance_id": e.instance_id,
+            "user_id": e.data["userId"],
+            "org_id": e.resource_owner,
+            "login_name": e.data["userName"],
+            "token_hash": e.data["tokenHash"],
+            "password_checked_at": e.created_at if checked else None,
+            "sequence": e.sequence,
+            "created_at": e.created_at,
+            "changed_at": e.created_at,
+        },
     )
 
 
 async def _session_removed(conn: Connection, e: StoredEvent) -> None:
-    await conn.execute(delete(t.sessions).where(t.sessions.c.id == e.aggregate_id))
+    await conn.execute("DELETE FROM sessions WHERE id = :id", {"id": e.aggregate_id})
 
 
 async def _lockout_policy_changed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
-        update(t.instances)
-        .where(t.instances.c.id == e.instance_id)
-        .values(lockout_max_attempts=e.data["maxPasswordAttempts"])
+        "UPDATE instances SET lockout_max_attempts = :lockout_max_attempts WHERE id = :id",
+        {"lockout_max_attempts": e.data["maxPasswordAttempts"], "id": e.instance_id},
     )
 
 
 async def _metadata_set(conn: Connection, e: StoredEvent) -> None:
-    where = (t.user_metadata.c.user_id == e.aggregate_id) & (t.user_metadata.c.key == e.data["key"])
-    await conn.execute(delete(t.user_metadata).where(where))
-    await conn.execute(
-        insert(t.user_metadata).values(
-            user_id=e.aggregate_id, key=e.data["key"], value=e.data["value"]
-        )
-    )
+    item = {"user_id": e.aggregate_id, "key": e.data["key"]}
+    await conn.execute(_DELETE_METADATA, item)
+    await conn.execute(_INSERT_METADATA, {**item, "value": e.data["value"]})
     await _user_touch(conn, e)
 
 
 async def _metadata_removed(conn: Connection, e: StoredEvent) -> None:
-    where = (t.user_metadata.c.user_id == e.aggregate_id) & (t.user_metadata.c.key == e.data["key"])
-    await conn.execute(delete(t.user_metadata).where(where))
+    await conn.execute(_DELETE_METADATA, {"user_id": e.aggregate_id, "key": e.data["key"]})
     await _user_touch(conn, e)
 
 
 async def _pat_added(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
-        insert(t.personal_access_tokens).values(
-            id=e.data["tokenId"],
-            user_id=e.aggregate_id,
-            instance_id=e.instance_id,
-            token_hash=e.data["tokenHash"],
-            expires_at=None,
-            created_at=e.created_at,
-        )
+        "INSERT INTO personal_access_tokens (id, user_id, instance_id, token_hash, expires_at, "
+        "created_at) VALUES (:id, :user_id, :instance_id, :token_hash, :expires_at, :created_at)",
+        {
+            "id": e.data["tokenId"],
+            "user_id": e.aggregate_id,
+            "instance_id": e.instance_id,
+            "token_hash": e.data["tokenHash"],
+            "expires_at": None,
+            "created_at": e.created_at,
+        },
     )
     await _user_touch(conn, e)
 
 
 async def _org_added(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
-        insert(t.orgs).values(
-            id=e.aggregate_id,
-            instance_id=e.instance_id,
-            name=e.data["name"],
-            created_at=e.created_at,
-        )
+        "INSERT INTO orgs (id, instance_id, name, created_at) "
+        "VALUES (:id, :instance_id, :name, :created_at)",
+        {
+            "id": e.aggregate_id,
+            "instance_id": e.instance_id,
+            "name": e.data["name"],
+            "created_at": e.created_at,
+        },
     )
 
 
 async def _instance_added(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
-        insert(t.instances).values(
-            id=e.aggregate_id,
-            name=e.data["name"],
-            default_org_id=e.data["defaultOrgId"],
-            admin_user_id=e.data["adminUserId"],
-            actions_generation=0,
-            created_at=e.created_at,
-        )
+        "INSERT INTO instances (id, name, default_org_id, admin_user_id, actions_generation, "
+        "lockout_max_attempts, created_at) VALUES (:id, :name, :default_org_id, :admin_user_id, "
+        ":actions_generation, :lockout_max_attempts, :created_at)",
+        {
+            "id": e.aggregate_id,
+            "name": e.data["name"],
+            "default_org_id": e.data["defaultOrgId"],
+            "admin_user_id": e.data["adminUserId"],
+            "actions_generation": 0,
+            "lockout_max_attempts": 5,  # the column's default
+            "created_at": e.created_at,
+        },
     )
 
 
 async def _bump_actions(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
-        update(t.instances)
-        .where(t.instances.c.id == e.instance_id)
-        .values(actions_generation=t.instances.c.actions_generation + 1)
+        "UPDATE instances SET actions_generation = actions_generation + 1 WHERE id = :id",
+        {"id": e.instance_id},
     )
+
+
+_INSERT_TARGET = (
+    "INSERT INTO targets (id, instance_id, name, endpoint, timeout_seconds, target_type, "
+    "interrupt_on_error, headers_sealed, signing_keys_sealed, paused, created_at, changed_at) "
+    "VALUES (:id, :instance_id, :name, :endpoint, :timeout_seconds, :target_type, "
+    ":interrupt_on_error, :headers_sealed, :signing_keys_sealed, :paused, :created_at, "
+    ":changed_at)"
+)
 
 
 async def _target_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
-        insert(t.targets).values(
-            id=e.aggregate_id,
-            instance_id=e.instance_id,
-            name=d["name"],
-            endpoint=d["endpoint"],
-            timeout_seconds=d["timeoutSeconds"],
-            target_type=d["targetType"],
-            interrupt_on_error=d["interruptOnError"],
-            headers_sealed=d.get("sealedHeaders"),
-            signing_keys_sealed=d["sealedSigningKeys"],
-            created_at=e.created_at,
-            changed_at=e.created_at,
-        )
+        _INSERT_TARGET,
+        {
+            "id": e.aggregate_id,
+            "instance_id": e.instance_id,
+            "name": d["name"],
+            "endpoint": d["endpoint"],
+            "timeout_seconds": float(d["timeoutSeconds"]),
+            "target_type": d["targetType"],
+            "interrupt_on_error": d["interruptOnError"],
+            "headers_sealed": d.get("sealedHeaders"),
+            "signing_keys_sealed": d["sealedSigningKeys"],
+            "paused": False,
+            "created_at": e.created_at,
+            "changed_at": e.created_at,
+        },
     )
     await _bump_actions(conn, e)
 
@@ -245,54 +281,61 @@ _TARGET_COLUMNS = {
 
 async def _target_changed(conn: Connection, e: StoredEvent) -> None:
     values = {_TARGET_COLUMNS[k]: v for k, v in e.data.items() if k in _TARGET_COLUMNS}
-    await conn.execute(
-        update(t.targets)
-        .where(t.targets.c.id == e.aggregate_id)
-        .values(changed_at=e.created_at, **values)
-    )
+    if "timeout_seconds" in values:
+        values["timeout_seconds"] = float(values["timeout_seconds"])
+    params = {"changed_at": e.created_at, **values}
+    await conn.execute(_update_by_id("targets", tuple(params)), {**params, "id": e.aggregate_id})
     await _bump_actions(conn, e)
 
 
 async def _target_removed(conn: Connection, e: StoredEvent) -> None:
-    await conn.execute(delete(t.targets).where(t.targets.c.id == e.aggregate_id))
+    await conn.execute("DELETE FROM targets WHERE id = :id", {"id": e.aggregate_id})
     await _bump_actions(conn, e)
 
 
+_EXECUTION_WHERE = "instance_id = :instance_id AND condition_key = :condition_key"
+_UPDATE_EXECUTION = (
+    "UPDATE executions SET target_ids = :target_ids, changed_at = :changed_at "
+    "WHERE instance_id = :instance_id AND condition_key = :condition_key"
+)
+_DELETE_EXECUTION = f"DELETE FROM executions WHERE {_EXECUTION_WHERE}"  # noqa: S608 - constant text
+
+
 async def _execution_set(conn: Connection, e: StoredEvent) -> None:
-    key = e.data["conditionKey"]
-    where = (t.executions.c.instance_id == e.instance_id) & (t.executions.c.condition_key == key)
+    key = {"instance_id": e.instance_id, "condition_key": e.data["conditionKey"]}
+    target_ids = orjson.dumps(e.data["targets"]).decode()
     result = await conn.execute(
-        update(t.executions)
-        .where(where)
-        .values(target_ids=orjson.dumps(e.data["targets"]).decode(), changed_at=e.created_at)
+        _UPDATE_EXECUTION,
+        {**key, "target_ids": target_ids, "changed_at": e.created_at},
     )
     if result.rowcount == 0:
         await conn.execute(
-            insert(t.executions).values(
-                instance_id=e.instance_id,
-                condition_key=key,
-                target_ids=orjson.dumps(e.data["targets"]).decode(),
-                created_at=e.created_at,
-                changed_at=e.created_at,
-            )
+            "INSERT INTO executions (instance_id, condition_key, target_ids, created_at, "
+            "changed_at) VALUES (:instance_id, :condition_key, :target_ids, :created_at, "
+            ":changed_at)",
+            {
+                **key,
+                "target_ids": target_ids,
+                "created_at": e.created_at,
+                "changed_at": e.created_at,
+            },
         )
     await _bump_actions(conn, e)
 
 
 async def _execution_removed(conn: Connection, e: StoredEvent) -> None:
-    where = (t.executions.c.instance_id == e.instance_id) & (
-        t.executions.c.condition_key == e.data["conditionKey"]
+    await conn.execute(
+        _DELETE_EXECUTION,
+        {"instance_id": e.instance_id, "condition_key": e.data["conditionKey"]},
     )
-    await conn.execute(delete(t.executions).where(where))
     await _bump_actions(conn, e)
 
 
 def _paused(paused: bool) -> Projector:
     async def project(conn: Connection, e: StoredEvent) -> None:
         await conn.execute(
-            update(t.targets)
-            .where(t.targets.c.id == e.aggregate_id)
-            .values(paused=paused, changed_at=e.created_at)
+            "UPDATE targets SET paused = :paused, changed_at = :changed_at WHERE id = :id",
+            {"paused": paused, "changed_at": e.created_at, "id": e.aggregate_id},
         )
         await _bump_actions(conn, e)
 
@@ -301,72 +344,94 @@ def _paused(paused: bool) -> Projector:
 
 async def _project_added(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
-        insert(t.projects).values(
-            id=e.aggregate_id,
-            instance_id=e.instance_id,
-            org_id=e.resource_owner,
-            name=e.data["name"],
-            sequence=e.sequence,
-            created_at=e.created_at,
-            changed_at=e.created_at,
-        )
+        "INSERT INTO projects (id, instance_id, org_id, name, sequence, created_at, changed_at) "
+        "VALUES (:id, :instance_id, :org_id, :name, :sequence, :created_at, :changed_at)",
+        {
+            "id": e.aggregate_id,
+            "instance_id": e.instance_id,
+            "org_id": e.resource_owner,
+            "name": e.data["name"],
+            "sequence": e.sequence,
+            "created_at": e.created_at,
+            "changed_at": e.created_at,
+        },
     )
 
 
 async def _project_removed(conn: Connection, e: StoredEvent) -> None:
-    await conn.execute(delete(t.applications).where(t.applications.c.project_id == e.aggregate_id))
-    await conn.execute(delete(t.projects).where(t.projects.c.id == e.aggregate_id))
+    await conn.execute(
+        "DELETE FROM applications WHERE project_id = :project_id", {"project_id": e.aggregate_id}
+    )
+    await conn.execute("DELETE FROM projects WHERE id = :id", {"id": e.aggregate_id})
+
+
+_INSERT_APPLICATION = (
+    "INSERT INTO applications (id, instance_id, project_id, name, client_id, "
+    "client_secret_hash, app_type, auth_method, redirect_uris, post_logout_redirect_uris, "
+    "grant_types, response_types, access_token_type, sequence, created_at, changed_at) "
+    "VALUES (:id, :instance_id, :project_id, :name, :client_id, :client_secret_hash, "
+    ":app_type, :auth_method, :redirect_uris, :post_logout_redirect_uris, :grant_types, "
+    ":response_types, :access_token_type, :sequence, :created_at, :changed_at)"
+)
 
 
 async def _application_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
-        insert(t.applications).values(
-            id=e.aggregate_id,
-            instance_id=e.instance_id,
-            project_id=d["projectId"],
-            name=d["name"],
-            client_id=d["clientId"],
-            client_secret_hash=d.get("clientSecretHash"),
-            app_type=d["appType"],
-            auth_method=d["authMethod"],
-            redirect_uris=orjson.dumps(d["redirectUris"]).decode(),
-            post_logout_redirect_uris=orjson.dumps(d["postLogoutRedirectUris"]).decode(),
-            grant_types=orjson.dumps(d["grantTypes"]).decode(),
-            response_types=orjson.dumps(d["responseTypes"]).decode(),
-            access_token_type=d["accessTokenType"],
-            sequence=e.sequence,
-            created_at=e.created_at,
-            changed_at=e.created_at,
-        )
+        _INSERT_APPLICATION,
+        {
+            "id": e.aggregate_id,
+            "instance_id": e.instance_id,
+            "project_id": d["projectId"],
+            "name": d["name"],
+            "client_id": d["clientId"],
+            "client_secret_hash": d.get("clientSecretHash"),
+            "app_type": d["appType"],
+            "auth_method": d["authMethod"],
+            "redirect_uris": orjson.dumps(d["redirectUris"]).decode(),
+            "post_logout_redirect_uris": orjson.dumps(d["postLogoutRedirectUris"]).decode(),
+            "grant_types": orjson.dumps(d["grantTypes"]).decode(),
+            "response_types": orjson.dumps(d["responseTypes"]).decode(),
+            "access_token_type": d["accessTokenType"],
+            "sequence": e.sequence,
+            "created_at": e.created_at,
+            "changed_at": e.created_at,
+        },
     )
 
 
 async def _application_removed(conn: Connection, e: StoredEvent) -> None:
-    await conn.execute(delete(t.applications).where(t.applications.c.id == e.aggregate_id))
+    await conn.execute("DELETE FROM applications WHERE id = :id", {"id": e.aggregate_id})
 
 
 async def _oidc_key_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
     await conn.execute(
-        insert(t.oidc_signing_keys).values(
-            id=d["keyId"],
-            instance_id=e.instance_id,
-            algorithm=d["algorithm"],
-            private_key_sealed=d["sealedPrivateKey"],
-            public_jwk=orjson.dumps(d["publicKey"]).decode(),
-            active=True,
-            retired_until=None,
-            created_at=e.created_at,
-        )
+        "INSERT INTO oidc_signing_keys (id, instance_id, algorithm, private_key_sealed, "
+        "public_jwk, active, retired_until, created_at) VALUES (:id, :instance_id, :algorithm, "
+        ":private_key_sealed, :public_jwk, :active, :retired_until, :created_at)",
+        {
+            "id": d["keyId"],
+            "instance_id": e.instance_id,
+            "algorithm": d["algorithm"],
+            "private_key_sealed": d["sealedPrivateKey"],
+            "public_jwk": orjson.dumps(d["publicKey"]).decode(),
+            "active": True,
+            "retired_until": None,
+            "created_at": e.created_at,
+        },
     )
 
 
 async def _oidc_key_retired(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
-        update(t.oidc_signing_keys)
-        .where(t.oidc_signing_keys.c.id == e.data["keyId"])
-        .values(active=False, retired_until=datetime.fromisoformat(e.data["publishedUntil"]))
+        "UPDATE oidc_signing_keys SET active = :active, retired_until = :retired_until "
+        "WHERE id = :id",
+        {
+            "active": False,
+            "retired_until": datetime.fromisoformat(e.data["publishedUntil"]),
+            "id": e.data["keyId"],
+        },
     )
 
 

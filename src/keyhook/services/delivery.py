@@ -27,9 +27,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from keyhook.storage.connection import Connection
-
 from keyhook.actions.catalog import Catalog
 from keyhook.actions.outbox import message_id
 from keyhook.actions.transport import Transport, TransportError
@@ -43,7 +40,7 @@ from keyhook.domain.retry import RetryPolicy, Verdict, decide, retry_after_secon
 from keyhook.errors import KeyhookError
 from keyhook.eventstore.store import PendingEvent
 from keyhook.ids import IdGenerator
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 from keyhook.storage.database import DELIVERY_CHANNEL
 from keyhook.storage.delivery_queue import DeliveryQueue, DueRow, Outcome
 
@@ -126,9 +123,8 @@ class DeliveryWorker:
     async def _listen(self) -> None:
         import asyncpg
 
-        dsn = self.db.url.replace("postgresql+asyncpg://", "postgresql://", 1)
         try:
-            self._listener = await asyncpg.connect(dsn)
+            self._listener = await asyncpg.connect(self.db.postgres_dsn)
             await self._listener.add_listener(DELIVERY_CHANNEL, lambda *_: self.wake())
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("LISTEN %s failed (%s); polling only", DELIVERY_CHANNEL, exc)
@@ -155,13 +151,12 @@ class DeliveryWorker:
                 await self._listener.close()
 
     async def _release_own_leases(self) -> None:
-        d = t.deliveries
         with contextlib.suppress(Exception):
             async with self.db.write() as conn:
                 await conn.execute(
-                    update(d)
-                    .where(d.c.lease_owner == self.owner, d.c.status == "pending")
-                    .values(lease_owner=None, lease_until=None)
+                    "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL "
+                    "WHERE lease_owner = :owner AND status = 'pending'",
+                    {"owner": self.owner},
                 )
 
     # --- claiming --------------------------------------------------------------------

@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import orjson
-from sqlalchemy import select
 
 from keyhook.clock import aware, now
 from keyhook.command.oidc import (
@@ -41,7 +40,6 @@ from keyhook.errors import (
 )
 from keyhook.query.oidc import Client, OidcQueries, UserRecord
 from keyhook.services.oidc_tokens import ClientAuthenticator, Minted, TokenMaker, credentials
-from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
 ACTIVE = "USER_STATE_ACTIVE"
@@ -113,9 +111,7 @@ class OidcProvider:
     async def system_caller(self, user_id: str = "system", org_id: str | None = None) -> Caller:
         if self._instance is None:
             async with self.db.read() as conn:
-                row = (
-                    await conn.execute(select(t.instances.c.id, t.instances.c.default_org_id))
-                ).one()
+                row = (await conn.execute("SELECT id, default_org_id FROM instances")).one()
             self._instance = (row.id, row.default_org_id)
         instance_id, default_org = self._instance
         return Caller(instance_id, user_id, org_id or default_org, default_org)

@@ -27,14 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select
-
 from keyhook.clock import now
 from keyhook.command.oidc_keys import longest_jwt_lifetime
 from keyhook.config import Settings
 from keyhook.domain.durations import parse_duration
 from keyhook.errors import field_error
-from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
 log = logging.getLogger("keyhook.retention")
@@ -77,17 +74,33 @@ class Pruner:
         self.retention = retention
         self._task: asyncio.Task[None] | None = None
 
-    async def _batches(self, table: Any, ids_query: Any, *, before: Any = None) -> int:
-        """Delete the rows ``ids_query`` selects (by id), a batch per transaction."""
+    async def _batches(
+        self,
+        table: str,
+        where: str,
+        params: dict[str, Any],
+        *,
+        children: tuple[str, str] | None = None,
+    ) -> int:
+        """Delete the rows of ``table`` that ``where`` selects (by id), a batch per
+        transaction; ``children`` (table, column) are the rows pointing at them, deleted
+        first."""
+        select_ids = f"SELECT id FROM {table} WHERE {where} LIMIT :limit"  # noqa: S608 - constant text
+        delete_rows = f"DELETE FROM {table} WHERE id IN (:ids)"  # noqa: S608 - constant text
+        delete_children = (
+            f"DELETE FROM {children[0]} WHERE {children[1]} IN (:ids)"  # noqa: S608 - constant text
+            if children is not None
+            else None
+        )
         removed = 0
         while True:
             async with self.db.write() as conn:
-                ids = [row[0] for row in await conn.execute(ids_query.limit(BATCH))]
+                ids = (await conn.execute(select_ids, {**params, "limit": BATCH})).scalars()
                 if not ids:
                     return removed
-                if before is not None:
-                    await conn.execute(before(ids))
-                await conn.execute(delete(table).where(table.c.id.in_(ids)))
+                if delete_children is not None:
+                    await conn.execute(delete_children, {"ids": ids})
+                await conn.execute(delete_rows, {"ids": ids})
             removed += len(ids)
             if len(ids) < BATCH:
                 return removed
@@ -97,49 +110,34 @@ class Pruner:
         moment = moment or now()
         r = self.retention
         counts: dict[str, int] = {}
-        d, a = t.deliveries, t.delivery_attempts
         if r.deliveries is not None:
             counts["deliveries"] = await self._batches(
-                d,
-                select(d.c.id).where(
-                    d.c.status.in_(("succeeded", "failed")),
-                    d.c.updated_at < moment - r.deliveries,
-                ),
-                before=lambda ids: delete(a).where(a.c.delivery_id.in_(ids)),
+                "deliveries",
+                "status IN ('succeeded', 'failed') AND updated_at < :before",
+                {"before": moment - r.deliveries},
+                children=("delivery_attempts", "delivery_id"),
             )
         if r.calls is not None:
-            c = t.execution_calls
             counts["calls"] = await self._batches(
-                c, select(c.c.id).where(c.c.created_at < moment - r.calls)
+                "execution_calls", "created_at < :before", {"before": moment - r.calls}
             )
-        q = t.oidc_auth_requests
         counts["authRequests"] = await self._batches(
-            q,
-            select(q.c.id).where(
-                q.c.expires_at < moment - AUTH_REQUEST_GRACE,
-                or_(
-                    q.c.code_expires_at.is_(None),
-                    q.c.code_expires_at < moment - AUTH_REQUEST_GRACE,
-                ),
-            ),
+            "oidc_auth_requests",
+            "expires_at < :before AND (code_expires_at IS NULL OR code_expires_at < :before)",
+            {"before": moment - AUTH_REQUEST_GRACE},
         )
-        k = t.oidc_access_tokens
         counts["accessTokens"] = await self._batches(
-            k, select(k.c.id).where(k.c.expires_at < moment - ACCESS_TOKEN_GRACE)
+            "oidc_access_tokens",
+            "expires_at < :before",
+            {"before": moment - ACCESS_TOKEN_GRACE},
         )
-        g, rotated = t.oidc_sessions, t.oidc_rotated_refresh_tokens
         # A grant's last access token was issued at its last change at the latest.
         counts["grants"] = await self._batches(
-            g,
-            select(g.c.id).where(
-                g.c.changed_at < moment - r.longest_token - GRANT_GRACE,
-                or_(
-                    g.c.revoked.is_(True),
-                    g.c.refresh_expires_at.is_(None),
-                    g.c.refresh_expires_at < moment,
-                ),
-            ),
-            before=lambda ids: delete(rotated).where(rotated.c.oidc_session_id.in_(ids)),
+            "oidc_sessions",
+            "changed_at < :before "
+            "AND (revoked OR refresh_expires_at IS NULL OR refresh_expires_at < :moment)",
+            {"before": moment - r.longest_token - GRANT_GRACE, "moment": moment},
+            children=("oidc_rotated_refresh_tokens", "oidc_session_id"),
         )
         return counts
 

@@ -1,41 +1,129 @@
-"""The delivery worker's hot statements, on the raw driver.
+"""The delivery worker's hot statements.
 
-Measured (docs/performance.md): a claim through SQLAlchemy Core and aiosqlite
-costs 2-4 ms, the same SELECT on the raw driver 0.04 ms. These few statements
-run thousands of times a second, so they skip SQLAlchemy's compile and bind
-layers. On PostgreSQL they run on an asyncpg connection of the worker's own. On
-SQLite they run on a sqlite3 connection of their own, in the
-event loop's thread (each statement takes tens of microseconds, less than the
-hop to aiosqlite's thread would), in a ``BEGIN IMMEDIATE`` transaction taken in
-turn with every other writer of the process. Everything else stays on
-SQLAlchemy.
+These few statements run thousands of times a second (docs/performance.md), so
+they are written with the engines' strengths in mind. They run on a
+:class:`~keyhook.storage.connection.Connection` like every other statement, as
+SQL text with ``:name`` parameters, but in transactions of their own:
 
-Timestamps on SQLite are written in SQLAlchemy's own storage format
-(``YYYY-MM-DD HH:MM:SS.ffffff``, UTC), so values written here and there compare
-correctly as strings.
+* on SQLite, a ``BEGIN IMMEDIATE`` transaction on the process's writer
+  connection, taken in turn with every other writer of the process
+  (:meth:`~keyhook.storage.database.Database.sqlite_write_turn`). A list of ids
+  is one JSON text read with ``json_each``, and a batch of results one
+  ``executemany`` per table;
+* on PostgreSQL, an asyncpg connection of the worker's own (no pool checkout)
+  with ``synchronous_commit = off``. A list of ids is one array parameter, the
+  claim locks its rows with ``FOR UPDATE SKIP LOCKED``, and a batch of results
+  is one ``UPDATE … FROM unnest(…)`` and one ``INSERT … SELECT FROM unnest(…)``.
+
+So each statement's text is the same whatever the batch's size.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from keyhook.storage.connection import sqlite_time
+import orjson
+
+from keyhook.storage.connection import (
+    Connection,
+    PostgresConnection,
+    SqliteConnection,
+    sqlite_time,
+)
 from keyhook.storage.database import Database
 from keyhook.storage.text import storable
 
-_SELECT_DUE = (
+# SQLite takes a list as one JSON text, read with json_each: one parameter and one
+# statement text whatever the length (IN (:ids) binds, and compiles, one per item).
+_SELECT_DUE_SQLITE = (
     "SELECT id, instance_id, target_id, trigger, payload, attempts FROM deliveries "
-    "WHERE status = 'pending' AND next_attempt_at <= {at} "
-    "AND (lease_until IS NULL OR lease_until < {at}) "
-    "AND target_id NOT IN (SELECT id FROM targets WHERE paused) {excluded}"
-    "ORDER BY next_attempt_at LIMIT {limit}"
+    "WHERE status = 'pending' AND next_attempt_at <= :at "
+    "AND (lease_until IS NULL OR lease_until < :at) "
+    "AND target_id NOT IN (SELECT id FROM targets WHERE paused) "
+    "AND target_id NOT IN (SELECT value FROM json_each(:excluded)) "
+    "ORDER BY next_attempt_at LIMIT :limit"
 )
+_SELECT_DUE_POSTGRES = (
+    "SELECT id, instance_id, target_id, trigger, payload, attempts FROM deliveries "
+    "WHERE status = 'pending' AND next_attempt_at <= :at "
+    "AND (lease_until IS NULL OR lease_until < :at) "
+    "AND target_id NOT IN (SELECT id FROM targets WHERE paused) "
+    "AND NOT (target_id = ANY(CAST(:excluded AS TEXT[]))) "
+    "ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+
+_LEASE_SQLITE = (
+    "UPDATE deliveries SET lease_owner = :owner, lease_until = :until "
+    "WHERE id IN (SELECT value FROM json_each(:ids))"
+)
+_LEASE_POSTGRES = (
+    "UPDATE deliveries SET lease_owner = :owner, lease_until = :until "
+    "WHERE id = ANY(CAST(:ids AS TEXT[]))"
+)
+
+_RECORD_SQLITE = (
+    "UPDATE deliveries SET status = :status, attempts = :attempts, "
+    "next_attempt_at = :next_attempt_at, last_status_code = :status_code, last_error = :error, "
+    "updated_at = :at, lease_owner = NULL, lease_until = NULL "
+    "WHERE id = :id AND lease_owner = :owner"
+)
+_ATTEMPT_SQLITE = (
+    "INSERT INTO delivery_attempts (id, delivery_id, worker, attempted_at, duration_ms, "
+    "status_code, response_body, error) VALUES (:id, :delivery_id, :worker, :attempted_at, "
+    ":duration_ms, :status_code, :response_body, :error)"
+)
+# One statement per table for the whole batch: arrays in, unnest on the server.
+_RECORD_POSTGRES = (
+    "UPDATE deliveries d SET status = u.status, attempts = u.attempts, "
+    "next_attempt_at = u.next_at, last_status_code = u.code, last_error = u.error, "
+    "updated_at = :at, lease_owner = NULL, lease_until = NULL "
+    "FROM unnest(CAST(:ids AS TEXT[]), CAST(:statuses AS TEXT[]), CAST(:attempts AS INT[]), "
+    "CAST(:next_ats AS TIMESTAMPTZ[]), CAST(:codes AS INT[]), CAST(:errors AS TEXT[]), "
+    "CAST(:owners AS TEXT[])) AS u(id, status, attempts, next_at, code, error, owner) "
+    "WHERE d.id = u.id AND d.lease_owner = u.owner"
+)
+_ATTEMPT_COLUMNS = (
+    "id",
+    "delivery_id",
+    "worker",
+    "attempted_at",
+    "duration_ms",
+    "status_code",
+    "response_body",
+    "error",
+)
+_ATTEMPT_POSTGRES = (
+    "INSERT INTO delivery_attempts (id, delivery_id, worker, attempted_at, "
+    "duration_ms, status_code, response_body, error) "
+    "SELECT * FROM unnest(CAST(:id AS TEXT[]), CAST(:delivery_id AS TEXT[]), "
+    "CAST(:worker AS TEXT[]), CAST(:attempted_at AS TIMESTAMPTZ[]), "
+    "CAST(:duration_ms AS FLOAT8[]), CAST(:status_code AS INT[]), "
+    "CAST(:response_body AS TEXT[]), CAST(:error AS TEXT[]))"
+)
+
+
+class _Array:
+    """One PostgreSQL array parameter.
+
+    LAYER: :class:`~keyhook.storage.connection.Connection` expands a list or tuple
+    into one parameter per item (for ``IN (:ids)``); asyncpg sends any other sized
+    iterable as one array, for ``= ANY(:ids)`` and ``unnest(:ids)``."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        self.items = items
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
 @dataclass(frozen=True)
@@ -61,6 +149,10 @@ class Outcome:
     error: str | None
 
 
+def _json_list(items: Sequence[str]) -> str:
+    return orjson.dumps(list(items)).decode()
+
+
 class DeliveryQueue:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -68,23 +160,27 @@ class DeliveryQueue:
         self._postgres_lock = asyncio.Lock()  # claims and records take turns on it
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Any]:
-        """A write transaction on the raw driver connection."""
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A write transaction: committed on normal exit, rolled back on error."""
+        conn: Connection
         if self.db.is_sqlite:
-            async with self.db.sqlite_write_turn() as con:
-                yield con
-            return
-        raw = await self._postgres_connection()
-        async with self._postgres_lock, raw.transaction():
-            yield raw
+            async with self.db.sqlite_write_turn() as raw:
+                conn = SqliteConnection(raw)
+                yield conn
+        else:
+            raw = await self._postgres_connection()
+            async with self._postgres_lock, raw.transaction():
+                conn = PostgresConnection(raw)
+                yield conn
+        for callback in conn.after_commit:
+            callback()
 
     async def _postgres_connection(self) -> Any:
         """A connection of the worker's own: no pool checkout, no reset, one less layer."""
         if self._postgres is None or self._postgres.is_closed():
             import asyncpg
 
-            dsn = self.db.url.replace("postgresql+asyncpg://", "postgresql://", 1)
-            self._postgres = await asyncpg.connect(dsn)
+            self._postgres = await asyncpg.connect(self.db.postgres_dsn)
             # Leases and results may be lost in a crash without losing anything: the
             # delivery comes back when its lease ends and is sent again with the same
             # webhook-id (at least once). So these commits need not wait for the disk.
@@ -97,49 +193,30 @@ class DeliveryQueue:
             self._postgres = None
 
     async def due(
-        self, raw: Any, at: datetime, limit: int, excluded: Sequence[str]
+        self, conn: Connection, at: datetime, limit: int, excluded: Sequence[str]
     ) -> list[DueRow]:
         """Due deliveries, locked (SKIP LOCKED) on PostgreSQL until the transaction ends."""
-        if self.db.is_sqlite:
-            marks = ",".join("?" * len(excluded))
-            sql = _SELECT_DUE.format(
-                at="?",
-                limit="?",
-                excluded=f"AND target_id NOT IN ({marks}) " if excluded else "",
-            )
-            stamp = sqlite_time(at)
-            rows = raw.execute(sql, (stamp, stamp, *excluded, limit)).fetchall()
+        listed: str | _Array
+        if conn.is_sqlite:
+            sql, listed = _SELECT_DUE_SQLITE, _json_list(excluded)
         else:
-            sql = (
-                _SELECT_DUE.format(
-                    at="$1",
-                    limit="$3",
-                    excluded="AND NOT (target_id = ANY($2::text[])) ",
-                )
-                + " FOR UPDATE SKIP LOCKED"
-            )
-            rows = await raw.fetch(sql, at, list(excluded), limit)
-        return [DueRow(*row) for row in rows]
+            sql, listed = _SELECT_DUE_POSTGRES, _Array(excluded)
+        rows = await conn.execute(sql, {"at": at, "limit": limit, "excluded": listed})
+        return [DueRow(**row) for row in rows]
 
-    async def lease(self, raw: Any, ids: Sequence[str], owner: str, until: datetime) -> None:
-        if self.db.is_sqlite:
-            marks = ",".join("?" * len(ids))
-            raw.execute(
-                f"UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id IN ({marks})",  # noqa: S608 - placeholders only
-                (owner, sqlite_time(until), *ids),
-            )
+    async def lease(
+        self, conn: Connection, ids: Sequence[str], owner: str, until: datetime
+    ) -> None:
+        listed: str | _Array
+        if conn.is_sqlite:
+            sql, listed = _LEASE_SQLITE, _json_list(ids)
         else:
-            await raw.execute(
-                "UPDATE deliveries SET lease_owner = $1, lease_until = $2 "
-                "WHERE id = ANY($3::text[])",
-                owner,
-                until,
-                list(ids),
-            )
+            sql, listed = _LEASE_POSTGRES, _Array(ids)
+        await conn.execute(sql, {"owner": owner, "until": until, "ids": listed})
 
     async def record(
         self,
-        raw: Any,
+        conn: Connection,
         outcomes: Sequence[Outcome],
         attempts: Sequence[dict[str, Any]],
         at: datetime,
@@ -150,77 +227,40 @@ class DeliveryQueue:
             {**a, "response_body": storable(a["response_body"]), "error": storable(a["error"])}
             for a in attempts
         ]
-        if self.db.is_sqlite:
-            stamp = sqlite_time(at)
-            raw.executemany(
-                "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
-                "last_status_code = ?, last_error = ?, updated_at = ?, lease_owner = NULL, "
-                "lease_until = NULL WHERE id = ? AND lease_owner = ?",
+        if conn.is_sqlite:
+            stamp = sqlite_time(at)  # converted once for the batch, not once per row
+            await conn.execute_many(
+                _RECORD_SQLITE,
                 [
-                    (
-                        o.status,
-                        o.attempts,
-                        sqlite_time(o.next_attempt_at),
-                        o.status_code,
-                        storable(o.error),
-                        stamp,
-                        o.delivery_id,
-                        o.owner,
-                    )
+                    {
+                        "status": o.status,
+                        "attempts": o.attempts,
+                        "next_attempt_at": o.next_attempt_at,
+                        "status_code": o.status_code,
+                        "error": storable(o.error),
+                        "at": stamp,
+                        "id": o.delivery_id,
+                        "owner": o.owner,
+                    }
                     for o in outcomes
                 ],
             )
-            raw.executemany(
-                "INSERT INTO delivery_attempts (id, delivery_id, worker, attempted_at, "
-                "duration_ms, status_code, response_body, error) VALUES (?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        a["id"],
-                        a["delivery_id"],
-                        a["worker"],
-                        sqlite_time(a["attempted_at"]),
-                        a["duration_ms"],
-                        a["status_code"],
-                        a["response_body"],
-                        a["error"],
-                    )
-                    for a in attempts
-                ],
-            )
+            await conn.execute_many(_ATTEMPT_SQLITE, attempts)
         else:
-            # One statement per table for the whole batch: arrays in, unnest on the server.
-            await raw.execute(
-                "UPDATE deliveries d SET status = u.status, attempts = u.attempts, "
-                "next_attempt_at = u.next_at, last_status_code = u.code, last_error = u.error, "
-                "updated_at = $1, lease_owner = NULL, lease_until = NULL "
-                "FROM unnest($2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::int[], "
-                "$7::text[], $8::text[]) AS u(id, status, attempts, next_at, code, error, owner) "
-                "WHERE d.id = u.id AND d.lease_owner = u.owner",
-                at,
-                [o.delivery_id for o in outcomes],
-                [o.status for o in outcomes],
-                [o.attempts for o in outcomes],
-                [o.next_attempt_at for o in outcomes],
-                [o.status_code for o in outcomes],
-                [storable(o.error) for o in outcomes],
-                [o.owner for o in outcomes],
+            await conn.execute(
+                _RECORD_POSTGRES,
+                {
+                    "at": at,
+                    "ids": _Array([o.delivery_id for o in outcomes]),
+                    "statuses": _Array([o.status for o in outcomes]),
+                    "attempts": _Array([o.attempts for o in outcomes]),
+                    "next_ats": _Array([o.next_attempt_at for o in outcomes]),
+                    "codes": _Array([o.status_code for o in outcomes]),
+                    "errors": _Array([storable(o.error) for o in outcomes]),
+                    "owners": _Array([o.owner for o in outcomes]),
+                },
             )
-            await raw.execute(
-                "INSERT INTO delivery_attempts (id, delivery_id, worker, attempted_at, "
-                "duration_ms, status_code, response_body, error) "
-                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], "
-                "$5::float8[], $6::int[], $7::text[], $8::text[])",
-                *(
-                    [a[key] for a in attempts]
-                    for key in (
-                        "id",
-                        "delivery_id",
-                        "worker",
-                        "attempted_at",
-                        "duration_ms",
-                        "status_code",
-                        "response_body",
-                        "error",
-                    )
-                ),
+            await conn.execute(
+                _ATTEMPT_POSTGRES,
+                {key: _Array([a[key] for a in attempts]) for key in _ATTEMPT_COLUMNS},
             )
