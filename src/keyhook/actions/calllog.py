@@ -19,14 +19,17 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
-
 from keyhook.ids import IdGenerator
-from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 from keyhook.storage.text import storable
 
 log = logging.getLogger("keyhook.actions")
+
+_INSERT_CALL = (
+    "INSERT INTO execution_calls (id, instance_id, target_id, kind, trigger, status_code, "
+    "duration_ms, error, created_at) VALUES (:id, :instance_id, :target_id, :kind, :trigger, "
+    ":status_code, :duration_ms, :error, :created_at)"
+)
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ class CallLog:
 
     async def _insert(self, rows: list[dict[str, object]]) -> None:
         async with self._db.write() as conn:
-            await conn.execute(insert(t.execution_calls), rows)
+            await conn.execute_many(_INSERT_CALL, rows)
 
     async def stop(self) -> None:
         if self._task is not None:

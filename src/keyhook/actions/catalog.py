@@ -17,13 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
-from sqlalchemy import select
-from keyhook.storage.connection import Connection
 
 from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.execution import Kind, match_event, match_function, match_method
 from keyhook.domain.target import Target, target_from_record
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 from keyhook.storage.database import Database
 
 
@@ -82,12 +80,12 @@ class Catalog:
             await self._load(conn)
 
     async def _load(self, conn: Connection) -> None:
-        generation = (await conn.execute(select(t.instances.c.actions_generation))).scalar() or 0
+        generation = (await conn.execute("SELECT actions_generation FROM instances")).scalar() or 0
         if self._stale or generation != self._snapshot.generation:
-            rows = await conn.execute(select(t.executions))
+            rows = await conn.execute("SELECT condition_key, target_ids FROM executions")
             executions = {r.condition_key: tuple(orjson.loads(r.target_ids)) for r in rows}
-            target_rows = await conn.execute(select(t.targets))
-            targets = {r.id: target_from_record(r._mapping, self._box) for r in target_rows}
+            target_rows = await conn.execute("SELECT * FROM targets")
+            targets = {r.id: target_from_record(r, self._box) for r in target_rows}
             self._snapshot = Snapshot(generation, executions, targets)
         self._stale = False
         self._checked_at = time.monotonic()

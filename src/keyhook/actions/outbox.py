@@ -14,9 +14,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from keyhook.storage.connection import Connection
-
 from keyhook.actions.catalog import Catalog
 from keyhook.actions.wire import encode_body
 from keyhook.clock import iso, now
@@ -24,8 +21,16 @@ from keyhook.domain.payload import event_payload
 from keyhook.domain.target import Target
 from keyhook.eventstore.store import StoredEvent
 from keyhook.ids import IdGenerator
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 from keyhook.storage.database import Database
+
+_INSERT_DELIVERY = (
+    "INSERT INTO deliveries (id, instance_id, target_id, kind, trigger, event_position, "
+    "payload, status, attempts, next_attempt_at, lease_owner, lease_until, last_status_code, "
+    "last_error, created_at, updated_at) VALUES (:id, :instance_id, :target_id, :kind, "
+    ":trigger, :event_position, :payload, :status, :attempts, :next_attempt_at, :lease_owner, "
+    ":lease_until, :last_status_code, :last_error, :created_at, :updated_at)"
+)
 
 
 def message_id(delivery_id: str) -> str:
@@ -119,6 +124,6 @@ class Outbox:
     async def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        await conn.execute(insert(t.deliveries), rows)
+        await conn.execute_many(_INSERT_DELIVERY, rows)
         await self.db.notify_deliveries(conn)
         self.db.after_commit(conn, self.wake)

@@ -10,25 +10,26 @@ administrator" is: an active user with a PAT that has not expired.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from keyhook.storage.connection import Connection
-
 from keyhook.clock import aware, now
 from keyhook.domain import user as rules
 from keyhook.domain.caller import Caller
 from keyhook.errors import FailedPrecondition
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
+
+_PAT_HOLDERS = (
+    "SELECT users.id, personal_access_tokens.expires_at FROM users "
+    "JOIN personal_access_tokens ON personal_access_tokens.user_id = users.id "
+    "WHERE users.instance_id = :instance_id AND users.state = :state"
+)
+_INSTANCE = "SELECT id FROM instances WHERE id = :id"
+# SQLite has no row locks (and one writer at a time anyway); PostgreSQL locks the row.
+_LOCK_INSTANCE = "SELECT id FROM instances WHERE id = :id FOR UPDATE"
 
 
 async def _pat_holders(conn: Connection, instance_id: str) -> set[str]:
     """Active users of the instance with a personal access token that has not expired."""
     rows = await conn.execute(
-        select(t.users.c.id, t.personal_access_tokens.c.expires_at)
-        .join(t.personal_access_tokens, t.personal_access_tokens.c.user_id == t.users.c.id)
-        .where(
-            t.users.c.instance_id == instance_id,
-            t.users.c.state == rules.UserState.ACTIVE.value,
-        )
+        _PAT_HOLDERS, {"instance_id": instance_id, "state": rules.UserState.ACTIVE.value}
     )
     moment = now()
     return {r.id for r in rows if r.expires_at is None or aware(r.expires_at) > moment}
@@ -48,7 +49,8 @@ async def ensure_access_remains(
     # One such check at a time per instance (PostgreSQL; SQLite has one writer anyway), so
     # two administrators cannot disable each other in concurrent transactions.
     await conn.execute(
-        select(t.instances.c.id).where(t.instances.c.id == caller.instance_id).with_for_update()
+        _INSTANCE if conn.is_sqlite else _LOCK_INSTANCE,
+        {"id": caller.instance_id},
     )
     holders = await _pat_holders(conn, caller.instance_id)
     if user.id in holders and not holders - {user.id}:

@@ -10,25 +10,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-
 from keyhook.clock import iso, now
 from keyhook.domain.caller import Caller
 from keyhook.errors import FailedPrecondition, NotFound, field_error
-from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
-
-def _pending_again(at: datetime) -> dict[str, Any]:
-    """A delivery back in the queue, due now, on a fresh schedule, unleased."""
-    return {
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": at,
-        "lease_owner": None,
-        "lease_until": None,
-        "updated_at": at,
-    }
+# A delivery back in the queue, due now (``:at``), on a fresh schedule, unleased.
+_PENDING_AGAIN = (
+    "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = :at, "
+    "lease_owner = NULL, lease_until = NULL, updated_at = :at"
+)
+_RETRY = f"{_PENDING_AGAIN} WHERE id = :id AND instance_id = :instance_id AND status != 'pending'"
+_EXISTS = "SELECT id FROM deliveries WHERE id = :id AND instance_id = :instance_id"
+_REPLAY = (
+    f"{_PENDING_AGAIN} WHERE target_id = :target_id AND instance_id = :instance_id "
+    "AND created_at >= :since AND status != 'pending'"
+)
 
 
 class DeliveryCommands:
@@ -36,22 +33,12 @@ class DeliveryCommands:
         self.db = db
 
     async def retry(self, caller: Caller, delivery_id: str) -> dict[str, Any]:
-        d = t.deliveries
         at = now()
+        key = {"id": delivery_id, "instance_id": caller.instance_id}
         async with self.db.write() as conn:
-            found = await conn.execute(
-                update(d)
-                .where(
-                    d.c.id == delivery_id,
-                    d.c.instance_id == caller.instance_id,
-                    d.c.status != "pending",
-                )
-                .values(**_pending_again(at))
-            )
+            found = await conn.execute(_RETRY, {**key, "at": at})
             if found.rowcount == 0:
-                exists = await conn.execute(
-                    d.select().where(d.c.id == delivery_id, d.c.instance_id == caller.instance_id)
-                )
+                exists = await conn.execute(_EXISTS, key)
                 if exists.first() is None:
                     raise NotFound(
                         f"delivery {delivery_id} does not exist",
@@ -73,19 +60,20 @@ class DeliveryCommands:
     ) -> dict[str, Any]:
         if until is not None and until <= since:
             raise field_error("to", "must be after from")
-        d = t.deliveries
         at = now()
-        where = [
-            d.c.target_id == target_id,
-            d.c.instance_id == caller.instance_id,
-            d.c.created_at >= since,
-            d.c.status != "pending",
-        ]
+        sql = _REPLAY
+        params: dict[str, Any] = {
+            "target_id": target_id,
+            "instance_id": caller.instance_id,
+            "since": since,
+            "at": at,
+        }
         if until is not None:
-            where.append(d.c.created_at < until)
+            sql += " AND created_at < :until"
+            params["until"] = until
         if only_failed:
-            where.append(d.c.status == "failed")
+            sql += " AND status = 'failed'"
         async with self.db.write() as conn:
-            result = await conn.execute(update(d).where(*where).values(**_pending_again(at)))
+            result = await conn.execute(sql, params)
             await self.db.notify_deliveries(conn)
         return {"replayed": str(result.rowcount), "replayDate": iso(at)}

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import select
-from keyhook.storage.connection import Connection
-
 from keyhook.clock import iso
 from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
@@ -15,7 +12,7 @@ from keyhook.domain.events import EVENT_TYPES, event_groups
 from keyhook.domain.execution import parse_condition
 from keyhook.errors import NotFound, field_error
 from keyhook.eventstore.store import PendingEvent
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 
 MAX_TARGETS = 20
 
@@ -56,10 +53,9 @@ class ExecutionCommands:
         async with self.w.db.write() as conn:
             await _check_targets(conn, caller.instance_id, target_ids)
             exists = await conn.execute(
-                select(t.executions.c.condition_key).where(
-                    t.executions.c.instance_id == caller.instance_id,
-                    t.executions.c.condition_key == condition.key,
-                )
+                "SELECT condition_key FROM executions "
+                "WHERE instance_id = :instance_id AND condition_key = :condition_key",
+                {"instance_id": caller.instance_id, "condition_key": condition.key},
             )
             if not target_ids and exists.first() is None:
                 raise NotFound(
@@ -91,9 +87,8 @@ async def _check_targets(conn: Connection, instance_id: str, ids: list[str]) -> 
     if not ids:
         return
     rows = await conn.execute(
-        select(t.targets.c.id).where(
-            t.targets.c.instance_id == instance_id, t.targets.c.id.in_(ids)
-        )
+        "SELECT id FROM targets WHERE instance_id = :instance_id AND id IN (:ids)",
+        {"instance_id": instance_id, "ids": ids},
     )
     known = {r.id for r in rows}
     missing = [i for i in ids if i not in known]

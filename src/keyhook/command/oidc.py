@@ -14,18 +14,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from keyhook.storage.connection import Connection
-
 from keyhook.clock import aware, iso, now
 from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
 from keyhook.errors import Conflict, FailedPrecondition, OAuthError
 from keyhook.eventstore.store import PendingEvent
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 
-_A = t.oidc_auth_requests
-_S = t.oidc_sessions
+_AUTH_REQUEST = "SELECT * FROM oidc_auth_requests WHERE id = :id AND instance_id = :instance_id"
+_GRANT_FOR_REFRESH = (
+    "SELECT sequence, refresh_token_hash, revoked FROM oidc_sessions WHERE id = :id"
+)
+_GRANT_FOR_REVOCATION = "SELECT user_id, org_id, revoked FROM oidc_sessions WHERE id = :id"
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ def _grant_events(grant: NewGrant) -> list[PendingEvent]:
 
 async def auth_request_row(conn: Connection, instance_id: str, request_id: str) -> Any:
     return (
-        await conn.execute(select(_A).where(_A.c.id == request_id, _A.c.instance_id == instance_id))
+        await conn.execute(_AUTH_REQUEST, {"id": request_id, "instance_id": instance_id})
     ).first()
 
 
@@ -294,13 +294,7 @@ class OidcCommands:
     ) -> None:
         """Rotate: the old refresh token stops matching, the new one and an access token begin."""
         async with self.w.db.write() as conn:
-            row = (
-                await conn.execute(
-                    select(_S.c.sequence, _S.c.refresh_token_hash, _S.c.revoked).where(
-                        _S.c.id == oidc_session_id
-                    )
-                )
-            ).first()
+            row = (await conn.execute(_GRANT_FOR_REFRESH, {"id": oidc_session_id})).first()
             if row is None or row.revoked or row.refresh_token_hash != old_hash:
                 raise OAuthError("invalid_grant", "the refresh token is not valid any more")
             owner = subject.org_id
@@ -364,11 +358,7 @@ class OidcCommands:
     async def _revocation(
         self, conn: Connection, oidc_session_id: str, reason: str
     ) -> list[PendingEvent]:
-        grant = (
-            await conn.execute(
-                select(_S.c.user_id, _S.c.org_id, _S.c.revoked).where(_S.c.id == oidc_session_id)
-            )
-        ).first()
+        grant = (await conn.execute(_GRANT_FOR_REVOCATION, {"id": oidc_session_id})).first()
         if grant is None or grant.revoked:
             return []
         return [
@@ -393,9 +383,7 @@ class OidcCommands:
         async with self.w.db.write() as conn:
             revoked = (
                 await conn.execute(
-                    select(t.oidc_access_tokens.c.revoked).where(
-                        t.oidc_access_tokens.c.id == token_id
-                    )
+                    "SELECT revoked FROM oidc_access_tokens WHERE id = :id", {"id": token_id}
                 )
             ).scalar()
             if revoked is None or revoked:
@@ -428,9 +416,9 @@ class OidcCommands:
         async with self.w.db.write() as conn:
             grants = (
                 await conn.execute(
-                    select(_S.c.id).where(
-                        _S.c.login_session_id == login_session_id, _S.c.revoked.is_(False)
-                    )
+                    "SELECT id FROM oidc_sessions WHERE login_session_id = :login_session_id "
+                    "AND NOT revoked",
+                    {"login_session_id": login_session_id},
                 )
             ).all()
             pending: list[PendingEvent] = []
@@ -438,9 +426,8 @@ class OidcCommands:
                 pending += await self._revocation(conn, grant.id, "the user signed out")
             session = (
                 await conn.execute(
-                    select(
-                        t.sessions.c.user_id, t.sessions.c.org_id, t.sessions.c.login_name
-                    ).where(t.sessions.c.id == login_session_id)
+                    "SELECT user_id, org_id, login_name FROM sessions WHERE id = :id",
+                    {"id": login_session_id},
                 )
             ).first()
             if session is not None:

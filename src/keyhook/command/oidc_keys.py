@@ -21,8 +21,6 @@ from typing import Any
 
 import orjson
 from joserfc.jwk import ECKey
-from sqlalchemy import select
-from keyhook.storage.connection import Connection
 
 from keyhook.clock import iso, now
 from keyhook.command.writer import Writer
@@ -31,7 +29,7 @@ from keyhook.domain.caller import Caller
 from keyhook.domain.durations import parse_duration
 from keyhook.errors import Conflict, field_error
 from keyhook.eventstore.store import PendingEvent, current_sequence
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 
 ALGORITHM = "ES256"
 CURVE = "P-256"
@@ -79,14 +77,11 @@ def _new_key(writer: Writer, instance_id: str) -> NewKey:
 
 async def _active_kids(conn: Connection, instance_id: str) -> list[str]:
     rows = await conn.execute(
-        select(t.oidc_signing_keys.c.id)
-        .where(
-            t.oidc_signing_keys.c.instance_id == instance_id,
-            t.oidc_signing_keys.c.active.is_(True),
-        )
-        .order_by(t.oidc_signing_keys.c.created_at)
+        "SELECT id FROM oidc_signing_keys WHERE instance_id = :instance_id AND active "
+        "ORDER BY created_at",
+        {"instance_id": instance_id},
     )
-    return [str(r[0]) for r in rows]
+    return [str(kid) for kid in rows.scalars()]
 
 
 async def ensure_signing_key(writer: Writer, caller: Caller) -> str | None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from keyhook.storage.connection import Connection
-
 from keyhook.domain.caller import Caller
 from keyhook.errors import NotFound
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 
 
 async def ensure_org(conn: Connection, caller: Caller, org_id: str) -> None:
@@ -15,7 +12,8 @@ async def ensure_org(conn: Connection, caller: Caller, org_id: str) -> None:
     if org_id == caller.default_org_id:
         return
     found = await conn.execute(
-        select(t.orgs.c.id).where(t.orgs.c.id == org_id, t.orgs.c.instance_id == caller.instance_id)
+        "SELECT id FROM orgs WHERE id = :id AND instance_id = :instance_id",
+        {"id": org_id, "instance_id": caller.instance_id},
     )
     if found.first() is None:
         raise NotFound(

@@ -6,9 +6,6 @@ import re
 import secrets
 from typing import Any
 
-from sqlalchemy import select
-from keyhook.storage.connection import Connection
-
 from keyhook.clock import iso
 from keyhook.command.orgs import ensure_org
 from keyhook.command.writer import Writer
@@ -16,7 +13,7 @@ from keyhook.domain.application import OidcSettings
 from keyhook.domain.caller import Caller
 from keyhook.errors import NotFound, field_error
 from keyhook.eventstore.store import PendingEvent, UniqueClaim
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 
 PROJECT_NAME = "project_name"
 
@@ -28,9 +25,8 @@ def _slug(name: str) -> str:
 async def _project(conn: Connection, caller: Caller, project_id: str) -> Any:
     row = (
         await conn.execute(
-            select(t.projects).where(
-                t.projects.c.id == project_id, t.projects.c.instance_id == caller.instance_id
-            )
+            "SELECT * FROM projects WHERE id = :id AND instance_id = :instance_id",
+            {"id": project_id, "instance_id": caller.instance_id},
         )
     ).first()
     if row is None:
@@ -79,7 +75,8 @@ class ProjectCommands:
         async with self.w.db.write() as conn:
             project = await _project(conn, caller, project_id)
             apps = await conn.execute(
-                select(t.applications).where(t.applications.c.project_id == project_id)
+                "SELECT id, client_id FROM applications WHERE project_id = :project_id",
+                {"project_id": project_id},
             )
             pending = [
                 PendingEvent(
@@ -162,10 +159,9 @@ class ProjectCommands:
         async with self.w.db.write() as conn:
             app = (
                 await conn.execute(
-                    select(t.applications).where(
-                        t.applications.c.id == app_id,
-                        t.applications.c.instance_id == caller.instance_id,
-                    )
+                    "SELECT id, project_id, client_id FROM applications "
+                    "WHERE id = :id AND instance_id = :instance_id",
+                    {"id": app_id, "instance_id": caller.instance_id},
                 )
             ).first()
             if app is None:

@@ -15,9 +15,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from keyhook.storage.connection import Connection
-
 from keyhook.clock import iso, now
 from keyhook.command.users import load_user
 from keyhook.command.writer import Writer, details
@@ -29,7 +26,7 @@ from keyhook.domain.caller import Caller
 from keyhook.domain.session import Session
 from keyhook.errors import Conflict, InvalidArgument, NotFound
 from keyhook.eventstore.store import PendingEvent, aggregate_events
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 
 # A concurrent change to the user between verifying and writing: verify again, this often.
 _ATTEMPTS = 5
@@ -64,7 +61,7 @@ async def load_session(conn: Connection, instance_id: str, session_id: str) -> S
 async def max_password_attempts(conn: Connection, instance_id: str) -> int:
     found = (
         await conn.execute(
-            select(t.instances.c.lockout_max_attempts).where(t.instances.c.id == instance_id)
+            "SELECT lockout_max_attempts FROM instances WHERE id = :id", {"id": instance_id}
         )
     ).scalar()
     return lockout.DEFAULT_MAX_PASSWORD_ATTEMPTS if found is None else int(found)
@@ -74,15 +71,9 @@ async def find_user_id(conn: Connection, instance_id: str, login_name: str) -> s
     """The user whose user name is ``login_name``, ignoring case, in any organization."""
     rows = (
         await conn.execute(
-            select(t.users.c.id)
-            .where(
-                t.users.c.instance_id == instance_id,
-                or_(
-                    func.lower(t.users.c.user_name) == login_name.lower(),
-                    t.users.c.user_name == login_name,
-                ),
-            )
-            .limit(2)
+            "SELECT id FROM users WHERE instance_id = :instance_id "
+            "AND (lower(user_name) = :lowered OR user_name = :login_name) LIMIT 2",
+            {"instance_id": instance_id, "lowered": login_name.lower(), "login_name": login_name},
         )
     ).all()
     if not rows:

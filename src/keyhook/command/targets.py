@@ -7,8 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from keyhook.storage.connection import Connection
 
 from keyhook.clock import iso, now
 from keyhook.command.writer import Writer, details
@@ -19,7 +17,7 @@ from keyhook.domain.durations import parse_duration
 from keyhook.domain.execution import Condition
 from keyhook.errors import NotFound, field_error
 from keyhook.eventstore.store import PendingEvent, UniqueClaim, aggregate_events
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 
 TARGET_NAME = "target_name"
 
@@ -224,7 +222,10 @@ async def _executions_without(
     conn: Connection, instance_id: str, target_id: str
 ) -> list[PendingEvent]:
     """Events that take a deleted target out of every execution that lists it."""
-    rows = await conn.execute(select(t.executions).where(t.executions.c.instance_id == instance_id))
+    rows = await conn.execute(
+        "SELECT condition_key, target_ids FROM executions WHERE instance_id = :instance_id",
+        {"instance_id": instance_id},
+    )
     pending = []
     for row in rows:
         ids = orjson.loads(row.target_ids)

@@ -7,9 +7,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from keyhook.storage.connection import Connection
-
 from keyhook.clock import iso, now
 from keyhook.command.admins import ensure_access_remains
 from keyhook.command.orgs import ensure_org
@@ -18,7 +15,12 @@ from keyhook.domain import user as rules
 from keyhook.domain.caller import Caller
 from keyhook.errors import field_error
 from keyhook.eventstore.store import PendingEvent, UniqueClaim, aggregate_events
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
+
+_LOAD_USER = (
+    "SELECT org_id, user_name, kind, state, sequence, failed_attempts, password_hash, "
+    "secret_hash FROM users WHERE id = :id AND instance_id = :instance_id"
+)
 
 USER_NAME = "user_name"
 # The state changes after which a user can no longer authenticate, and their verb.
@@ -51,11 +53,7 @@ async def load_user(conn: Connection, instance_id: str, user_id: str) -> rules.U
     instead of reading every event: a user with ten thousand metadata events
     would otherwise make each of its commands slower than the last.
     """
-    row = (
-        await conn.execute(
-            select(t.users).where(t.users.c.id == user_id, t.users.c.instance_id == instance_id)
-        )
-    ).first()
+    row = (await conn.execute(_LOAD_USER, {"id": user_id, "instance_id": instance_id})).first()
     if row is None:
         return rules.User(id=user_id)
     return rules.User(
@@ -367,9 +365,9 @@ class UserCommands:
             async with self.w.db.read() as conn:
                 stored_hash = (
                     await conn.execute(
-                        select(t.users.c.password_hash).where(
-                            t.users.c.id == user_id, t.users.c.instance_id == caller.instance_id
-                        )
+                        "SELECT password_hash FROM users "
+                        "WHERE id = :id AND instance_id = :instance_id",
+                        {"id": user_id, "instance_id": caller.instance_id},
                     )
                 ).scalar()
             if stored_hash is None:

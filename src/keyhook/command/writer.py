@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from keyhook.storage.connection import Connection
-
 from keyhook.clock import iso, now
 from keyhook.command.projections import project
 from keyhook.config import Settings
@@ -23,6 +21,7 @@ from keyhook.domain.caller import Caller
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.eventstore.store import PendingEvent, StoredEvent, UniqueClaim, append
 from keyhook.ids import IdGenerator
+from keyhook.storage.connection import Connection
 from keyhook.storage.database import Database
 
 AfterAppend = Callable[[Connection, Sequence[StoredEvent]], Awaitable[None]]
