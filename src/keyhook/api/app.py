@@ -90,7 +90,7 @@ def build_app(
     async def readyz(_: Request) -> Response:
         try:
             async with db.read() as conn:
-                await conn.exec_driver_sql("SELECT 1")
+                await conn.execute("SELECT 1")
         except Exception:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
         return JSONResponse({"status": "ready"})
