@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import select
-
 from keyhook.clock import now
 from keyhook.crypto.tokens import token_hash
 from keyhook.domain.caller import Caller
 from keyhook.errors import Unauthenticated
-from keyhook.storage import schema as t
 from keyhook.storage.database import Database
 
 _QUERY = (
-    select(
-        t.personal_access_tokens.c.expires_at,
-        t.users.c.id,
-        t.users.c.org_id,
-        t.users.c.state,
-        t.instances.c.id.label("instance_id"),
-        t.instances.c.default_org_id,
-    )
-    .join(t.users, t.users.c.id == t.personal_access_tokens.c.user_id)
-    .join(t.instances, t.instances.c.id == t.users.c.instance_id)
+    "SELECT p.expires_at, u.id, u.org_id, u.state, i.id AS instance_id, i.default_org_id "
+    "FROM personal_access_tokens AS p "
+    "JOIN users AS u ON u.id = p.user_id "
+    "JOIN instances AS i ON i.id = u.instance_id "
+    "WHERE p.token_hash = :token_hash"
 )
 
 
@@ -55,11 +47,7 @@ class Authenticator:
 
 async def authenticate(db: Database, token: str) -> Caller:
     async with db.read() as conn:
-        row = (
-            await conn.execute(
-                _QUERY.where(t.personal_access_tokens.c.token_hash == token_hash(token))
-            )
-        ).first()
+        row = (await conn.execute(_QUERY, {"token_hash": token_hash(token)})).first()
     if row is None:
         raise Unauthenticated("the bearer token is not valid")
     if row.state != "USER_STATE_ACTIVE":

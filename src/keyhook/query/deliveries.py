@@ -6,15 +6,18 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from keyhook.storage.connection import Row
 
 from keyhook.clock import iso
 from keyhook.domain.caller import Caller
 from keyhook.errors import NotFound
-from keyhook.query.paging import count_and_rows, pagination
-from keyhook.storage import schema as t
+from keyhook.query.paging import Search, count_and_rows, pagination
+from keyhook.storage.connection import Row
 from keyhook.storage.database import Database
+
+_DELIVERY = "SELECT * FROM deliveries WHERE id = :id AND instance_id = :instance_id"
+_ATTEMPTS = (
+    "SELECT * FROM delivery_attempts WHERE delivery_id = :delivery_id ORDER BY attempted_at, id"
+)
 
 
 def delivery_to_wire(row: Row, with_payload: bool = False) -> dict[str, Any]:
@@ -67,33 +70,33 @@ class DeliveryQueries:
         since: datetime | None,
         until: datetime | None,
     ) -> dict[str, Any]:
-        d = t.deliveries
-        query = select(d).where(d.c.instance_id == caller.instance_id)
+        search = Search("SELECT * FROM deliveries").where(
+            "instance_id = :instance_id", instance_id=caller.instance_id
+        )
         if target_id:
-            query = query.where(d.c.target_id == target_id)
+            search.where("target_id = :target_id", target_id=target_id)
         if trigger:
-            query = query.where(d.c.trigger == trigger)
+            search.where('"trigger" = :trigger', trigger=trigger)
         if status:
-            query = query.where(d.c.status == status)
+            search.where("status = :status", status=status)
         if since:
-            query = query.where(d.c.created_at >= since)
+            search.where("created_at >= :since", since=since)
         if until:
-            query = query.where(d.c.created_at < until)
-        order = d.c.id if asc else d.c.id.desc()
+            search.where("created_at < :until", until=until)
+        order = "id" if asc else "id DESC"
         async with self.db.read() as conn:
-            total, rows = await count_and_rows(conn, query, order, offset, limit)
-            found = [delivery_to_wire(r._mapping) for r in rows]
+            total, rows = await count_and_rows(conn, search, order, offset, limit)
+            found = [delivery_to_wire(r) for r in rows]
         return {
             "pagination": pagination(total, limit),
             "deliveries": found,
         }
 
     async def get(self, caller: Caller, delivery_id: str) -> dict[str, Any]:
-        d, a = t.deliveries, t.delivery_attempts
         async with self.db.read() as conn:
             row = (
                 await conn.execute(
-                    select(d).where(d.c.id == delivery_id, d.c.instance_id == caller.instance_id)
+                    _DELIVERY, {"id": delivery_id, "instance_id": caller.instance_id}
                 )
             ).first()
             if row is None:
@@ -101,11 +104,9 @@ class DeliveryQueries:
                     f"delivery {delivery_id} does not exist",
                     details=[{"field": "id", "problem": "unknown"}],
                 )
-            attempts = await conn.execute(
-                select(a).where(a.c.delivery_id == delivery_id).order_by(a.c.attempted_at, a.c.id)
-            )
-            wire = delivery_to_wire(row._mapping, with_payload=True)
-            wire["attemptLog"] = [attempt_to_wire(r._mapping) for r in attempts]
+            attempts = await conn.execute(_ATTEMPTS, {"delivery_id": delivery_id})
+            wire = delivery_to_wire(row, with_payload=True)
+            wire["attemptLog"] = [attempt_to_wire(r) for r in attempts]
         return {"delivery": wire}
 
 
@@ -138,17 +139,18 @@ class CallQueries:
         trigger: str | None,
         failed_only: bool,
     ) -> dict[str, Any]:
-        c = t.execution_calls
-        query = select(c).where(c.c.instance_id == caller.instance_id)
+        search = Search("SELECT * FROM execution_calls").where(
+            "instance_id = :instance_id", instance_id=caller.instance_id
+        )
         if target_id:
-            query = query.where(c.c.target_id == target_id)
+            search.where("target_id = :target_id", target_id=target_id)
         if trigger:
-            query = query.where(c.c.trigger == trigger)
+            search.where('"trigger" = :trigger', trigger=trigger)
         if failed_only:
-            query = query.where(c.c.error.is_not(None))
+            search.where("error IS NOT NULL")
         async with self.db.read() as conn:
-            total, rows = await count_and_rows(conn, query, c.c.id.desc(), offset, limit)
-            found = [call_to_wire(r._mapping) for r in rows]
+            total, rows = await count_and_rows(conn, search, "id DESC", offset, limit)
+            found = [call_to_wire(r) for r in rows]
         return {
             "pagination": pagination(total, limit),
             "calls": found,

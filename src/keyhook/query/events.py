@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from keyhook.clock import iso
 from keyhook.domain.caller import Caller
 from keyhook.domain.payload import redact
 from keyhook.eventstore.store import StoredEvent, from_row
-from keyhook.storage import schema as t
+from keyhook.query.paging import Search, page
 from keyhook.storage.database import Database
 
 
@@ -42,16 +40,18 @@ class EventQueries:
         aggregate_types: list[str],
         event_types: list[str],
     ) -> dict[str, Any]:
-        query = select(t.events).where(
-            t.events.c.instance_id == caller.instance_id, t.events.c.position > after
+        search = (
+            Search("SELECT * FROM events")
+            .where("instance_id = :instance_id", instance_id=caller.instance_id)
+            .where("position > :after", after=after)
         )
         if aggregate_id:
-            query = query.where(t.events.c.aggregate_id == aggregate_id)
+            search.where("aggregate_id = :aggregate_id", aggregate_id=aggregate_id)
         if aggregate_types:
-            query = query.where(t.events.c.aggregate_type.in_(aggregate_types))
+            search.where("aggregate_type IN (:aggregate_types)", aggregate_types=aggregate_types)
         if event_types:
-            query = query.where(t.events.c.event_type.in_(event_types))
+            search.where("event_type IN (:event_types)", event_types=event_types)
         async with self.db.read() as conn:
-            rows = await conn.execute(query.order_by(t.events.c.position).limit(limit))
-            found = [event_to_wire(from_row(r._mapping)) for r in rows]
+            rows = await page(conn, search, "position", 0, limit)
+            found = [event_to_wire(from_row(r)) for r in rows]
         return {"events": found}

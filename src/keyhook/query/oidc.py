@@ -12,13 +12,25 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
-from keyhook.storage.connection import Connection
 
 from keyhook.clock import iso
 from keyhook.domain.oidc import Profile
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Connection
 from keyhook.storage.database import Database
+
+_CLIENT = (
+    "SELECT a.*, p.org_id FROM applications AS a JOIN projects AS p ON p.id = a.project_id "
+    "WHERE a.client_id = :client_id"
+)
+_ACCESS_WITH_GRANT = (
+    "SELECT k.*, g.grant_type, g.org_id FROM oidc_access_tokens AS k "
+    "JOIN oidc_sessions AS g ON g.id = k.oidc_session_id WHERE "
+)
+_USER = (
+    "SELECT u.*, o.name AS org_name FROM users AS u LEFT OUTER JOIN orgs AS o ON o.id = u.org_id "
+    "WHERE "
+)
+_USER_METADATA = 'SELECT "key", value FROM user_metadata WHERE user_id = :user_id ORDER BY "key"'
 
 
 @dataclass(frozen=True)
@@ -152,21 +164,15 @@ class OidcQueries:
         self.db = db
 
     async def client(self, client_id: str) -> Client | None:
-        a, p = t.applications, t.projects
-        query = (
-            select(a, p.c.org_id)
-            .join(p, p.c.id == a.c.project_id)
-            .where(a.c.client_id == client_id)
-        )
         async with self.db.read() as conn:
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(_CLIENT, {"client_id": client_id})).first()
         return None if row is None else _client(row)
 
     async def auth_request(self, request_id: str) -> Any:
         async with self.db.read() as conn:
             return (
                 await conn.execute(
-                    select(t.oidc_auth_requests).where(t.oidc_auth_requests.c.id == request_id)
+                    "SELECT * FROM oidc_auth_requests WHERE id = :id", {"id": request_id}
                 )
             ).first()
 
@@ -174,9 +180,8 @@ class OidcQueries:
         async with self.db.read() as conn:
             return (
                 await conn.execute(
-                    select(t.oidc_auth_requests).where(
-                        t.oidc_auth_requests.c.code_hash == code_hash
-                    )
+                    "SELECT * FROM oidc_auth_requests WHERE code_hash = :code_hash",
+                    {"code_hash": code_hash},
                 )
             ).first()
 
@@ -184,7 +189,7 @@ class OidcQueries:
         async with self.db.read() as conn:
             return (
                 await conn.execute(
-                    select(t.oidc_sessions).where(t.oidc_sessions.c.id == oidc_session_id)
+                    "SELECT * FROM oidc_sessions WHERE id = :id", {"id": oidc_session_id}
                 )
             ).first()
 
@@ -192,27 +197,30 @@ class OidcQueries:
         async with self.db.read() as conn:
             return (
                 await conn.execute(
-                    select(t.oidc_sessions).where(
-                        t.oidc_sessions.c.refresh_token_hash == refresh_hash
-                    )
+                    "SELECT * FROM oidc_sessions WHERE refresh_token_hash = :refresh_hash",
+                    {"refresh_hash": refresh_hash},
                 )
             ).first()
 
     async def access_token(self, token_id: str | None = None, token_hash: str | None = None) -> Any:
         """The access token's row, with its grant's ``grant_type`` and ``org_id``."""
-        k, g = t.oidc_access_tokens, t.oidc_sessions
-        where = k.c.id == token_id if token_id is not None else k.c.token_hash == token_hash
-        query = select(k, g.c.grant_type, g.c.org_id).join(g, g.c.id == k.c.oidc_session_id)
+        if token_id is not None:
+            where, params = "k.id = :token_id", {"token_id": token_id}
+        elif token_hash is not None:
+            where, params = "k.token_hash = :token_hash", {"token_hash": token_hash}
+        else:  # as before: neither given compares the hash with NULL
+            where, params = "k.token_hash IS NULL", {}
         async with self.db.read() as conn:
-            return (await conn.execute(query.where(where))).first()
+            return (await conn.execute(_ACCESS_WITH_GRANT + where, params)).first()
 
     async def rotated_refresh(self, refresh_hash: str) -> str | None:
         """The grant whose refresh token, now replaced, had this hash."""
-        r = t.oidc_rotated_refresh_tokens
         async with self.db.read() as conn:
             found = (
                 await conn.execute(
-                    select(r.c.oidc_session_id).where(r.c.token_hash == refresh_hash)
+                    "SELECT oidc_session_id FROM oidc_rotated_refresh_tokens "
+                    "WHERE token_hash = :refresh_hash",
+                    {"refresh_hash": refresh_hash},
                 )
             ).scalar()
         return None if found is None else str(found)
@@ -221,7 +229,10 @@ class OidcQueries:
         """The session (from the login page) whose token has this hash, if it still exists."""
         async with self.db.read() as conn:
             return (
-                await conn.execute(select(t.sessions).where(t.sessions.c.token_hash == token_hash))
+                await conn.execute(
+                    "SELECT * FROM sessions WHERE token_hash = :token_hash",
+                    {"token_hash": token_hash},
+                )
             ).first()
 
     async def password_hash(self, login_name: str) -> str | None:
@@ -229,46 +240,33 @@ class OidcQueries:
         async with self.db.read() as conn:
             rows = (
                 await conn.execute(
-                    select(t.users.c.password_hash)
-                    .where(func.lower(t.users.c.user_name) == login_name.lower())
-                    .limit(2)
+                    "SELECT password_hash FROM users WHERE lower(user_name) = :login_name LIMIT 2",
+                    {"login_name": login_name.lower()},
                 )
             ).all()
-        return rows[0][0] if len(rows) == 1 else None
+        return rows[0]["password_hash"] if len(rows) == 1 else None
 
     async def user(self, user_id: str) -> UserRecord | None:
         async with self.db.read() as conn:
-            return await _user(conn, t.users.c.id == user_id)
+            return await _user(conn, "u.id = :user_id", {"user_id": user_id})
 
     async def machine_user(self, user_name: str) -> UserRecord | None:
         """The machine user whose user name is ``user_name`` (its OAuth client id)."""
         async with self.db.read() as conn:
             return await _user(
                 conn,
-                (t.users.c.kind == "machine")
-                & (func.lower(t.users.c.user_name) == user_name.lower()),
+                "u.kind = :kind AND lower(u.user_name) = :user_name",
+                {"kind": "machine", "user_name": user_name.lower()},
             )
 
 
-async def _user(conn: Connection, where: Any) -> UserRecord | None:
-    row = (
-        await conn.execute(
-            select(t.users, t.orgs.c.name.label("org_name"))
-            .outerjoin(t.orgs, t.orgs.c.id == t.users.c.org_id)
-            .where(where)
-            .limit(2)
-        )
-    ).all()
+async def _user(conn: Connection, where: str, params: dict[str, Any]) -> UserRecord | None:
+    """The one user matching ``where`` (constant text on ``users AS u``), or None."""
+    row = (await conn.execute(f"{_USER}{where} LIMIT 2", params)).all()
     if len(row) != 1:
         return None
     u = row[0]
-    metadata = (
-        await conn.execute(
-            select(t.user_metadata.c.key, t.user_metadata.c.value)
-            .where(t.user_metadata.c.user_id == u.id)
-            .order_by(t.user_metadata.c.key)
-        )
-    ).all()
+    metadata = (await conn.execute(_USER_METADATA, {"user_id": u.id})).all()
     changed: datetime = u.changed_at
     return UserRecord(
         user_id=u.id,

@@ -10,30 +10,29 @@ from typing import Any
 
 import orjson
 from joserfc.jwk import ECKey
-from sqlalchemy import Select, select
-from keyhook.storage.connection import Connection
 
 from keyhook.clock import aware, now
 from keyhook.crypto.secretbox import SecretBox
 from keyhook.errors import Internal
-from keyhook.storage import schema as t
+from keyhook.query.paging import Search
+from keyhook.storage.connection import Connection, Result
 from keyhook.storage.database import Database
 
-_K = t.oidc_signing_keys
+_PUBLISHED = "SELECT id, algorithm, public_jwk, active, retired_until FROM oidc_signing_keys"
+_SIGNING = "SELECT id, algorithm, private_key_sealed FROM oidc_signing_keys"
 
 
-def _for_instance(query: Select[Any], instance_id: str | None) -> Select[Any]:
-    return query if instance_id is None else query.where(_K.c.instance_id == instance_id)
+async def _newest_first(conn: Connection, search: Search, instance_id: str | None) -> Result:
+    """The keys ``search`` matches, of every instance or only ``instance_id``'s."""
+    if instance_id is not None:
+        search.where("instance_id = :instance_id", instance_id=instance_id)
+    return await conn.execute(f"{search.sql} ORDER BY created_at DESC, id", search.params)
 
 
 async def _published(conn: Connection, instance_id: str | None) -> list[dict[str, Any]]:
-    query = _for_instance(
-        select(_K.c.id, _K.c.algorithm, _K.c.public_jwk, _K.c.active, _K.c.retired_until),
-        instance_id,
-    ).order_by(_K.c.created_at.desc(), _K.c.id)
     moment = now()
     keys = []
-    for row in await conn.execute(query):
+    for row in await _newest_first(conn, Search(_PUBLISHED), instance_id):
         if not row.active and (row.retired_until is None or aware(row.retired_until) <= moment):
             continue
         jwk = orjson.loads(row.public_jwk)
@@ -55,12 +54,8 @@ async def signing_key(
     db: Database, box: SecretBox, instance_id: str | None = None
 ) -> tuple[str, str, ECKey]:
     """(kid, algorithm, private joserfc key) of the newest active key, opened with ``box``."""
-    query = _for_instance(
-        select(_K.c.id, _K.c.algorithm, _K.c.private_key_sealed).where(_K.c.active.is_(True)),
-        instance_id,
-    ).order_by(_K.c.created_at.desc(), _K.c.id)
     async with db.read() as conn:
-        row = (await conn.execute(query)).first()
+        row = (await _newest_first(conn, Search(_SIGNING).where("active"), instance_id)).first()
     if row is None:
         raise Internal("the instance has no active token signing key")
     private = orjson.loads(box.open(row.private_key_sealed))

@@ -1,25 +1,81 @@
-"""Paged search results: the total, one page of rows, and the ``pagination`` member."""
+"""Paged search results: the total, one page of rows, and the ``pagination`` member.
+
+A search is SQL text in pieces (:class:`Search`): a base ``SELECT … FROM …``,
+conditions joined with ``AND``, and the values of their ``:name`` parameters.
+The total counts the rows the search matches; the page orders them by a
+constant ``ORDER BY`` fragment and cuts ``LIMIT`` rows from ``OFFSET``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
-from keyhook.storage.connection import Connection
-from sqlalchemy.sql import ColumnElement
+from keyhook.storage.connection import Connection, Row
+
+# Parameter names of the page itself; a condition must not use them.
+_LIMIT = "page_limit"
+_OFFSET = "page_offset"
+
+
+@dataclass
+class Search:
+    """A SELECT as text: ``select`` (``SELECT … FROM …``, no WHERE), conditions and values.
+
+    ``select`` and every condition are constant text written in this package;
+    values only ever travel as parameters.
+    """
+
+    select: str
+    conditions: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def where(self, condition: str, **params: Any) -> Search:
+        """Add ``condition`` (ANDed with the others) and the values it names."""
+        if _LIMIT in params or _OFFSET in params:
+            raise ValueError(f"{_LIMIT} and {_OFFSET} are the page's own parameters")
+        self.conditions.append(condition)
+        self.params.update(params)
+        return self
+
+    @property
+    def sql(self) -> str:
+        if not self.conditions:
+            return self.select
+        return f"{self.select} WHERE {' AND '.join(self.conditions)}"
+
+
+async def count(conn: Connection, search: Search) -> int:
+    """How many rows ``search`` matches."""
+    total = (
+        await conn.execute(
+            f"SELECT count(*) AS total FROM ({search.sql}) AS matched",  # noqa: S608 - constant text
+            search.params,
+        )
+    ).scalar_one()
+    return int(total)
+
+
+async def page(conn: Connection, search: Search, order: str, offset: int, limit: int) -> list[Row]:
+    """The rows of ``search`` in ``order`` (a constant ``ORDER BY`` list), from ``offset``."""
+    result = await conn.execute(
+        f"{search.sql} ORDER BY {order} LIMIT :{_LIMIT} OFFSET :{_OFFSET}",
+        {**search.params, _LIMIT: int(limit), _OFFSET: int(offset)},
+    )
+    return result.all()
 
 
 async def count_and_rows(
     conn: Connection,
-    query: Select[Any],
-    order: ColumnElement[Any],
+    search: Search,
+    order: str,
     offset: int,
     limit: int,
-) -> tuple[int, list[Row[Any]]]:
-    """How many rows ``query`` matches, and the page of them from ``offset``."""
-    total = (await conn.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    rows = list(await conn.execute(query.order_by(order).offset(offset).limit(limit)))
-    return int(total), rows
+) -> tuple[int, list[Row]]:
+    """How many rows ``search`` matches, and the page of them from ``offset``."""
+    total = await count(conn, search)
+    rows = await page(conn, search, order, offset, limit)
+    return total, rows
 
 
 def pagination(total: int, limit: int) -> dict[str, str]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from keyhook.storage.connection import Row
 
 from keyhook.clock import iso
 from keyhook.domain.application import (
@@ -18,9 +16,12 @@ from keyhook.domain.application import (
 )
 from keyhook.domain.caller import Caller
 from keyhook.errors import NotFound
-from keyhook.query.paging import count_and_rows, pagination
-from keyhook.storage import schema as t
+from keyhook.query.paging import Search, count_and_rows, pagination
+from keyhook.storage.connection import Row
 from keyhook.storage.database import Database
+
+_PROJECT = "SELECT * FROM projects WHERE id = :id AND instance_id = :instance_id"
+_APP = "SELECT * FROM applications WHERE id = :id AND instance_id = :instance_id"
 
 
 def _wire(table: dict[str, str], value: str) -> str:
@@ -67,25 +68,22 @@ class ProjectQueries:
     async def get_project(self, caller: Caller, project_id: str) -> dict[str, Any]:
         async with self.db.read() as conn:
             row = (
-                await conn.execute(
-                    select(t.projects).where(
-                        t.projects.c.id == project_id,
-                        t.projects.c.instance_id == caller.instance_id,
-                    )
-                )
+                await conn.execute(_PROJECT, {"id": project_id, "instance_id": caller.instance_id})
             ).first()
         if row is None:
             raise NotFound(
                 f"project {project_id} does not exist",
                 details=[{"field": "id", "problem": "unknown"}],
             )
-        return {"project": project_to_wire(row._mapping)}
+        return {"project": project_to_wire(row)}
 
     async def list_projects(self, caller: Caller, offset: int, limit: int) -> dict[str, Any]:
-        query = select(t.projects).where(t.projects.c.instance_id == caller.instance_id)
+        search = Search("SELECT * FROM projects").where(
+            "instance_id = :instance_id", instance_id=caller.instance_id
+        )
         async with self.db.read() as conn:
-            total, rows = await count_and_rows(conn, query, t.projects.c.id, offset, limit)
-            found = [project_to_wire(r._mapping) for r in rows]
+            total, rows = await count_and_rows(conn, search, "id", offset, limit)
+            found = [project_to_wire(r) for r in rows]
         return {
             "pagination": pagination(total, limit),
             "projects": found,
@@ -94,29 +92,26 @@ class ProjectQueries:
     async def get_app(self, caller: Caller, app_id: str) -> dict[str, Any]:
         async with self.db.read() as conn:
             row = (
-                await conn.execute(
-                    select(t.applications).where(
-                        t.applications.c.id == app_id,
-                        t.applications.c.instance_id == caller.instance_id,
-                    )
-                )
+                await conn.execute(_APP, {"id": app_id, "instance_id": caller.instance_id})
             ).first()
         if row is None:
             raise NotFound(
                 f"application {app_id} does not exist",
                 details=[{"field": "applicationId", "problem": "unknown"}],
             )
-        return {"application": app_to_wire(row._mapping)}
+        return {"application": app_to_wire(row)}
 
     async def list_apps(
         self, caller: Caller, project_id: str | None, offset: int, limit: int
     ) -> dict[str, Any]:
-        query = select(t.applications).where(t.applications.c.instance_id == caller.instance_id)
+        search = Search("SELECT * FROM applications").where(
+            "instance_id = :instance_id", instance_id=caller.instance_id
+        )
         if project_id:
-            query = query.where(t.applications.c.project_id == project_id)
+            search.where("project_id = :project_id", project_id=project_id)
         async with self.db.read() as conn:
-            total, rows = await count_and_rows(conn, query, t.applications.c.id, offset, limit)
-            found = [app_to_wire(r._mapping) for r in rows]
+            total, rows = await count_and_rows(conn, search, "id", offset, limit)
+            found = [app_to_wire(r) for r in rows]
         return {
             "pagination": pagination(total, limit),
             "applications": found,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from keyhook.storage.connection import Row
-
 from keyhook.clock import iso
 from keyhook.domain.caller import Caller
 from keyhook.domain.lockout import DEFAULT_MAX_PASSWORD_ATTEMPTS
 from keyhook.errors import NotFound
-from keyhook.storage import schema as t
+from keyhook.storage.connection import Row
 from keyhook.storage.database import Database
+
+_SESSION = "SELECT * FROM sessions WHERE id = :id AND instance_id = :instance_id"
+_LOCKOUT = "SELECT lockout_max_attempts FROM instances WHERE id = :id"
 
 
 def session_to_wire(row: Row) -> dict[str, Any]:
@@ -42,28 +42,17 @@ class SessionQueries:
     async def get(self, caller: Caller, session_id: str) -> dict[str, Any]:
         async with self.db.read() as conn:
             row = (
-                await conn.execute(
-                    select(t.sessions).where(
-                        t.sessions.c.id == session_id,
-                        t.sessions.c.instance_id == caller.instance_id,
-                    )
-                )
+                await conn.execute(_SESSION, {"id": session_id, "instance_id": caller.instance_id})
             ).first()
         if row is None:
             raise NotFound(
                 f"session {session_id} does not exist",
                 details=[{"field": "sessionId", "problem": "unknown"}],
             )
-        return {"session": session_to_wire(row._mapping)}
+        return {"session": session_to_wire(row)}
 
     async def lockout_settings(self, caller: Caller) -> dict[str, Any]:
         async with self.db.read() as conn:
-            found = (
-                await conn.execute(
-                    select(t.instances.c.lockout_max_attempts).where(
-                        t.instances.c.id == caller.instance_id
-                    )
-                )
-            ).scalar()
+            found = (await conn.execute(_LOCKOUT, {"id": caller.instance_id})).scalar()
         attempts = DEFAULT_MAX_PASSWORD_ATTEMPTS if found is None else int(found)
         return {"settings": {"maxPasswordAttempts": str(attempts)}}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
 
 from keyhook.clock import iso
 from keyhook.crypto.secretbox import SecretBox
@@ -13,11 +12,11 @@ from keyhook.domain.caller import Caller
 from keyhook.domain.execution import Condition
 from keyhook.domain.target import Target, TargetType, format_timeout, target_from_record
 from keyhook.errors import NotFound
-from keyhook.query.paging import count_and_rows, pagination
-from keyhook.storage import schema as t
+from keyhook.query.paging import Search, count_and_rows, pagination
 from keyhook.storage.database import Database
 
 MASK = "********"
+_TARGET = "SELECT * FROM targets WHERE id = :id AND instance_id = :instance_id"
 
 
 def target_to_wire(target: Target, created: Any, changed: Any) -> dict[str, Any]:
@@ -47,34 +46,31 @@ class TargetQueries:
     async def get(self, caller: Caller, target_id: str) -> dict[str, Any]:
         async with self.db.read() as conn:
             row = (
-                await conn.execute(
-                    select(t.targets).where(
-                        t.targets.c.id == target_id, t.targets.c.instance_id == caller.instance_id
-                    )
-                )
+                await conn.execute(_TARGET, {"id": target_id, "instance_id": caller.instance_id})
             ).first()
         if row is None:
             raise NotFound(
                 f"target {target_id} does not exist",
                 details=[{"field": "id", "problem": "unknown"}],
             )
-        m = row._mapping
         return {
             "target": target_to_wire(
-                target_from_record(m, self.box), m["created_at"], m["changed_at"]
+                target_from_record(row, self.box), row["created_at"], row["changed_at"]
             )
         }
 
     async def search(
         self, caller: Caller, offset: int, limit: int, name: str | None
     ) -> dict[str, Any]:
-        query = select(t.targets).where(t.targets.c.instance_id == caller.instance_id)
+        search = Search("SELECT * FROM targets").where(
+            "instance_id = :instance_id", instance_id=caller.instance_id
+        )
         if name:
-            query = query.where(func.lower(t.targets.c.name).like(f"%{name.lower()}%"))
+            search.where("lower(name) LIKE :name", name=f"%{name.lower()}%")
         async with self.db.read() as conn:
-            total, rows = await count_and_rows(conn, query, t.targets.c.id, offset, limit)
+            total, rows = await count_and_rows(conn, search, "id", offset, limit)
             targets = [
-                target_to_wire(target_from_record(r._mapping, self.box), r.created_at, r.changed_at)
+                target_to_wire(target_from_record(r, self.box), r.created_at, r.changed_at)
                 for r in rows
             ]
         return {
@@ -83,11 +79,11 @@ class TargetQueries:
         }
 
     async def search_executions(self, caller: Caller, offset: int, limit: int) -> dict[str, Any]:
-        query = select(t.executions).where(t.executions.c.instance_id == caller.instance_id)
+        search = Search("SELECT * FROM executions").where(
+            "instance_id = :instance_id", instance_id=caller.instance_id
+        )
         async with self.db.read() as conn:
-            total, rows = await count_and_rows(
-                conn, query, t.executions.c.condition_key, offset, limit
-            )
+            total, rows = await count_and_rows(conn, search, "condition_key", offset, limit)
             executions = [
                 {
                     "condition": Condition.from_key(r.condition_key).to_wire(),

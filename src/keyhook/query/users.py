@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from keyhook.storage.connection import Row
-from keyhook.storage.connection import Connection
-
 from keyhook.clock import iso
 from keyhook.domain.caller import Caller
 from keyhook.domain.user import MACHINE_TOKEN_TYPES
 from keyhook.errors import NotFound
 from keyhook.eventstore.store import from_row
-from keyhook.query.paging import count_and_rows, pagination
-from keyhook.storage import schema as t
+from keyhook.query.paging import Search, count_and_rows, pagination
+from keyhook.storage.connection import Connection, Row
 from keyhook.storage.database import Database
 
 MAX_LIMIT = 1000
 _TOKEN_TYPE_WIRE = {stored: wire for wire, stored in MACHINE_TOKEN_TYPES.items()}
+
+_MACHINE_ADDED = (
+    "SELECT * FROM events WHERE instance_id = :instance_id AND aggregate_type = :aggregate_type "
+    "AND aggregate_id IN (:user_ids) AND sequence = :sequence AND event_type = :event_type"
+)
+_USER = "SELECT * FROM users WHERE id = :id AND instance_id = :instance_id"
+_METADATA = 'SELECT * FROM user_metadata WHERE user_id = :user_id ORDER BY "key"'
+_METADATA_OF = 'SELECT * FROM user_metadata WHERE user_id IN (:user_ids) ORDER BY "key"'
+_TEXT_MATCHES = (
+    "(lower(user_name) LIKE :text OR lower(email) LIKE :text OR lower(display_name) LIKE :text)"
+)
 
 
 async def _machine_details(
@@ -31,17 +38,18 @@ async def _machine_details(
     if not user_ids:
         return {}
     rows = await conn.execute(
-        select(t.events).where(
-            t.events.c.instance_id == instance_id,
-            t.events.c.aggregate_type == "user",
-            t.events.c.aggregate_id.in_(user_ids),
-            t.events.c.sequence == 1,
-            t.events.c.event_type == "user.machine.added",
-        )
+        _MACHINE_ADDED,
+        {
+            "instance_id": instance_id,
+            "aggregate_type": "user",
+            "user_ids": user_ids,
+            "sequence": 1,
+            "event_type": "user.machine.added",
+        },
     )
     found: dict[str, dict[str, str]] = {}
     for row in rows:
-        data = from_row(row._mapping).data
+        data = from_row(row).data
         found[row.aggregate_id] = {
             "description": str(data.get("description", "")),
             "accessTokenType": _TOKEN_TYPE_WIRE.get(
@@ -99,29 +107,21 @@ class UserQueries:
     async def get(self, caller: Caller, user_id: str) -> dict[str, Any]:
         async with self.db.read() as conn:
             row = (
-                await conn.execute(
-                    select(t.users).where(
-                        t.users.c.id == user_id, t.users.c.instance_id == caller.instance_id
-                    )
-                )
+                await conn.execute(_USER, {"id": user_id, "instance_id": caller.instance_id})
             ).first()
             if row is None:
                 raise NotFound(
                     f"user {user_id} does not exist",
                     details=[{"field": "userId", "problem": "unknown"}],
                 )
-            meta = await conn.execute(
-                select(t.user_metadata)
-                .where(t.user_metadata.c.user_id == user_id)
-                .order_by(t.user_metadata.c.key)
-            )
+            meta = await conn.execute(_METADATA, {"user_id": user_id})
             metadata = [{"key": m.key, "value": m.value} for m in meta]
             machine = (
                 await _machine_details(conn, caller.instance_id, [user_id])
                 if row.kind == "machine"
                 else {}
             )
-        return {"user": user_to_wire(row._mapping, metadata, machine.get(user_id))}
+        return {"user": user_to_wire(row, metadata, machine.get(user_id))}
 
     async def list(
         self,
@@ -132,34 +132,25 @@ class UserQueries:
         org_id: str | None,
         asc: bool = True,
     ) -> dict[str, Any]:
-        query = select(t.users).where(t.users.c.instance_id == caller.instance_id)
+        search = Search("SELECT * FROM users").where(
+            "instance_id = :instance_id", instance_id=caller.instance_id
+        )
         if org_id:
-            query = query.where(t.users.c.org_id == org_id)
+            search.where("org_id = :org_id", org_id=org_id)
         if text:
-            like = f"%{text.lower()}%"
-            query = query.where(
-                or_(
-                    func.lower(t.users.c.user_name).like(like),
-                    func.lower(t.users.c.email).like(like),
-                    func.lower(t.users.c.display_name).like(like),
-                )
-            )
+            search.where(_TEXT_MATCHES, text=f"%{text.lower()}%")
         async with self.db.read() as conn:
-            order = t.users.c.id if asc else t.users.c.id.desc()
-            total, rows = await count_and_rows(conn, query, order, offset, limit)
+            order = "id" if asc else "id DESC"
+            total, rows = await count_and_rows(conn, search, order, offset, limit)
             metadata: dict[str, list[dict[str, str]]] = {r.id: [] for r in rows}
             if rows:
-                found = await conn.execute(
-                    select(t.user_metadata)
-                    .where(t.user_metadata.c.user_id.in_(list(metadata)))
-                    .order_by(t.user_metadata.c.key)
-                )
+                found = await conn.execute(_METADATA_OF, {"user_ids": list(metadata)})
                 for m in found:
                     metadata[m.user_id].append({"key": m.key, "value": m.value})
             machines = await _machine_details(
                 conn, caller.instance_id, [r.id for r in rows if r.kind == "machine"]
             )
-            result = [user_to_wire(r._mapping, metadata[r.id], machines.get(r.id)) for r in rows]
+            result = [user_to_wire(r, metadata[r.id], machines.get(r.id)) for r in rows]
         return {
             "details": pagination(total, limit),
             "pagination": pagination(total, limit),
