@@ -5,7 +5,7 @@ authenticates the Bearer token from an in-memory dict, parses the JSON body and
 does one INSERT of the body in one transaction on the same kind of database
 (``sqlite3`` in WAL with ``synchronous=NORMAL`` as Keyhook uses it, or asyncpg),
 then answers a small JSON body. Keyhook's AddHumanUser is judged against it
-(issue 9, goal 3: p50 ≤ 2× the floor's).
+(issue 9, goal 3: p50 at most twice the floor's).
 
 Run: ``python bench/floor_app.py PORT DATABASE TOKEN`` where DATABASE is a file
 path for SQLite or a ``postgresql://`` URL.
@@ -18,8 +18,8 @@ import contextlib
 import secrets
 import sqlite3
 import sys
-from pathlib import Path
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -31,8 +31,8 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from keyhook.api.http_server import server_options  # noqa: E402
-from keyhook.config import HttpServerSettings  # noqa: E402
+from keyhook.api.http_server import server_options
+from keyhook.config import HttpServerSettings
 
 _TABLE = "CREATE TABLE IF NOT EXISTS floor_users (id TEXT PRIMARY KEY, owner TEXT, payload TEXT)"
 

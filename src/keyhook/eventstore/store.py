@@ -86,7 +86,11 @@ async def current_sequence(
 
 
 async def _apply_claim(conn: Connection, instance_id: str, claim: UniqueClaim) -> None:
-    key = {"instance_id": instance_id, "unique_type": claim.unique_type, "unique_field": claim.value}
+    key = {
+        "instance_id": instance_id,
+        "unique_type": claim.unique_type,
+        "unique_field": claim.value,
+    }
     if not claim.add:
         await conn.execute(f"DELETE FROM unique_constraints WHERE {_CLAIM_WHERE}", key)  # noqa: S608 - constant text
         return
@@ -174,7 +178,7 @@ async def aggregate_events(
     conn: Connection, instance_id: str, aggregate_type: str, aggregate_id: str
 ) -> list[StoredEvent]:
     result = await conn.execute(
-        f"{_SELECT_EVENTS} WHERE instance_id = :instance_id AND aggregate_type = :aggregate_type "  # noqa: S608 - constant text
+        f"{_SELECT_EVENTS} WHERE instance_id = :instance_id AND aggregate_type = :aggregate_type "
         "AND aggregate_id = :aggregate_id ORDER BY sequence",
         {
             "instance_id": instance_id,
@@ -187,7 +191,7 @@ async def aggregate_events(
 
 async def events_after(conn: Connection, position: int, limit: int = 1000) -> list[StoredEvent]:
     result = await conn.execute(
-        f"{_SELECT_EVENTS} WHERE position > :position ORDER BY position LIMIT :limit",  # noqa: S608 - constant text
+        f"{_SELECT_EVENTS} WHERE position > :position ORDER BY position LIMIT :limit",
         {"position": position, "limit": limit},
     )
     return [from_row(row) for row in result]

@@ -18,6 +18,7 @@ What this module smooths over between the engines, and nothing more:
   booleans as integers. Timestamps and booleans are converted on the way in
   by type and on the way out by column name (the names come from
   ``keyhook.storage.schema``), so callers always see aware UTC datetimes and bools;
+* arrays: :class:`Array` passes one PostgreSQL array;
 * errors: a violated constraint is :class:`IntegrityError` on both.
 
 SQL text must not contain ``:word`` inside string literals (it would be read as
@@ -58,6 +59,16 @@ class IntegrityError(KeyhookError):
     Repository code catches it and says what was taken; escaping, it is a 500."""
 
 
+class Array:
+    """One PostgreSQL array parameter (``= ANY(:ids)``, ``unnest(:ids)``), where a
+    list would expand to one parameter per item. PostgreSQL only."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        self.items = list(items)
+
+
 class Row(dict[str, Any]):
     """One result row: ``row["name"]`` or ``row.name``."""
 
@@ -68,10 +79,6 @@ class Row(dict[str, Any]):
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
-
-    @property
-    def _mapping(self) -> Row:  # TRANSITIONAL: SQLAlchemy's spelling
-        return self
 
 
 class Result:
@@ -106,9 +113,6 @@ class Result:
 
     def scalar_one(self) -> Any:
         return next(iter(self.one().values()))
-
-    def mappings(self) -> Result:  # TRANSITIONAL: SQLAlchemy's spelling
-        return self
 
     def scalars(self) -> list[Any]:
         """The first column of every row."""
@@ -165,25 +169,8 @@ class Connection:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
-    async def execute(self, sql: Any, params: Mapping[str, Any] | None = None) -> Result:
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Result:
         raise NotImplementedError
-
-    def _text(self, sql: Any, params: Mapping[str, Any] | None) -> tuple[str, Mapping[str, Any] | None]:
-        """TRANSITIONAL: a SQLAlchemy Core statement compiled to this layer's text."""
-        if isinstance(sql, str):
-            return sql, params
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        dialect = (sqlite if self.is_sqlite else postgresql).dialect(paramstyle="named")
-        compiled = sql.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        params = dict(compiled.params)
-        table = getattr(sql, "table", None)
-        if sql.is_insert and table is not None:
-            for column in table.columns:
-                default = column.default
-                if default is not None and default.is_scalar and params.get(column.name) is None:
-                    params[column.name] = default.arg
-        return str(compiled), params
 
     async def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
         raise NotImplementedError
@@ -201,9 +188,8 @@ class SqliteConnection(Connection):
         super().__init__()
         self.raw = raw
 
-    async def execute(self, sql: Any, params: Mapping[str, Any] | None = None) -> Result:
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Result:
         values: dict[str, Any] = {}
-        sql, params = self._text(sql, params)
         if params:
             sql, values = _expand(sql, params)
             for name, value in values.items():
@@ -279,13 +265,14 @@ class PostgresConnection(Connection):
         super().__init__()
         self.raw = raw
 
-    async def execute(self, sql: Any, params: Mapping[str, Any] | None = None) -> Result:
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Result:
         values: dict[str, Any] = {}
-        sql, params = self._text(sql, params)
         if params:
             sql, values = _expand(sql, params)
         text, order = postgres_sql(sql)
-        arguments = [values[name] for name in order]
+        arguments = [
+            value.items if isinstance(value := values[name], Array) else value for name in order
+        ]
         import asyncpg
 
         try:

@@ -21,7 +21,7 @@ So each statement's text is the same whatever the batch's size.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from keyhook.storage.connection import (
+    Array,
     Connection,
     PostgresConnection,
     SqliteConnection,
@@ -107,25 +108,6 @@ _ATTEMPT_POSTGRES = (
 )
 
 
-class _Array:
-    """One PostgreSQL array parameter.
-
-    LAYER: :class:`~keyhook.storage.connection.Connection` expands a list or tuple
-    into one parameter per item (for ``IN (:ids)``); asyncpg sends any other sized
-    iterable as one array, for ``= ANY(:ids)`` and ``unnest(:ids)``."""
-
-    __slots__ = ("items",)
-
-    def __init__(self, items: Sequence[Any]) -> None:
-        self.items = items
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-
 @dataclass(frozen=True)
 class DueRow:
     id: str
@@ -196,22 +178,22 @@ class DeliveryQueue:
         self, conn: Connection, at: datetime, limit: int, excluded: Sequence[str]
     ) -> list[DueRow]:
         """Due deliveries, locked (SKIP LOCKED) on PostgreSQL until the transaction ends."""
-        listed: str | _Array
+        listed: str | Array
         if conn.is_sqlite:
             sql, listed = _SELECT_DUE_SQLITE, _json_list(excluded)
         else:
-            sql, listed = _SELECT_DUE_POSTGRES, _Array(excluded)
+            sql, listed = _SELECT_DUE_POSTGRES, Array(excluded)
         rows = await conn.execute(sql, {"at": at, "limit": limit, "excluded": listed})
         return [DueRow(**row) for row in rows]
 
     async def lease(
         self, conn: Connection, ids: Sequence[str], owner: str, until: datetime
     ) -> None:
-        listed: str | _Array
+        listed: str | Array
         if conn.is_sqlite:
             sql, listed = _LEASE_SQLITE, _json_list(ids)
         else:
-            sql, listed = _LEASE_POSTGRES, _Array(ids)
+            sql, listed = _LEASE_POSTGRES, Array(ids)
         await conn.execute(sql, {"owner": owner, "until": until, "ids": listed})
 
     async def record(
@@ -251,16 +233,16 @@ class DeliveryQueue:
                 _RECORD_POSTGRES,
                 {
                     "at": at,
-                    "ids": _Array([o.delivery_id for o in outcomes]),
-                    "statuses": _Array([o.status for o in outcomes]),
-                    "attempts": _Array([o.attempts for o in outcomes]),
-                    "next_ats": _Array([o.next_attempt_at for o in outcomes]),
-                    "codes": _Array([o.status_code for o in outcomes]),
-                    "errors": _Array([storable(o.error) for o in outcomes]),
-                    "owners": _Array([o.owner for o in outcomes]),
+                    "ids": Array([o.delivery_id for o in outcomes]),
+                    "statuses": Array([o.status for o in outcomes]),
+                    "attempts": Array([o.attempts for o in outcomes]),
+                    "next_ats": Array([o.next_attempt_at for o in outcomes]),
+                    "codes": Array([o.status_code for o in outcomes]),
+                    "errors": Array([storable(o.error) for o in outcomes]),
+                    "owners": Array([o.owner for o in outcomes]),
                 },
             )
             await conn.execute(
                 _ATTEMPT_POSTGRES,
-                {key: _Array([a[key] for a in attempts]) for key in _ATTEMPT_COLUMNS},
+                {key: Array([a[key] for a in attempts]) for key in _ATTEMPT_COLUMNS},
             )
