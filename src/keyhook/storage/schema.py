@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
 )
 
 metadata = MetaData()
@@ -111,6 +112,7 @@ users = Table(
     Column("changed_at", TS, nullable=False),
 )
 Index("ix_users_org_name", users.c.instance_id, users.c.org_id, users.c.user_name)
+Index("ix_users_lower_user_name", func.lower(users.c.user_name))
 
 user_metadata = Table(
     "user_metadata",
