@@ -17,6 +17,7 @@ from keyhook.api.errors import error_response
 from keyhook.api.openapi import build_openapi
 from keyhook.api.pipeline import Pipeline
 from keyhook.api.registry import Operation, Registry
+from keyhook.api.routing import StaticFirstRouter
 from keyhook.errors import InvalidArgument, NotFound
 from keyhook.storage.database import Database
 
@@ -132,6 +133,6 @@ def build_app(
             if on_stop is not None:
                 await on_stop()
 
-    return NoSniff(
-        Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)
-    )
+    app = Starlette(exception_handlers={HTTPException: http_error})
+    app.router = StaticFirstRouter(routes, lifespan=lifespan)
+    return NoSniff(app)
