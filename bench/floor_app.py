@@ -7,8 +7,12 @@ does one INSERT of the body in one transaction on the same kind of database
 then answers a small JSON body. Keyhook's AddHumanUser is judged against it
 (issue 9, goal 3: p50 at most twice the floor's).
 
-Run: ``python bench/floor_app.py PORT DATABASE TOKEN`` where DATABASE is a file
-path for SQLite or a ``postgresql://`` URL.
+``/v2/users/human/hooked`` does the same after one bare aiohttp POST of the body
+to HOOK_URL (a pooled session, no signing, no checks): what one call to a target
+costs at the least in this stack, the floor of a request execution's added cost.
+
+Run: ``python bench/floor_app.py PORT DATABASE TOKEN [HOOK_URL]`` where DATABASE
+is a file path for SQLite or a ``postgresql://`` URL.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import uvicorn
 from starlette.applications import Starlette
@@ -76,8 +81,9 @@ class Store:
             )
 
 
-def build(store: Store, token: str) -> Starlette:
+def build(store: Store, token: str, hook_url: str | None = None) -> Starlette:
     callers = {f"Bearer {token}": "admin"}
+    hook: dict[str, aiohttp.ClientSession] = {}
 
     async def add_user(request: Request) -> Response:
         caller = callers.get(request.headers.get("authorization", ""))
@@ -91,10 +97,21 @@ def build(store: Store, token: str) -> Starlette:
             media_type="application/json",
         )
 
+    async def add_user_hooked(request: Request) -> Response:
+        assert hook_url is not None, "started without HOOK_URL"
+        body = await request.body()
+        async with hook["session"].post(
+            hook_url, data=body, headers={"Content-Type": "application/json"}
+        ) as answer:
+            await answer.read()
+        return await add_user(request)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await store.open()
-        yield
+        async with aiohttp.ClientSession() as session:
+            hook["session"] = session
+            yield
 
     async def health(_request: Request) -> Response:
         return Response(b"ok")
@@ -102,6 +119,7 @@ def build(store: Store, token: str) -> Starlette:
     return Starlette(
         routes=[
             Route("/v2/users/human", add_user, methods=["POST"]),
+            Route("/v2/users/human/hooked", add_user_hooked, methods=["POST"]),
             Route("/healthz", health),
         ],
         lifespan=lifespan,
@@ -110,8 +128,9 @@ def build(store: Store, token: str) -> Starlette:
 
 def main() -> None:
     port, database, token = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    hook_url = sys.argv[4] if len(sys.argv) > 4 else None
     config = uvicorn.Config(
-        build(Store(database), token),
+        build(Store(database), token, hook_url),
         host="127.0.0.1",
         port=port,
         access_log=False,
