@@ -33,6 +33,7 @@ from keyhook.domain.target import Target
 from keyhook.errors import OAuthError, TargetError, field_error
 from keyhook.ids import IdGenerator
 from keyhook.query.oidc import Client, OidcQueries, UserRecord
+from keyhook.query.recent_users import RecentMachineUsers
 from keyhook.services.oidc_signer import TokenSigner
 
 ACCESS_FUNCTIONS = ("complement_token", "preaccesstoken")
@@ -300,15 +301,21 @@ def credentials(form: dict[str, str], authorization: str | None, address: str = 
 
 
 class ClientAuthenticator:
-    """Checks client secrets; a secret that matched once is remembered (as a hash of
+    """Checks client secrets and finds machine users (remembered for a moment, see
+    :mod:`keyhook.query.recent_users`); a secret that matched once is remembered (as a hash of
     hash and secret, the 1024 most recently used), so the check costs argon2 only the
     first time. Wrong secrets back off per client id *and* address, and per address
     (:mod:`keyhook.domain.backoff`)."""
 
     def __init__(
-        self, queries: OidcQueries, passwords: Passwords, backoff: Backoff | None = None
+        self,
+        queries: OidcQueries,
+        machine_users: RecentMachineUsers,
+        passwords: Passwords,
+        backoff: Backoff | None = None,
     ) -> None:
         self.queries = queries
+        self.machine_users = machine_users
         self.passwords = passwords
         self.backoff = backoff or Backoff()
         self._verified: OrderedDict[str, None] = OrderedDict()  # least recently used first
@@ -358,7 +365,7 @@ class ClientAuthenticator:
 
     async def machine_user(self, creds: Credentials) -> UserRecord:
         """The machine user of a client credentials request (its user name and secret)."""
-        user = await self.queries.machine_user(creds.client_id)
+        user = await self.machine_users.machine_user(creds.client_id)
         if (
             user is None
             or user.secret_hash is None

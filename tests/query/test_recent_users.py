@@ -1,0 +1,107 @@
+"""Remembered machine users: this process's changes apply at once, others' within the bound."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from keyhook.bootstrap import Core, assemble
+from keyhook.config import from_environment
+from keyhook.domain.caller import Caller
+from keyhook.query.oidc import OidcQueries
+from keyhook.query.recent_users import RecentMachineUsers
+
+
+@pytest.fixture
+async def core(tmp_path: Path) -> AsyncIterator[Core]:
+    assembled = await assemble(from_environment({}, data_dir=tmp_path, dev=True))
+    yield assembled
+    await assembled.stop()
+
+
+async def _admin(core: Core) -> Caller:
+    async with core.db.read() as conn:
+        row = (await conn.execute("SELECT * FROM instances")).one()
+    return Caller(row.id, row.admin_user_id, row.default_org_id, row.default_org_id)
+
+
+async def _robot(core: Core, admin: Caller, name: str = "billing-robot") -> str:
+    added = await core.users.add_machine_user(admin, admin.org_id, name, "Billing")
+    return str(added["userId"])
+
+
+async def _changed_elsewhere(core: Core, user_id: str, state: str) -> None:
+    """What another node's commit looks like from here: the row changes, no hook runs."""
+    async with core.db.write() as conn:
+        await conn.execute(
+            "UPDATE users SET state = :s WHERE id = :id", {"s": state, "id": user_id}
+        )
+
+
+async def test_another_nodes_change_applies_once_the_bound_has_passed(core: Core) -> None:
+    admin = await _admin(core)
+    robot = await _robot(core, admin)
+    recent = RecentMachineUsers(OidcQueries(core.db), core.db, ttl=0.3)
+    first = await recent.machine_user("Billing-Robot")  # client ids match in any case
+    assert first is not None and first.user_id == robot and first.state == "USER_STATE_ACTIVE"
+    await _changed_elsewhere(core, robot, "USER_STATE_INACTIVE")
+    remembered = await recent.machine_user("billing-robot")
+    assert remembered is not None and remembered.state == "USER_STATE_ACTIVE", "within the bound"
+    await asyncio.sleep(0.35)
+    fresh = await recent.machine_user("billing-robot")
+    assert fresh is not None and fresh.state == "USER_STATE_INACTIVE"
+
+
+async def test_a_change_committed_here_applies_to_the_next_request(core: Core) -> None:
+    admin = await _admin(core)
+    robot = await _robot(core, admin)
+    recent = RecentMachineUsers(OidcQueries(core.db), core.db, ttl=60)
+    core.writer.after_append.append(recent.forget)
+    before = await recent.machine_user("billing-robot")
+    assert before is not None and before.metadata == ()
+    await core.users.set_metadata(admin, robot, [("department", "billing")])
+    after = await recent.machine_user("billing-robot")
+    assert after is not None and after.metadata == (("department", "billing"),)
+    await core.users.deactivate(admin, robot)
+    deactivated = await recent.machine_user("billing-robot")
+    assert deactivated is not None and deactivated.state == "USER_STATE_INACTIVE"
+
+
+async def test_an_unknown_client_id_is_known_once_a_user_takes_it(core: Core) -> None:
+    admin = await _admin(core)
+    recent = RecentMachineUsers(OidcQueries(core.db), core.db, ttl=60)
+    core.writer.after_append.append(recent.forget)
+    assert await recent.machine_user("new-robot") is None
+    robot = await _robot(core, admin, "new-robot")
+    found = await recent.machine_user("new-robot")
+    assert found is not None and found.user_id == robot
+
+
+async def test_a_read_under_way_during_a_commit_is_not_kept(core: Core) -> None:
+    admin = await _admin(core)
+    robot = await _robot(core, admin)
+    queries = OidcQueries(core.db)
+    recent = RecentMachineUsers(queries, core.db, ttl=60)
+    core.writer.after_append.append(recent.forget)
+    started, release = asyncio.Event(), asyncio.Event()
+    read = queries.machine_user
+
+    async def slow_read(client_id: str) -> object:
+        found = await read(client_id)  # the state before the commit below
+        started.set()
+        await release.wait()
+        return found
+
+    queries.machine_user = slow_read  # type: ignore[assignment,method-assign]
+    racing = asyncio.create_task(recent.machine_user("billing-robot"))
+    await started.wait()
+    await core.users.deactivate(admin, robot)
+    release.set()
+    stale = await racing
+    assert stale is not None and stale.state == "USER_STATE_ACTIVE", "the read saw the old state"
+    queries.machine_user = read  # type: ignore[method-assign]
+    again = await recent.machine_user("billing-robot")
+    assert again is not None and again.state == "USER_STATE_INACTIVE", "the stale read was not kept"
