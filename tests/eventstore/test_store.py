@@ -111,6 +111,25 @@ async def test_sequences_increase_per_aggregate(db: Database) -> None:
     ]
 
 
+async def test_a_command_of_many_events_keeps_their_order_across_statements(
+    db: Database,
+) -> None:
+    # More events than one INSERT carries: positions follow the command's order, and
+    # what comes back is what was stored.
+    pending = [user_event(str(400 + i % 3), "user.metadata.set", n=i) for i in range(1201)]
+    async with db.write() as conn:
+        stored = await append(conn, instance_id=INSTANCE, creator="1", at=AT, pending=pending)
+    assert [e.data["n"] for e in stored] == list(range(1201))
+    positions = [e.position for e in stored]
+    assert positions == sorted(positions) and len(set(positions)) == 1201
+    assert [e.sequence for e in stored if e.aggregate_id == "401"] == list(range(1, 401))
+    async with db.read() as conn:
+        after = await events_after(conn, 0, limit=2000)
+    assert [(e.position, e.aggregate_id, e.sequence, e.data) for e in after] == [
+        (e.position, e.aggregate_id, e.sequence, e.data) for e in stored
+    ]
+
+
 async def test_events_come_back_with_their_data_and_aware_utc_timestamps(db: Database) -> None:
     data: dict[str, Any] = {
         "userName": "jürgen@example.com",

@@ -59,11 +59,18 @@ _CURRENT_SEQUENCE = (
 _CLAIM_WHERE = (
     "instance_id = :instance_id AND unique_type = :unique_type AND unique_field = :unique_field"
 )
-_INSERT_EVENT = (
-    "INSERT INTO events (instance_id, aggregate_type, aggregate_id, sequence, event_type, "
-    "resource_owner, creator, created_at, payload) VALUES (:instance_id, :aggregate_type, "
-    ":aggregate_id, :sequence, :event_type, :resource_owner, :creator, :created_at, :payload) "
-    "RETURNING position"
+# Bound parameters per statement stay far below SQLite's and PostgreSQL's limits.
+_ROWS_PER_INSERT = 500
+_EVENT_COLUMNS = (
+    "instance_id",
+    "aggregate_type",
+    "aggregate_id",
+    "sequence",
+    "event_type",
+    "resource_owner",
+    "creator",
+    "created_at",
+    "payload",
 )
 _SELECT_EVENTS = (
     "SELECT position, instance_id, aggregate_type, aggregate_id, sequence, event_type, "
@@ -133,45 +140,64 @@ async def append(
         await _apply_claim(conn, instance_id, claim)
     at = aware(at).astimezone(UTC)
     sequences = dict(expected or {})
-    stored: list[StoredEvent] = []
+    rows: list[dict[str, Any]] = []
     for event in pending:
         key = (event.aggregate_type, event.aggregate_id)
         if key not in sequences:
             sequences[key] = await current_sequence(conn, instance_id, *key)
         sequences[key] += 1
+        rows.append(
+            {
+                "instance_id": instance_id,
+                "aggregate_type": event.aggregate_type,
+                "aggregate_id": event.aggregate_id,
+                "sequence": sequences[key],
+                "event_type": event.type,
+                "resource_owner": event.resource_owner,
+                "creator": creator,
+                "created_at": at,
+                "payload": orjson.dumps(event.data).decode(),
+            }
+        )
+    positions: dict[tuple[str, str, int], int] = {}
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        sql, params = _insert_events(rows[start : start + _ROWS_PER_INSERT])
         try:
-            result = await conn.execute(
-                _INSERT_EVENT,
-                {
-                    "instance_id": instance_id,
-                    "aggregate_type": event.aggregate_type,
-                    "aggregate_id": event.aggregate_id,
-                    "sequence": sequences[key],
-                    "event_type": event.type,
-                    "resource_owner": event.resource_owner,
-                    "creator": creator,
-                    "created_at": at,
-                    "payload": orjson.dumps(event.data).decode(),
-                },
-            )
+            result = await conn.execute(sql, params)
         except IntegrityError as exc:
             raise Conflict("the object was changed concurrently; retry the request") from exc
-        stored.append(
-            StoredEvent(
-                position=int(result.scalar_one()),
-                instance_id=instance_id,
-                aggregate_type=event.aggregate_type,
-                aggregate_id=event.aggregate_id,
-                sequence=sequences[key],
-                type=event.type,
-                resource_owner=event.resource_owner,
-                creator=creator,
-                created_at=at,
-                # A copy, as read back: what projections see cannot alias the command's dict.
-                data=orjson.loads(orjson.dumps(event.data)),
-            )
+        # RETURNING's row order is not promised: each row names its event.
+        positions.update(
+            ((r.aggregate_type, r.aggregate_id, r.sequence), r.position) for r in result
         )
-    return stored
+    return [
+        StoredEvent(
+            position=int(positions[(row["aggregate_type"], row["aggregate_id"], row["sequence"])]),
+            instance_id=instance_id,
+            aggregate_type=event.aggregate_type,
+            aggregate_id=event.aggregate_id,
+            sequence=row["sequence"],
+            type=event.type,
+            resource_owner=event.resource_owner,
+            creator=creator,
+            created_at=at,
+            # A copy, as read back: what projections see cannot alias the command's dict.
+            data=orjson.loads(row["payload"]),
+        )
+        for event, row in zip(pending, rows, strict=True)
+    ]
+
+
+def _insert_events(rows: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """One INSERT for all of a command's events: one round trip, however many."""
+    values: list[str] = []
+    params: dict[str, Any] = {}
+    for i, row in enumerate(rows):
+        values.append("(" + ", ".join(f":{column}_{i}" for column in _EVENT_COLUMNS) + ")")
+        params.update({f"{column}_{i}": row[column] for column in _EVENT_COLUMNS})
+    columns, rows_text = ", ".join(_EVENT_COLUMNS), ", ".join(values)
+    sql = f"INSERT INTO events ({columns}) VALUES {rows_text} "  # noqa: S608 - constant text
+    return sql + "RETURNING aggregate_type, aggregate_id, sequence, position", params
 
 
 async def aggregate_events(
