@@ -25,6 +25,7 @@ import asyncio
 import secrets
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +127,17 @@ async def _round(
     return throughput, orjson.dumps(delivery["delivery"]["payload"])
 
 
+@dataclass(frozen=True)
+class Result:
+    ratio: float  # Keyhook / bare client, median of the rounds
+    receipt_ratio: float  # commit-to-receipt p50 / paced bare round trip p50
+    rss_mb: list[float]  # the server's resident set after each round
+    text: str
+
+
 async def run(
     data_dir: Path, database_url: str | None, events: int, latency_events: int, rounds: int = 3
-) -> str:
+) -> Result:
     receiver, receiver_port = start_receiver()
     server, port = start_keyhook(data_dir, database_url)
     rbase = f"http://127.0.0.1:{receiver_port}"
@@ -269,4 +278,4 @@ async def run(
     text += "\n\ngoals (issue 9, medians):\n" + "\n".join(
         f"  {g}: {'met' if ok else 'NOT met'}" for g, ok in goals
     )
-    return text
+    return Result(ratio, receipt, rss, text)

@@ -51,11 +51,11 @@ async def main() -> int:
     if args.only in (None, "deliveries"):
         with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
             async with fresh_database(args.database_url) as url:
-                text = await deliveries.run(
+                delivered = await deliveries.run(
                     Path(tmp) / "events", url, args.events, 200, args.delivery_rounds
                 )
         print("\n## Event deliveries\n")
-        print(text)
+        print(delivered.text)
     if args.only in (None, "tokens"):
         with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
             async with fresh_database(args.database_url) as url:
