@@ -4,6 +4,14 @@ A search is SQL text in pieces (:class:`Search`): a base ``SELECT … FROM …``
 conditions joined with ``AND``, and the values of their ``:name`` parameters.
 The total counts the rows the search matches; the page orders them by a
 constant ``ORDER BY`` fragment and cuts ``LIMIT`` rows from ``OFFSET``.
+
+Both engines walk every row an ``OFFSET`` skips, so a page nearer the end than
+the start is read in the reverse order from the end and turned round
+(:func:`count_and_rows`): the last of 100,000 rows costs what the first does.
+Every order is a total order (it ends in a unique column), so either way the
+page holds the same rows. The total and the page are two statements, as before;
+rows written between them shift a page read from the end, as they shift one
+read from the start, by what was written before it.
 """
 
 from __future__ import annotations
@@ -65,6 +73,18 @@ async def page(conn: Connection, search: Search, order: str, offset: int, limit:
     return result.all()
 
 
+def reversed_order(order: str) -> str:
+    """``order`` (``a, b DESC``) the other way round (``a DESC, b``)."""
+    terms = []
+    for term in order.split(","):
+        words = term.split()
+        direction = words[-1].upper() if len(words) == 2 else "ASC"
+        if not 1 <= len(words) <= 2 or direction not in ("ASC", "DESC"):
+            raise ValueError(f"cannot reverse the order {order!r}")
+        terms.append(words[0] if direction == "DESC" else f"{words[0]} DESC")
+    return ", ".join(terms)
+
+
 async def count_and_rows(
     conn: Connection,
     search: Search,
@@ -72,10 +92,19 @@ async def count_and_rows(
     offset: int,
     limit: int,
 ) -> tuple[int, list[Row]]:
-    """How many rows ``search`` matches, and the page of them from ``offset``."""
+    """How many rows ``search`` matches, and the page of them from ``offset``.
+
+    ``order`` must be a total order (end in a unique column)."""
     total = await count(conn, search)
-    rows = await page(conn, search, order, offset, limit)
-    return total, rows
+    if offset >= total:
+        return total, []
+    size = min(limit, total - offset)
+    after = total - offset - size  # rows after the page
+    if after < offset:
+        rows = await page(conn, search, reversed_order(order), after, size)
+        rows.reverse()
+        return total, rows
+    return total, await page(conn, search, order, offset, limit)
 
 
 def pagination(total: int, limit: int) -> dict[str, str]:

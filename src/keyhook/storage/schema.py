@@ -113,6 +113,8 @@ users = Table(
 )
 Index("ix_users_org_name", users.c.instance_id, users.c.org_id, users.c.user_name)
 Index("ix_users_lower_user_name", func.lower(users.c.user_name))
+# ListUsers: the instance's users in id order, and their count, from the index alone.
+Index("ix_users_instance", users.c.instance_id, users.c.id)
 
 user_metadata = Table(
     "user_metadata",
@@ -175,6 +177,8 @@ execution_calls = Table(
 )
 Index("ix_execution_calls_target", execution_calls.c.target_id, execution_calls.c.created_at)
 Index("ix_execution_calls_created", execution_calls.c.created_at)
+# ListTargetCalls: the instance's calls newest first, and their count, from the index alone.
+Index("ix_execution_calls_instance", execution_calls.c.instance_id, execution_calls.c.id)
 
 sessions = Table(
     "sessions",
@@ -217,6 +221,9 @@ deliveries = Table(
 Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
 Index("ix_deliveries_target", deliveries.c.target_id, deliveries.c.created_at)
 Index("ix_deliveries_finished", deliveries.c.status, deliveries.c.updated_at)
+# ListDeliveries: the instance's deliveries in id order, and their count, from the index
+# alone (the rows carry their bodies: a scan of the table reads every body).
+Index("ix_deliveries_instance", deliveries.c.instance_id, deliveries.c.id)
 
 delivery_attempts = Table(
     "delivery_attempts",

@@ -1,0 +1,116 @@
+"""Paging against a real database: every page of ``count_and_rows`` holds exactly the
+rows a plain ``OFFSET`` read gives, whether it was read from the start or, nearer the
+end, backwards from the end. SQLite, and PostgreSQL when ``KEYHOOK_TEST_DATABASE_URL``
+names one (a fresh database is created and dropped)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from keyhook.config import normalise_database_url
+from keyhook.query.paging import Search, count_and_rows, page, reversed_order
+from keyhook.storage.database import Database
+from keyhook.storage.migrate import upgrade
+from tests.support.server import create_database, drop_database
+
+AT = datetime(2026, 1, 10, 10, 30, tzinfo=UTC)
+ROWS = 57  # of the instance searched; the other instance has a few more
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                not os.environ.get("KEYHOOK_TEST_DATABASE_URL"),
+                reason="KEYHOOK_TEST_DATABASE_URL is not set",
+            ),
+        ),
+    ],
+)
+async def db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Database]:
+    name: str | None = None
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{Path(tmp_path_factory.mktemp('paging')) / 'keyhook.db'}"
+    else:
+        created, name = await create_database()
+        assert created is not None
+        url = normalise_database_url(created)
+    database = Database(url)
+    try:
+        await upgrade(database)
+        rows = [
+            {
+                "id": f"{1000 + n}",
+                "instance_id": "i1" if n < ROWS else "i2",
+                "target_id": "t1",
+                "kind": "request",
+                "trigger": "/m",
+                "status_code": 200,
+                "duration_ms": 1.0,
+                "error": None if n % 3 else "boom",
+                "created_at": AT + timedelta(seconds=n),
+            }
+            for n in range(ROWS + 5)
+        ]
+        async with database.write() as conn:
+            await conn.execute_many(
+                "INSERT INTO execution_calls (id, instance_id, target_id, kind, trigger, "
+                "status_code, duration_ms, error, created_at) VALUES (:id, :instance_id, "
+                ":target_id, :kind, :trigger, :status_code, :duration_ms, :error, :created_at)",
+                rows,
+            )
+        yield database
+    finally:
+        await database.close()
+        await drop_database(name)
+
+
+def _search(failed_only: bool = False) -> Search:
+    search = Search("SELECT * FROM execution_calls")
+    search.where("instance_id = :instance_id", instance_id="i1")
+    if failed_only:
+        search.where("error IS NOT NULL")
+    return search
+
+
+@pytest.mark.parametrize("order", ["id", "id DESC"])
+@pytest.mark.parametrize("limit", [1, 7, 30, 100])
+@pytest.mark.parametrize("failed_only", [False, True])
+async def test_every_page_is_the_plain_offset_page(
+    db: Database, order: str, limit: int, failed_only: bool
+) -> None:
+    async with db.read() as conn:
+        everything = [r.id for r in await page(conn, _search(failed_only), order, 0, 1000)]
+        for offset in range(len(everything) + 3):
+            total, rows = await count_and_rows(conn, _search(failed_only), order, offset, limit)
+            assert total == len(everything)
+            assert [r.id for r in rows] == everything[offset : offset + limit], offset
+    assert len(everything) == (ROWS if not failed_only else len(range(0, ROWS, 3)))
+
+
+async def test_rows_read_from_the_end_come_back_whole(db: Database) -> None:
+    async with db.read() as conn:
+        [last] = (await count_and_rows(conn, _search(), "id", ROWS - 1, 10))[1]
+    assert last.id == str(1000 + ROWS - 1)
+    assert last.created_at == AT + timedelta(seconds=ROWS - 1)
+    assert last.instance_id == "i1"
+
+
+def test_reversed_order() -> None:
+    assert reversed_order("id") == "id DESC"
+    assert reversed_order("id DESC") == "id"
+    assert reversed_order("attempted_at, id desc") == "attempted_at DESC, id"
+    assert reversed_order("condition_key ASC") == "condition_key DESC"
+    for unreadable in ("", "id, ", "id NULLS FIRST", "a DESC NULLS LAST", "id SIDEWAYS"):
+        with pytest.raises(ValueError, match="cannot reverse"):
+            reversed_order(unreadable)
