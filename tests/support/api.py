@@ -29,7 +29,9 @@ class Api:
     def __init__(self, base_url: str, token: str | None) -> None:
         self.base_url = base_url
         self.token = token
-        self.session = aiohttp.ClientSession()
+        # The server closes a connection idle for 5 s (KEYHOOK_HTTP_KEEP_ALIVE_TIMEOUT);
+        # aiohttp would reuse one for 15 s and race that close ("Server disconnected").
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=2))
 
     async def call(
         self,
