@@ -5,7 +5,9 @@ PostgreSQL each benchmark gets a fresh database beside the one named),
 --rounds N and --batch N (API latency: N rounds of N calls per case),
 --events N and --delivery-rounds N (event deliveries), --token-rounds N and
 --token-seconds S (token issuance: N paired rounds of S seconds per mode),
---peer-rounds N and --peer-seconds S (client-credentials tokens beside oidc-provider),
+--peer-rounds N and --peer-seconds S (tokens beside oidc-provider: N paired rounds of S
+seconds per mode and concurrency), --peer-modes client_credentials,refresh_token,introspection
+(a subset, comma-separated),
 --only api|engine|deliveries|tokens|peer.
 """
 
@@ -34,10 +36,15 @@ async def main() -> int:
     parser.add_argument("--token-seconds", type=float, default=3.0)
     parser.add_argument("--peer-rounds", type=int, default=3)
     parser.add_argument("--peer-seconds", type=float, default=4.0)
+    parser.add_argument("--peer-modes", default=",".join(tokens_peer.MODES))
     parser.add_argument(
         "--only", choices=["api", "engine", "deliveries", "tokens", "peer"], default=None
     )
     args = parser.parse_args()
+    peer_modes = [mode for mode in args.peer_modes.split(",") if mode]
+    unknown = set(peer_modes) - set(tokens_peer.MODES)
+    if unknown:
+        parser.error(f"--peer-modes: unknown {', '.join(sorted(unknown))}")
     print(f"Keyhook benchmarks on {machine()}; database: {args.database_url or 'SQLite'}\n")
     if args.only in (None, "api"):
         with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
@@ -68,9 +75,14 @@ async def main() -> int:
         with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
             async with fresh_database(args.database_url) as url:
                 text = await tokens_peer.run(
-                    Path(tmp) / "peer", url, args.peer_rounds, args.peer_seconds, (8, 32)
+                    Path(tmp) / "peer",
+                    url,
+                    args.peer_rounds,
+                    args.peer_seconds,
+                    (8, 32),
+                    peer_modes,
                 )
-        print("\n## Client-credentials tokens beside oidc-provider (issue 9, goal 4)\n")
+        print("\n## Tokens beside oidc-provider: grants and introspection (issue 9, goal 4)\n")
         print(text)
     return 0
 

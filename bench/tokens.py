@@ -116,6 +116,12 @@ class Setup:
             return orjson.loads(await _check(response, 200))
 
     async def prepare(self, session: aiohttp.ClientSession, hook_url: str) -> None:
+        await self.prepare_client(session)
+        await self.add_target(session, hook_url)
+
+    async def prepare_client(self, session: aiohttp.ClientSession) -> None:
+        """A project with the public PKCE client (JWT access tokens, refresh tokens) and
+        a user with a password to sign in with."""
         project = await self.api(
             session, "POST", "/v2beta/projects", {"name": f"bench-{secrets.token_hex(4)}"}
         )
@@ -153,6 +159,9 @@ class Setup:
                 }
             },
         )
+
+    async def add_target(self, session: aiohttp.ClientSession, hook_url: str) -> None:
+        """The complement_token target (its execution is set per round)."""
         target = await self.api(
             session,
             "POST",
