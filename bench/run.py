@@ -74,7 +74,7 @@ async def main() -> int:
     if args.only in (None, "peer"):
         with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
             async with fresh_database(args.database_url) as url:
-                text = await tokens_peer.run(
+                compared = await tokens_peer.run(
                     Path(tmp) / "peer",
                     url,
                     args.peer_rounds,
@@ -83,7 +83,7 @@ async def main() -> int:
                     peer_modes,
                 )
         print("\n## Tokens beside oidc-provider: grants and introspection (issue 9, goal 4)\n")
-        print(text)
+        print(compared.text)
     return 0
 
 

@@ -426,7 +426,13 @@ class Comparison:
         )
 
 
-def _report(comparisons: list[Comparison], seconds: float) -> str:
+@dataclass(frozen=True)
+class Result:
+    ratios: dict[tuple[str, int], float]  # (mode, clients) -> median Keyhook / peer
+    text: str
+
+
+def _report(comparisons: list[Comparison], seconds: float) -> Result:
     header = [
         "mode",
         "clients",
@@ -445,7 +451,8 @@ def _report(comparisons: list[Comparison], seconds: float) -> str:
         " Median rows: the median of each column, the ratio the median of the rounds'.\n\n"
     )
     verdicts = "\n".join(comparison.verdict() for comparison in comparisons)
-    return intro + table(header, rows) + "\n\n" + verdicts
+    ratios = {(c.mode, c.concurrency): statistics.median(c.ratios) for c in comparisons}
+    return Result(ratios, intro + table(header, rows) + "\n\n" + verdicts)
 
 
 async def run(
@@ -455,7 +462,7 @@ async def run(
     seconds: float,
     levels: tuple[int, ...],
     modes: Sequence[str] = MODES,
-) -> str:
+) -> Result:
     missing = peer_missing()
     server, port = start_keyhook(data_dir, database_url)
     peer: Process | None = None
@@ -463,7 +470,7 @@ async def run(
         base = f"http://127.0.0.1:{port}"
         await wait_http(base + "/healthz")
         if missing is not None:
-            return f"the peer is SKIPPED: {missing}; nothing to compare Keyhook with"
+            return Result({}, f"the peer is SKIPPED: {missing}; nothing to compare Keyhook with")
         peer, peer_base = _start_peer()
         await wait_http(peer_base + "/.well-known/openid-configuration")
         slots = max(levels)
