@@ -22,6 +22,7 @@ from keyhook.crypto.tokens import token_hash
 from keyhook.domain import oidc as rules
 from keyhook.domain.target import Target
 from keyhook.errors import OAuthError
+from keyhook.query.oidc import UserRecord
 from keyhook.services.oidc import ACTIVE, AuthorizePageError, OidcProvider, Redirect, with_query
 from keyhook.services.oidc_signer import InvalidToken, TokenSigner
 from keyhook.services.oidc_tokens import USERINFO_FUNCTION, credentials
@@ -62,7 +63,7 @@ class TokenAccess:
 
     async def _owner_exists(self, grant_type: str, client_id: str) -> bool:
         if grant_type == "client_credentials":
-            return await self.p.queries.machine_user(client_id) is not None
+            return await self.p.clients.machine_users.machine_user(client_id) is not None
         return await self.p.queries.client(client_id) is not None
 
     async def userinfo(self, authorization: str | None) -> dict[str, Any]:
@@ -92,6 +93,13 @@ class TokenAccess:
             )
         await self.p.tokens.enqueue(deferred)
         return {**claims, **added.token_claims(), "sub": user.user_id}
+
+    async def _token_user(self, grant_type: str, client_id: str, user_id: str) -> UserRecord | None:
+        if grant_type == "client_credentials":  # the machine user just looked at
+            user = await self.p.clients.machine_users.machine_user(client_id)
+            if user is not None and user.user_id == user_id:
+                return user
+        return await self.p.queries.user(user_id)
 
     async def _caller(
         self, form: dict[str, str], authorization: str | None, address: str, *, allow_public: bool
@@ -136,7 +144,11 @@ class TokenAccess:
             visible, audience = await self._visible(
                 caller, row.grant_type, row.client_id, row.org_id
             )
-            user = await self.p.queries.user(row.user_id) if visible else None
+            user = (
+                await self._token_user(row.grant_type, row.client_id, row.user_id)
+                if visible
+                else None
+            )
             if user is not None and user.state == ACTIVE:
                 return {
                     "active": True,
