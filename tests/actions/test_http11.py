@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from keyhook.actions.http11 import Connection
 from keyhook.actions.httpclient import Http11Transport
 from keyhook.actions.transport import OutboundRequest, TransportError
 from keyhook.domain.netpolicy import NetworkPolicy
@@ -241,6 +242,89 @@ async def test_the_limit_bounds_the_calls_in_flight() -> None:
     assert [a.status for a in answers] == [200] * 8
     assert most == 2
     assert server.connections == 2
+
+
+async def test_a_call_that_timed_out_waiting_for_the_pool_holds_no_slot() -> None:
+    in_flight = 0
+    most = 0
+
+    async def handler(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int
+    ) -> None:
+        nonlocal in_flight, most
+        while True:
+            await server.request(reader)
+            in_flight += 1
+            most = max(most, in_flight)
+            await asyncio.sleep(0.3)
+            in_flight -= 1
+            writer.write(OK)
+
+    transport = Http11Transport(DEV, max_response_bytes=CAP, limit=1)
+    try:
+        async with RawServer(handler) as server:
+            first = asyncio.create_task(transport.send(post(server.url)))
+            await asyncio.sleep(0.05)
+            with pytest.raises(TransportError) as caught:
+                await transport.send(post(server.url, timeout=0.1))  # waits for the one slot
+            assert caught.value.kind == "timeout"
+            assert (await first).status == 200
+            answers = await asyncio.gather(*(transport.send(post(server.url)) for _ in range(3)))
+    finally:
+        await transport.close()
+    assert [a.status for a in answers] == [200] * 3
+    assert most == 1
+
+
+class FakeTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = True
+        self.written = bytearray()
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def is_closing(self) -> bool:
+        return False
+
+    def abort(self) -> None:
+        raise AssertionError("a whole, kept-alive answer leaves the connection open")
+
+
+async def test_a_body_read_slower_than_it_arrives_pauses_the_socket_until_read() -> None:
+    conn = Connection(("http", "127.0.0.1", 80))
+    fake = FakeTransport()
+    conn.connection_made(fake)
+    body = b"b" * (600 * 1024)
+
+    def answer_arrives() -> None:
+        conn.send(b"POST / HTTP/1.1\r\n\r\n")
+        conn.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+        for start in range(0, len(body), 100 * 1024):  # faster than the reader reads
+            conn.data_received(body[start : start + 100 * 1024])
+
+    answer_arrives()
+    assert not fake.reading
+    await conn.read_head()
+    got = bytearray()
+    while chunk := await conn.next_chunk():
+        got += chunk
+    assert got == body
+    assert fake.reading  # resumed as the reader caught up
+    conn.finished()
+    # Whole but unread when the caller is done (a delivery keeps its first bytes): the
+    # connection is reusable, so it must be read again for the next answer.
+    answer_arrives()
+    assert not fake.reading
+    conn.finished()
+    assert conn.reusable and fake.reading
 
 
 # --- answer framing -----------------------------------------------------------------

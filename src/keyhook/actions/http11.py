@@ -158,8 +158,12 @@ class Connection(asyncio.Protocol):
         """The caller is done with the answer; the connection is idle (or useless)."""
         self._busy = False
         self._chunks.clear()
+        self._buffered = 0
         if not self.reusable:
             self.close()
+        elif self._paused and self._transport is not None:
+            self._paused = False  # the next answer must be read
+            self._transport.resume_reading()
 
     def close(self) -> None:
         """Drop the connection at once: nothing unsent is flushed, nothing unread drained."""

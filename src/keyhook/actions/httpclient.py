@@ -190,7 +190,7 @@ class Http11Transport:
         self, origin: _Origin, data: bytes, keep: int | None, progress: _Progress
     ) -> OutboundResponse:
         pool = self._pool
-        await pool.acquire()
+        await pool.acquire()  # outside the try: a wait cut short holds no slot to release
         try:
             conn = pool.take(origin.key)
             if conn is None:
