@@ -40,6 +40,7 @@ from keyhook.actions.transport import (
     OutboundResponse,
     TransportError,
 )
+from keyhook.domain.hostnames import ascii_host
 from keyhook.domain.netpolicy import NetworkPolicy
 
 log = logging.getLogger("keyhook.actions")
@@ -81,6 +82,11 @@ def _origin(url: str) -> _Origin:
         raise TransportError("connect", f"call failed: not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
     host = parts.hostname or ""
+    if not host.isascii():  # endpoints are stored in ASCII form; any other is called as one
+        try:
+            host = ascii_host(host)
+        except ValueError as exc:
+            raise TransportError("connect", f"call failed: {exc}") from None
     if scheme not in ("http", "https") or not host:
         raise TransportError("connect", "call failed: not an absolute http(s) URL")
     default_port = 443 if scheme == "https" else 80
