@@ -19,8 +19,9 @@ import orjson
 from keyhook.actions.calllog import CallLog
 from keyhook.actions.catalog import Catalog
 from keyhook.actions.engine import ActionsEngine
+from keyhook.actions.httpclient import Http11Transport
 from keyhook.actions.outbox import Outbox
-from keyhook.actions.transport import AiohttpTransport, Transport
+from keyhook.actions.transport import Transport
 from keyhook.command.oidc import OidcCommands
 from keyhook.command.oidc_keys import ensure_signing_key
 from keyhook.command.sessions import SessionCommands
@@ -229,8 +230,8 @@ async def assemble(
     # deliveries by the worker's concurrency, which is exactly its pool's size.
     delivery_transport: Transport
     if transport is None:
-        transport = AiohttpTransport(policy, settings.max_response_bytes, limit=0)
-        delivery_transport = AiohttpTransport(
+        transport = Http11Transport(policy, settings.max_response_bytes, limit=0)
+        delivery_transport = Http11Transport(
             policy, settings.max_response_bytes, limit=settings.delivery.max_concurrency
         )
     else:  # a test's transport serves both

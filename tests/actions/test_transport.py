@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 import orjson
 import pytest
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 
+from keyhook.actions.httpclient import Http11Transport
+from keyhook.actions.resolver import PolicyResolver, ResolvedAddress
 from keyhook.actions.transport import (
-    AiohttpTransport,
     MockTransport,
     OutboundRequest,
     OutboundResponse,
-    PolicyResolver,
     TransportError,
 )
 from keyhook.domain.netpolicy import NetworkPolicy
@@ -97,8 +96,8 @@ async def server() -> AsyncIterator[Server]:
 
 
 @pytest.fixture
-async def transport() -> AsyncIterator[AiohttpTransport]:
-    client = AiohttpTransport(DEV, max_response_bytes=500)
+async def transport() -> AsyncIterator[Http11Transport]:
+    client = Http11Transport(DEV, max_response_bytes=500)
     yield client
     await client.close()
 
@@ -119,7 +118,7 @@ def closed_port() -> int:
 
 
 async def test_a_call_sends_body_and_headers_and_reads_the_answer(
-    server: Server, transport: AiohttpTransport
+    server: Server, transport: Http11Transport
 ) -> None:
     response = await transport.send(post(server.url("/echo")))
     assert response.status == 200
@@ -128,7 +127,7 @@ async def test_a_call_sends_body_and_headers_and_reads_the_answer(
 
 
 async def test_an_answer_over_the_cap_is_too_large(
-    server: Server, transport: AiohttpTransport
+    server: Server, transport: Http11Transport
 ) -> None:
     with pytest.raises(TransportError) as caught:
         await transport.send(post(server.url("/big")))
@@ -137,7 +136,7 @@ async def test_an_answer_over_the_cap_is_too_large(
 
 
 async def test_a_streamed_answer_over_the_cap_is_too_large(
-    server: Server, transport: AiohttpTransport
+    server: Server, transport: Http11Transport
 ) -> None:
     with pytest.raises(TransportError) as caught:
         await transport.send(post(server.url("/stream")))
@@ -145,7 +144,7 @@ async def test_a_streamed_answer_over_the_cap_is_too_large(
 
 
 async def test_an_answer_at_the_cap_is_read_whole(server: Server) -> None:
-    client = AiohttpTransport(DEV, max_response_bytes=1000)
+    client = Http11Transport(DEV, max_response_bytes=1000)
     try:
         assert (await client.send(post(server.url("/big")))).body == b"x" * 1000
         assert (await client.send(post(server.url("/stream")))).body == b"y" * 1000
@@ -154,7 +153,7 @@ async def test_an_answer_at_the_cap_is_read_whole(server: Server) -> None:
 
 
 async def test_a_redirect_is_returned_not_followed(
-    server: Server, transport: AiohttpTransport
+    server: Server, transport: Http11Transport
 ) -> None:
     response = await transport.send(post(server.url("/redirect")))
     assert response.status == 302
@@ -162,7 +161,7 @@ async def test_a_redirect_is_returned_not_followed(
     assert server.hits.get("/echo") is None
 
 
-async def test_a_slow_answer_times_out(server: Server, transport: AiohttpTransport) -> None:
+async def test_a_slow_answer_times_out(server: Server, transport: Http11Transport) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(TransportError) as caught:
@@ -172,7 +171,7 @@ async def test_a_slow_answer_times_out(server: Server, transport: AiohttpTranspo
     assert loop.time() - started < 2.5
 
 
-async def test_a_closed_port_is_a_connect_error(transport: AiohttpTransport) -> None:
+async def test_a_closed_port_is_a_connect_error(transport: Http11Transport) -> None:
     with pytest.raises(TransportError) as caught:
         await transport.send(post(f"http://127.0.0.1:{closed_port()}/hook"))
     assert caught.value.kind == "connect"
@@ -193,7 +192,7 @@ async def test_a_closed_port_is_a_connect_error(transport: AiohttpTransport) -> 
 async def test_the_strict_policy_refuses_a_literal_loopback_address(
     server: Server, host: str
 ) -> None:
-    client = AiohttpTransport(STRICT, max_response_bytes=500)
+    client = Http11Transport(STRICT, max_response_bytes=500)
     try:
         with pytest.raises(TransportError) as caught:
             await client.send(post(server.url("/echo", host=host)))
@@ -206,7 +205,7 @@ async def test_the_strict_policy_refuses_a_literal_loopback_address(
 
 
 async def test_the_strict_policy_refuses_a_name_resolving_to_loopback(server: Server) -> None:
-    client = AiohttpTransport(STRICT, max_response_bytes=500)
+    client = Http11Transport(STRICT, max_response_bytes=500)
     try:
         with pytest.raises(TransportError) as caught:
             await client.send(post(server.url("/echo", host="localhost")))
@@ -219,29 +218,21 @@ async def test_the_strict_policy_refuses_a_name_resolving_to_loopback(server: Se
     assert server.hits == {}
 
 
-class FixedResolver(AbstractResolver):
+class FixedResolver:
     """Answers every name with the same addresses, as a DNS server under attack might."""
 
     def __init__(self, addresses: list[str]) -> None:
         self.addresses = addresses
 
     async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
+        self, host: str, port: int, family: socket.AddressFamily
+    ) -> list[ResolvedAddress]:
         return [
-            ResolveResult(
-                hostname=host,
-                host=address,
-                port=port,
-                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
+            ResolvedAddress(address, port, socket.AF_INET6, (address, port, 0, 0))
+            if ":" in address
+            else ResolvedAddress(address, port, socket.AF_INET, (address, port))
             for address in self.addresses
         ]
-
-    async def close(self) -> None:
-        return None
 
 
 CARRYING_PRIVATE = ["::7f00:1", "::ffff:0:a9fe:a9fe", "64:ff9b::a9fe:a9fe", "2002:a00:1::1"]
@@ -252,7 +243,7 @@ async def test_the_resolver_drops_aaaa_answers_carrying_a_private_ipv4_address()
         STRICT, FixedResolver([*CARRYING_PRIVATE, "64:ff9b::808:808", "93.184.216.34"])
     )
     found = await resolver.resolve("hooks.example.com", 443, socket.AF_UNSPEC)
-    assert [r["host"] for r in found] == ["64:ff9b::808:808", "93.184.216.34"]
+    assert [r.host for r in found] == ["64:ff9b::808:808", "93.184.216.34"]
 
 
 async def test_the_resolver_refuses_a_name_with_only_such_answers() -> None:
@@ -267,7 +258,7 @@ async def test_the_resolver_refuses_a_name_with_only_such_answers() -> None:
 async def test_the_allow_list_lets_a_listed_local_host_through(
     server: Server, allowed: str, host: str
 ) -> None:
-    client = AiohttpTransport(NetworkPolicy(allow_hosts=(allowed,)), max_response_bytes=500)
+    client = Http11Transport(NetworkPolicy(allow_hosts=(allowed,)), max_response_bytes=500)
     try:
         response = await client.send(post(server.url("/echo", host=host)))
     finally:
@@ -276,8 +267,8 @@ async def test_the_allow_list_lets_a_listed_local_host_through(
     assert server.hits == {"/echo": 1}
 
 
-async def test_the_session_is_reused_and_reopened_after_close(server: Server) -> None:
-    client = AiohttpTransport(DEV, max_response_bytes=500)
+async def test_the_pool_is_reused_and_works_again_after_close(server: Server) -> None:
+    client = Http11Transport(DEV, max_response_bytes=500)
     try:
         await client.send(post(server.url("/echo")))
         await client.close()

@@ -12,12 +12,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from keyhook.actions.transport import (
-    ACCEPTED_ENCODINGS,
-    AiohttpTransport,
-    OutboundRequest,
-    TransportError,
-)
+from keyhook.actions.httpclient import Http11Transport
+from keyhook.actions.transport import ACCEPTED_ENCODINGS, OutboundRequest, TransportError
 from keyhook.domain.netpolicy import NetworkPolicy
 from tests.support.hostile import HostileReceiver, gzip_bomb, gzipped, http_answer
 
@@ -25,8 +21,8 @@ CAP = 64 * 1024
 
 
 @pytest.fixture
-async def transport() -> AsyncIterator[AiohttpTransport]:
-    client = AiohttpTransport(NetworkPolicy(dev=True), max_response_bytes=CAP)
+async def transport() -> AsyncIterator[Http11Transport]:
+    client = Http11Transport(NetworkPolicy(dev=True), max_response_bytes=CAP)
     yield client
     await client.close()
 
@@ -38,7 +34,7 @@ def post(
 
 
 async def test_a_gzip_bomb_is_too_large_after_decompression(
-    hostile: HostileReceiver, transport: AiohttpTransport
+    hostile: HostileReceiver, transport: Http11Transport
 ) -> None:
     bomb = gzip_bomb(64 * 1024 * 1024)
     assert len(bomb) < CAP  # the announced length is within the cap: only decoding tells
@@ -50,7 +46,7 @@ async def test_a_gzip_bomb_is_too_large_after_decompression(
 
 
 async def test_a_bomb_without_content_length_is_too_large_too(
-    hostile: HostileReceiver, transport: AiohttpTransport
+    hostile: HostileReceiver, transport: Http11Transport
 ) -> None:
     answer = http_answer(
         body=gzip_bomb(16 * 1024 * 1024), headers={"Content-Encoding": "gzip"}, length=False
@@ -69,7 +65,7 @@ async def test_a_bomb_without_content_length_is_too_large_too(
     ],
 )
 async def test_compressed_answers_within_the_cap_are_decoded(
-    hostile: HostileReceiver, transport: AiohttpTransport, encoding: str, encode: object
+    hostile: HostileReceiver, transport: Http11Transport, encoding: str, encode: object
 ) -> None:
     plain = b'{"status":"success","claims":{"a":"' + b"x" * 50_000 + b'"}}'
     assert callable(encode)
@@ -79,7 +75,7 @@ async def test_compressed_answers_within_the_cap_are_decoded(
 
 
 async def test_the_request_offers_only_gzip_and_deflate(
-    hostile: HostileReceiver, transport: AiohttpTransport
+    hostile: HostileReceiver, transport: Http11Transport
 ) -> None:
     await transport.send(post(hostile.endpoint("/offer", http_answer())))
     assert hostile.on("/offer")[0][1]["accept-encoding"] == ACCEPTED_ENCODINGS == "gzip, deflate"
@@ -87,7 +83,7 @@ async def test_the_request_offers_only_gzip_and_deflate(
 
 @pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, gzip", "compress"])
 async def test_an_encoding_not_offered_is_a_protocol_error(
-    hostile: HostileReceiver, transport: AiohttpTransport, encoding: str
+    hostile: HostileReceiver, transport: Http11Transport, encoding: str
 ) -> None:
     answer = http_answer(body=b"\x1f\x8b whatever", headers={"Content-Encoding": encoding})
     with pytest.raises(TransportError) as caught:
@@ -100,7 +96,7 @@ async def test_an_encoding_not_offered_is_a_protocol_error(
     "body", [b"\x1f\x8b\x08\x00garbage-not-gzip", gzipped(b'{"status":"success"}')[:-12]]
 )
 async def test_broken_or_cut_off_gzip_is_a_protocol_error(
-    hostile: HostileReceiver, transport: AiohttpTransport, body: bytes
+    hostile: HostileReceiver, transport: Http11Transport, body: bytes
 ) -> None:
     answer = http_answer(body=body, headers={"Content-Encoding": "gzip"})
     with pytest.raises(TransportError) as caught:
@@ -119,7 +115,7 @@ async def test_broken_or_cut_off_gzip_is_a_protocol_error(
     ids=["bomb", "broken-gzip", "brotli", "over-the-cap"],
 )
 async def test_keep_reads_only_the_start_and_never_fails_on_the_body(
-    hostile: HostileReceiver, transport: AiohttpTransport, answer: bytes
+    hostile: HostileReceiver, transport: Http11Transport, answer: bytes
 ) -> None:
     response = await transport.send(post(hostile.endpoint("/keep", answer), keep=100))
     assert response.status == 200
@@ -127,7 +123,7 @@ async def test_keep_reads_only_the_start_and_never_fails_on_the_body(
 
 
 async def test_a_header_value_the_client_refuses_is_a_transport_error(
-    hostile: HostileReceiver, transport: AiohttpTransport
+    hostile: HostileReceiver, transport: Http11Transport
 ) -> None:
     # Saved before header values were checked: the call fails as the target's error.
     url = hostile.endpoint("/hdr", http_answer())
@@ -147,7 +143,7 @@ async def test_a_header_value_the_client_refuses_is_a_transport_error(
     ids=["204", "200-gzip-empty", "200-deflate-empty"],
 )
 async def test_an_empty_body_marked_compressed_is_empty(
-    hostile: HostileReceiver, transport: AiohttpTransport, answer: bytes
+    hostile: HostileReceiver, transport: Http11Transport, answer: bytes
 ) -> None:
     response = await transport.send(post(hostile.endpoint("/empty", answer)))
     assert response.body == b""
@@ -156,7 +152,7 @@ async def test_an_empty_body_marked_compressed_is_empty(
 async def test_a_stalled_delivery_answer_keeps_its_status(hostile: HostileReceiver) -> None:
     # Status and headers arrive, then the body stops before its announced length.
     answer = b'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{"status":'
-    client = AiohttpTransport(NetworkPolicy(dev=True), max_response_bytes=CAP)
+    client = Http11Transport(NetworkPolicy(dev=True), max_response_bytes=CAP)
     try:
         url = hostile.endpoint("/stall", answer)
         hostile.keep_open.add("/stall")
@@ -170,7 +166,7 @@ async def test_a_stalled_delivery_answer_keeps_its_status(hostile: HostileReceiv
 
 async def test_cookies_a_receiver_sets_are_never_sent_back(hostile: HostileReceiver) -> None:
     cookie = http_answer(headers={"Set-Cookie": "session=abc; Path=/"})
-    client = AiohttpTransport(NetworkPolicy(dev=True), max_response_bytes=CAP)
+    client = Http11Transport(NetworkPolicy(dev=True), max_response_bytes=CAP)
     try:
         await client.send(post(hostile.endpoint("/cookie", cookie)))
         await client.send(post(hostile.endpoint("/cookie", cookie)))

@@ -1,9 +1,8 @@
 """Host names as resolvers see them: compatibility forms folded, IDNs in ASCII.
 
-Browsers, resolvers and yarl (aiohttp's URL type, which makes the calls to
-targets) map a fullwidth ``localhost``, a circled ``l`` in it, or fullwidth
-digits and dots of an IP address to ``localhost`` and ``127.0.0.1`` (NFKC,
-UTS #46). Judging the text as written
+Browsers, resolvers and yarl (aiohttp's URL type) map a fullwidth
+``localhost``, a circled ``l`` in it, or fullwidth digits and dots of an IP
+address to ``localhost`` and ``127.0.0.1`` (NFKC, UTS #46). Judging the text as written
 would let them past the network policy, so the policy judges the ASCII form,
 and that form is what is stored: the host called is the host judged.
 """
