@@ -9,6 +9,7 @@ import asyncio
 import secrets
 import time
 from collections import defaultdict
+from typing import Any
 
 from tests.support.api import Api
 from tests.support.events import deliveries, event_ids, metadata_events, wait_until
@@ -162,12 +163,22 @@ async def test_an_exhausted_delivery_fails_and_can_be_retried(
     delivery = (await deliveries(api, targetId=target["id"]))[0]
     assert delivery["attempts"] == 5 and delivery["lastStatusCode"] == 500
     assert len(receiver.on(hook)) == 5
-    events = (
-        await api.post(
+
+    async def failure_notices() -> list[dict[str, Any]]:
+        found = await api.post(
             "/v2/events/search",
             {"aggregateId": target["id"], "eventTypes": ["target.delivery.failed"]},
         )
-    ).ok()["events"]
+        notices: list[dict[str, Any]] = found.ok()["events"]
+        return notices
+
+    # The notice is appended in its own transaction right after the failure is recorded.
+    async def noticed() -> bool:
+        return bool(await failure_notices())
+
+    await wait_until(noticed)
+    events = await failure_notices()
+    assert len(events) == 1
     assert events[0]["eventData"]["deliveryId"] == delivery["id"]
     assert events[0]["eventData"]["attempts"] == 5
 
