@@ -114,3 +114,45 @@ def test_reversed_order() -> None:
     for unreadable in ("", "id, ", "id NULLS FIRST", "a DESC NULLS LAST", "id SIDEWAYS"):
         with pytest.raises(ValueError, match="cannot reverse"):
             reversed_order(unreadable)
+
+
+async def test_the_count_is_right_with_one_instance_and_with_two(tmp_path: Path) -> None:
+    # With one instance a list counts the whole table (SQLite's fast count); with a
+    # second instance it must count by instance again.
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'keyhook.db'}")
+    await upgrade(database)
+
+    async def add_instance(instance_id: str, calls: int) -> None:
+        async with database.write() as conn:
+            await conn.execute(
+                "INSERT INTO instances (id, name, default_org_id, admin_user_id, "
+                "actions_generation, lockout_max_attempts, created_at) VALUES "
+                "(:id, :id, 'o', 'a', 0, 5, :at)",
+                {"id": instance_id, "at": AT},
+            )
+            await conn.execute_many(
+                "INSERT INTO execution_calls (id, instance_id, target_id, kind, trigger, "
+                "status_code, duration_ms, error, created_at) VALUES (:id, :instance_id, "
+                "'t1', 'request', '/m', 200, 1.0, NULL, :at)",
+                [
+                    {"id": f"{instance_id}-{n}", "instance_id": instance_id, "at": AT}
+                    for n in range(calls)
+                ],
+            )
+
+    def of(instance_id: str) -> Search:
+        return Search("SELECT * FROM execution_calls").where(
+            "instance_id = :instance_id", instance_id=instance_id
+        )
+
+    try:
+        await add_instance("i1", 12)
+        async with database.read() as conn:
+            assert (await count_and_rows(conn, of("i1"), "id", 0, 5))[0] == 12
+            assert (await count_and_rows(conn, of("nobody"), "id", 0, 5))[0] == 0
+        await add_instance("i2", 5)
+        async with database.read() as conn:
+            assert (await count_and_rows(conn, of("i1"), "id", 0, 5))[0] == 12
+            assert (await count_and_rows(conn, of("i2"), "id", 0, 5))[0] == 5
+    finally:
+        await database.close()

@@ -1,0 +1,69 @@
+"""The provider's JWT signatures: ES256 signed directly, checked by an independent verifier."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import orjson
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from keyhook.bootstrap import Core, assemble
+from keyhook.config import from_environment
+from keyhook.query.oidc_keys import published_jwks
+from keyhook.services.oidc_signer import InvalidToken, TokenSigner
+
+
+@pytest.fixture
+async def core(tmp_path: Path) -> AsyncIterator[Core]:
+    assembled = await assemble(from_environment({}, data_dir=tmp_path, dev=True))
+    yield assembled
+    await assembled.stop()
+
+
+def _part(token: str, index: int) -> bytes:
+    piece = token.split(".")[index]
+    return base64.urlsafe_b64decode(piece + "=" * (-len(piece) % 4))
+
+
+async def test_an_es256_token_verifies_with_joserfc_and_with_the_raw_public_key(
+    core: Core,
+) -> None:
+    signer = TokenSigner(core.db, core.writer.box)
+    claims = {"iss": "https://id.example", "sub": "42", "exp": 4_102_444_800, "nested": [1, "ü"]}
+    token = await signer.sign(claims, typ="at+jwt")
+    assert "=" not in token and token.count(".") == 2
+    header = orjson.loads(_part(token, 0))
+    assert header["alg"] == "ES256" and header["typ"] == "at+jwt" and header["kid"]
+
+    keys = KeySet.import_key_set(await published_jwks(core.db))  # type: ignore[arg-type]
+    assert dict(jwt.decode(token, keys, algorithms=["ES256"]).claims) == claims
+
+    # The signature itself, checked with nothing of joserfc: r || s over header.claims.
+    public = keys.get_by_kid(header["kid"]).public_key
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    signature = _part(token, 2)
+    assert len(signature) == 64
+    der = encode_dss_signature(
+        int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    )
+    signing_input = token.rsplit(".", 1)[0].encode()
+    public.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
+
+    assert await signer.verify(token, typ="at+jwt") == claims
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    with pytest.raises(InvalidToken):
+        await signer.verify(tampered)
+
+
+async def test_claims_orjson_cannot_encode_are_still_signed(core: Core) -> None:
+    signer = TokenSigner(core.db, core.writer.box)
+    claims = {"sub": "42", "exp": 4_102_444_800, "big": 2**70}
+    token = await signer.sign(claims)
+    assert (await signer.verify(token))["big"] == 2**70
