@@ -33,8 +33,10 @@ HEAD_LIMIT = 64 * 1024  # status line and headers of one answer, interim answers
 # cannot make us buffer its whole body).
 _BUFFER_HIGH = 256 * 1024
 _BUFFER_LOW = 64 * 1024
-# Idle connections older than this are closed rather than reused (aiohttp's default).
-IDLE_SECONDS = 15.0
+# Idle connections older than this are closed rather than reused: under the 5 s for
+# which uvicorn and Node keep an idle connection open, so the receiver's close seldom
+# races our next request (the one resend on a stale connection covers the rest).
+IDLE_SECONDS = 4.0
 
 
 class ConnectionLost(Exception):
