@@ -661,3 +661,21 @@ def test_reuse_retry_and_keep_work_on_uvloop_too() -> None:
         return server.connections, len(server.requests), kept.body
 
     assert uvloop.run(scenario()) == (2, 6, b"o")
+
+
+async def test_endless_chunked_trailers_fail_instead_of_being_buffered(
+    client: Http11Transport,
+) -> None:
+    async def handler(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int
+    ) -> None:
+        await server.request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n")
+        while True:
+            writer.write(b"X-Trailer: " + b"v" * 4096 + b"\r\n")
+            await writer.drain()
+
+    async with RawServer(handler) as server:
+        with pytest.raises(TransportError) as caught:
+            await client.send(post(server.url, timeout=10))
+    assert caught.value.kind == "protocol"

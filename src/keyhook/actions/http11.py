@@ -113,6 +113,7 @@ class Connection(asyncio.Protocol):
         self._paused = False
         self._received = 0
         self._head_fed = 0
+        self._fed_since_body = 0
         self._head_bytes = 0
         self._head_problem: str | None = None
         self._error: Exception | None = None
@@ -213,6 +214,13 @@ class Connection(asyncio.Protocol):
                 self._fail(AnswerUnreadable(f"the answer's head exceeds {HEAD_LIMIT} bytes"))
                 return
             self._head_fed += len(data)
+        else:
+            # Between body pieces only framing arrives (chunk sizes, extensions, trailers):
+            # bounded as the head is, or endless trailers would be buffered for ever.
+            if self._fed_since_body > HEAD_LIMIT:
+                self._fail(AnswerUnreadable(f"the answer's framing exceeds {HEAD_LIMIT} bytes"))
+                return
+            self._fed_since_body += len(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -257,8 +265,8 @@ class Connection(asyncio.Protocol):
         self._head_bytes += len(status) + 15
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self.complete:
-            return
+        if self.complete or self.head_done:
+            return  # trailers are not kept (and are bounded in data_received)
         self._head_bytes += len(name) + len(value) + 4
         self.raw_headers.append((name, value))
 
@@ -288,6 +296,7 @@ class Connection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         if self.complete or self._head_problem is not None:
             return
+        self._fed_since_body = 0
         self._chunks.append(body)
         self._buffered += len(body)
         if self._buffered > _BUFFER_HIGH and not self._paused and self._transport is not None:
