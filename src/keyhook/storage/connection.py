@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -162,8 +162,8 @@ class Connection:
 
     dialect = ""
 
-    def __init__(self) -> None:
-        self.after_commit: list[Any] = []
+    def __init__(self, after_commit: list[Callable[[], None]] | None = None) -> None:
+        self.after_commit: list[Callable[[], None]] = [] if after_commit is None else after_commit
 
     @property
     def is_sqlite(self) -> bool:
@@ -184,8 +184,10 @@ class SqliteConnection(Connection):
 
     dialect = "sqlite"
 
-    def __init__(self, raw: sqlite3.Connection) -> None:
-        super().__init__()
+    def __init__(
+        self, raw: sqlite3.Connection, after_commit: list[Callable[[], None]] | None = None
+    ) -> None:
+        super().__init__(after_commit)
         self.raw = raw
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Result:

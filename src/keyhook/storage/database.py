@@ -100,7 +100,9 @@ class Database:
             pause = min(pause * 2, 0.05)
 
     @asynccontextmanager
-    async def sqlite_write_turn(self) -> AsyncIterator[sqlite3.Connection]:
+    async def sqlite_write_turn(
+        self, after_commit: list[Callable[[], None]] | None = None
+    ) -> AsyncIterator[sqlite3.Connection]:
         """This process's turn to write to SQLite, on the writer connection.
 
         Group commit: the turn runs inside a savepoint of a batch transaction that
@@ -108,10 +110,19 @@ class Database:
         batch has committed. An error rolls back this turn's savepoint alone; a
         failed COMMIT fails every turn of the batch. So each caller still learns
         of its write only once it is durable (as durable as ``synchronous=NORMAL``
-        makes any commit), but many writers pay for one COMMIT."""
+        makes any commit), but many writers pay for one COMMIT.
+
+        Where SQLite itself rolls the whole transaction back (a full disk, an I/O
+        error, an interrupt), the earlier turns of the batch are lost with it: the
+        batch ends there and every turn in it fails, none is told it committed.
+
+        ``after_commit`` (read when the turn ends) runs once the batch has
+        committed, even if the caller was cancelled while waiting for it."""
         assert self._write_lock is not None, "only SQLite takes turns"
         async with self._write_lock:
             raw = self.sqlite_writer()
+            if self._batch is not None and not raw.in_transaction:
+                self._abort_batch(sqlite3.OperationalError("the batch transaction ended early"))
             if self._batch is None:
                 await self._begin_immediate(raw)
                 self._batch = asyncio.get_running_loop().create_future()
@@ -119,15 +130,48 @@ class Database:
             raw.execute("SAVEPOINT turn")
             try:
                 yield raw
-            except BaseException:
-                raw.execute("ROLLBACK TO turn")
-                raw.execute("RELEASE turn")
-                self._schedule_commit()
+            except BaseException as exc:
+                self._roll_back_turn(raw, exc)
                 raise
-            raw.execute("RELEASE turn")
+            try:
+                raw.execute("RELEASE turn")
+            except sqlite3.Error as exc:
+                self._roll_back_turn(raw, exc)
+                raise
+            if after_commit:
+                callbacks = after_commit
+                batch.add_done_callback(lambda done: _run_if_committed(done, callbacks))
             self._schedule_commit()
         # Shielded: a caller cancelled now is cancelled after its write, which commits.
         await asyncio.shield(batch)
+
+    def _roll_back_turn(self, raw: sqlite3.Connection, cause: BaseException) -> None:
+        """Undo this turn alone, or, where SQLite has undone the whole batch, end it."""
+        if raw.in_transaction:
+            try:
+                raw.execute("ROLLBACK TO turn")
+                raw.execute("RELEASE turn")
+            except sqlite3.Error:
+                pass  # the savepoint is gone with the transaction: fall through
+            else:
+                self._schedule_commit()
+                return
+        self._abort_batch(cause)
+
+    def _abort_batch(self, cause: BaseException) -> None:
+        batch, self._batch = self._batch, None
+        raw = self.sqlite_writer()
+        if raw.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                raw.execute("ROLLBACK")
+        if batch is None:
+            return
+        lost = sqlite3.OperationalError(
+            f"the write was rolled back with the rest of its group-commit batch: {cause}"
+        )
+        lost.__cause__ = cause
+        batch.set_exception(lost)
+        batch.exception()  # every waiter re-raises it; none left is no warning
 
     def _schedule_commit(self) -> None:
         """Commit the open batch once the writers already waiting have had their turn
@@ -176,14 +220,15 @@ class Database:
         """One write transaction: committed on normal exit, rolled back on error."""
         conn: Connection
         if self.is_sqlite:
-            async with self.sqlite_write_turn() as raw:
-                conn = SqliteConnection(raw)
+            callbacks: list[Callable[[], None]] = []
+            async with self.sqlite_write_turn(callbacks) as raw:
+                conn = SqliteConnection(raw, after_commit=callbacks)
                 yield conn
-        else:
-            pool = await self.postgres_pool()
-            async with pool.acquire() as raw, raw.transaction():
-                conn = PostgresConnection(raw)
-                yield conn
+            return
+        pool = await self.postgres_pool()
+        async with pool.acquire() as raw, raw.transaction():
+            conn = PostgresConnection(raw)
+            yield conn
         for callback in conn.after_commit:
             callback()
 
@@ -226,6 +271,12 @@ class Database:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+def _run_if_committed(batch: asyncio.Future[None], callbacks: list[Callable[[], None]]) -> None:
+    if not batch.cancelled() and batch.exception() is None:
+        for callback in callbacks:
+            callback()
 
 
 async def _no_reset(_connection: Any) -> None:

@@ -21,7 +21,7 @@ So each statement's text is the same whatever the batch's size.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -146,14 +146,14 @@ class DeliveryQueue:
         """A write transaction: committed on normal exit, rolled back on error."""
         conn: Connection
         if self.db.is_sqlite:
-            async with self.db.sqlite_write_turn() as raw:
-                conn = SqliteConnection(raw)
-                yield conn
-        else:
-            raw = await self._postgres_connection()
-            async with self._postgres_lock, raw.transaction():
-                conn = PostgresConnection(raw)
-                yield conn
+            callbacks: list[Callable[[], None]] = []
+            async with self.db.sqlite_write_turn(callbacks) as raw:
+                yield SqliteConnection(raw, after_commit=callbacks)
+            return
+        raw = await self._postgres_connection()
+        async with self._postgres_lock, raw.transaction():
+            conn = PostgresConnection(raw)
+            yield conn
         for callback in conn.after_commit:
             callback()
 
