@@ -39,7 +39,8 @@ from keyhook.domain.retry import RetryPolicy
 from keyhook.errors import Internal
 from keyhook.ids import IdGenerator
 from keyhook.query.oidc import OidcQueries
-from keyhook.query.recent_users import RecentMachineUsers
+from keyhook.query.recent_clients import RecentClients
+from keyhook.query.recent_users import RecentUsers
 from keyhook.query.targets import TargetQueries
 from keyhook.query.users import UserQueries
 from keyhook.services.delivery import DeliveryWorker, WorkerConfig
@@ -253,15 +254,19 @@ async def assemble(
     await _ensure_signing_key(writer)
     signer = TokenSigner(db, box)
     oidc_queries = OidcQueries(db)
-    machine_users = RecentMachineUsers(oidc_queries, db)
-    writer.after_append.append(machine_users.forget)
+    recent_users = RecentUsers(oidc_queries, db)
+    writer.after_append.append(recent_users.forget)
+    recent_clients = RecentClients(oidc_queries, db)
+    writer.after_append.append(recent_clients.forget)
     oidc = OidcProvider(
         db,
         OidcCommands(writer),
         SessionCommands(writer),
         oidc_queries,
         TokenMaker(settings.base_url.rstrip("/"), lifetimes, engine, signer, ids),
-        ClientAuthenticator(oidc_queries, machine_users, writer.passwords, writer.backoff),
+        ClientAuthenticator(
+            oidc_queries, recent_users, recent_clients, writer.passwords, writer.backoff
+        ),
         writer.passwords,
     )
     return Core(

@@ -12,7 +12,7 @@ from keyhook.bootstrap import Core, assemble
 from keyhook.config import from_environment
 from keyhook.domain.caller import Caller
 from keyhook.query.oidc import OidcQueries
-from keyhook.query.recent_users import RecentMachineUsers
+from keyhook.query.recent_users import RecentUsers
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ async def _changed_elsewhere(core: Core, user_id: str, state: str) -> None:
 async def test_another_nodes_change_applies_once_the_bound_has_passed(core: Core) -> None:
     admin = await _admin(core)
     robot = await _robot(core, admin)
-    recent = RecentMachineUsers(OidcQueries(core.db), core.db, ttl=0.3)
+    recent = RecentUsers(OidcQueries(core.db), core.db, ttl=0.3)
     first = await recent.machine_user("Billing-Robot")  # client ids match in any case
     assert first is not None and first.user_id == robot and first.state == "USER_STATE_ACTIVE"
     await _changed_elsewhere(core, robot, "USER_STATE_INACTIVE")
@@ -58,7 +58,7 @@ async def test_another_nodes_change_applies_once_the_bound_has_passed(core: Core
 async def test_a_change_committed_here_applies_to_the_next_request(core: Core) -> None:
     admin = await _admin(core)
     robot = await _robot(core, admin)
-    recent = RecentMachineUsers(OidcQueries(core.db), core.db, ttl=60)
+    recent = RecentUsers(OidcQueries(core.db), core.db, ttl=60)
     core.writer.after_append.append(recent.forget)
     before = await recent.machine_user("billing-robot")
     assert before is not None and before.metadata == ()
@@ -72,7 +72,7 @@ async def test_a_change_committed_here_applies_to_the_next_request(core: Core) -
 
 async def test_an_unknown_client_id_is_known_once_a_user_takes_it(core: Core) -> None:
     admin = await _admin(core)
-    recent = RecentMachineUsers(OidcQueries(core.db), core.db, ttl=60)
+    recent = RecentUsers(OidcQueries(core.db), core.db, ttl=60)
     core.writer.after_append.append(recent.forget)
     assert await recent.machine_user("new-robot") is None
     robot = await _robot(core, admin, "new-robot")
@@ -84,7 +84,7 @@ async def test_a_read_under_way_during_a_commit_is_not_kept(core: Core) -> None:
     admin = await _admin(core)
     robot = await _robot(core, admin)
     queries = OidcQueries(core.db)
-    recent = RecentMachineUsers(queries, core.db, ttl=60)
+    recent = RecentUsers(queries, core.db, ttl=60)
     core.writer.after_append.append(recent.forget)
     started, release = asyncio.Event(), asyncio.Event()
     read = queries.machine_user
@@ -105,3 +105,48 @@ async def test_a_read_under_way_during_a_commit_is_not_kept(core: Core) -> None:
     queries.machine_user = read  # type: ignore[method-assign]
     again = await recent.machine_user("billing-robot")
     assert again is not None and again.state == "USER_STATE_INACTIVE", "the stale read was not kept"
+
+
+async def test_users_by_id_follow_this_processs_commits_and_others_within_the_bound(
+    core: Core,
+) -> None:
+    admin = await _admin(core)
+    robot = await _robot(core, admin)
+    recent = RecentUsers(OidcQueries(core.db), core.db, ttl=0.3)
+    core.writer.after_append.append(recent.forget)
+    first = await recent.user(robot)
+    assert first is not None and first.state == "USER_STATE_ACTIVE"
+    await core.users.deactivate(admin, robot)  # here: applies to the next read
+    here = await recent.user(robot)
+    assert here is not None and here.state == "USER_STATE_INACTIVE"
+    await _changed_elsewhere(core, robot, "USER_STATE_ACTIVE")  # elsewhere: within the bound
+    remembered = await recent.user(robot)
+    assert remembered is not None and remembered.state == "USER_STATE_INACTIVE"
+    await asyncio.sleep(0.35)
+    fresh = await recent.user(robot)
+    assert fresh is not None and fresh.state == "USER_STATE_ACTIVE"
+
+
+async def test_an_unknown_user_id_is_not_remembered_past_a_user_event(core: Core) -> None:
+    admin = await _admin(core)
+    queries = OidcQueries(core.db)
+    recent = RecentUsers(queries, core.db, ttl=60)
+    core.writer.after_append.append(recent.forget)
+    robot = await _robot(core, admin, "first-robot")
+    loaded: list[str] = []
+    read = queries.user
+
+    async def counted(user_id: str) -> object:
+        loaded.append(user_id)
+        return await read(user_id)
+
+    queries.user = counted  # type: ignore[assignment,method-assign]
+    known = await recent.user(robot)
+    assert known is not None
+    assert await recent.user("not-yet") is None
+    assert await recent.user("not-yet") is None
+    assert loaded == [robot, "not-yet"], "both remembered, the absent one too"
+    await _robot(core, admin, "second-robot")  # any user event drops what was absent
+    assert await recent.user("not-yet") is None
+    assert await recent.user(robot) is known, "an unrelated user's event keeps this one"
+    assert loaded == [robot, "not-yet", "not-yet"]

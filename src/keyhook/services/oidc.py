@@ -122,7 +122,7 @@ class OidcProvider:
         self, params: Mapping[str, str], session_token: str | None = None
     ) -> LoginPage | Redirect:
         client_id = params.get("client_id")
-        client = await self.queries.client(client_id) if client_id else None
+        client = await self.clients.applications.client(client_id) if client_id else None
         if client is None:
             raise AuthorizePageError(
                 f"the application {client_id!r} is not known"
@@ -189,7 +189,7 @@ class OidcProvider:
             return None
         if max_age is not None and checked + timedelta(seconds=max_age) < moment:
             return None
-        user = await self.queries.user(row.user_id)
+        user = await self.clients.users.user(row.user_id)
         if user is None or user.state != ACTIVE:
             return None
         return SignedIn(row.id, Subject(user.user_id, user.user_name, user.org_id), checked)
@@ -352,7 +352,7 @@ class OidcProvider:
         )
 
     async def _active_user(self, user_id: str) -> UserRecord:
-        user = await self.queries.user(user_id)
+        user = await self.clients.users.user(user_id)
         if user is None or user.state != ACTIVE:
             raise OAuthError("invalid_grant", "the user is no longer active")
         return user

@@ -63,8 +63,8 @@ class TokenAccess:
 
     async def _owner_exists(self, grant_type: str, client_id: str) -> bool:
         if grant_type == "client_credentials":
-            return await self.p.clients.machine_users.machine_user(client_id) is not None
-        return await self.p.queries.client(client_id) is not None
+            return await self.p.clients.users.machine_user(client_id) is not None
+        return await self.p.clients.applications.client(client_id) is not None
 
     async def userinfo(self, authorization: str | None) -> dict[str, Any]:
         row = await self.access_token(bearer(authorization))
@@ -77,7 +77,7 @@ class TokenAccess:
             raise OAuthError(
                 "insufficient_scope", "userinfo needs a token with the openid scope", status=403
             )
-        user = await self.p.queries.user(row.user_id)
+        user = await self.p.clients.users.user(row.user_id)
         if user is None or user.state != ACTIVE:
             raise OAuthError("invalid_token", "the user is no longer active", status=401)
         claims = {"sub": user.user_id, **rules.standard_claims(user.profile, scopes)}
@@ -96,10 +96,10 @@ class TokenAccess:
 
     async def _token_user(self, grant_type: str, client_id: str, user_id: str) -> UserRecord | None:
         if grant_type == "client_credentials":  # the machine user just looked at
-            user = await self.p.clients.machine_users.machine_user(client_id)
+            user = await self.p.clients.users.machine_user(client_id)
             if user is not None and user.user_id == user_id:
                 return user
-        return await self.p.queries.user(user_id)
+        return await self.p.clients.users.user(user_id)
 
     async def _caller(
         self, form: dict[str, str], authorization: str | None, address: str, *, allow_public: bool
@@ -108,7 +108,10 @@ class TokenAccess:
         its secret, which may then see and revoke only its own client credentials tokens.
         """
         creds = credentials(form, authorization, address)
-        if creds.secret is not None and await self.p.queries.client(creds.client_id) is None:
+        if (
+            creds.secret is not None
+            and await self.p.clients.applications.client(creds.client_id) is None
+        ):
             user = await self.p.clients.machine_user(creds)
             return Introspector(user.user_name, None, user.org_id)
         client = await self.p.clients.client(creds, allow_public=allow_public)
@@ -127,7 +130,7 @@ class TokenAccess:
             mine = caller.client_id == token_client_id
             same_org = caller.project_id is not None and caller.org_id == token_org_id
             return mine or same_org, [token_client_id]
-        app = await self.p.queries.client(token_client_id)
+        app = await self.p.clients.applications.client(token_client_id)
         if app is None:
             return False, []
         return caller.project_id == app.project_id, [app.client_id, app.project_id]
@@ -184,7 +187,7 @@ class TokenAccess:
         return {"active": False}
 
     async def _active(self, user_id: str) -> bool:
-        user = await self.p.queries.user(user_id)
+        user = await self.p.clients.users.user(user_id)
         return user is not None and user.state == ACTIVE
 
     async def revoke(
@@ -244,7 +247,11 @@ class TokenAccess:
             raise AuthorizePageError("client_id does not match the id_token_hint's audience")
         uri = rules.form_value(params, "post_logout_redirect_uri")
         if uri is not None:
-            client = await self.p.queries.client(client_id) if isinstance(client_id, str) else None
+            client = (
+                await self.p.clients.applications.client(client_id)
+                if isinstance(client_id, str)
+                else None
+            )
             if client is None:
                 raise AuthorizePageError(
                     "post_logout_redirect_uri needs client_id or id_token_hint to be checked"

@@ -33,7 +33,8 @@ from keyhook.domain.target import Target
 from keyhook.errors import OAuthError, TargetError, field_error
 from keyhook.ids import IdGenerator
 from keyhook.query.oidc import Client, OidcQueries, UserRecord
-from keyhook.query.recent_users import RecentMachineUsers
+from keyhook.query.recent_clients import RecentClients
+from keyhook.query.recent_users import RecentUsers
 from keyhook.services.oidc_signer import TokenSigner
 
 ACCESS_FUNCTIONS = ("complement_token", "preaccesstoken")
@@ -301,8 +302,8 @@ def credentials(form: dict[str, str], authorization: str | None, address: str = 
 
 
 class ClientAuthenticator:
-    """Checks client secrets and finds machine users (remembered for a moment, see
-    :mod:`keyhook.query.recent_users`); a secret that matched once is remembered (as a hash of
+    """Checks client secrets and finds applications and users (remembered for a moment,
+    see :mod:`keyhook.query.recent`); a secret that matched once is remembered (as a hash of
     hash and secret, the 1024 most recently used), so the check costs argon2 only the
     first time. Wrong secrets back off per client id *and* address, and per address
     (:mod:`keyhook.domain.backoff`)."""
@@ -310,12 +311,14 @@ class ClientAuthenticator:
     def __init__(
         self,
         queries: OidcQueries,
-        machine_users: RecentMachineUsers,
+        users: RecentUsers,
+        applications: RecentClients,
         passwords: Passwords,
         backoff: Backoff | None = None,
     ) -> None:
         self.queries = queries
-        self.machine_users = machine_users
+        self.users = users
+        self.applications = applications
         self.passwords = passwords
         self.backoff = backoff or Backoff()
         self._verified: OrderedDict[str, None] = OrderedDict()  # least recently used first
@@ -337,7 +340,7 @@ class ClientAuthenticator:
 
     async def client(self, creds: Credentials, *, allow_public: bool = True) -> Client:
         """The application the credentials name, if they prove it; ``invalid_client`` if not."""
-        client = await self.queries.client(creds.client_id)
+        client = await self.applications.client(creds.client_id)
         if client is None:
             raise OAuthError(
                 "invalid_client", f"client {creds.client_id!r} is not known", status=401
@@ -365,7 +368,7 @@ class ClientAuthenticator:
 
     async def machine_user(self, creds: Credentials) -> UserRecord:
         """The machine user of a client credentials request (its user name and secret)."""
-        user = await self.machine_users.machine_user(creds.client_id)
+        user = await self.users.machine_user(creds.client_id)
         if (
             user is None
             or user.secret_hash is None
