@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -15,9 +18,11 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from keyhook.bootstrap import Core, assemble
+from keyhook.command.oidc_keys import rotate_signing_key
 from keyhook.config import from_environment
+from keyhook.domain.caller import Caller
 from keyhook.query.oidc_keys import published_jwks
-from keyhook.services.oidc_signer import InvalidToken, TokenSigner
+from keyhook.services.oidc_signer import KEY_TTL, InvalidToken, TokenSigner
 
 
 @pytest.fixture
@@ -67,3 +72,54 @@ async def test_claims_orjson_cannot_encode_are_still_signed(core: Core) -> None:
     claims = {"sub": "42", "exp": 4_102_444_800, "big": 2**70}
     token = await signer.sign(claims)
     assert (await signer.verify(token))["big"] == 2**70
+
+
+async def test_a_verified_token_is_remembered_by_its_exact_text(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signer = TokenSigner(core.db, core.writer.box)
+    claims = {"sub": "42", "exp": 4_102_444_800}
+    token = await signer.sign(claims, typ="at+jwt")
+    decoded: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(value: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(value)
+        return real_decode(value, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)  # the module oidc_signer calls
+    assert await signer.verify(token, typ="at+jwt") == claims
+    again = await signer.verify(token, typ="at+jwt")
+    assert again == claims and decoded == [token], "the second time from memory"
+    again["sub"] = "changed by a caller"
+    assert (await signer.verify(token))["sub"] == "42", "callers get copies"
+    with pytest.raises(InvalidToken, match="not of type JWT"):
+        await signer.verify(token, typ="JWT")  # the remembered header type still counts
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    with pytest.raises(InvalidToken):
+        await signer.verify(tampered)
+    assert decoded == [token, tampered]
+
+
+async def test_a_remembered_token_still_expires(core: Core) -> None:
+    signer = TokenSigner(core.db, core.writer.box)
+    token = await signer.sign({"sub": "42", "exp": int(time.time()) + 1})
+    await signer.verify(token)
+    await asyncio.sleep(max(0.0, int(time.time()) + 1.05 - time.time()))
+    with pytest.raises(InvalidToken, match="expired"):
+        await signer.verify(token)
+
+
+async def test_a_remembered_token_stops_verifying_when_its_key_is_no_longer_published(
+    core: Core,
+) -> None:
+    signer = TokenSigner(core.db, core.writer.box)
+    token = await signer.sign({"sub": "42", "exp": 4_102_444_800})
+    await signer.verify(token)
+    async with core.db.read() as conn:
+        row = (await conn.execute("SELECT * FROM instances")).one()
+    admin = Caller(row.id, row.admin_user_id, row.default_org_id, row.default_org_id)
+    await rotate_signing_key(core.writer, admin, publish_old_for_seconds=0)
+    await asyncio.sleep(KEY_TTL + 0.1)  # the published key set is re-read after this
+    with pytest.raises(InvalidToken):
+        await signer.verify(token)

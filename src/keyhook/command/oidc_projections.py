@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from functools import cache
 
 import orjson
 
+from keyhook.command.row_touch import Touch
 from keyhook.eventstore.store import StoredEvent
 from keyhook.storage.connection import Connection
 
@@ -59,22 +59,16 @@ async def _auth_request_added(conn: Connection, e: StoredEvent) -> None:
     )
 
 
-@cache
-def _update_by_id(table: str, columns: tuple[str, ...]) -> str:
-    """``UPDATE table SET c = :c, ... WHERE id = :id``; names are this module's constants."""
-    assignments = ", ".join(f"{column} = :{column}" for column in columns)
-    return f"UPDATE {table} SET {assignments} WHERE id = :id"  # noqa: S608 - constant text
+def _touch(table: str, e: StoredEvent, **values: object) -> Touch:
+    """The aggregate's row took the event: its sequence and change time, and ``values``
+    (run by the caller of the projector, merged with the command's other touches)."""
+    return Touch(
+        table, e.aggregate_id, {"sequence": e.sequence, "changed_at": e.created_at, **values}
+    )
 
 
-async def _touch(conn: Connection, table: str, e: StoredEvent, **values: object) -> None:
-    """The aggregate's row took the event: its sequence and change time, and ``values``."""
-    params = {"sequence": e.sequence, "changed_at": e.created_at, **values}
-    await conn.execute(_update_by_id(table, tuple(params)), {**params, "id": e.aggregate_id})
-
-
-async def _auth_request_linked(conn: Connection, e: StoredEvent) -> None:
-    await _touch(
-        conn,
+async def _auth_request_linked(conn: Connection, e: StoredEvent) -> Touch:
+    return _touch(
         _A,
         e,
         user_id=e.data["userId"],
@@ -83,9 +77,8 @@ async def _auth_request_linked(conn: Connection, e: StoredEvent) -> None:
     )
 
 
-async def _auth_request_code(conn: Connection, e: StoredEvent) -> None:
-    await _touch(
-        conn,
+async def _auth_request_code(conn: Connection, e: StoredEvent) -> Touch:
+    return _touch(
         _A,
         e,
         status="code",
@@ -94,12 +87,12 @@ async def _auth_request_code(conn: Connection, e: StoredEvent) -> None:
     )
 
 
-async def _auth_request_exchanged(conn: Connection, e: StoredEvent) -> None:
-    await _touch(conn, _A, e, status="exchanged", oidc_session_id=e.data["oidcSessionId"])
+async def _auth_request_exchanged(conn: Connection, e: StoredEvent) -> Touch:
+    return _touch(_A, e, status="exchanged", oidc_session_id=e.data["oidcSessionId"])
 
 
-async def _auth_request_failed(conn: Connection, e: StoredEvent) -> None:
-    await _touch(conn, _A, e, status="failed")
+async def _auth_request_failed(conn: Connection, e: StoredEvent) -> Touch:
+    return _touch(_A, e, status="failed")
 
 
 _INSERT_GRANT = (
@@ -140,7 +133,7 @@ _INSERT_ACCESS = (  # one access token
 )
 
 
-async def _access_token_added(conn: Connection, e: StoredEvent) -> None:
+async def _access_token_added(conn: Connection, e: StoredEvent) -> Touch:
     d = e.data
     await conn.execute(
         _INSERT_ACCESS,
@@ -157,12 +150,11 @@ async def _access_token_added(conn: Connection, e: StoredEvent) -> None:
             "created_at": e.created_at,
         },
     )
-    await _touch(conn, _S, e)
+    return _touch(_S, e)
 
 
-async def _refresh_token_set(conn: Connection, e: StoredEvent) -> None:
-    await _touch(
-        conn,
+async def _refresh_token_set(conn: Connection, e: StoredEvent) -> Touch:
+    return _touch(
         _S,
         e,
         refresh_token_hash=e.data["refreshTokenHash"],
@@ -170,7 +162,7 @@ async def _refresh_token_set(conn: Connection, e: StoredEvent) -> None:
     )
 
 
-async def _refresh_token_renewed(conn: Connection, e: StoredEvent) -> None:
+async def _refresh_token_renewed(conn: Connection, e: StoredEvent) -> Touch:
     previous = e.data.get("previousRefreshTokenHash")
     if previous:
         await conn.execute(
@@ -182,25 +174,25 @@ async def _refresh_token_renewed(conn: Connection, e: StoredEvent) -> None:
                 "rotated_at": e.created_at,
             },
         )
-    await _refresh_token_set(conn, e)
+    return await _refresh_token_set(conn, e)
 
 
-async def _access_token_revoked(conn: Connection, e: StoredEvent) -> None:
+async def _access_token_revoked(conn: Connection, e: StoredEvent) -> Touch:
     await conn.execute(
         "UPDATE oidc_access_tokens SET revoked = TRUE WHERE id = :id", {"id": e.data["tokenId"]}
     )
-    await _touch(conn, _S, e)
+    return _touch(_S, e)
 
 
-async def _grant_revoked(conn: Connection, e: StoredEvent) -> None:
+async def _grant_revoked(conn: Connection, e: StoredEvent) -> Touch:
     await conn.execute(
         "UPDATE oidc_access_tokens SET revoked = TRUE WHERE oidc_session_id = :oidc_session_id",
         {"oidc_session_id": e.aggregate_id},
     )
-    await _touch(conn, _S, e, revoked=True, refresh_token_hash=None)
+    return _touch(_S, e, revoked=True, refresh_token_hash=None)
 
 
-OIDC_PROJECTORS: dict[str, Callable[[Connection, StoredEvent], Awaitable[None]]] = {
+OIDC_PROJECTORS: dict[str, Callable[[Connection, StoredEvent], Awaitable[Touch | None]]] = {
     "auth_request.added": _auth_request_added,
     "auth_request.session.linked": _auth_request_linked,
     "auth_request.code.added": _auth_request_code,

@@ -9,10 +9,12 @@ from functools import cache
 import orjson
 
 from keyhook.command.oidc_projections import OIDC_PROJECTORS
+from keyhook.command.row_touch import Touch, Touches
 from keyhook.eventstore.store import StoredEvent
 from keyhook.storage.connection import Connection
 
-Projector = Callable[[Connection, StoredEvent], Awaitable[None]]
+# A projector runs its statements, or returns a Touch of one row for project() to run.
+Projector = Callable[[Connection, StoredEvent], Awaitable[Touch | None]]
 
 _PROFILE_COLUMNS = {
     "givenName": "given_name",
@@ -478,7 +480,11 @@ PROJECTORS.update(OIDC_PROJECTORS)
 
 
 async def project(conn: Connection, stored: Sequence[StoredEvent]) -> None:
+    touches = Touches()
     for event in stored:
         projector = PROJECTORS.get(event.type)
         if projector is not None:
-            await projector(conn, event)
+            touch = await projector(conn, event)
+            if touch is not None:
+                touches.add(touch)
+    await touches.run(conn)
