@@ -254,6 +254,18 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_seconds() -> float | None:
+    """CPU time every core of this machine spent busy (not idle, not waiting for I/O),
+    from /proc/stat; None without it."""
+    try:
+        first = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    ticks = [int(value) for value in first[1:9]]  # user nice system idle iowait irq softirq steal
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def database_cpu_seconds() -> float | None:
     """User + system CPU time of every PostgreSQL process on this machine (its backends,
     WAL writer, checkpointer…): what the database spends for the server. None without

@@ -43,7 +43,9 @@ figure is the median of the paired rounds' ratios. Each server's CPU time
 (``/proc``) is read around each round: CPU per operation does not depend on how
 busy the load generator keeps the machine. On PostgreSQL the database's own CPU
 (every ``postgres`` process) is read too and shown beside Keyhook's: the two share
-this machine's cores with the load generator, as the peer does not.
+this machine's cores with the load generator, as the peer does not. The machine
+column is every core's busy time per operation (server, database, load
+generator and the rest): on two cores, what bounds the rate once they are full.
 
 What still differs: Keyhook commits every grant durably (its events and
 projections, in SQLite or PostgreSQL) and checks revocation on every
@@ -65,7 +67,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,7 +77,13 @@ import aiohttp
 import orjson
 
 from bench.common import ROOT, Process, free_port, start_keyhook, table, wait_http
-from bench.tokens import BenchError, Setup, cpu_seconds, database_cpu_seconds
+from bench.tokens import (
+    BenchError,
+    Setup,
+    cpu_seconds,
+    database_cpu_seconds,
+    machine_cpu_seconds,
+)
 
 PEERS = ROOT / "bench" / "peers"
 PEER_CLIENT, PEER_SECRET = "bench-client", "bench-secret-for-the-peer"
@@ -117,6 +125,7 @@ class Round:
     seconds: float
     cpu_ms: float | None  # server CPU per operation
     database_cpu_ms: float | None = None  # PostgreSQL's CPU per operation (Keyhook on it)
+    machine_cpu_ms: float | None = None  # every core's busy time per operation
 
     @property
     def rate(self) -> float:
@@ -280,18 +289,22 @@ async def _load(
 
     cpu_before = cpu_seconds(server.pid)
     database_before = database_cpu_seconds() if server.on_postgres else None
+    machine_before = machine_cpu_seconds()
     started = time.perf_counter()
     await asyncio.gather(*(worker(slot) for slot in range(concurrency)))
     elapsed = time.perf_counter() - started
     cpu_after = cpu_seconds(server.pid)
     database_after = database_cpu_seconds() if server.on_postgres else None
+    machine_after = machine_cpu_seconds()
     operations = sum(counts)
-    cpu = database = None
+    cpu = database = machine = None
     if cpu_before is not None and cpu_after is not None and operations:
         cpu = (cpu_after - cpu_before) * 1000 / operations
     if database_before is not None and database_after is not None and operations:
         database = (database_after - database_before) * 1000 / operations
-    return Round(operations, elapsed, cpu, database)
+    if machine_before is not None and machine_after is not None and operations:
+        machine = (machine_after - machine_before) * 1000 / operations
+    return Round(operations, elapsed, cpu, database, machine)
 
 
 # ---------------------------------------------------------------- the two servers
@@ -400,8 +413,12 @@ class Comparison:
         return statistics.median(values) if values else None
 
     def _database_cpu(self) -> float | None:
-        values = [r.database_cpu_ms for r in self.ours if r.database_cpu_ms is not None]
-        return statistics.median(values) if values else None
+        return self._median(r.database_cpu_ms for r in self.ours)
+
+    @staticmethod
+    def _median(values: Iterable[float | None]) -> float | None:
+        present = [value for value in values if value is not None]
+        return statistics.median(present) if present else None
 
     def rows(self) -> list[list[object]]:
         rows: list[list[object]] = []
@@ -416,8 +433,10 @@ class Comparison:
                     f"{ours.rate:,.0f}",
                     _ms(ours.cpu_ms),
                     _ms(ours.database_cpu_ms),
+                    _ms(ours.machine_cpu_ms),
                     f"{theirs.rate:,.0f}",
                     _ms(theirs.cpu_ms),
+                    _ms(theirs.machine_cpu_ms),
                     f"{ratio:.3f}",
                 ]
             )
@@ -429,8 +448,10 @@ class Comparison:
                 f"{statistics.median(o.rate for o in self.ours):,.0f}",
                 _ms(self._cpu(self.ours)),
                 _ms(self._database_cpu()),
+                _ms(self._median(r.machine_cpu_ms for r in self.ours)),
                 f"{statistics.median(t.rate for t in self.theirs):,.0f}",
                 _ms(self._cpu(self.theirs)),
+                _ms(self._median(r.machine_cpu_ms for r in self.theirs)),
                 f"{statistics.median(self.ratios):.3f}",
             ]
         )
@@ -461,8 +482,10 @@ def _report(comparisons: list[Comparison], seconds: float) -> Result:
         "Keyhook ops/s",
         "Keyhook CPU ms/op",
         "its PostgreSQL's CPU ms/op",
+        "machine CPU ms/op",
         "peer ops/s",
         "peer CPU ms/op",
+        "machine CPU ms/op (peer)",
         "Keyhook / peer",
     ]
     rows = [row for comparison in comparisons for row in comparison.rows()]

@@ -160,3 +160,18 @@ async def test_after_commit_does_not_run_for_a_batch_that_failed(db: Database) -
     await asyncio.gather(noted(), orphan(), return_exceptions=True)
     await asyncio.sleep(0)
     assert woken == []
+
+
+async def test_the_first_turn_of_a_batch_failing_leaves_nothing_and_the_next_commits(
+    db: Database,
+) -> None:
+    async def failing_first() -> None:
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO notes (id, body) VALUES (1, 'x')")
+            await asyncio.sleep(0.02)  # the next writer queues behind this turn
+            raise ValueError("the command refused")
+
+    results = await asyncio.gather(failing_first(), write_note(db, 2), return_exceptions=True)
+    assert isinstance(results[0], ValueError)
+    assert results[1] == [2]
+    assert committed_ids(db) == [2]

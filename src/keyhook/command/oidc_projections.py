@@ -95,18 +95,11 @@ async def _auth_request_failed(conn: Connection, e: StoredEvent) -> Touch:
     return _touch(_A, e, status="failed")
 
 
-_INSERT_GRANT = (
-    "INSERT INTO oidc_sessions (id, instance_id, user_id, org_id, client_id, scopes, auth_time, "
-    "login_session_id, grant_type, revoked, sequence, created_at, changed_at) VALUES (:id, "
-    ":instance_id, :user_id, :org_id, :client_id, :scopes, :auth_time, :login_session_id, "
-    ":grant_type, :revoked, :sequence, :created_at, :changed_at)"
-)
-
-
-async def _grant_added(conn: Connection, e: StoredEvent) -> None:
+async def _grant_added(conn: Connection, e: StoredEvent) -> Touch:
     d = e.data
-    await conn.execute(
-        _INSERT_GRANT,
+    return Touch(
+        _S,
+        e.aggregate_id,
         {
             "id": e.aggregate_id,
             "instance_id": e.instance_id,
@@ -122,6 +115,7 @@ async def _grant_added(conn: Connection, e: StoredEvent) -> None:
             "created_at": e.created_at,
             "changed_at": e.created_at,
         },
+        insert=True,
     )
 
 

@@ -1,13 +1,15 @@
-"""A projection's update of one row by id, held back so a command's updates of the
-same row become one statement.
+"""A projection's insert or update of one row by id, held back so a command's
+writes of the same row become one statement.
 
 A refresh appends two events to its grant, and each one's projection updated the
 grant's row (its sequence and change time, and the new refresh token's hash):
-two UPDATEs of one row in one transaction. A projector may return a
-:class:`Touch` instead of executing it; :func:`keyhook.command.projections.project`
-merges the touches of one row (the later event's values win) and runs them after
-the command's other projections. That is safe because no projector reads the
-rows it touches: projections only write.
+two UPDATEs of one row in one transaction; a client-credentials grant inserted
+its row and updated it at once. A projector may return a :class:`Touch` instead
+of executing it; :func:`keyhook.command.projections.project` merges the touches
+of one row (the later event's values win; a row inserted is inserted with the
+merged values) and runs them after the command's other projections. That is
+safe because no projector reads the rows it touches: projections only write,
+and no table has a foreign key that would need the row first.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ class Touch:
     table: str  # a module constant, never input
     row_id: str
     values: dict[str, object] = field(default_factory=dict)
+    insert: bool = False  # a new row: ``values`` has every column, ``id`` included
+
+
+@cache
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    names = ", ".join(columns)
+    values = ", ".join(f":{column}" for column in columns)
+    return f"INSERT INTO {table} ({names}) VALUES ({values})"  # noqa: S608 - constant text
 
 
 @cache
@@ -48,7 +58,10 @@ class Touches:
     async def run(self, conn: Connection) -> None:
         for touch in self._rows.values():
             columns = tuple(touch.values)
-            await conn.execute(
-                _update_by_id(touch.table, columns), {**touch.values, "id": touch.row_id}
-            )
+            if touch.insert:
+                await conn.execute(_insert(touch.table, columns), touch.values)
+            else:
+                await conn.execute(
+                    _update_by_id(touch.table, columns), {**touch.values, "id": touch.row_id}
+                )
         self._rows.clear()

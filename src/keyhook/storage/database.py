@@ -112,6 +112,9 @@ class Database:
         of its write only once it is durable (as durable as ``synchronous=NORMAL``
         makes any commit), but many writers pay for one COMMIT.
 
+        The first turn of a batch needs no savepoint: until it ends no other turn
+        can join, so its error rolls the whole (so far its own) transaction back.
+
         Where SQLite itself rolls the whole transaction back (a full disk, an I/O
         error, an interrupt), the earlier turns of the batch are lost with it: the
         batch ends there and every turn in it fails, none is told it committed.
@@ -123,27 +126,41 @@ class Database:
             raw = self.sqlite_writer()
             if self._batch is not None and not raw.in_transaction:
                 self._abort_batch(sqlite3.OperationalError("the batch transaction ended early"))
-            if self._batch is None:
+            first = self._batch is None
+            if first:
                 await self._begin_immediate(raw)
                 self._batch = asyncio.get_running_loop().create_future()
             batch = self._batch
-            raw.execute("SAVEPOINT turn")
+            assert batch is not None
+            if not first:  # the first turn of a batch is undone by rolling the batch back
+                raw.execute("SAVEPOINT turn")
             try:
                 yield raw
             except BaseException as exc:
-                self._roll_back_turn(raw, exc)
+                if first:
+                    self._roll_back_first_turn(raw)
+                else:
+                    self._roll_back_turn(raw, exc)
                 raise
-            try:
-                raw.execute("RELEASE turn")
-            except sqlite3.Error as exc:
-                self._roll_back_turn(raw, exc)
-                raise
+            if not first:
+                try:
+                    raw.execute("RELEASE turn")
+                except sqlite3.Error as exc:
+                    self._roll_back_turn(raw, exc)
+                    raise
             if after_commit:
                 callbacks = after_commit
                 batch.add_done_callback(lambda done: _run_if_committed(done, callbacks))
             self._schedule_commit()
         # Shielded: a caller cancelled now is cancelled after its write, which commits.
         await asyncio.shield(batch)
+
+    def _roll_back_first_turn(self, raw: sqlite3.Connection) -> None:
+        """No other turn has joined the batch yet (they wait for the lock): end it."""
+        self._batch = None
+        if raw.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                raw.execute("ROLLBACK")
 
     def _roll_back_turn(self, raw: sqlite3.Connection, cause: BaseException) -> None:
         """Undo this turn alone, or, where SQLite has undone the whole batch, end it."""
