@@ -740,6 +740,28 @@ def _share_of_range(total: int, parts: int, first: int, last: int) -> int:
     return total * last // parts - total * first // parts
 
 
+# What the projections keep beside the rows they write (keyhook.command.row_counts):
+# each chunk adds its users to the instance's total in the same transaction.
+_ROW_COUNTED = ("users",)
+_ADD_TO_TOTAL = (
+    "INSERT INTO row_counts (instance_id, table_name, slot, row_count) VALUES ({}, {}, 0, {}) "
+    "ON CONFLICT (instance_id, table_name, slot) "
+    "DO UPDATE SET row_count = row_counts.row_count + excluded.row_count"
+)
+
+
+def _totals(tables: dict[str, _Rows]) -> list[tuple[str, str, int]]:
+    """(instance, table, rows added) for the counted tables of one chunk."""
+    added: dict[tuple[str, str], int] = {}
+    for rows in tables.values():
+        if rows.table in _ROW_COUNTED and rows.rows:
+            at = rows.index["instance_id"]
+            for row in rows.rows:
+                key = (row[at], rows.table)
+                added[key] = added.get(key, 0) + 1
+    return [(instance, table, n) for (instance, table), n in added.items()]
+
+
 class _SqliteWriter:
     """Big transactions, ``synchronous=OFF`` while seeding (the data can be made again)."""
 
@@ -760,6 +782,7 @@ class _SqliteWriter:
                         f"INSERT INTO {rows.table} ({names}) VALUES ({marks})",  # noqa: S608 - schema names
                         rows.rows,
                     )
+            self.raw.executemany(_ADD_TO_TOTAL.format("?", "?", "?"), _totals(tables))
         except BaseException:
             self.raw.execute("ROLLBACK")
             raise
@@ -792,6 +815,7 @@ class _PostgresWriter:
                     await self.raw.copy_records_to_table(
                         rows.table, records=rows.rows, columns=rows.columns
                     )
+            await self.raw.executemany(_ADD_TO_TOTAL.format("$1", "$2", "$3"), _totals(tables))
 
     async def finish(self) -> None:
         # The positions were chosen here; the next event the server appends follows them.

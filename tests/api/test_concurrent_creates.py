@@ -104,3 +104,39 @@ async def test_concurrent_applications_in_one_project_all_succeed(api: Api) -> N
     assert [r.status for r in replies] == [200] * RACERS, [r.body for r in replies]
     client_ids = {r.body["oidcResponse"]["clientId"] for r in replies}
     assert len(client_ids) == RACERS
+
+
+async def total_users(api: Api) -> int:
+    reply = (await api.post("/v2/users/search", {"query": {"limit": 1}})).ok()
+    return int(reply["details"]["totalResult"])
+
+
+async def every_user_id(api: Api) -> list[str]:
+    ids: list[str] = []
+    while True:
+        page = (
+            await api.post("/v2/users/search", {"query": {"offset": len(ids), "limit": 100}})
+        ).ok()["result"]
+        ids += [user["userId"] for user in page]
+        if len(page) < 100:
+            return ids
+
+
+async def test_the_users_total_stays_exact_through_concurrent_adds_and_removes(
+    api: Api,
+) -> None:
+    # The total is kept in the write transactions (not counted per call): concurrent
+    # adds, refused duplicates and removals must leave it equal to the rows there are.
+    before = await total_users(api)
+    tag = secrets.token_hex(4)
+    added = await asyncio.gather(
+        *(api.add_user(f"total-{tag}-{n}@example.com") for n in range(RACERS))
+    )
+    duplicates = await race(lambda: api.add_user(f"total-{tag}-0@example.com"))
+    assert all(reply.status == 409 for reply in duplicates)
+    user_ids = [reply.ok()["userId"] for reply in added]
+    removed = await asyncio.gather(*(api.delete(f"/v2/users/{u}") for u in user_ids[:5]))
+    assert all(reply.status == 200 for reply in removed)
+    assert await total_users(api) == before + RACERS - 5
+    listed = await every_user_id(api)
+    assert len(listed) == len(set(listed)) == await total_users(api)

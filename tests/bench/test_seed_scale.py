@@ -27,6 +27,7 @@ from keyhook.command.users import fold_user, load_user
 from keyhook.config import from_environment
 from keyhook.domain.caller import Caller
 from keyhook.query.deliveries import CallQueries, DeliveryQueries
+from keyhook.query.row_counts import row_total
 from keyhook.storage.database import Database
 from tests.support.server import create_database, drop_database
 
@@ -119,6 +120,8 @@ async def test_every_table_holds_what_the_report_and_the_counts_say(seeded: Seed
     )
     assert await _count(db, "deliveries", "WHERE status = 'succeeded'") == COUNTS.deliveries
     assert await _count(db, "executions") == 0  # the seed's own were removed at its end
+    async with db.read() as conn:  # the kept total (keyhook.command.row_counts) agrees
+        assert await row_total(conn, "users", seeded.admin.instance_id) == COUNTS.users
 
 
 async def test_the_list_queries_see_every_seeded_row(seeded: Seeded) -> None:

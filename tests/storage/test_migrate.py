@@ -55,3 +55,29 @@ async def test_migrations_build_the_declared_expression_indexes(tmp_path: Path) 
             name for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
         }
     assert declared <= built, f"declared but not built: {declared - built}"
+
+
+async def test_the_row_counts_migration_counts_the_users_already_there(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'keyhook.db'}")
+    try:
+        await upgrade(db, "0008")
+        async with db.write() as conn:
+            for n, instance in enumerate(["i1", "i1", "i1", "i2"]):
+                await conn.execute(
+                    "INSERT INTO users (id, instance_id, org_id, user_name, kind, state, "
+                    "given_name, family_name, display_name, nick_name, preferred_language, "
+                    "email, email_verified, phone, phone_verified, failed_attempts, sequence, "
+                    "created_at, changed_at) VALUES (:id, :instance, 'o', :name, 'human', "
+                    "'USER_STATE_ACTIVE', '', '', '', '', '', '', 0, '', 0, 0, 1, "
+                    "'2026-12-03 00:00:00.000000', '2026-12-03 00:00:00.000000')",
+                    {"id": f"u{n}", "instance": instance, "name": f"user-{n}"},
+                )
+        await upgrade(db)
+        async with db.read() as conn:
+            totals = {
+                (r.instance_id, r.table_name): r.row_count
+                for r in await conn.execute("SELECT * FROM row_counts")
+            }
+        assert totals == {("i1", "users"): 3, ("i2", "users"): 1}
+    finally:
+        await db.close()

@@ -9,6 +9,7 @@ from functools import cache
 import orjson
 
 from keyhook.command.oidc_projections import OIDC_PROJECTORS
+from keyhook.command.row_counts import count_rows
 from keyhook.command.row_touch import Touch, Touches
 from keyhook.eventstore.store import StoredEvent
 from keyhook.storage.connection import Connection
@@ -82,6 +83,7 @@ async def _user_added(conn: Connection, e: StoredEvent) -> None:
             "changed_at": e.created_at,
         },
     )
+    await count_rows(conn, "users", e.instance_id, 1)
     for item in d.get("metadata", []):
         await conn.execute(
             _INSERT_METADATA,
@@ -109,7 +111,11 @@ async def _user_removed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute("DELETE FROM user_metadata WHERE user_id = :user_id", user)
     await conn.execute("DELETE FROM personal_access_tokens WHERE user_id = :user_id", user)
     await conn.execute("DELETE FROM sessions WHERE user_id = :user_id", user)
-    await conn.execute("DELETE FROM users WHERE id = :id", {"id": e.aggregate_id})
+    removed = await conn.execute(
+        "DELETE FROM users WHERE id = :id RETURNING instance_id", {"id": e.aggregate_id}
+    )
+    for row in removed:
+        await count_rows(conn, "users", row.instance_id, -1)
 
 
 async def _password_changed(conn: Connection, e: StoredEvent) -> None:

@@ -2,8 +2,10 @@
 
 A search is SQL text in pieces (:class:`Search`): a base ``SELECT … FROM …``,
 conditions joined with ``AND``, and the values of their ``:name`` parameters.
-The total counts the rows the search matches; the page orders them by a
-constant ``ORDER BY`` fragment and cuts ``LIMIT`` rows from ``OFFSET``.
+The total counts the rows the search matches (for a whole instance of a table whose
+totals are kept, :mod:`keyhook.query.row_counts`, it is read, not counted); the page
+orders them by a constant ``ORDER BY`` fragment and cuts ``LIMIT`` rows from
+``OFFSET``.
 
 Both engines walk every row an ``OFFSET`` skips, so a page nearer the end than
 the start is read in the reverse order from the end and turned round
@@ -19,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from keyhook.query.row_counts import COUNTED_TABLES, row_total
 from keyhook.storage.connection import Connection, Row
 
 # Parameter names of the page itself; a condition must not use them.
@@ -58,6 +61,9 @@ class Search:
 
 async def count(conn: Connection, search: Search) -> int:
     """How many rows ``search`` matches."""
+    table = search.select.removeprefix(_ALL_FROM)
+    if table in COUNTED_TABLES and search.conditions == [OF_INSTANCE]:
+        return await row_total(conn, table, search.params["instance_id"])
     if search.select.startswith(_ALL_FROM) and search.conditions == [OF_INSTANCE]:
         # Every row belongs to an instance of ``instances`` (none is ever deleted): when the
         # database holds only this one, its rows are the whole table, which SQLite counts

@@ -19,17 +19,19 @@ from keyhook.storage.database import Database
 _SCRIPTS = Path(__file__).with_name("migrations")
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
-async def upgrade(database: Database) -> None:
+async def upgrade(database: Database, revision: str = "head") -> None:
+    """Migrate to ``revision`` (the newest by default; an older one for tests of a
+    migration's data step)."""
     engine = create_async_engine(database.url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_upgrade)
+            await conn.run_sync(_upgrade, revision)
     finally:
         await engine.dispose()

@@ -116,6 +116,19 @@ Index("ix_users_lower_user_name", func.lower(users.c.user_name))
 # ListUsers: the instance's users in id order, and their count, from the index alone.
 Index("ix_users_instance", users.c.instance_id, users.c.id)
 
+# Exact row totals per instance, kept by the projections in the transactions that add
+# and remove the rows (keyhook.command.row_counts): a list's total without counting
+# 100,000 rows. A total is the sum of a few slots, so concurrent writers on PostgreSQL
+# do not all queue for one row's lock.
+row_counts = Table(
+    "row_counts",
+    metadata,
+    Column("instance_id", ID, primary_key=True),
+    Column("table_name", String(40), primary_key=True),
+    Column("slot", Integer, primary_key=True),
+    Column("row_count", BigInteger, nullable=False),
+)
+
 user_metadata = Table(
     "user_metadata",
     metadata,
