@@ -25,6 +25,7 @@ import asyncio
 import secrets
 import statistics
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ import aiohttp
 import orjson
 
 from bench.common import percentile, start_keyhook, start_receiver, table, wait_http
+from bench.tokens import cpu_seconds, database_cpu_seconds, machine_cpu_seconds
 from keyhook.services.delivery import WorkerConfig
 
 CONDITION = {"event": {"event": "user.metadata.set"}}
@@ -69,7 +71,7 @@ def rss_mb(pid: int) -> float:
 
 async def _bare_throughput(
     url: str, count: int, body: bytes, concurrency: int = CONCURRENCY
-) -> float:
+) -> tuple[float, Spent]:
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
         queue = iter(range(count))
@@ -80,14 +82,52 @@ async def _bare_throughput(
                 async with session.post(url, data=body, headers=headers) as response:
                     await response.read()
 
+        clock = _CpuClock(None, on_postgres=False)
         started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
-        return count / (time.perf_counter() - started)
+        return count / (time.perf_counter() - started), clock.per(count)
+
+
+@dataclass(frozen=True)
+class Spent:
+    """CPU per delivery (ms) while deliveries ran: the server, its PostgreSQL, every core."""
+
+    server: float | None
+    database: float | None
+    machine: float | None
+
+
+class _CpuClock:
+    def __init__(self, pid: int | None, on_postgres: bool) -> None:
+        self.pid, self.on_postgres = pid, on_postgres
+        self.start = self._read()
+
+    def _read(self) -> tuple[float | None, float | None, float | None]:
+        return (
+            cpu_seconds(self.pid) if self.pid is not None else None,
+            database_cpu_seconds() if self.on_postgres else None,
+            machine_cpu_seconds(),
+        )
+
+    def per(self, count: int) -> Spent:
+        end = self._read()
+        spent = [
+            None if a is None or b is None else (b - a) * 1000 / count
+            for a, b in zip(self.start, end, strict=True)
+        ]
+        return Spent(*spent)
 
 
 async def _round(
-    client: Client, rbase: str, target_id: str, user_id: str, events: int, round_no: int
-) -> tuple[float, bytes]:
+    client: Client,
+    rbase: str,
+    target_id: str,
+    user_id: str,
+    events: int,
+    round_no: int,
+    server_pid: int,
+    on_postgres: bool,
+) -> tuple[float, bytes, Spent]:
     await client.api("POST", f"/v2/actions/targets/{target_id}/pause")
     for start in range(0, events, 100):
         items = [{"key": f"r{round_no}k{start + i}", "value": "v" * 40} for i in range(100)]
@@ -99,6 +139,7 @@ async def _round(
     )
     succeeded_before = int(before["pagination"]["totalResult"])
     await client.call("DELETE", rbase + "/stats", auth=False)
+    clock = _CpuClock(server_pid, on_postgres)
     started = time.perf_counter()
     await client.api("POST", f"/v2/actions/targets/{target_id}/resume")
     while True:  # ask the receiver, not the server, so the server is left alone
@@ -109,6 +150,7 @@ async def _round(
             raise RuntimeError("deliveries did not finish within 300 s")
         await asyncio.sleep(0.02)
     throughput = events / (time.perf_counter() - started)
+    spent = clock.per(events)
     for _ in range(100):
         done = await client.api(
             "POST",
@@ -124,7 +166,16 @@ async def _round(
         "POST", "/v2/actions/deliveries/search", {"targetId": target_id, "query": {"limit": 1}}
     )
     delivery = await client.api("GET", "/v2/actions/deliveries/" + sample["deliveries"][0]["id"])
-    return throughput, orjson.dumps(delivery["delivery"]["payload"])
+    return throughput, orjson.dumps(delivery["delivery"]["payload"]), spent
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _median(values: Iterable[float | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return statistics.median(present) if present else None
 
 
 @dataclass(frozen=True)
@@ -142,6 +193,8 @@ async def run(
     server, port = start_keyhook(data_dir, database_url)
     rbase = f"http://127.0.0.1:{receiver_port}"
     pairs: list[tuple[float, float]] = []
+    spending: list[tuple[Spent, Spent]] = []  # Keyhook's round, the bare client's
+    on_postgres = database_url is not None and database_url.startswith("postgres")
     rss: list[float] = []
     paced_bare: list[float] = []
     try:
@@ -174,12 +227,20 @@ async def run(
                 },
             )
             for round_no in range(rounds):
-                throughput, body = await _round(
-                    client, rbase, target["id"], user["userId"], events, round_no
+                throughput, body, spent = await _round(
+                    client,
+                    rbase,
+                    target["id"],
+                    user["userId"],
+                    events,
+                    round_no,
+                    server.proc.pid,
+                    on_postgres,
                 )
                 rss.append(rss_mb(server.proc.pid))
-                bare = await _bare_throughput(rbase + "/bare", events, body)
+                bare, bare_spent = await _bare_throughput(rbase + "/bare", events, body)
                 pairs.append((throughput, bare))
+                spending.append((spent, bare_spent))
 
             latency_target = await client.api(
                 "POST",
@@ -216,8 +277,18 @@ async def run(
         server.stop()
         receiver.stop()
     rows = [
-        [f"round {i + 1}", events, f"{t:,.0f}", f"{b:,.0f}", f"{100 * t / b:.0f} %"]
-        for i, (t, b) in enumerate(pairs)
+        [
+            f"round {i + 1}",
+            events,
+            f"{t:,.0f}",
+            _ms(ours.server),
+            _ms(ours.database),
+            _ms(ours.machine),
+            f"{b:,.0f}",
+            _ms(bare.machine),
+            f"{100 * t / b:.0f} %",
+        ]
+        for i, ((t, b), (ours, bare)) in enumerate(zip(pairs, spending, strict=True))
     ]
     ratios = [t / b for t, b in pairs]
     throughput = statistics.median(t for t, _ in pairs)
@@ -227,7 +298,11 @@ async def run(
             "median",
             events,
             f"{throughput:,.0f}",
+            _ms(_median(ours.server for ours, _ in spending)),
+            _ms(_median(ours.database for ours, _ in spending)),
+            _ms(_median(ours.machine for ours, _ in spending)),
             f"{statistics.median(b for _, b in pairs):,.0f}",
+            _ms(_median(bare.machine for _, bare in spending)),
             f"{100 * ratio:.0f} %",
         ]
     )
@@ -236,7 +311,11 @@ async def run(
             "deliveries, each round",
             "events",
             "Keyhook per s",
+            "server CPU ms each",
+            "its PostgreSQL's CPU ms each",
+            "machine CPU ms each",
             f"bare aiohttp per s ({CONCURRENCY} concurrent)",
+            "machine CPU ms each (bare)",
             "Keyhook / bare",
         ],
         rows,

@@ -51,7 +51,7 @@ FLUSH_BATCH = 500
 CLAIM_COALESCE = 0.002
 # Deliveries held per target: in flight plus claimed and waiting for a slot, in rounds
 # of target_concurrency. Claims top a target up once half of that is used.
-HOLD_ROUNDS = 6
+HOLD_ROUNDS = 12
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ class DeliveryWorker:
         ]
         kept: list[DueRow] = []
         counts = {target: self._held(target) for target in {*self._inflight, *self._waiting}}
-        async with self.queue.transaction() as raw:
+        async with self.queue.transaction(self.queue.CLAIMS) as raw:
             # Select and lock, keep what the per-target caps allow, lease only those: rows
             # not kept are simply unlocked at commit, free for this or another worker.
             for row in await self.queue.due(raw, at, limit, saturated):
