@@ -13,7 +13,6 @@ Not timed.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from keyhook.domain.caller import Caller
 from keyhook.query.deliveries import CallQueries, DeliveryQueries
 from keyhook.query.row_counts import row_total
 from keyhook.storage.database import Database
+from tests.support.databases import ENGINES
 from tests.support.server import create_database, drop_database
 
 COUNTS = Counts(events=3000, users=300, deliveries=300, calls=300)
@@ -57,19 +57,7 @@ class Seeded:
     admin: Caller
 
 
-@pytest.fixture(
-    scope="module",
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not os.environ.get("KEYHOOK_TEST_DATABASE_URL"),
-                reason="KEYHOOK_TEST_DATABASE_URL is not set",
-            ),
-        ),
-    ],
-)
+@pytest.fixture(scope="module", params=ENGINES)
 async def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Seeded]:

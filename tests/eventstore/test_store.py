@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -12,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from keyhook.config import normalise_database_url
 from keyhook.errors import AlreadyExists, Conflict
 from keyhook.eventstore.store import (
     PendingEvent,
@@ -23,40 +21,16 @@ from keyhook.eventstore.store import (
     events_after,
 )
 from keyhook.storage.database import Database
-from keyhook.storage.migrate import upgrade
-from tests.support.server import create_database, drop_database
+from tests.support.databases import ENGINES, migrated_database
 
 INSTANCE = "100"
 AT = datetime(2026, 1, 10, 10, 30, 0, 123456, tzinfo=UTC)
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not os.environ.get("KEYHOOK_TEST_DATABASE_URL"),
-                reason="KEYHOOK_TEST_DATABASE_URL is not set",
-            ),
-        ),
-    ]
-)
+@pytest.fixture(params=ENGINES)
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    name: str | None = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'keyhook.db'}"
-    else:
-        created, name = await create_database()
-        assert created is not None
-        url = normalise_database_url(created)
-    database = Database(url)
-    try:
-        await upgrade(database)
+    async with migrated_database(request.param, tmp_path) as database:
         yield database
-    finally:
-        await database.close()
-        await drop_database(name)
 
 
 def user_event(user_id: str, event_type: str = "user.human.added", **data: object) -> PendingEvent:

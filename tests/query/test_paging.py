@@ -5,63 +5,41 @@ names one (a fresh database is created and dropped)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from keyhook.config import normalise_database_url
 from keyhook.query.paging import Search, count_and_rows, page, reversed_order
 from keyhook.storage.database import Database
 from keyhook.storage.migrate import upgrade
-from tests.support.server import create_database, drop_database
+from tests.support.databases import ENGINES, migrated_database
 
 AT = datetime(2026, 1, 10, 10, 30, tzinfo=UTC)
 ROWS = 57  # of the instance searched; the other instance has a few more
 
 
-@pytest.fixture(
-    scope="module",
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not os.environ.get("KEYHOOK_TEST_DATABASE_URL"),
-                reason="KEYHOOK_TEST_DATABASE_URL is not set",
-            ),
-        ),
-    ],
-)
+@pytest.fixture(scope="module", params=ENGINES)
 async def db(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Database]:
-    name: str | None = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{Path(tmp_path_factory.mktemp('paging')) / 'keyhook.db'}"
-    else:
-        created, name = await create_database()
-        assert created is not None
-        url = normalise_database_url(created)
-    database = Database(url)
-    try:
-        await upgrade(database)
-        rows = [
-            {
-                "id": f"{1000 + n}",
-                "instance_id": "i1" if n < ROWS else "i2",
-                "target_id": "t1",
-                "kind": "request",
-                "trigger": "/m",
-                "status_code": 200,
-                "duration_ms": 1.0,
-                "error": None if n % 3 else "boom",
-                "created_at": AT + timedelta(seconds=n),
-            }
-            for n in range(ROWS + 5)
-        ]
+    rows = [
+        {
+            "id": f"{1000 + n}",
+            "instance_id": "i1" if n < ROWS else "i2",
+            "target_id": "t1",
+            "kind": "request",
+            "trigger": "/m",
+            "status_code": 200,
+            "duration_ms": 1.0,
+            "error": None if n % 3 else "boom",
+            "created_at": AT + timedelta(seconds=n),
+        }
+        for n in range(ROWS + 5)
+    ]
+    directory = Path(tmp_path_factory.mktemp("paging"))
+    async with migrated_database(request.param, directory) as database:
         async with database.write() as conn:
             await conn.execute_many(
                 "INSERT INTO execution_calls (id, instance_id, target_id, kind, trigger, "
@@ -70,9 +48,6 @@ async def db(
                 rows,
             )
         yield database
-    finally:
-        await database.close()
-        await drop_database(name)
 
 
 def _search(failed_only: bool = False) -> Search:

@@ -230,19 +230,11 @@ class DeliveryWorker:
         # claim brings several rounds at once rather than one delivery per finished one,
         # and work is at hand while the next claim's round trips run.
         hold = HOLD_ROUNDS * self.config.target_concurrency
-        saturated = [
-            target for target in {*self._inflight, *self._waiting} if self._held(target) > hold // 2
-        ]
-        kept: list[DueRow] = []
-        counts = {target: self._held(target) for target in {*self._inflight, *self._waiting}}
+        held = {target: self._held(target) for target in {*self._inflight, *self._waiting}}
         async with self.queue.transaction(self.queue.CLAIMS) as raw:
-            # Select and lock, keep what the per-target caps allow, lease only those: rows
-            # not kept are simply unlocked at commit, free for this or another worker.
-            for row in await self.queue.due(raw, at, limit, saturated):
-                if counts.get(row.target_id, 0) >= hold:
-                    continue
-                counts[row.target_id] = counts.get(row.target_id, 0) + 1
-                kept.append(row)
+            # Select and lock within the per-target caps, lease: on PostgreSQL rows
+            # selected beyond the limit are simply unlocked at commit.
+            kept = await self.queue.due(raw, at, limit, held, hold)
             if kept:
                 await self.queue.lease(
                     raw, [c.id for c in kept], self.owner, at + timedelta(seconds=lease)

@@ -26,7 +26,7 @@ So each statement's text is the same whatever the batch's size.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,21 +46,34 @@ from keyhook.storage.text import storable
 
 # SQLite takes a list as one JSON text, read with json_each: one parameter and one
 # statement text whatever the length (IN (:ids) binds, and compiles, one per item).
-_SELECT_DUE_SQLITE = (
-    "SELECT id, instance_id, target_id, trigger, payload, attempts FROM deliveries "
-    "WHERE status = 'pending' AND next_attempt_at <= :at "
-    "AND (lease_until IS NULL OR lease_until < :at) "
-    "AND target_id NOT IN (SELECT id FROM targets WHERE paused) "
-    "AND target_id NOT IN (SELECT value FROM json_each(:excluded)) "
-    "ORDER BY next_attempt_at LIMIT :limit"
+
+# The targets with pending deliveries, paused ones left out: one index seek per target
+# (a loose scan of ix_deliveries_target_due), however many deliveries each has waiting.
+# A paused target's backlog, or a busy one's, is never walked row by row.
+_PENDING_TARGETS = (
+    "WITH RECURSIVE pending(target_id) AS ("
+    "SELECT min(target_id) FROM deliveries WHERE status = 'pending' "
+    "UNION ALL SELECT (SELECT min(target_id) FROM deliveries "
+    "WHERE status = 'pending' AND target_id > pending.target_id) "
+    "FROM pending WHERE pending.target_id IS NOT NULL) "
+    "SELECT target_id FROM pending WHERE target_id IS NOT NULL "
+    "AND target_id NOT IN (SELECT id FROM targets WHERE paused)"
 )
-_SELECT_DUE_POSTGRES = (
+# One target's due deliveries, oldest first: a range of the same index.
+_DUE_OF_TARGET_SQLITE = (
     "SELECT id, instance_id, target_id, trigger, payload, attempts FROM deliveries "
-    "WHERE status = 'pending' AND next_attempt_at <= :at "
+    "WHERE status = 'pending' AND target_id = :target_id AND next_attempt_at <= :at "
     "AND (lease_until IS NULL OR lease_until < :at) "
-    "AND target_id NOT IN (SELECT id FROM targets WHERE paused) "
-    "AND NOT (target_id = ANY(CAST(:excluded AS TEXT[]))) "
-    "ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED"
+    "ORDER BY next_attempt_at LIMIT :cap"
+)
+# Every target's at once, each up to its own cap, locked until the transaction ends.
+_DUE_POSTGRES = (
+    "SELECT d.id, d.instance_id, d.target_id, d.trigger, d.payload, d.attempts "
+    "FROM unnest(CAST(:targets AS TEXT[]), CAST(:caps AS INT[])) AS t(target_id, cap) "
+    "CROSS JOIN LATERAL (SELECT id, instance_id, target_id, trigger, payload, attempts "
+    "FROM deliveries WHERE status = 'pending' AND target_id = t.target_id "
+    "AND next_attempt_at <= :at AND (lease_until IS NULL OR lease_until < :at) "
+    "ORDER BY next_attempt_at LIMIT t.cap FOR UPDATE SKIP LOCKED) AS d"
 )
 
 _LEASE_SQLITE = (
@@ -186,16 +199,39 @@ class DeliveryQueue:
         self._postgres.clear()
 
     async def due(
-        self, conn: Connection, at: datetime, limit: int, excluded: Sequence[str]
+        self, conn: Connection, at: datetime, limit: int, held: Mapping[str, int], hold: int
     ) -> list[DueRow]:
-        """Due deliveries, locked (SKIP LOCKED) on PostgreSQL until the transaction ends."""
-        listed: str | Array
-        if conn.is_sqlite:
-            sql, listed = _SELECT_DUE_SQLITE, _json_list(excluded)
-        else:
-            sql, listed = _SELECT_DUE_POSTGRES, Array(excluded)
-        rows = await conn.execute(sql, {"at": at, "limit": limit, "excluded": listed})
-        return [DueRow(**row) for row in rows]
+        """At most ``limit`` due deliveries, and of each target at most what tops this
+        worker's ``held`` count of it up to ``hold``; none of a target holding more than
+        half of ``hold`` already. Locked (SKIP LOCKED) on PostgreSQL until the
+        transaction ends."""
+        pending = (await conn.execute(_PENDING_TARGETS)).scalars()
+        # Least held first, and an even share of the limit each, so that one target's
+        # backlog does not take every claim.
+        candidates = sorted(
+            (target for target in pending if held.get(target, 0) <= hold // 2),
+            key=lambda target: held.get(target, 0),
+        )
+        if not candidates:
+            return []
+        share = max(1, limit // len(candidates))
+        caps = {target: min(hold - held.get(target, 0), share) for target in candidates}
+        if not conn.is_sqlite:
+            rows = await conn.execute(
+                _DUE_POSTGRES,
+                {"at": at, "targets": Array(list(caps)), "caps": Array(list(caps.values()))},
+            )
+            return [DueRow(**row) for row in rows][:limit]
+        found: list[DueRow] = []
+        for target, cap in caps.items():
+            rows = await conn.execute(
+                _DUE_OF_TARGET_SQLITE,
+                {"target_id": target, "at": at, "cap": min(cap, limit - len(found))},
+            )
+            found += [DueRow(**row) for row in rows]
+            if len(found) >= limit:
+                break
+        return found
 
     async def lease(
         self, conn: Connection, ids: Sequence[str], owner: str, until: datetime

@@ -231,7 +231,13 @@ deliveries = Table(
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
 )
-Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
+# The worker's claims: per target, its pending deliveries in due order (delivery_queue).
+Index(
+    "ix_deliveries_target_due",
+    deliveries.c.status,
+    deliveries.c.target_id,
+    deliveries.c.next_attempt_at,
+)
 Index("ix_deliveries_target", deliveries.c.target_id, deliveries.c.created_at)
 Index("ix_deliveries_finished", deliveries.c.status, deliveries.c.updated_at)
 # ListDeliveries: the instance's deliveries in id order, and their count, from the index

@@ -1,0 +1,99 @@
+"""The worker's claim query against a real database: per target, oldest due first,
+within each target's cap; paused targets and targets this worker holds enough of are
+passed over (their backlogs are never walked); a deleted target's deliveries are still
+claimed, to be given up. SQLite, and PostgreSQL when ``KEYHOOK_TEST_DATABASE_URL`` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from keyhook.storage.database import Database
+from keyhook.storage.delivery_queue import DeliveryQueue
+from tests.support.databases import ENGINES, migrated_database
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+HOLD = 10
+
+
+@pytest.fixture(params=ENGINES)
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    async with migrated_database(request.param, tmp_path) as database:
+        async with database.write() as conn:
+            for target, paused in [("t-live", False), ("t-other", False), ("t-paused", True)]:
+                await conn.execute(
+                    "INSERT INTO targets (id, instance_id, name, endpoint, timeout_seconds, "
+                    "target_type, interrupt_on_error, signing_keys_sealed, paused, created_at, "
+                    "changed_at) VALUES (:id, 'i1', :id, 'https://x.example', 5, "
+                    "'rest_async', FALSE, 'k', :paused, :at, :at)",
+                    {"id": target, "paused": paused, "at": NOW},
+                )
+            # "t-gone" has deliveries but no target row any more (deleted).
+            rows = []
+            for target, count in [("t-live", 6), ("t-other", 6), ("t-paused", 50), ("t-gone", 2)]:
+                for n in range(count):
+                    rows.append(
+                        {
+                            "id": f"{target}-{n:02d}",
+                            "target_id": target,
+                            "status": "pending",
+                            # the higher the number, the longer it is due: id order is
+                            # not due order, so a claim in id order would be caught
+                            "at": NOW - timedelta(seconds=n),
+                            "lease_until": None,
+                        }
+                    )
+            rows += [  # not due: in the future, leased by someone, finished
+                {"id": "t-live-future", "target_id": "t-live", "status": "pending",
+                 "at": NOW + timedelta(minutes=5), "lease_until": None},
+                {"id": "t-live-leased", "target_id": "t-live", "status": "pending",
+                 "at": NOW - timedelta(hours=1), "lease_until": NOW + timedelta(minutes=1)},
+                {"id": "t-live-done", "target_id": "t-live", "status": "succeeded",
+                 "at": NOW - timedelta(hours=1), "lease_until": None},
+            ]  # fmt: skip
+            await conn.execute_many(
+                "INSERT INTO deliveries (id, instance_id, target_id, kind, trigger, payload, "
+                "status, attempts, next_attempt_at, lease_until, created_at, updated_at) VALUES "
+                "(:id, 'i1', :target_id, 'event', 'user.locked', '{}', :status, 0, :at, "
+                ":lease_until, :at, :at)",
+                rows,
+            )
+        yield database
+
+
+async def claim(db: Database, limit: int, held: dict[str, int]) -> list[str]:
+    queue = DeliveryQueue(db)
+    try:
+        async with queue.transaction(queue.CLAIMS) as conn:
+            return [row.id for row in await queue.due(conn, NOW, limit, held, HOLD)]
+    finally:
+        await queue.close()
+
+
+async def test_each_target_gets_its_share_oldest_first_and_paused_ones_none(
+    db: Database,
+) -> None:
+    claimed = await claim(db, 9, {})
+    assert not [c for c in claimed if c.startswith("t-paused")]
+    for target, count, share in (("t-live", 6, 3), ("t-other", 6, 3), ("t-gone", 2, 2)):
+        mine = [c for c in claimed if c.startswith(target + "-")]
+        oldest = [f"{target}-{n:02d}" for n in range(count - 1, count - 1 - share, -1)]
+        assert mine == oldest, (target, claimed)
+    assert "t-live-future" not in claimed and "t-live-leased" not in claimed
+    assert "t-live-done" not in claimed
+
+
+async def test_a_target_this_worker_holds_enough_of_is_passed_over(db: Database) -> None:
+    claimed = await claim(db, 100, {"t-live": HOLD // 2 + 1, "t-other": HOLD // 2})
+    assert not [c for c in claimed if c.startswith("t-live-")], "held more than half"
+    assert len([c for c in claimed if c.startswith("t-other-")]) == HOLD - HOLD // 2, "topped up"
+    assert len([c for c in claimed if c.startswith("t-gone-")]) == 2
+
+
+async def test_a_claim_never_returns_more_than_its_limit(db: Database) -> None:
+    assert len(await claim(db, 1, {})) == 1
+    assert len(await claim(db, 4, {})) <= 4
