@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 from uvicorn.server import ServerState
 
-from keyhook.api.http_server import CorkedTransport, protocol_class
+from keyhook.api.http_server import CORK_LIMIT, CorkedTransport, protocol_class
 from keyhook.config import HttpServerSettings
 
 
@@ -134,3 +134,14 @@ async def test_writes_of_one_turn_go_out_together_and_abort_drops_them() -> None
     aborted.abort()
     await asyncio.sleep(0)
     assert other.writes == [] and other.closed
+
+
+async def test_a_large_body_is_written_at_once_not_held_for_the_turn() -> None:
+    socket = SocketStandIn()
+    corked = CorkedTransport(socket, asyncio.get_running_loop())
+    corked.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    corked.write(b"x" * (CORK_LIMIT + 1))
+    assert len(socket.writes) == 1 and len(socket.writes[0]) > CORK_LIMIT, "out before the turn"
+    corked.write(b"tail")
+    await asyncio.sleep(0)
+    assert socket.writes[1:] == [b"tail"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from keyhook.command.row_touch import Touch, Touches
 from keyhook.storage.connection import SqliteConnection
 
@@ -47,3 +49,10 @@ async def test_a_row_inserted_and_touched_is_inserted_once_with_the_merged_value
     assert (row.id, row.status, row.sequence) == ("g1", "new", 2)
     await touches.run(conn)  # run empties it: nothing is written twice
     assert len(statements) == 2
+
+
+def test_an_insert_after_a_touch_of_the_same_row_is_refused() -> None:
+    touches = Touches()
+    touches.add(Touch("grants", "g1", {"sequence": 2}))
+    with pytest.raises(ValueError, match="inserted after it was touched"):
+        touches.add(Touch("grants", "g1", {"id": "g1", "sequence": 1}, insert=True))

@@ -44,7 +44,7 @@ async def test_a_refused_row_is_isolated_and_the_others_are_recorded(tmp_path: P
         await core.users.set_metadata(admin, admin.user_id, [(f"k{i}", "v") for i in range(5)])
         worker = core.worker
         assert worker is not None
-        claimed = await worker._claim(10)
+        claimed, _ = await worker._claim(10)
         assert len(claimed) == 5
         results = [await worker._attempt(item) for item in claimed]
         # The last result's attempt reuses the first one's id: the database refuses it.

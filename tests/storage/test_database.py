@@ -175,3 +175,16 @@ async def test_the_first_turn_of_a_batch_failing_leaves_nothing_and_the_next_com
     assert isinstance(results[0], ValueError)
     assert results[1] == [2]
     assert committed_ids(db) == [2]
+
+
+async def test_a_commit_cancelled_while_it_waits_does_not_stop_later_commits(
+    db: Database,
+) -> None:
+    first = asyncio.create_task(write_note(db, 1))
+    second = asyncio.create_task(write_note(db, 2, linger=0.05))
+    await asyncio.sleep(0.01)  # first has had its turn, second is in its own
+    committer = db._committer
+    assert committer is not None, "the commit waits for the second turn to end"
+    committer.cancel()  # as closing the database would
+    results = await asyncio.wait_for(asyncio.gather(first, second), 5)
+    assert list(results) == [[1, 2], [1, 2]], "the next turn scheduled the commit again"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from keyhook.storage import delivery_queue
 from keyhook.storage.database import Database
 from keyhook.storage.delivery_queue import DeliveryQueue
 from tests.support.databases import ENGINES, migrated_database
@@ -24,7 +25,8 @@ HOLD = 10
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     async with migrated_database(request.param, tmp_path) as database:
         async with database.write() as conn:
-            for target, paused in [("t-live", False), ("t-other", False), ("t-paused", True)]:
+            targets = [("t-live", False), ("t-other", False), ("t-paused", True), ("t-wait", False)]
+            for target, paused in targets:
                 await conn.execute(
                     "INSERT INTO targets (id, instance_id, name, endpoint, timeout_seconds, "
                     "target_type, interrupt_on_error, signing_keys_sealed, paused, created_at, "
@@ -47,7 +49,9 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
                             "lease_until": None,
                         }
                     )
-            rows += [  # not due: in the future, leased by someone, finished
+            rows += [  # not due: in the future (t-wait has only that), leased by someone, finished
+                {"id": "t-wait-later", "target_id": "t-wait", "status": "pending",
+                 "at": NOW + timedelta(minutes=5), "lease_until": None},
                 {"id": "t-live-future", "target_id": "t-live", "status": "pending",
                  "at": NOW + timedelta(minutes=5), "lease_until": None},
                 {"id": "t-live-leased", "target_id": "t-live", "status": "pending",
@@ -65,13 +69,24 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
         yield database
 
 
-async def claim(db: Database, limit: int, held: dict[str, int]) -> list[str]:
-    queue = DeliveryQueue(db)
+async def claim(
+    db: Database, limit: int, held: dict[str, int], queue: DeliveryQueue | None = None
+) -> list[str]:
+    return (await claim_and_more(db, limit, held, queue))[0]
+
+
+async def claim_and_more(
+    db: Database, limit: int, held: dict[str, int], queue: DeliveryQueue | None = None
+) -> tuple[list[str], bool]:
+    own = queue is None
+    queue = queue or DeliveryQueue(db)
     try:
         async with queue.transaction(queue.CLAIMS) as conn:
-            return [row.id for row in await queue.due(conn, NOW, limit, held, HOLD)]
+            rows, more = await queue.due(conn, NOW, limit, held, HOLD)
+            return [row.id for row in rows], more
     finally:
-        await queue.close()
+        if own:
+            await queue.close()
 
 
 async def test_each_target_gets_its_share_oldest_first_and_paused_ones_none(
@@ -97,3 +112,34 @@ async def test_a_target_this_worker_holds_enough_of_is_passed_over(db: Database)
 async def test_a_claim_never_returns_more_than_its_limit(db: Database) -> None:
     assert len(await claim(db, 1, {})) == 1
     assert len(await claim(db, 4, {})) <= 4
+
+
+async def test_a_target_with_nothing_due_takes_no_share_and_a_full_share_asks_for_more(
+    db: Database,
+) -> None:
+    # t-wait has a pending delivery, but not due: the share is split three ways, not four.
+    claimed, more = await claim_and_more(db, 9, {})
+    assert len(claimed) == 8 and more, "t-live and t-other filled their share of 3"
+    claimed, more = await claim_and_more(db, 100, {})
+    assert len(claimed) == 14 and not more, "every target gave all it had due"
+
+
+async def test_claims_walk_a_bounded_number_of_targets_and_go_round(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery_queue, "TARGETS_PER_CLAIM", 2)
+    queue = DeliveryQueue(db)
+    try:
+        seen: list[set[str]] = []
+        for _ in range(4):
+            claimed = await claim(db, 100, {}, queue)
+            seen.append({c.rsplit("-", 1)[0] for c in claimed})
+    finally:
+        await queue.close()
+    # Pending targets in id order: t-gone, t-live, t-other, t-paused, t-wait; two a claim.
+    assert seen == [
+        {"t-gone", "t-live"},
+        {"t-other"},  # and t-paused, walked, with no work
+        {"t-gone"},  # t-wait (nothing due), then round to the first
+        {"t-live", "t-other"},
+    ]

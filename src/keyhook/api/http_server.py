@@ -35,21 +35,28 @@ from keyhook.errors import field_error
 _TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
+CORK_LIMIT = 64 * 1024  # more than this pending is written at once
+
+
 class CorkedTransport:
     """A transport whose writes within one turn of the event loop go out as one."""
 
-    __slots__ = ("_flush_handle", "_loop", "_pending", "_transport")
+    __slots__ = ("_flush_handle", "_held", "_loop", "_pending", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._held = 0  # bytes pending
         self._flush_handle: asyncio.Handle | None = None
 
     def write(self, data: bytes) -> None:
         if not self._pending:
             self._flush_handle = self._loop.call_soon(self._flush)
         self._pending.append(data)
+        self._held += len(data)
+        if self._held > CORK_LIMIT:  # a large body: out now, under the transport's flow control
+            self._flush()
 
     def _flush(self) -> None:
         if self._flush_handle is not None:
@@ -58,6 +65,7 @@ class CorkedTransport:
         if self._pending:
             data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
             self._pending.clear()
+            self._held = 0
             if not self._transport.is_closing():
                 self._transport.write(data)
 
@@ -67,6 +75,7 @@ class CorkedTransport:
 
     def abort(self) -> None:
         self._pending.clear()
+        self._held = 0
         self._transport.abort()
 
     def write_eof(self) -> None:

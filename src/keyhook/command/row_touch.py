@@ -52,8 +52,10 @@ class Touches:
         held = self._rows.get((touch.table, touch.row_id))
         if held is None:
             self._rows[(touch.table, touch.row_id)] = touch
-        else:
-            held.values.update(touch.values)
+            return
+        if touch.insert:  # an update held before the row's insert would be lost
+            raise ValueError(f"{touch.table} {touch.row_id}: inserted after it was touched")
+        held.values.update(touch.values)
 
     async def run(self, conn: Connection) -> None:
         for touch in self._rows.values():

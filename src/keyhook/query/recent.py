@@ -28,6 +28,9 @@ V = TypeVar("V")
 
 DEFAULT_TTL = 1.0
 DEFAULT_SIZE = 1024
+# Longer keys (no client id or user id is this long) are looked up but not kept: an
+# unauthenticated caller names them, and must not fill memory with megabyte keys.
+MAX_KEY_LENGTH = 256
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class Recent(Generic[V]):
             return entry.value
         before = self._forgotten
         value = await self._load(key)
-        if self._forgotten == before:
+        if self._forgotten == before and len(key) <= MAX_KEY_LENGTH:
             self._entries[key] = _Entry(value, moment)
             self._entries.move_to_end(key)
             if len(self._entries) > self._size:

@@ -166,16 +166,17 @@ class DeliveryWorker:
             room = 2 * self.config.max_concurrency - self._held_total()
             limit = min(room, self.config.batch_size)
             claimed: list[DueRow] = []
+            more = False
             if limit > 0:
                 try:
-                    claimed = await self._claim(limit)
+                    claimed, more = await self._claim(limit)
                 except Exception:  # keep the worker alive through a database hiccup
                     log.exception("claiming deliveries failed")
                     await asyncio.sleep(self.config.poll_interval)
                 for item in claimed:
                     self._waiting.setdefault(item.target_id, deque()).append(item)
                 self._start_ready()
-            if claimed and len(claimed) == limit:
+            if claimed and (len(claimed) == limit or more):
                 continue  # more may be due right now
             await self._sleep()
 
@@ -220,7 +221,7 @@ class DeliveryWorker:
             await asyncio.sleep(CLAIM_COALESCE)
         self._wake.clear()
 
-    async def _claim(self, limit: int) -> list[DueRow]:
+    async def _claim(self, limit: int) -> tuple[list[DueRow], bool]:
         at = now()
         snapshot = await self.catalog.current()
         longest = max((target.timeout for target in snapshot.targets.values()), default=0.0)
@@ -234,12 +235,12 @@ class DeliveryWorker:
         async with self.queue.transaction(self.queue.CLAIMS) as raw:
             # Select and lock within the per-target caps, lease: on PostgreSQL rows
             # selected beyond the limit are simply unlocked at commit.
-            kept = await self.queue.due(raw, at, limit, held, hold)
+            kept, more = await self.queue.due(raw, at, limit, held, hold)
             if kept:
                 await self.queue.lease(
                     raw, [c.id for c in kept], self.owner, at + timedelta(seconds=lease)
                 )
-        return kept
+        return kept, more
 
     # --- sending ---------------------------------------------------------------------
 

@@ -297,7 +297,9 @@ class OidcProvider:
             row.state,
             session.id,
             Subject(session.user_id, session.login_name, session.org_id),
-            None,
+            # When the password was checked, as a reused sign-in says too (not when the
+            # code was handed out, a moment later and possibly in the next second).
+            aware(session.password_checked_at) if session.password_checked_at else None,
         )
         return redirect, str(created["sessionToken"])
 

@@ -107,11 +107,12 @@ class TokenSigner:
         if entry is None:
             return None
         kid = entry[0]
-        keys = await self._key_set(kid)
+        keys = await self._key_set(kid)  # may wait: others may drop the entry meanwhile
         if all(key.kid != kid for key in keys.keys):
-            del self._verified[token]  # its key was retired since
+            self._verified.pop(token, None)  # its key was retired since
             return None
-        self._verified.move_to_end(token)
+        if token in self._verified:
+            self._verified.move_to_end(token)
         return entry[1], dict(entry[2])
 
     async def _verified_claims(self, token: str) -> tuple[object, dict[str, Any]]:

@@ -127,6 +127,9 @@ class Database:
             if self._batch is not None and not raw.in_transaction:
                 self._abort_batch(sqlite3.OperationalError("the batch transaction ended early"))
             first = self._batch is None
+            if first and raw.in_transaction:  # a failed ROLLBACK left one open: end it
+                with contextlib.suppress(sqlite3.Error):
+                    raw.execute("ROLLBACK")
             if first:
                 await self._begin_immediate(raw)
                 self._batch = asyncio.get_running_loop().create_future()
@@ -198,9 +201,14 @@ class Database:
 
     async def _commit_batch(self) -> None:
         assert self._write_lock is not None
-        async with self._write_lock:
-            self._committer = None
-            self._end_batch()
+        try:
+            async with self._write_lock:
+                self._committer = None
+                self._end_batch()
+        finally:
+            # Cancelled while waiting for the lock: the next turn must schedule a commit.
+            if self._committer is asyncio.current_task():
+                self._committer = None
 
     def _end_batch(self) -> None:
         batch, self._batch = self._batch, None

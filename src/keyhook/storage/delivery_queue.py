@@ -47,18 +47,26 @@ from keyhook.storage.text import storable
 # SQLite takes a list as one JSON text, read with json_each: one parameter and one
 # statement text whatever the length (IN (:ids) binds, and compiles, one per item).
 
-# The targets with pending deliveries, paused ones left out: one index seek per target
-# (a loose scan of ix_deliveries_target_due), however many deliveries each has waiting.
-# A paused target's backlog, or a busy one's, is never walked row by row.
+# The targets with pending deliveries after ``:after`` in id order, one index seek each
+# (a loose scan of ix_deliveries_target_due), at most ``:walk`` of them, each with
+# whether it has work now: not paused, and a due delivery nobody holds a lease on. A
+# paused target's backlog, or a busy one's, is never walked row by row, and a claim
+# examines at most ``:walk`` targets however many there are: the next claim goes on
+# from where this one stopped.
 _PENDING_TARGETS = (
-    "WITH RECURSIVE pending(target_id) AS ("
-    "SELECT min(target_id) FROM deliveries WHERE status = 'pending' "
+    "WITH RECURSIVE pending(target_id, n) AS ("
+    "SELECT min(target_id), 1 FROM deliveries WHERE status = 'pending' AND target_id > :after "
     "UNION ALL SELECT (SELECT min(target_id) FROM deliveries "
-    "WHERE status = 'pending' AND target_id > pending.target_id) "
-    "FROM pending WHERE pending.target_id IS NOT NULL) "
-    "SELECT target_id FROM pending WHERE target_id IS NOT NULL "
-    "AND target_id NOT IN (SELECT id FROM targets WHERE paused)"
+    "WHERE status = 'pending' AND target_id > pending.target_id), pending.n + 1 "
+    "FROM pending WHERE pending.target_id IS NOT NULL AND pending.n < :walk) "
+    "SELECT p.target_id, CASE WHEN p.target_id NOT IN (SELECT id FROM targets WHERE paused) "
+    "AND EXISTS (SELECT 1 FROM deliveries AS d WHERE d.status = 'pending' "
+    "AND d.target_id = p.target_id AND d.next_attempt_at <= :at "
+    "AND (d.lease_until IS NULL OR d.lease_until < :at)) THEN 1 ELSE 0 END AS has_work "
+    "FROM pending AS p WHERE p.target_id IS NOT NULL ORDER BY p.n"
 )
+# How many targets one claim examines at most.
+TARGETS_PER_CLAIM = 256
 # One target's due deliveries, oldest first: a range of the same index.
 _DUE_OF_TARGET_SQLITE = (
     "SELECT id, instance_id, target_id, trigger, payload, attempts FROM deliveries "
@@ -159,6 +167,7 @@ class DeliveryQueue:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._after = ""  # where the next claim's walk over the targets begins
         self._postgres: dict[str, Any] = {}
         # Per lane, its transactions take turns on its connection.
         self._postgres_locks = {self.CLAIMS: asyncio.Lock(), self.RESULTS: asyncio.Lock()}
@@ -198,40 +207,67 @@ class DeliveryQueue:
             await raw.close()
         self._postgres.clear()
 
+    async def _targets_with_work(self, conn: Connection, at: datetime) -> list[str]:
+        """Up to :data:`TARGETS_PER_CLAIM` targets examined, in id order from where the
+        previous claim stopped (wrapping round once); those with work now."""
+        found: list[str] = []
+        budget, after, wrapped = TARGETS_PER_CLAIM, self._after, False
+        while budget > 0:
+            rows = (
+                await conn.execute(_PENDING_TARGETS, {"after": after, "walk": budget, "at": at})
+            ).all()
+            for row in rows:
+                if wrapped and row.target_id > self._after:
+                    break  # round once: back where this claim began
+                found += [row.target_id] if row.has_work else []
+                after = row.target_id
+            budget -= len(rows)
+            if len(rows) == TARGETS_PER_CLAIM or budget <= 0 or wrapped or not self._after:
+                break
+            after, wrapped = "", True  # reached the last target: once more from the first
+        self._after = after if budget <= 0 else ""
+        return found
+
     async def due(
         self, conn: Connection, at: datetime, limit: int, held: Mapping[str, int], hold: int
-    ) -> list[DueRow]:
+    ) -> tuple[list[DueRow], bool]:
         """At most ``limit`` due deliveries, and of each target at most what tops this
         worker's ``held`` count of it up to ``hold``; none of a target holding more than
         half of ``hold`` already. Locked (SKIP LOCKED) on PostgreSQL until the
-        transaction ends."""
-        pending = (await conn.execute(_PENDING_TARGETS)).scalars()
-        # Least held first, and an even share of the limit each, so that one target's
-        # backlog does not take every claim.
+        transaction ends. Also whether a target may have more due right now (it filled
+        its share), so the caller claims again at once."""
+        # Least held first (ties in the rotating order of the walk), an even share of
+        # the limit each among the targets that have work, so one target's backlog does
+        # not take every claim and targets late in id order are not left behind.
         candidates = sorted(
-            (target for target in pending if held.get(target, 0) <= hold // 2),
+            (t for t in await self._targets_with_work(conn, at) if held.get(t, 0) <= hold // 2),
             key=lambda target: held.get(target, 0),
         )
         if not candidates:
-            return []
+            return [], False
         share = max(1, limit // len(candidates))
         caps = {target: min(hold - held.get(target, 0), share) for target in candidates}
+        found: list[DueRow] = []
         if not conn.is_sqlite:
             rows = await conn.execute(
                 _DUE_POSTGRES,
                 {"at": at, "targets": Array(list(caps)), "caps": Array(list(caps.values()))},
             )
-            return [DueRow(**row) for row in rows][:limit]
-        found: list[DueRow] = []
-        for target, cap in caps.items():
-            rows = await conn.execute(
-                _DUE_OF_TARGET_SQLITE,
-                {"target_id": target, "at": at, "cap": min(cap, limit - len(found))},
-            )
-            found += [DueRow(**row) for row in rows]
-            if len(found) >= limit:
-                break
-        return found
+            found = [DueRow(**row) for row in rows][:limit]
+        else:
+            for target, cap in caps.items():
+                rows = await conn.execute(
+                    _DUE_OF_TARGET_SQLITE,
+                    {"target_id": target, "at": at, "cap": min(cap, limit - len(found))},
+                )
+                found += [DueRow(**row) for row in rows]
+                if len(found) >= limit:
+                    break
+        taken: dict[str, int] = {}
+        for row in found:
+            taken[row.target_id] = taken.get(row.target_id, 0) + 1
+        more = any(taken.get(target, 0) >= cap for target, cap in caps.items())
+        return found, more
 
     async def lease(
         self, conn: Connection, ids: Sequence[str], owner: str, until: datetime
