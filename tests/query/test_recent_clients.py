@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-
-from keyhook.bootstrap import Core, assemble
+from keyhook.bootstrap import Core
 from keyhook.command.projects import ProjectCommands
-from keyhook.config import from_environment
 from keyhook.domain.application import oidc_settings
 from keyhook.domain.caller import Caller
 from keyhook.query.oidc import OidcQueries
 from keyhook.query.recent_clients import RecentClients
-
-
-@pytest.fixture
-async def core(tmp_path: Path) -> AsyncIterator[Core]:
-    assembled = await assemble(from_environment({}, data_dir=tmp_path, dev=True))
-    yield assembled
-    await assembled.stop()
-
-
-async def _admin(core: Core) -> Caller:
-    async with core.db.read() as conn:
-        row = (await conn.execute("SELECT * FROM instances")).one()
-    return Caller(row.id, row.admin_user_id, row.default_org_id, row.default_org_id)
+from tests.query.conftest import admin_of
 
 
 async def _project_and_app(core: Core, admin: Caller) -> tuple[str, str, str]:
@@ -48,7 +31,7 @@ async def _project_and_app(core: Core, admin: Caller) -> tuple[str, str, str]:
 
 
 async def test_an_application_removed_here_is_gone_for_the_next_request(core: Core) -> None:
-    admin = await _admin(core)
+    admin = await admin_of(core)
     recent = RecentClients(OidcQueries(core.db), core.db, ttl=60)
     core.writer.after_append.append(recent.forget)
     _, app_id, client_id = await _project_and_app(core, admin)
@@ -59,7 +42,7 @@ async def test_an_application_removed_here_is_gone_for_the_next_request(core: Co
 
 
 async def test_an_unknown_client_id_is_known_once_an_application_takes_it(core: Core) -> None:
-    admin = await _admin(core)
+    admin = await admin_of(core)
     queries = OidcQueries(core.db)
     recent = RecentClients(queries, core.db, ttl=60)
     core.writer.after_append.append(recent.forget)
@@ -82,7 +65,7 @@ async def test_an_unknown_client_id_is_known_once_an_application_takes_it(core: 
 
 
 async def test_another_nodes_change_applies_once_the_bound_has_passed(core: Core) -> None:
-    admin = await _admin(core)
+    admin = await admin_of(core)
     recent = RecentClients(OidcQueries(core.db), core.db, ttl=0.3)
     _, app_id, client_id = await _project_and_app(core, admin)
     assert await recent.client(client_id) is not None

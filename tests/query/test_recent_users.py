@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-
-from keyhook.bootstrap import Core, assemble
-from keyhook.config import from_environment
+from keyhook.bootstrap import Core
 from keyhook.domain.caller import Caller
 from keyhook.query.oidc import OidcQueries
 from keyhook.query.recent_users import RecentUsers
-
-
-@pytest.fixture
-async def core(tmp_path: Path) -> AsyncIterator[Core]:
-    assembled = await assemble(from_environment({}, data_dir=tmp_path, dev=True))
-    yield assembled
-    await assembled.stop()
-
-
-async def _admin(core: Core) -> Caller:
-    async with core.db.read() as conn:
-        row = (await conn.execute("SELECT * FROM instances")).one()
-    return Caller(row.id, row.admin_user_id, row.default_org_id, row.default_org_id)
+from tests.query.conftest import admin_of
 
 
 async def _robot(core: Core, admin: Caller, name: str = "billing-robot") -> str:
@@ -42,7 +25,7 @@ async def _changed_elsewhere(core: Core, user_id: str, state: str) -> None:
 
 
 async def test_another_nodes_change_applies_once_the_bound_has_passed(core: Core) -> None:
-    admin = await _admin(core)
+    admin = await admin_of(core)
     robot = await _robot(core, admin)
     recent = RecentUsers(OidcQueries(core.db), core.db, ttl=0.3)
     first = await recent.machine_user("Billing-Robot")  # client ids match in any case
@@ -56,7 +39,7 @@ async def test_another_nodes_change_applies_once_the_bound_has_passed(core: Core
 
 
 async def test_a_change_committed_here_applies_to_the_next_request(core: Core) -> None:
-    admin = await _admin(core)
+    admin = await admin_of(core)
     robot = await _robot(core, admin)
     recent = RecentUsers(OidcQueries(core.db), core.db, ttl=60)
     core.writer.after_append.append(recent.forget)
@@ -71,7 +54,7 @@ async def test_a_change_committed_here_applies_to_the_next_request(core: Core) -
 
 
 async def test_an_unknown_client_id_is_known_once_a_user_takes_it(core: Core) -> None:
-    admin = await _admin(core)
+    admin = await admin_of(core)
     recent = RecentUsers(OidcQueries(core.db), core.db, ttl=60)
     core.writer.after_append.append(recent.forget)
     assert await recent.machine_user("new-robot") is None
@@ -81,7 +64,7 @@ async def test_an_unknown_client_id_is_known_once_a_user_takes_it(core: Core) ->
 
 
 async def test_a_read_under_way_during_a_commit_is_not_kept(core: Core) -> None:
-    admin = await _admin(core)
+    admin = await admin_of(core)
     robot = await _robot(core, admin)
     queries = OidcQueries(core.db)
     recent = RecentUsers(queries, core.db, ttl=60)
@@ -110,7 +93,7 @@ async def test_a_read_under_way_during_a_commit_is_not_kept(core: Core) -> None:
 async def test_users_by_id_follow_this_processs_commits_and_others_within_the_bound(
     core: Core,
 ) -> None:
-    admin = await _admin(core)
+    admin = await admin_of(core)
     robot = await _robot(core, admin)
     recent = RecentUsers(OidcQueries(core.db), core.db, ttl=0.3)
     core.writer.after_append.append(recent.forget)
@@ -128,7 +111,7 @@ async def test_users_by_id_follow_this_processs_commits_and_others_within_the_bo
 
 
 async def test_an_unknown_user_id_is_not_remembered_past_a_user_event(core: Core) -> None:
-    admin = await _admin(core)
+    admin = await admin_of(core)
     queries = OidcQueries(core.db)
     recent = RecentUsers(queries, core.db, ttl=60)
     core.writer.after_append.append(recent.forget)

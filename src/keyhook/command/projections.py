@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from functools import cache
 
 import orjson
 
 from keyhook.command.oidc_projections import OIDC_PROJECTORS
 from keyhook.command.row_counts import count_rows
-from keyhook.command.row_touch import Touch, Touches
+from keyhook.command.row_touch import Touch, Touches, update_by_id
 from keyhook.eventstore.store import StoredEvent
 from keyhook.storage.connection import Connection
 
@@ -31,16 +30,9 @@ _PROFILE_COLUMNS = {
 }
 
 
-@cache
-def _update_by_id(table: str, columns: tuple[str, ...]) -> str:
-    """``UPDATE table SET c = :c, ... WHERE id = :id``; names are this module's constants."""
-    assignments = ", ".join(f"{column} = :{column}" for column in columns)
-    return f"UPDATE {table} SET {assignments} WHERE id = :id"  # noqa: S608 - constant text
-
-
 async def _user_touch(conn: Connection, e: StoredEvent, **values: object) -> None:
     params = {"sequence": e.sequence, "changed_at": e.created_at, **values}
-    await conn.execute(_update_by_id("users", tuple(params)), {**params, "id": e.aggregate_id})
+    await conn.execute(update_by_id("users", tuple(params)), {**params, "id": e.aggregate_id})
 
 
 _INSERT_USER = (
@@ -292,7 +284,7 @@ async def _target_changed(conn: Connection, e: StoredEvent) -> None:
     if "timeout_seconds" in values:
         values["timeout_seconds"] = float(values["timeout_seconds"])
     params = {"changed_at": e.created_at, **values}
-    await conn.execute(_update_by_id("targets", tuple(params)), {**params, "id": e.aggregate_id})
+    await conn.execute(update_by_id("targets", tuple(params)), {**params, "id": e.aggregate_id})
     await _bump_actions(conn, e)
 
 

@@ -36,7 +36,7 @@ def _insert(table: str, columns: tuple[str, ...]) -> str:
 
 
 @cache
-def _update_by_id(table: str, columns: tuple[str, ...]) -> str:
+def update_by_id(table: str, columns: tuple[str, ...]) -> str:
     """``UPDATE table SET c = :c, ... WHERE id = :id``."""
     assignments = ", ".join(f"{column} = :{column}" for column in columns)
     return f"UPDATE {table} SET {assignments} WHERE id = :id"  # noqa: S608 - constant text
@@ -64,6 +64,6 @@ class Touches:
                 await conn.execute(_insert(touch.table, columns), touch.values)
             else:
                 await conn.execute(
-                    _update_by_id(touch.table, columns), {**touch.values, "id": touch.row_id}
+                    update_by_id(touch.table, columns), {**touch.values, "id": touch.row_id}
                 )
         self._rows.clear()
