@@ -65,6 +65,12 @@ class Catalog:
                 await self._refresh()
         return self._snapshot
 
+    def held(self) -> Snapshot | None:
+        """The snapshot in memory, unless this process changed the catalog since it was
+        loaded. It may be behind other processes' changes: whoever relies on it must
+        check its generation in the same transaction (the outbox does)."""
+        return None if self._stale else self._snapshot
+
     async def as_seen_by(self, conn: Connection) -> Snapshot:
         """The snapshot as of ``conn``'s transaction: exact, whatever other processes did.
 

@@ -19,7 +19,7 @@ from keyhook.actions.wire import encode_body
 from keyhook.clock import iso, now
 from keyhook.domain.payload import event_payload
 from keyhook.domain.target import Target
-from keyhook.eventstore.store import StoredEvent
+from keyhook.eventstore.store import StoredEvent, with_positions
 from keyhook.ids import IdGenerator
 from keyhook.storage.connection import Connection
 from keyhook.storage.database import Database
@@ -30,6 +30,13 @@ _INSERT_DELIVERY = (
     "last_error, created_at, updated_at) VALUES (:id, :instance_id, :target_id, :kind, "
     ":trigger, :event_position, :payload, :status, :attempts, :next_attempt_at, :lease_owner, "
     ":lease_until, :last_status_code, :last_error, :created_at, :updated_at)"
+)
+
+
+# keyhook_expect: migration 0011. One row per instance; the generation counts them all.
+_CATALOG_IS_CURRENT = (
+    "SELECT keyhook_expect(coalesce(sum(actions_generation), 0) = :generation, "
+    "'the actions catalog changed') FROM instances"
 )
 
 
@@ -78,7 +85,17 @@ class Outbox:
         self.wake()
 
     async def enqueue_events(self, conn: Connection, stored: Sequence[StoredEvent]) -> None:
+        held = self.catalog.held() if conn.defers and not conn.started else None
+        if held is not None and not any(held.for_event(event.type) for event in stored):
+            # Nothing to deliver by the snapshot in memory: sent with the command's writes,
+            # the check that it is still current costs no round trip of its own. If it is
+            # not, nothing is written and the command runs again in a transaction.
+            await conn.later(_CATALOG_IS_CURRENT, {"generation": held.generation})
+            return
         snapshot = await self.catalog.as_seen_by(conn)
+        if not any(snapshot.for_event(event.type) for event in stored):
+            return
+        stored = await with_positions(conn, stored)
         rows: list[dict[str, Any]] = []
         for event in stored:
             targets = snapshot.for_event(event.type)

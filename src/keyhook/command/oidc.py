@@ -22,9 +22,6 @@ from keyhook.eventstore.store import PendingEvent
 from keyhook.storage.connection import Connection
 
 _AUTH_REQUEST = "SELECT * FROM oidc_auth_requests WHERE id = :id AND instance_id = :instance_id"
-_GRANT_FOR_REFRESH = (
-    "SELECT sequence, refresh_token_hash, revoked FROM oidc_sessions WHERE id = :id"
-)
 _GRANT_FOR_REVOCATION = "SELECT user_id, org_id, revoked FROM oidc_sessions WHERE id = :id"
 
 
@@ -272,7 +269,7 @@ class OidcCommands:
                 raise OAuthError("invalid_grant", "the code was already used") from None
 
     async def grant_client_credentials(self, caller: Caller, grant: NewGrant) -> None:
-        async with self.w.db.write() as conn:
+        async with self.w.db.write(single=True) as conn:
             await self.w.commit(
                 conn,
                 caller,
@@ -284,6 +281,7 @@ class OidcCommands:
         self,
         caller: Caller,
         oidc_session_id: str,
+        seen_sequence: int,
         old_hash: str,
         subject: Subject,
         client_id: str,
@@ -292,11 +290,13 @@ class OidcCommands:
         refresh_expires_at: datetime,
         metadata: Sequence[tuple[str, str]] = (),
     ) -> None:
-        """Rotate: the old refresh token stops matching, the new one and an access token begin."""
-        async with self.w.db.write() as conn:
-            row = (await conn.execute(_GRANT_FOR_REFRESH, {"id": oidc_session_id})).first()
-            if row is None or row.revoked or row.refresh_token_hash != old_hash:
-                raise OAuthError("invalid_grant", "the refresh token is not valid any more")
+        """Rotate: the old refresh token stops matching, the new one and an access token begin.
+
+        ``seen_sequence`` is the grant's sequence where the caller found ``old_hash``
+        current and the grant not revoked. Every change of the grant (a rotation, a
+        revocation) appends an event of its own, so a change since then makes this
+        command's events collide with it: the refresh token is then not valid."""
+        async with self.w.db.write(single=True) as conn:
             owner = subject.org_id
             try:
                 await self.w.commit(
@@ -324,7 +324,7 @@ class OidcCommands:
                         ),
                         *_metadata_events(subject, metadata),
                     ],
-                    expected={("oidc_session", oidc_session_id): row.sequence},
+                    expected={("oidc_session", oidc_session_id): seen_sequence},
                 )
             except Conflict:
                 raise OAuthError(

@@ -38,7 +38,7 @@ _INSERT_AUTH_REQUEST = (
 
 async def _auth_request_added(conn: Connection, e: StoredEvent) -> None:
     d = e.data
-    await conn.execute(
+    await conn.later(
         _INSERT_AUTH_REQUEST,
         {
             "id": e.aggregate_id,
@@ -129,7 +129,7 @@ _INSERT_ACCESS = (  # one access token
 
 async def _access_token_added(conn: Connection, e: StoredEvent) -> Touch:
     d = e.data
-    await conn.execute(
+    await conn.later(
         _INSERT_ACCESS,
         {
             "id": d["tokenId"],
@@ -159,7 +159,7 @@ async def _refresh_token_set(conn: Connection, e: StoredEvent) -> Touch:
 async def _refresh_token_renewed(conn: Connection, e: StoredEvent) -> Touch:
     previous = e.data.get("previousRefreshTokenHash")
     if previous:
-        await conn.execute(
+        await conn.later(
             "INSERT INTO oidc_rotated_refresh_tokens (token_hash, oidc_session_id, rotated_at) "
             "VALUES (:token_hash, :oidc_session_id, :rotated_at)",
             {
@@ -172,14 +172,14 @@ async def _refresh_token_renewed(conn: Connection, e: StoredEvent) -> Touch:
 
 
 async def _access_token_revoked(conn: Connection, e: StoredEvent) -> Touch:
-    await conn.execute(
+    await conn.later(
         "UPDATE oidc_access_tokens SET revoked = TRUE WHERE id = :id", {"id": e.data["tokenId"]}
     )
     return _touch(_S, e)
 
 
 async def _grant_revoked(conn: Connection, e: StoredEvent) -> Touch:
-    await conn.execute(
+    await conn.later(
         "UPDATE oidc_access_tokens SET revoked = TRUE WHERE oidc_session_id = :oidc_session_id",
         {"oidc_session_id": e.aggregate_id},
     )

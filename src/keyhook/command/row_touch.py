@@ -61,9 +61,9 @@ class Touches:
         for touch in self._rows.values():
             columns = tuple(touch.values)
             if touch.insert:
-                await conn.execute(_insert(touch.table, columns), touch.values)
+                await conn.later(_insert(touch.table, columns), touch.values)
             else:
-                await conn.execute(
+                await conn.later(
                     update_by_id(touch.table, columns), {**touch.values, "id": touch.row_id}
                 )
         self._rows.clear()

@@ -1,5 +1,9 @@
 """Running a command: one transaction that appends events and updates read tables.
 
+The command's writes may be held by the connection (:meth:`Connection.later`) and
+sent together when the command settles, at the end of :meth:`Writer.commit`, so
+their errors (a concurrent change: ``Conflict``) are raised from there.
+
 Later capabilities hook in with :attr:`Writer.after_append` (the outbox writes
 its delivery rows there), so every consumer of events commits with them.
 """
@@ -19,9 +23,15 @@ from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.backoff import Backoff
 from keyhook.domain.caller import Caller
 from keyhook.domain.netpolicy import NetworkPolicy
-from keyhook.eventstore.store import PendingEvent, StoredEvent, UniqueClaim, append
+from keyhook.eventstore.store import (
+    PendingEvent,
+    StoredEvent,
+    UniqueClaim,
+    append,
+    with_positions,
+)
 from keyhook.ids import IdGenerator
-from keyhook.storage.connection import Connection
+from keyhook.storage.connection import Connection, ExpectationFailed
 from keyhook.storage.database import Database
 
 AfterAppend = Callable[[Connection, Sequence[StoredEvent]], Awaitable[None]]
@@ -60,11 +70,24 @@ class Writer:
             pending=pending,
             expected=expected,
             claims=claims,
+            hold=True,
         )
         await project(conn, stored)
+        mark = conn.mark()
         for hook in self.after_append:
             await hook(conn, stored)
-        return stored
+        try:
+            await conn.settle()
+        except ExpectationFailed:
+            # A hook's assumption (the outbox's: the actions catalog it matched against
+            # is current) no longer held, so nothing was written: again inside an open
+            # transaction, where the hooks read what they need exactly.
+            conn.rewind(mark)
+            await conn.begin()
+            for hook in self.after_append:
+                await hook(conn, stored)
+            await conn.settle()
+        return await with_positions(conn, stored)
 
 
 def details(stored: Sequence[StoredEvent]) -> dict[str, Any]:

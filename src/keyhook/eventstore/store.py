@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import orjson
 
 from keyhook.clock import aware
 from keyhook.errors import AlreadyExists, Conflict
-from keyhook.storage.connection import Connection, IntegrityError
+from keyhook.storage.connection import Connection, IntegrityError, Later
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,13 @@ async def append(
     pending: Sequence[PendingEvent],
     expected: dict[tuple[str, str], int] | None = None,
     claims: Sequence[UniqueClaim] = (),
+    hold: bool = False,
 ) -> list[StoredEvent]:
     """Append ``pending`` and apply ``claims`` in the caller's transaction.
+
+    ``hold``: the INSERT may wait for the transaction's next statement
+    (:meth:`Connection.later`); the events then come back with position 0 until
+    :func:`with_positions` reads them. Without it they come back with positions.
 
     ``expected`` maps (aggregate type, id) to the sequence the command saw; a
     concurrent writer makes the insert collide and raises :class:`Conflict`.
@@ -159,20 +165,13 @@ async def append(
                 "payload": orjson.dumps(event.data).decode(),
             }
         )
-    positions: dict[tuple[str, str, int], int] = {}
+    held: list[Later] = []
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         sql, params = _insert_events(rows[start : start + _ROWS_PER_INSERT])
-        try:
-            result = await conn.execute(sql, params)
-        except IntegrityError as exc:
-            raise Conflict("the object was changed concurrently; retry the request") from exc
-        # RETURNING's row order is not promised: each row names its event.
-        positions.update(
-            ((r.aggregate_type, r.aggregate_id, r.sequence), r.position) for r in result
-        )
-    return [
+        held.append(await conn.later(sql, params, on_integrity_error=_concurrent_change))
+    appended = [
         StoredEvent(
-            position=int(positions[(row["aggregate_type"], row["aggregate_id"], row["sequence"])]),
+            position=0,  # from the INSERT's RETURNING: see with_positions()
             instance_id=instance_id,
             aggregate_type=event.aggregate_type,
             aggregate_id=event.aggregate_id,
@@ -185,6 +184,43 @@ async def append(
             data=orjson.loads(row["payload"]),
         )
         for event, row in zip(pending, rows, strict=True)
+    ]
+    _UNRESOLVED.setdefault(conn, []).extend(held)
+    if hold and any(later.result is None for later in held):
+        return appended
+    return await with_positions(conn, appended)
+
+
+def _concurrent_change(exc: IntegrityError) -> Conflict:
+    return Conflict("the object was changed concurrently; retry the request")
+
+
+# The event INSERTs of each open transaction whose RETURNING has not been read yet.
+_UNRESOLVED: WeakKeyDictionary[Connection, list[Later]] = WeakKeyDictionary()
+
+
+async def with_positions(conn: Connection, stored: Sequence[StoredEvent]) -> list[StoredEvent]:
+    """``stored`` with the positions the database gave them. An append held by a
+    PostgreSQL transaction (:meth:`Connection.later`) learns them when it is sent:
+    this sends it now if it has not been (the transaction then opens on the server)."""
+    if all(event.position for event in stored):
+        return list(stored)
+    held = _UNRESOLVED.get(conn, [])
+    if any(later.result is None for later in held):
+        await conn.flush()
+    # RETURNING's row order is not promised: each row names its event.
+    positions = {
+        (r.aggregate_type, r.aggregate_id, r.sequence): int(r.position)
+        for later in held
+        for r in (later.result or ())
+    }
+    return [
+        event
+        if event.position
+        else replace(
+            event, position=positions[(event.aggregate_type, event.aggregate_id, event.sequence)]
+        )
+        for event in stored
     ]
 
 

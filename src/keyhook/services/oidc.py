@@ -478,6 +478,7 @@ class OidcProvider:
         await self.commands.refresh(
             await self.system_caller(user.user_id, user.org_id),
             grant.id,
+            grant.sequence,
             old_hash,
             Subject(user.user_id, user.user_name, user.org_id),
             client.client_id,

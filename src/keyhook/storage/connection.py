@@ -56,7 +56,42 @@ BOOLEAN_COLUMNS = _columns_of_type("Boolean")
 class IntegrityError(KeyhookError):
     """A statement violated a unique, primary-key or foreign-key constraint.
 
-    Repository code catches it and says what was taken; escaping, it is a 500."""
+    Repository code catches it and says what was taken; escaping, it is a 500.
+    ``table`` names the table whose constraint it was, where the driver says."""
+
+    def __init__(self, message: str, table: str | None = None) -> None:
+        super().__init__(message)
+        self.table = table
+
+
+class ExpectationFailed(KeyhookError):
+    """A check sent with a write (``keyhook_expect`` on PostgreSQL) did not hold, so
+    nothing of that statement was written."""
+
+
+_SQLITE_CONSTRAINT_TABLE = re.compile(r"constraint failed: (\w+)\.")
+
+
+def _sqlite_integrity_error(exc: sqlite3.IntegrityError) -> IntegrityError:
+    found = _SQLITE_CONSTRAINT_TABLE.search(str(exc))
+    return IntegrityError(str(exc), found.group(1) if found else None)
+
+
+class Later:
+    """A write held by :meth:`Connection.later`: its result is there once it has run."""
+
+    __slots__ = ("on_integrity_error", "params", "result", "sql")
+
+    def __init__(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None,
+        on_integrity_error: Callable[[IntegrityError], Exception] | None,
+    ) -> None:
+        self.sql = sql
+        self.params = params
+        self.on_integrity_error = on_integrity_error
+        self.result: Result | None = None
 
 
 class Array:
@@ -175,6 +210,50 @@ class Connection:
     async def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
         raise NotImplementedError
 
+    # Writes whose result the caller does not need at once. Here they run at once;
+    # a PostgreSQL write transaction holds them and sends them with its next
+    # statement, several as one (keyhook.storage.postgres_write).
+
+    defers = False  # whether later() holds statements back
+    started = True  # whether a transaction (or a read checkout) is open on the server
+
+    async def later(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        on_integrity_error: Callable[[IntegrityError], Exception] | None = None,
+    ) -> Later:
+        """Run ``sql`` now or with the transaction's next statement. An INSERT, UPDATE
+        or DELETE (RETURNING allowed: see :attr:`Later.result`), or a SELECT that
+        checks something (``keyhook_expect``). A violated constraint raises
+        ``on_integrity_error(exc)`` where given, wherever the statement runs."""
+        held = Later(sql, params, on_integrity_error)
+        try:
+            held.result = await self.execute(sql, params)
+        except IntegrityError as exc:
+            if on_integrity_error is None:
+                raise
+            raise on_integrity_error(exc) from exc
+        return held
+
+    async def flush(self) -> None:
+        """Run every held statement, inside the transaction."""
+
+    async def settle(self) -> None:
+        """Run every held statement; where the block runs one command and nothing ran
+        yet, as the whole transaction (one statement, committed)."""
+
+    def mark(self) -> int:
+        """How many statements are held (for :meth:`rewind`)."""
+        return 0
+
+    def rewind(self, mark: int) -> None:
+        """Drop the statements held after ``mark``."""
+
+    async def begin(self) -> None:
+        """Open the transaction on the server now (it opens with the first statement)."""
+
 
 class SqliteConnection(Connection):
     """Statements run in the event loop's thread: each takes microseconds, less
@@ -200,7 +279,7 @@ class SqliteConnection(Connection):
         try:
             cursor = self.raw.execute(sql, values)
         except sqlite3.IntegrityError as exc:
-            raise IntegrityError(str(exc)) from exc
+            raise _sqlite_integrity_error(exc) from exc
         description = cursor.description
         if description is None:
             return Result([], cursor.rowcount)
@@ -213,7 +292,7 @@ class SqliteConnection(Connection):
         try:
             fetched = cursor.fetchall()
         except sqlite3.IntegrityError as exc:  # RETURNING reports violations on fetch
-            raise IntegrityError(str(exc)) from exc
+            raise _sqlite_integrity_error(exc) from exc
         rows: list[Row] = []
         for values_of_row in fetched:
             if convert:
@@ -235,10 +314,11 @@ class SqliteConnection(Connection):
         try:
             self.raw.executemany(sql, prepared)
         except sqlite3.IntegrityError as exc:
-            raise IntegrityError(str(exc)) from exc
+            raise _sqlite_integrity_error(exc) from exc
 
 
 _POSTGRES_SQL: dict[str, tuple[str, tuple[str, ...]]] = {}
+EXPECTATION_FAILED = "KH001"  # keyhook_expect's SQLSTATE (migration 0011)
 
 
 def postgres_sql(sql: str) -> tuple[str, tuple[str, ...]]:
@@ -284,7 +364,11 @@ class PostgresConnection(Connection):
                 return Result(rows, len(rows))
             status = await self.raw.execute(text, *arguments)
         except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from exc
+            raise IntegrityError(str(exc), exc.table_name) from exc
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate == EXPECTATION_FAILED:
+                raise ExpectationFailed(str(exc)) from exc
+            raise
         count = status.rsplit(" ", 1)[-1]
         return Result([], int(count) if count.isdigit() else -1)
 
@@ -297,4 +381,4 @@ class PostgresConnection(Connection):
         try:
             await self.raw.executemany(text, [[row[name] for name in order] for row in rows])
         except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from exc
+            raise IntegrityError(str(exc), exc.table_name) from exc

@@ -30,6 +30,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from keyhook.storage.connection import Connection, PostgresConnection, SqliteConnection
+from keyhook.storage.postgres_write import PostgresWrite
 
 DELIVERY_CHANNEL = "keyhook_deliveries"
 _POOL_SIZE = 20
@@ -241,8 +242,12 @@ class Database:
     # -- both -----------------------------------------------------------------
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Connection]:
-        """One write transaction: committed on normal exit, rolled back on error."""
+    async def write(self, *, single: bool = False) -> AsyncIterator[Connection]:
+        """One write transaction: committed on normal exit, rolled back on error.
+
+        ``single``: the block runs one command (``Writer.commit``) and no statement
+        after it, so on PostgreSQL the command's writes may go as one statement
+        (:mod:`keyhook.storage.postgres_write`); a statement after it raises."""
         conn: Connection
         if self.is_sqlite:
             callbacks: list[Callable[[], None]] = []
@@ -251,10 +256,19 @@ class Database:
                 yield conn
             return
         pool = await self.postgres_pool()
-        async with pool.acquire() as raw, raw.transaction():
-            conn = PostgresConnection(raw)
-            yield conn
-        for callback in conn.after_commit:
+        async with pool.acquire() as raw:
+            write = PostgresWrite(raw, single=single)
+            try:
+                yield write
+                await write.finish()
+            finally:
+                if raw.is_in_transaction():  # an error, or a COMMIT that failed
+                    try:
+                        await raw.execute("ROLLBACK")
+                    except BaseException:
+                        raw.terminate()  # never back into the pool inside a transaction
+                        raise
+        for callback in write.after_commit:
             callback()
 
     @asynccontextmanager
