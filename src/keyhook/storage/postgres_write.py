@@ -56,6 +56,7 @@ _CHECK = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 _PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _CACHE_LIMIT = 4096
+_CHECKED = "keyhook_checked"
 
 
 class _Shape:
@@ -138,7 +139,11 @@ def _combined_text(texts: tuple[str, ...]) -> str:
     # constant SQL, their values are parameters.
     counted = f"(SELECT {' + '.join(checks)} AS checked) AS checks"
     if checks and returned:
-        tail = f"SELECT {returned}.* FROM {counted} LEFT JOIN {returned} ON true"  # noqa: S608
+        # checked is selected: a column nobody selects is planned away, checks with it.
+        tail = (
+            f"SELECT checks.checked AS {_CHECKED}, {returned}.* "  # noqa: S608
+            f"FROM {counted} LEFT JOIN {returned} ON true"
+        )
     elif checks:
         tail = f"SELECT checked FROM {counted}"  # noqa: S608
     elif returned:
@@ -277,6 +282,8 @@ class PostgresWrite(PostgresConnection):
             result = await PostgresConnection.execute(self, _combined_text(tuple(texts)), merged)
         except IntegrityError as exc:
             raise _translated(group, exc) from exc
+        for row in result.rows:
+            row.pop(_CHECKED, None)
         rows = [row for row in result.rows if any(value is not None for value in row.values())]
         for later in group:
             shape = _shape(later.sql)
