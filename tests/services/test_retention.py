@@ -174,13 +174,19 @@ async def test_oidc_rows_go_once_nothing_can_use_them(db: Database) -> None:
     refreshable = await add(
         db, "oidc_sessions", **grant(long_ago, refresh_token_hash="h", refresh_expires_at=NOW + DAY)
     )
+    # Its refresh token expired a minute ago: a refresh that found it valid may be writing.
+    just_expired = await add(
+        db,
+        "oidc_sessions",
+        **grant(long_ago, refresh_token_hash="j", refresh_expires_at=NOW - timedelta(minutes=1)),
+    )
     recent = await add(db, "oidc_sessions", **grant(NOW - timedelta(hours=2), revoked=True))
 
     counts = await Pruner(db, retention()).prune_once(NOW)
     assert counts["authRequests"] == 1 and counts["accessTokens"] == 1 and counts["grants"] == 3
     assert await ids(db, "oidc_auth_requests") == {live_request}
     assert await ids(db, "oidc_access_tokens") == {live_token}
-    assert await ids(db, "oidc_sessions") == {refreshable, recent}
+    assert await ids(db, "oidc_sessions") == {refreshable, just_expired, recent}
 
 
 @pytest.fixture

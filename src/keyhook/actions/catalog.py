@@ -86,7 +86,12 @@ class Catalog:
             await self._load(conn)
 
     async def _load(self, conn: Connection) -> None:
-        generation = (await conn.execute("SELECT actions_generation FROM instances")).scalar() or 0
+        # Every instance's changes count (the snapshot holds every instance's executions);
+        # the outbox's check in a one-statement write sums the same way.
+        generation = (
+            await conn.execute("SELECT coalesce(sum(actions_generation), 0) AS g FROM instances")
+        ).scalar()
+        generation = int(generation)
         if self._stale or generation != self._snapshot.generation:
             rows = await conn.execute("SELECT condition_key, target_ids FROM executions")
             executions = {r.condition_key: tuple(orjson.loads(r.target_ids)) for r in rows}

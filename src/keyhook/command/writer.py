@@ -74,9 +74,9 @@ class Writer:
         )
         await project(conn, stored)
         mark = conn.mark()
-        for hook in self.after_append:
-            await hook(conn, stored)
         try:
+            for hook in self.after_append:
+                await hook(conn, stored)
             await conn.settle()
         except ExpectationFailed:
             # A hook's assumption (the outbox's: the actions catalog it matched against

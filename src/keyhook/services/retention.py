@@ -40,6 +40,10 @@ BATCH = 500
 AUTH_REQUEST_GRACE = timedelta(days=1)
 ACCESS_TOKEN_GRACE = timedelta(hours=1)
 GRANT_GRACE = timedelta(days=1)
+# A refresh that found its grant valid just before the refresh token expired is
+# still writing: its grant is kept this long past that expiry (the refresh command
+# relies on the row it read, see OidcCommands.refresh).
+REFRESH_EXPIRY_GRACE = timedelta(minutes=5)
 
 
 def _period(value: str, name: str) -> timedelta | None:
@@ -135,8 +139,11 @@ class Pruner:
         counts["grants"] = await self._batches(
             "oidc_sessions",
             "changed_at < :before "
-            "AND (revoked OR refresh_expires_at IS NULL OR refresh_expires_at < :moment)",
-            {"before": moment - r.longest_token - GRANT_GRACE, "moment": moment},
+            "AND (revoked OR refresh_expires_at IS NULL OR refresh_expires_at < :expired)",
+            {
+                "before": moment - r.longest_token - GRANT_GRACE,
+                "expired": moment - REFRESH_EXPIRY_GRACE,
+            },
             children=("oidc_rotated_refresh_tokens", "oidc_session_id"),
         )
         return counts

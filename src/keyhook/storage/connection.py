@@ -226,8 +226,10 @@ class Connection:
     ) -> Later:
         """Run ``sql`` now or with the transaction's next statement. An INSERT, UPDATE
         or DELETE (RETURNING allowed: see :attr:`Later.result`), or a SELECT that
-        checks something (``keyhook_expect``). A violated constraint raises
-        ``on_integrity_error(exc)`` where given, wherever the statement runs."""
+        checks something (``keyhook_expect``) about the state before the command's
+        writes. A violated constraint raises ``on_integrity_error(exc)`` where
+        given, wherever the statement runs. The result's rows are RETURNING's; its
+        rowcount is -1 where the statement was sent with others (not known)."""
         held = Later(sql, params, on_integrity_error)
         try:
             held.result = await self.execute(sql, params)

@@ -73,8 +73,9 @@ class _Shape:
 
     @property
     def joinable(self) -> bool:
-        """Whether it can be a CTE (a statement of its own otherwise: a WITH, a NOTIFY)."""
-        return self.written is not None or self.check
+        """Whether it can be a CTE (a statement of its own otherwise: a WITH, a NOTIFY, a
+        write of a table this module does not know by that name, e.g. schema-qualified)."""
+        return self.written in _TABLES or self.check
 
 
 _SHAPES: dict[str, _Shape] = {}
