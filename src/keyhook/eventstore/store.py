@@ -169,9 +169,37 @@ async def append(
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         sql, params = _insert_events(rows[start : start + _ROWS_PER_INSERT])
         held.append(await conn.later(sql, params, on_integrity_error=_concurrent_change))
-    appended = [
+    positions: dict[tuple[str, str, int], int] = {}
+    if any(later.result is None for later in held):  # held by the transaction: see below
+        if hold:
+            _UNRESOLVED.setdefault(conn, []).extend(held)
+            return _stored(instance_id, creator, at, pending, rows, positions)
+        await conn.flush()
+    positions = _positions(held)
+    return _stored(instance_id, creator, at, pending, rows, positions)
+
+
+def _positions(held: Sequence[Later]) -> dict[tuple[str, str, int], int]:
+    # RETURNING's row order is not promised: each row names its event.
+    return {
+        (r.aggregate_type, r.aggregate_id, r.sequence): int(r.position)
+        for later in held
+        for r in (later.result or ())
+    }
+
+
+def _stored(
+    instance_id: str,
+    creator: str,
+    at: datetime,
+    pending: Sequence[PendingEvent],
+    rows: list[dict[str, Any]],
+    positions: dict[tuple[str, str, int], int],
+) -> list[StoredEvent]:
+    """The appended events; position 0 where it is not known yet (``with_positions``)."""
+    return [
         StoredEvent(
-            position=0,  # from the INSERT's RETURNING: see with_positions()
+            position=positions.get((event.aggregate_type, event.aggregate_id, row["sequence"]), 0),
             instance_id=instance_id,
             aggregate_type=event.aggregate_type,
             aggregate_id=event.aggregate_id,
@@ -185,10 +213,6 @@ async def append(
         )
         for event, row in zip(pending, rows, strict=True)
     ]
-    _UNRESOLVED.setdefault(conn, []).extend(held)
-    if hold and any(later.result is None for later in held):
-        return appended
-    return await with_positions(conn, appended)
 
 
 def _concurrent_change(exc: IntegrityError) -> Conflict:
@@ -208,12 +232,7 @@ async def with_positions(conn: Connection, stored: Sequence[StoredEvent]) -> lis
     held = _UNRESOLVED.get(conn, [])
     if any(later.result is None for later in held):
         await conn.flush()
-    # RETURNING's row order is not promised: each row names its event.
-    positions = {
-        (r.aggregate_type, r.aggregate_id, r.sequence): int(r.position)
-        for later in held
-        for r in (later.result or ())
-    }
+    positions = _positions(held)
     return [
         event
         if event.position
