@@ -169,14 +169,13 @@ async def append(
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         sql, params = _insert_events(rows[start : start + _ROWS_PER_INSERT])
         held.append(await conn.later(sql, params, on_integrity_error=_concurrent_change))
-    positions: dict[tuple[str, str, int], int] = {}
-    if any(later.result is None for later in held):  # held by the transaction: see below
-        if hold:
-            _UNRESOLVED.setdefault(conn, []).extend(held)
-            return _stored(instance_id, creator, at, pending, rows, positions)
+    unsent = any(later.result is None for later in held)  # held by the transaction
+    if unsent and hold:
+        _UNRESOLVED.setdefault(conn, []).extend(held)
+        return _stored(instance_id, creator, at, pending, rows, {})
+    if unsent:
         await conn.flush()
-    positions = _positions(held)
-    return _stored(instance_id, creator, at, pending, rows, positions)
+    return _stored(instance_id, creator, at, pending, rows, _positions(held))
 
 
 def _positions(held: Sequence[Later]) -> dict[tuple[str, str, int], int]:

@@ -40,11 +40,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from keyhook.storage.connection import (
+    _PARAMETER,
     IntegrityError,
     Later,
     PostgresConnection,
     Result,
-    Row,
     _expand,
 )
 from keyhook.storage.schema import metadata
@@ -54,7 +54,6 @@ _WORD = re.compile(r"[A-Za-z_]\w*")
 _WRITTEN = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
 _CHECK = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
-_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _CACHE_LIMIT = 4096
 _CHECKED = "keyhook_checked"
 
@@ -249,14 +248,8 @@ class PostgresWrite(PostgresConnection):
 
     async def finish(self) -> None:
         """At the block's end: run what is held and commit."""
-        if self.committed:
-            return
-        if self._held and not self.begun and self.single:
+        if not self.committed:
             await self.settle()
-            if self.committed:
-                return
-        if self._held:
-            await self.flush()
         if self.begun:
             await self.raw.execute("COMMIT")
             self.begun = False
@@ -297,6 +290,3 @@ def _translated(group: list[Later], exc: IntegrityError) -> Exception:
         if later.on_integrity_error is not None and _shape(later.sql).written == exc.table:
             return later.on_integrity_error(exc)
     return exc
-
-
-__all__ = ["PostgresWrite", "Row", "plan"]
