@@ -11,40 +11,16 @@ import dataclasses
 from pathlib import Path
 
 from keyhook.actions.transport import MockTransport, OutboundRequest, OutboundResponse
-from keyhook.bootstrap import assemble
-from keyhook.command.executions import ExecutionCommands
-from keyhook.command.targets import TargetCommands
-from keyhook.config import from_environment
-from keyhook.domain.caller import Caller
-from tests.support.server import create_database, drop_database
+from tests.support.worker import pending_deliveries
 
 
 async def test_a_refused_row_is_isolated_and_the_others_are_recorded(tmp_path: Path) -> None:
     async def ok(_: OutboundRequest) -> OutboundResponse:
         return OutboundResponse(200, b'{"status":"success","note":"nul \x00 here"}')
 
-    url, name = await create_database()
-    settings = from_environment(
-        {"KEYHOOK_NO_WORKER": "1"}, data_dir=tmp_path, dev=True, database_url=url or None
-    )
-    core = await assemble(settings, transport=MockTransport(ok), with_worker=True)
-    try:
-        async with core.db.read() as conn:
-            row = (await conn.execute("SELECT * FROM instances")).one()
-        admin = Caller(row.id, row.admin_user_id, row.default_org_id, row.default_org_id)
-        target = await TargetCommands(core.writer).create(
-            admin,
-            {"name": "t", "endpoint": "http://127.0.0.1:9/x", "timeout": "2s", "restAsync": {}},
-        )
-        await ExecutionCommands(core.writer, [], []).set(
-            admin,
-            {"condition": {"event": {"event": "user.metadata.set"}}, "targets": [target["id"]]},
-        )
-        core.engine.catalog.invalidate()
-        await core.users.set_metadata(admin, admin.user_id, [(f"k{i}", "v") for i in range(5)])
-        worker = core.worker
-        assert worker is not None
-        claimed, _ = await worker._claim(10)
+    async with pending_deliveries(tmp_path, MockTransport(ok), 5) as pending:
+        core, worker = pending.core, pending.worker
+        claimed, _, _ = await worker._claim(10)
         assert len(claimed) == 5
         results = [await worker._attempt(item) for item in claimed]
         # The last result's attempt reuses the first one's id: the database refuses it.
@@ -68,6 +44,3 @@ async def test_a_refused_row_is_isolated_and_the_others_are_recorded(tmp_path: P
         assert states[claimed[-1].id][:2] == ("pending", 0)
         assert len(bodies) == 4
         assert all("nul \ufffd here" in (b or "") for b in bodies)
-    finally:
-        await core.stop()
-        await drop_database(name)

@@ -81,9 +81,17 @@ async def claim_and_more(
     own = queue is None
     queue = queue or DeliveryQueue(db)
     try:
-        async with queue.transaction(queue.CLAIMS) as conn:
-            rows, more = await queue.due(conn, NOW, limit, held, HOLD)
-            return [row.id for row in rows], more
+        async with queue.claims() as conn:
+            rows, more = await queue.claim(
+                conn, NOW, limit, held, HOLD, "test-worker", NOW + timedelta(minutes=1)
+            )
+        # Each claim here sees the same deliveries: what this one leased is let go.
+        async with queue.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL "
+                "WHERE lease_owner = 'test-worker'"
+            )
+        return [row.id for row in rows], more
     finally:
         if own:
             await queue.close()
@@ -107,6 +115,31 @@ async def test_a_target_this_worker_holds_enough_of_is_passed_over(db: Database)
     assert not [c for c in claimed if c.startswith("t-live-")], "held more than half"
     assert len([c for c in claimed if c.startswith("t-other-")]) == HOLD - HOLD // 2, "topped up"
     assert len([c for c in claimed if c.startswith("t-gone-")]) == 2
+
+
+async def test_a_claim_leases_what_it_returns_and_the_next_claim_passes_it_over(
+    db: Database,
+) -> None:
+    queue = DeliveryQueue(db)
+    until = NOW + timedelta(minutes=1)
+    try:
+        async with queue.claims() as conn:
+            first, _ = await queue.claim(conn, NOW, 6, {}, HOLD, "worker-a", until)
+        async with queue.claims() as conn:
+            second, _ = await queue.claim(conn, NOW, 100, {}, HOLD, "worker-b", until)
+    finally:
+        await queue.close()
+    assert len(first) == 6  # two of each target with work
+    assert not {row.id for row in first} & {row.id for row in second}
+    async with db.read() as conn:
+        leased = {
+            row.id: row.lease_owner
+            for row in await conn.execute(
+                "SELECT id, lease_owner FROM deliveries WHERE lease_owner IS NOT NULL"
+            )
+        }
+    assert {row.id: "worker-a" for row in first}.items() <= leased.items()
+    assert {row.id: "worker-b" for row in second}.items() <= leased.items()
 
 
 async def test_a_claim_never_returns_more_than_its_limit(db: Database) -> None:

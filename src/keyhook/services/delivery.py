@@ -51,7 +51,11 @@ FLUSH_BATCH = 500
 CLAIM_COALESCE = 0.002
 # Deliveries held per target: in flight plus claimed and waiting for a slot, in rounds
 # of target_concurrency. Claims top a target up once half of that is used.
-HOLD_ROUNDS = 12
+HOLD_ROUNDS = 24
+# A lease lasts at least this much longer than the longest target timeout; a held
+# delivery is sent only while its lease has at least SEND_MARGIN left beyond it.
+LEASE_MARGIN = 5.0
+SEND_MARGIN = 1.0
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,9 @@ class DeliveryWorker:
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
         self._listener: Any = None
-        self._waiting: dict[str, deque[DueRow]] = {}  # claimed, not yet started
+        self._longest_timeout = 0.0  # of any target, as the last claim saw the catalog
+        # Claimed, not yet started, each with the moment (monotonic) its lease ends.
+        self._waiting: dict[str, deque[tuple[DueRow, float]]] = {}
         self.queue = DeliveryQueue(writer.db)
 
     # --- life cycle ----------------------------------------------------------------
@@ -163,22 +169,28 @@ class DeliveryWorker:
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
-            room = 2 * self.config.max_concurrency - self._held_total()
+            room = self._hold_limit() - self._held_total()
             limit = min(room, self.config.batch_size)
             claimed: list[DueRow] = []
-            more = False
+            more, lease_ends = False, 0.0
             if limit > 0:
                 try:
-                    claimed, more = await self._claim(limit)
+                    claimed, more, lease_ends = await self._claim(limit)
                 except Exception:  # keep the worker alive through a database hiccup
                     log.exception("claiming deliveries failed")
                     await asyncio.sleep(self.config.poll_interval)
                 for item in claimed:
-                    self._waiting.setdefault(item.target_id, deque()).append(item)
+                    self._waiting.setdefault(item.target_id, deque()).append((item, lease_ends))
                 self._start_ready()
             if claimed and (len(claimed) == limit or more):
                 continue  # more may be due right now
             await self._sleep()
+
+    def _hold_limit(self) -> int:
+        """How many deliveries this process holds at most, in flight and waiting: twice
+        what may be in flight, and at least one target's full hold, so that a claim
+        under load brings a full batch while the target's earlier rounds are sent."""
+        return max(2 * self.config.max_concurrency, HOLD_ROUNDS * self.config.target_concurrency)
 
     def _held(self, target_id: str) -> int:
         return self._inflight.get(target_id, 0) + len(self._waiting.get(target_id, ()))
@@ -191,13 +203,18 @@ class DeliveryWorker:
         if self._stopping:
             return  # what waits is released by stop()
         running = sum(self._inflight.values())
+        moment = time.monotonic()
         for target_id, queue in list(self._waiting.items()):
             while (
                 queue
                 and running < self.config.max_concurrency
                 and (self._inflight.get(target_id, 0) < self.config.target_concurrency)
             ):
-                item = queue.popleft()
+                item, lease_ends = queue.popleft()
+                if lease_ends - moment < self._longest_timeout + SEND_MARGIN:
+                    # Waited so long (a slow target) that its lease could end mid-call and
+                    # another worker send it too: let it go; it is claimed again after.
+                    continue
                 self._inflight[target_id] = self._inflight.get(target_id, 0) + 1
                 running += 1
                 task = asyncio.create_task(self._deliver(item))
@@ -221,26 +238,26 @@ class DeliveryWorker:
             await asyncio.sleep(CLAIM_COALESCE)
         self._wake.clear()
 
-    async def _claim(self, limit: int) -> tuple[list[DueRow], bool]:
+    async def _claim(self, limit: int) -> tuple[list[DueRow], bool, float]:
+        """Claimed deliveries, whether more are due now, and when (monotonic) their
+        lease ends."""
         at = now()
         snapshot = await self.catalog.current()
         longest = max((target.timeout for target in snapshot.targets.values()), default=0.0)
-        lease = max(self.config.lease_min, longest + 5.0)
+        self._longest_timeout = longest
+        lease = max(self.config.lease_min, longest + LEASE_MARGIN)
+        lease_ends = time.monotonic() + lease
         # Per target this process holds one round in flight and more claimed, waiting to
         # start the moment a slot frees; it claims again once half of that is used. So a
         # claim brings several rounds at once rather than one delivery per finished one,
         # and work is at hand while the next claim's round trips run.
         hold = HOLD_ROUNDS * self.config.target_concurrency
         held = {target: self._held(target) for target in {*self._inflight, *self._waiting}}
-        async with self.queue.transaction(self.queue.CLAIMS) as raw:
-            # Select and lock within the per-target caps, lease: on PostgreSQL rows
-            # selected beyond the limit are simply unlocked at commit.
-            kept, more = await self.queue.due(raw, at, limit, held, hold)
-            if kept:
-                await self.queue.lease(
-                    raw, [c.id for c in kept], self.owner, at + timedelta(seconds=lease)
-                )
-        return kept, more
+        async with self.queue.claims() as conn:
+            claimed, more = await self.queue.claim(
+                conn, at, limit, held, hold, self.owner, at + timedelta(seconds=lease)
+            )
+        return claimed, more, lease_ends
 
     # --- sending ---------------------------------------------------------------------
 

@@ -74,23 +74,25 @@ _DUE_OF_TARGET_SQLITE = (
     "AND (lease_until IS NULL OR lease_until < :at) "
     "ORDER BY next_attempt_at LIMIT :cap"
 )
-# Every target's at once, each up to its own cap, locked until the transaction ends.
-_DUE_POSTGRES = (
-    "SELECT d.id, d.instance_id, d.target_id, d.trigger, d.payload, d.attempts "
+# Every target's at once, each up to its own cap, locked (SKIP LOCKED passes over what
+# another worker is claiming) and leased in the same statement: one round trip and no
+# BEGIN or COMMIT, which under load cost milliseconds each (docs/performance.md).
+_CLAIM_POSTGRES = (
+    "WITH due AS (SELECT d.id "
     "FROM unnest(CAST(:targets AS TEXT[]), CAST(:caps AS INT[])) AS t(target_id, cap) "
-    "CROSS JOIN LATERAL (SELECT id, instance_id, target_id, trigger, payload, attempts "
-    "FROM deliveries WHERE status = 'pending' AND target_id = t.target_id "
+    "CROSS JOIN LATERAL (SELECT id FROM deliveries "
+    "WHERE status = 'pending' AND target_id = t.target_id "
     "AND next_attempt_at <= :at AND (lease_until IS NULL OR lease_until < :at) "
-    "ORDER BY next_attempt_at LIMIT t.cap FOR UPDATE SKIP LOCKED) AS d"
+    "ORDER BY next_attempt_at LIMIT t.cap FOR UPDATE SKIP LOCKED) AS d LIMIT :limit) "
+    "UPDATE deliveries SET lease_owner = :owner, lease_until = :until FROM due "
+    "WHERE deliveries.id = due.id RETURNING deliveries.id, deliveries.instance_id, "
+    "deliveries.target_id, deliveries.trigger, deliveries.payload, deliveries.attempts, "
+    "deliveries.next_attempt_at"
 )
 
 _LEASE_SQLITE = (
     "UPDATE deliveries SET lease_owner = :owner, lease_until = :until "
     "WHERE id IN (SELECT value FROM json_each(:ids))"
-)
-_LEASE_POSTGRES = (
-    "UPDATE deliveries SET lease_owner = :owner, lease_until = :until "
-    "WHERE id = ANY(CAST(:ids AS TEXT[]))"
 )
 
 _RECORD_SQLITE = (
@@ -188,6 +190,19 @@ class DeliveryQueue:
         for callback in conn.after_commit:
             callback()
 
+    @asynccontextmanager
+    async def claims(self) -> AsyncIterator[Connection]:
+        """Where :meth:`claim` runs: on SQLite a write transaction; on PostgreSQL the
+        claims' own connection outside any transaction, since each of the claim's two
+        statements stands alone (a read of which targets have work, then one statement
+        that locks and leases)."""
+        if self.db.is_sqlite:
+            async with self.transaction(self.CLAIMS) as conn:
+                yield conn
+            return
+        async with self._postgres_locks[self.CLAIMS]:
+            yield PostgresConnection(await self._postgres_connection(self.CLAIMS))
+
     async def _postgres_connection(self, lane: str) -> Any:
         """A connection of the lane's own: no pool checkout, no reset, one less layer."""
         raw = self._postgres.get(lane)
@@ -228,14 +243,21 @@ class DeliveryQueue:
         self._after = after if budget <= 0 else ""
         return found
 
-    async def due(
-        self, conn: Connection, at: datetime, limit: int, held: Mapping[str, int], hold: int
+    async def claim(
+        self,
+        conn: Connection,
+        at: datetime,
+        limit: int,
+        held: Mapping[str, int],
+        hold: int,
+        owner: str,
+        until: datetime,
     ) -> tuple[list[DueRow], bool]:
-        """At most ``limit`` due deliveries, and of each target at most what tops this
-        worker's ``held`` count of it up to ``hold``; none of a target holding more than
-        half of ``hold`` already. Locked (SKIP LOCKED) on PostgreSQL until the
-        transaction ends. Also whether a target may have more due right now (it filled
-        its share), so the caller claims again at once."""
+        """Lease to ``owner`` until ``until`` at most ``limit`` due deliveries, and of
+        each target at most what tops this worker's ``held`` count of it up to
+        ``hold``; none of a target holding more than half of ``hold`` already. Also
+        whether a target may have more due right now (it filled its share), so the
+        caller claims again at once. On a connection from :meth:`claims`."""
         # Least held first (ties in the rotating order of the walk), an even share of
         # the limit each among the targets that have work, so one target's backlog does
         # not take every claim and targets late in id order are not left behind.
@@ -250,10 +272,23 @@ class DeliveryQueue:
         found: list[DueRow] = []
         if not conn.is_sqlite:
             rows = await conn.execute(
-                _DUE_POSTGRES,
-                {"at": at, "targets": Array(list(caps)), "caps": Array(list(caps.values()))},
+                _CLAIM_POSTGRES,
+                {
+                    "at": at,
+                    "targets": Array(list(caps)),
+                    "caps": Array(list(caps.values())),
+                    "limit": limit,
+                    "owner": owner,
+                    "until": until,
+                },
             )
-            found = [DueRow(**row) for row in rows][:limit]
+            # RETURNING keeps no order: each target's oldest first, as they were chosen.
+            ordered = sorted(rows, key=lambda row: (row["next_attempt_at"], row["id"]))
+            found = [
+                DueRow(row["id"], row["instance_id"], row["target_id"], row["trigger"],
+                       row["payload"], row["attempts"])
+                for row in ordered
+            ]  # fmt: skip
         else:
             for target, cap in caps.items():
                 rows = await conn.execute(
@@ -263,21 +298,16 @@ class DeliveryQueue:
                 found += [DueRow(**row) for row in rows]
                 if len(found) >= limit:
                     break
+            if found:
+                await conn.execute(
+                    _LEASE_SQLITE,
+                    {"owner": owner, "until": until, "ids": _json_list([f.id for f in found])},
+                )
         taken: dict[str, int] = {}
         for row in found:
             taken[row.target_id] = taken.get(row.target_id, 0) + 1
         more = any(taken.get(target, 0) >= cap for target, cap in caps.items())
         return found, more
-
-    async def lease(
-        self, conn: Connection, ids: Sequence[str], owner: str, until: datetime
-    ) -> None:
-        listed: str | Array
-        if conn.is_sqlite:
-            sql, listed = _LEASE_SQLITE, _json_list(ids)
-        else:
-            sql, listed = _LEASE_POSTGRES, Array(ids)
-        await conn.execute(sql, {"owner": owner, "until": until, "ids": listed})
 
     async def record(
         self,
