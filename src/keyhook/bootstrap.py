@@ -250,6 +250,7 @@ async def assemble(
             writer, catalog, delivery_transport, policy, ids, worker_config(settings)
         )
         outbox.wake = worker.wake
+        outbox.handoff = worker
     # After the outbox is wired, so event executions see a key created on a later start.
     await _ensure_signing_key(writer)
     signer = TokenSigner(db, box)

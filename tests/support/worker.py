@@ -23,6 +23,7 @@ class Pending:
     core: Core
     worker: DeliveryWorker
     target_id: str
+    admin: Caller
 
 
 @asynccontextmanager
@@ -57,9 +58,11 @@ async def pending_deliveries(
             {"condition": {"event": {"event": "user.metadata.set"}}, "targets": [target["id"]]},
         )
         core.engine.catalog.invalidate()
-        await core.users.set_metadata(admin, admin.user_id, [(f"k{i}", "v") for i in range(count)])
+        if count:
+            items = [(f"k{i}", "v") for i in range(count)]
+            await core.users.set_metadata(admin, admin.user_id, items)
         assert core.worker is not None
-        yield Pending(core, core.worker, target["id"])
+        yield Pending(core, core.worker, target["id"], admin)
     finally:
         await core.stop()
         await drop_database(name)

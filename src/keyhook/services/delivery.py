@@ -23,12 +23,13 @@ import secrets
 import socket
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from keyhook.actions.catalog import Catalog
-from keyhook.actions.outbox import message_id
+from keyhook.actions.outbox import Lease, message_id
 from keyhook.actions.transport import Transport, TransportError
 from keyhook.actions.wire import signed_request
 from keyhook.clock import now
@@ -37,6 +38,7 @@ from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.retry import RetryPolicy, Verdict, decide, retry_after_seconds
+from keyhook.domain.target import Target
 from keyhook.errors import KeyhookError
 from keyhook.eventstore.store import PendingEvent
 from keyhook.ids import IdGenerator
@@ -109,6 +111,7 @@ class DeliveryWorker:
         self._loops: list[asyncio.Task[None]] = []
         self._listener: Any = None
         self._longest_timeout = 0.0  # of any target, as the last claim saw the catalog
+        self._running = False  # between start() and stop(): takes deliveries handed over
         # Claimed, not yet started, each with the moment (monotonic) its lease ends.
         self._waiting: dict[str, deque[tuple[DueRow, float]]] = {}
         self.queue = DeliveryQueue(writer.db)
@@ -119,6 +122,7 @@ class DeliveryWorker:
         self._wake.set()
 
     async def start(self) -> None:
+        self._running = True
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="keyhook-delivery-claims"),
             asyncio.create_task(self._flush_loop(), name="keyhook-delivery-results"),
@@ -138,6 +142,7 @@ class DeliveryWorker:
 
     async def stop(self, grace: float = 10.0) -> None:
         self._stopping = True
+        self._running = False
         self.wake()
         if self._loops:
             await asyncio.wait([self._loops[0]], timeout=grace)
@@ -258,6 +263,31 @@ class DeliveryWorker:
                 conn, at, limit, held, hold, self.owner, at + timedelta(seconds=lease)
             )
         return claimed, more, lease_ends
+
+    # --- hand-over: deliveries written in this process ------------------------------
+
+    def offer(self, target: Target, count: int) -> tuple[Lease, int] | None:
+        """Take deliveries to ``target`` being written in this process, up to what a
+        claim would top the target up to, unless it is paused; they are written
+        leased to this worker and handed over by :meth:`take` after the commit."""
+        if not self._running or self._stopping or target.paused:
+            return None
+        hold = HOLD_ROUNDS * self.config.target_concurrency
+        room = min(hold // 2 - self._held(target.id), self._hold_limit() - self._held_total())
+        if room <= 0:
+            return None
+        self._longest_timeout = max(self._longest_timeout, target.timeout)
+        lease = max(self.config.lease_min, self._longest_timeout + LEASE_MARGIN)
+        lease_ends = time.monotonic() + lease
+        return Lease(self.owner, now() + timedelta(seconds=lease), lease_ends), min(count, room)
+
+    def take(self, rows: Sequence[DueRow], lease: Lease) -> None:
+        """Committed deliveries leased to this worker by :meth:`offer`: sent like
+        claimed ones (if the worker stopped meanwhile, stop() released the lease or
+        the lease ends)."""
+        for row in rows:
+            self._waiting.setdefault(row.target_id, deque()).append((row, lease.ends))
+        self._start_ready()
 
     # --- sending ---------------------------------------------------------------------
 
