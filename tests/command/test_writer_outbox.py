@@ -9,7 +9,8 @@ share one database, as two nodes do."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from keyhook.command.oidc import AccessTokenRecord, NewGrant, OidcCommands, Subj
 from keyhook.command.targets import TargetCommands
 from keyhook.config import from_environment
 from keyhook.domain.caller import Caller
-from keyhook.eventstore.store import PendingEvent
+from keyhook.eventstore.store import PendingEvent, StoredEvent
+from keyhook.storage.connection import Connection, ExpectationFailed
 from tests.query.conftest import admin_of
 from tests.support.databases import ENGINES
 from tests.support.server import create_database, drop_database
@@ -102,3 +104,36 @@ async def test_a_grant_on_a_node_whose_catalog_is_behind_is_still_delivered(
     rows = found.all()
     assert [row.target_id for row in rows] == [target["id"]]
     assert session_id in rows[0].payload
+
+
+async def test_what_a_failed_attempt_asked_to_run_at_commit_does_not_run(
+    two_nodes: list[Core],
+) -> None:
+    core = two_nodes[0]
+    admin = await admin_of(core)
+    ran: list[str] = []
+    attempts = 0
+
+    async def hook(conn: Connection, stored: Sequence[StoredEvent]) -> None:
+        nonlocal attempts
+        attempts += 1
+        conn.after_commit.append(functools.partial(ran.append, f"attempt {attempts}"))
+        if attempts == 1:  # as the outbox's check does when another node changed the catalog
+            raise ExpectationFailed("the actions catalog changed")
+
+    core.writer.after_append.append(hook)
+    async with core.db.write() as conn:
+        await core.writer.commit(
+            conn,
+            admin,
+            [
+                PendingEvent(
+                    "user.metadata.set",
+                    "user",
+                    admin.user_id,
+                    admin.org_id,
+                    {"key": "k", "value": "v"},
+                )
+            ],
+        )
+    assert (attempts, ran) == (2, ["attempt 2"])

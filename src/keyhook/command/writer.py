@@ -73,7 +73,7 @@ class Writer:
             hold=True,
         )
         await project(conn, stored)
-        mark = conn.mark()
+        mark, callbacks = conn.mark(), len(conn.after_commit)
         try:
             for hook in self.after_append:
                 await hook(conn, stored)
@@ -83,6 +83,9 @@ class Writer:
             # is current) no longer held, so nothing was written: again inside an open
             # transaction, where the hooks read what they need exactly.
             conn.rewind(mark)
+            # What the failed attempt's hooks asked to run at commit was about writes
+            # that never happened (the outbox hands deliveries to the worker so).
+            del conn.after_commit[callbacks:]
             await conn.begin()
             for hook in self.after_append:
                 await hook(conn, stored)
