@@ -76,7 +76,7 @@ process.stdout.write(JSON.stringify(JSON.parse(raw)));
 
 def _node() -> str:
     if NODE is None:
-        pytest.skip("node is not on PATH: the seed's Node.js receiver cannot be run")
+        pytest.skip("node is not on PATH: the guide's Node.js receiver cannot be run")
     return NODE
 
 

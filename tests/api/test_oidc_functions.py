@@ -44,7 +44,7 @@ async def test_seed_enrich_token_claims_target_adds_claims_to_both_tokens(
     http: httpx.AsyncClient,
 ) -> None:
     if NODE is None:
-        pytest.skip("node is not on PATH: the seed's Node.js receiver cannot be run")
+        pytest.skip("node is not on PATH: the guide's Node.js receiver cannot be run")
     api = clean_actions
     user = await create_user(api)
     directory = {

@@ -26,7 +26,7 @@ NODE = shutil.which("node")
 
 def node_path() -> str:
     if NODE is None:
-        pytest.skip("node is not on PATH: the seed's Node.js receiver cannot be run")
+        pytest.skip("node is not on PATH: the guide's Node.js receiver cannot be run")
     return NODE
 
 

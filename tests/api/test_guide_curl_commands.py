@@ -1,9 +1,11 @@
-"""The seed's curl commands, run by curl exactly as written, against real HTTPS.
+"""The curl commands of ZITADEL's webhook guide, run by curl exactly as written,
+against real HTTPS.
 
-The commands live in tests/fixtures/seed_curl_commands.sh (copied verbatim from
-the seed; a test checks the copy while the seed is beside the project). The
-only substitution is the placeholder target id ``337246363446151234``, which
-becomes the id the seed's own target-creation command returned.
+The commands live in tests/fixtures/guide_curl_commands.sh, copied verbatim from
+the guide. With ``KEYHOOK_WEBHOOK_GUIDE`` naming a text copy of the guide, a test
+checks that the copy is still the guide's text. The only substitution is the
+placeholder target id ``337246363446151234``, which becomes the id the guide's
+own target-creation command returned.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import pytest
 from tests.support.server import KeyhookServer
 from tests.support.tls import self_signed
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "seed_curl_commands.sh"
-SEED = Path(__file__).parents[3] / "shared" / "seed" / "000_dc1160f33010f8f7.txt"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "guide_curl_commands.sh"
+GUIDE = os.environ.get("KEYHOOK_WEBHOOK_GUIDE", "")
 PLACEHOLDER = "337246363446151234"
 
 
@@ -31,13 +33,13 @@ def commands() -> list[str]:
     return [block for block in FIXTURE.read_text().split("\n\n") if block.strip()]
 
 
-def test_fixture_is_the_seeds_text() -> None:
-    if not SEED.exists():
-        pytest.skip(f"the seed is not beside the project ({SEED})")
-    seed = SEED.read_text()
+def test_fixture_is_the_guides_text() -> None:
+    if not GUIDE:
+        pytest.skip("KEYHOOK_WEBHOOK_GUIDE (a text copy of ZITADEL's webhook guide) is not set")
+    guide = Path(GUIDE).read_text()
     for command in commands():
         indented = "\n".join("    " + line for line in command.splitlines())
-        assert indented in seed
+        assert indented in guide
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +75,7 @@ def run_curl(command: str, server: KeyhookServer) -> dict[str, object]:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-async def test_seed_curl_commands_work_as_written(https_keyhook: KeyhookServer) -> None:
+async def test_guide_curl_commands_work_as_written(https_keyhook: KeyhookServer) -> None:
     all_commands = commands()
     create_target = next(c for c in all_commands if "/v2/actions/targets" in c)
     created = run_curl(create_target, https_keyhook)
