@@ -80,13 +80,22 @@ class ActionsEngine:
             "caller": {"userID": ctx.caller.user_id, "orgID": ctx.caller.org_id},
         }
 
-    async def run_request(self, ctx: CallContext, message: dict[str, Any]) -> dict[str, Any] | None:
-        """The request as the targets left it, or None if no target changed it."""
+    async def run_request(
+        self,
+        ctx: CallContext,
+        message: dict[str, Any],
+        check: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> dict[str, Any] | None:
+        """The request as the targets left it, or None if no target changed it.
+
+        ``check`` takes a message a target changed and returns it as the next target
+        and the handler see it, or raises: so no target sees a message Keyhook
+        would refuse, not even one an earlier target wrote."""
         targets = (await self.catalog.current()).for_method("request", ctx.full_method)
         if not targets:
             return None
         return await self._chain(
-            ctx, "request", targets, message, lambda current: {"request": redact(current)}
+            ctx, "request", targets, message, lambda current: {"request": redact(current)}, check
         )
 
     async def enqueue_deferred(self, ctx: CallContext) -> None:
@@ -118,6 +127,7 @@ class ActionsEngine:
         targets: list[Target],
         message: dict[str, Any],
         body_of: Callable[[dict[str, Any]], dict[str, Any]],
+        check: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> dict[str, Any] | None:
         current: dict[str, Any] | None = None
         for target in targets:
@@ -147,6 +157,8 @@ class ActionsEngine:
             changed = modified_message(outcome, member, target.type)
             if changed is not None:
                 current = restore_secrets(current or message, changed)
+                if check is not None:
+                    current = check(current)
         return current
 
     async def call(

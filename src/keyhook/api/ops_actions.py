@@ -29,6 +29,9 @@ def _body(req: m.Message) -> dict[str, Any]:
 def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None:
     targets = TargetCommands(writer)
 
+    def check_create_target(req: m.CreateTargetRequest) -> None:
+        targets.checked_new(_body(req))
+
     async def create_target(caller: Caller, req: m.CreateTargetRequest) -> dict[str, Any]:
         return await targets.create(caller, _body(req))
 
@@ -76,6 +79,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             create_target,
             "Create a target",
             changes_actions=True,
+            check=check_create_target,
         ),
         Operation(
             SERVICE + "GetTarget",

@@ -7,7 +7,15 @@ from typing import Any
 
 from keyhook.api import messages as m
 from keyhook.api.registry import Operation, Registry
-from keyhook.command.users import HumanUserInput, UserCommands
+from keyhook.command.users import (
+    HumanUserInput,
+    UserCommands,
+    checked_changes,
+    checked_human_user,
+    checked_machine_user,
+    checked_metadata_items,
+    checked_new_password,
+)
 from keyhook.domain.caller import Caller
 from keyhook.domain.user import MACHINE_TOKEN_TYPES
 from keyhook.query.users import UserQueries
@@ -16,27 +24,67 @@ SERVICE = "/zitadel.user.v2.UserService/"
 MANAGEMENT = "/zitadel.management.v1.ManagementService/"
 
 
+def _human_user(req: m.AddHumanUserRequest, org_id: str) -> HumanUserInput:
+    u = req.user
+    return HumanUserInput(
+        org_id=req.organization_id or org_id,
+        user_name=u.user_name or u.email.email,
+        email=u.email.email,
+        email_verified=u.email.is_verified,
+        given_name=u.profile.given_name,
+        family_name=u.profile.family_name,
+        display_name=u.profile.display_name,
+        nick_name=u.profile.nick_name,
+        preferred_language=u.profile.preferred_language,
+        phone=u.phone.phone if u.phone else "",
+        phone_verified=u.phone.is_verified if u.phone else False,
+        password=u.password.password if u.password else None,
+        metadata=[(i.key, i.value) for i in u.metadata],
+    )
+
+
+def _human_changes(req: m.UpdateHumanUserRequest) -> dict[str, Any]:
+    changed: dict[str, Any] = {}
+    if req.username is not None:
+        changed["userName"] = req.username
+    if req.profile is not None:
+        changed.update(req.profile.model_dump(by_alias=True, exclude_unset=True, exclude_none=True))
+    if req.email is not None:
+        changed.update(email=req.email.email, emailVerified=req.email.is_verified)
+    if req.phone is not None:
+        changed.update(phone=req.phone.phone, phoneVerified=req.phone.is_verified)
+    if req.password is not None:
+        changed["password"] = req.password.password
+    return changed
+
+
+# Each operation's field rules (api.registry: ``check``), run before any target sees the
+# message: the command's own rule functions, on the same values.
+
+
+def _check_add_human_user(req: m.AddHumanUserRequest) -> None:
+    checked_human_user(_human_user(req, ""))
+
+
+def _check_update_human_user(req: m.UpdateHumanUserRequest) -> None:
+    checked_changes(_human_changes(req))
+
+
+def _check_set_password(req: m.SetPasswordRequest) -> None:
+    checked_new_password(req.new_password.password)
+
+
+def _check_set_metadata(req: m.SetUserMetadataRequest) -> None:
+    checked_metadata_items([(i.key, i.value) for i in req.metadata])
+
+
+def _check_add_machine_user(req: m.AddMachineUserRequest) -> None:
+    checked_machine_user(req.user_name, req.name)
+
+
 def register(registry: Registry, commands: UserCommands, queries: UserQueries) -> None:
     async def add_human_user(caller: Caller, req: m.AddHumanUserRequest) -> dict[str, Any]:
-        u = req.user
-        return await commands.add_human_user(
-            caller,
-            HumanUserInput(
-                org_id=req.organization_id or caller.default_org_id,
-                user_name=u.user_name or u.email.email,
-                email=u.email.email,
-                email_verified=u.email.is_verified,
-                given_name=u.profile.given_name,
-                family_name=u.profile.family_name,
-                display_name=u.profile.display_name,
-                nick_name=u.profile.nick_name,
-                preferred_language=u.profile.preferred_language,
-                phone=u.phone.phone if u.phone else "",
-                phone_verified=u.phone.is_verified if u.phone else False,
-                password=u.password.password if u.password else None,
-                metadata=[(i.key, i.value) for i in u.metadata],
-            ),
-        )
+        return await commands.add_human_user(caller, _human_user(req, caller.default_org_id))
 
     async def add_machine_user(caller: Caller, req: m.AddMachineUserRequest) -> dict[str, Any]:
         return await commands.add_machine_user(
@@ -63,20 +111,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
         )
 
     async def update_human_user(caller: Caller, req: m.UpdateHumanUserRequest) -> dict[str, Any]:
-        changed: dict[str, Any] = {}
-        if req.username is not None:
-            changed["userName"] = req.username
-        if req.profile is not None:
-            changed.update(
-                req.profile.model_dump(by_alias=True, exclude_unset=True, exclude_none=True)
-            )
-        if req.email is not None:
-            changed.update(email=req.email.email, emailVerified=req.email.is_verified)
-        if req.phone is not None:
-            changed.update(phone=req.phone.phone, phoneVerified=req.phone.is_verified)
-        if req.password is not None:
-            changed["password"] = req.password.password
-        return await commands.update_human_user(caller, req.user_id, changed)
+        return await commands.update_human_user(caller, req.user_id, _human_changes(req))
 
     async def set_password(caller: Caller, req: m.SetPasswordRequest) -> dict[str, Any]:
         return await commands.set_password(
@@ -111,6 +146,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             m.AddHumanUserRequest,
             add_human_user,
             "Create a human user",
+            check=_check_add_human_user,
             response_subject_field="userId",
         ),
         Operation(
@@ -134,6 +170,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             m.UpdateHumanUserRequest,
             update_human_user,
             "Change a human user",
+            check=_check_update_human_user,
             subject_field="userId",
         ),
         state_op("LockUser", "lock", "Lock a user"),
@@ -154,6 +191,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             m.SetPasswordRequest,
             set_password,
             "Set a user's password",
+            check=_check_set_password,
             subject_field="userId",
         ),
         Operation(
@@ -162,6 +200,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             m.SetUserMetadataRequest,
             set_metadata,
             "Set user metadata",
+            check=_check_set_metadata,
             subject_field="userId",
         ),
         Operation(
@@ -170,6 +209,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             m.AddMachineUserRequest,
             add_machine_user,
             "Create a machine user",
+            check=_check_add_machine_user,
             response_subject_field="userId",
         ),
         Operation(

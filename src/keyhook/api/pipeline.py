@@ -1,9 +1,10 @@
 """The interceptor chain around one operation (DESIGN.md §4):
 
-parse → authenticate → validate → request executions → validate again if a
-target changed the request → handler (one transaction) → response executions
-→ answer. Path parameters are fixed by the URL: a target cannot redirect a
-call to another object by rewriting them. An operation of the recovery set
+parse → authenticate → validate (the message's shape, then the operation's
+field rules) → request executions → validate again if a target changed the
+request → handler (one transaction) → response executions → answer. Path
+parameters are fixed by the URL: a target cannot redirect a call to another
+object by rewriting them. An operation of the recovery set
 (``Operation.recovery``) skips both execution steps.
 """
 
@@ -50,9 +51,12 @@ def _reject_nul(message: dict[str, Any]) -> None:
 def validate(op: Operation, message: dict[str, Any]) -> BaseModel:
     _reject_nul(message)
     try:
-        return op.request_model.model_validate(message)
+        model = op.request_model.model_validate(message)
     except ValidationError as exc:
         raise from_validation(exc, model=op.request_model) from exc
+    if op.check is not None:
+        op.check(model)
+    return model
 
 
 async def read_message(request: Request) -> dict[str, Any]:
@@ -126,7 +130,12 @@ class Pipeline:
         ctx = CallContext(
             caller, op.full_method, _subject(caller, (message, op.subject_field)), trace
         )
-        changed = None if op.recovery else await self.engine.run_request(ctx, message)
+
+        def check(changed: dict[str, Any]) -> dict[str, Any]:
+            checked = validate(op, {**changed, **path})
+            return checked.model_dump(by_alias=True, exclude_unset=True)
+
+        changed = None if op.recovery else await self.engine.run_request(ctx, message, check)
         if changed is not None:
             message = {**changed, **path}
             model = validate(op, message)

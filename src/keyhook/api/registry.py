@@ -5,6 +5,12 @@ its REST paths and ``POST /<full method>`` (the Connect protocol's unary JSON
 form). The interceptor chain, the execution conditions, and OpenAPI all read
 this one table.
 
+``check`` is the operation's field rules beyond the message's shape (an email
+that is an address, a password's length, a duration's range): the same domain
+functions its command applies, without I/O. The interceptor chain runs it right
+after the shape check, so no target is called with a message Keyhook would
+refuse, and again after a target changed the message.
+
 ``recovery`` marks the operations an administrator needs to find and undo a
 broken execution (the Actions API's recovery set, docs/operations.md). They are
 never wrapped by request or response executions, whatever the condition: a
@@ -39,6 +45,7 @@ class Operation:
     response_subject_field: str | None = None
     changes_actions: bool = False
     recovery: bool = False  # never wrapped by request/response executions (see above)
+    check: Callable[[Any], None] | None = None  # field rules, no I/O (see above)
 
     @property
     def service(self) -> str:

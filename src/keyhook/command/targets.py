@@ -62,12 +62,20 @@ class TargetCommands:
     def _seal_keys(self, keys: list[dict[str, Any]]) -> str:
         return self.w.box.seal(orjson.dumps(keys).decode())
 
-    async def create(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    def checked_new(
+        self, body: dict[str, Any]
+    ) -> tuple[str, str, float, rules.TargetType, bool, dict[str, str]]:
+        """CreateTarget's field rules, without I/O: name, endpoint, timeout, type,
+        interruptOnError and headers as they are stored."""
         name = rules.validate_name(body.get("name"))
         endpoint = self.w.policy.check_endpoint(body.get("endpoint"))  # type: ignore[arg-type]
         timeout = rules.validate_timeout(body.get("timeout"))
         kind, interrupt = rules.parse_target_type(body)
         headers = rules.validate_headers(body.get("headers"))
+        return name, endpoint, timeout, kind, interrupt, headers
+
+    async def create(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        name, endpoint, timeout, kind, interrupt, headers = self.checked_new(body)
         key = new_signing_key()
         target_id = self.w.ids.new()
         data: dict[str, Any] = {

@@ -44,6 +44,60 @@ class HumanUserInput:
     metadata: list[tuple[str, str]] = field(default_factory=list)
 
 
+# --- field rules, without I/O: the commands below apply them, and the API runs them
+# before any request execution's target sees the message (api.registry: ``check``).
+
+
+def checked_human_user(data: HumanUserInput) -> tuple[str, str]:
+    """AddHumanUser's field rules; the email and the user name as they are stored."""
+    email = rules.validate_email(data.email, "user.email.email")
+    user_name = rules.validate_user_name(data.user_name or email, "user.userName")
+    checked_metadata(data.metadata, "user.metadata")
+    if data.password is not None:
+        rules.validate_password(data.password, "user.password.password")
+    return email, user_name
+
+
+def checked_changes(changed: dict[str, Any]) -> dict[str, Any]:
+    """UpdateHumanUser's field rules, on its changes (``password`` among them)."""
+    if "email" in changed:
+        changed["email"] = rules.validate_email(changed["email"], "email.email")
+    if "userName" in changed:
+        changed["userName"] = rules.validate_user_name(changed["userName"], "username")
+    if changed.get("password") is not None:
+        rules.validate_password(changed["password"], "password.password")
+    return changed
+
+
+def checked_metadata(items: list[tuple[str, str]], field_name: str = "metadata") -> None:
+    for i, (key, value) in enumerate(items):
+        rules.validate_metadata_key(key, f"{field_name}[{i}].key")
+        if len(value) > rules.MAX_METADATA_VALUE:
+            raise field_error(
+                f"{field_name}[{i}].value",
+                "is too long",
+                f"at most {rules.MAX_METADATA_VALUE} characters",
+            )
+
+
+def checked_metadata_items(items: list[tuple[str, str]]) -> None:
+    """SetUserMetadata's field rules."""
+    if not items:
+        raise field_error("metadata", "is empty", "one or more {key, value} items")
+    checked_metadata(items)
+
+
+def checked_machine_user(user_name: str, name: str) -> tuple[str, str]:
+    """AddMachineUser's field rules; the user name and the name as they are stored."""
+    return rules.validate_machine_user_name(user_name, "userName"), rules.validate_machine_name(
+        name, "name"
+    )
+
+
+def checked_new_password(password: str) -> str:
+    return rules.validate_password(password, "newPassword.password")
+
+
 async def load_user(conn: Connection, instance_id: str, user_id: str) -> rules.User:
     """The user's write model as of this transaction.
 
@@ -116,13 +170,9 @@ class UserCommands:
         self.w = writer
 
     async def add_human_user(self, caller: Caller, data: HumanUserInput) -> dict[str, Any]:
-        email = rules.validate_email(data.email)
-        user_name = rules.validate_user_name(data.user_name or email)
-        for i, (key, _) in enumerate(data.metadata):
-            rules.validate_metadata_key(key, f"user.metadata[{i}].key")
+        email, user_name = checked_human_user(data)
         hashed = None
         if data.password is not None:
-            rules.validate_password(data.password, "user.password.password")
             hashed = await self.w.passwords.ahash(data.password)
         user_id = self.w.ids.new()
         event_data: dict[str, Any] = {
@@ -161,8 +211,7 @@ class UserCommands:
         description: str = "",
         access_token_type: str = rules.MACHINE_TOKEN_TYPES["ACCESS_TOKEN_TYPE_BEARER"],
     ) -> dict[str, Any]:
-        user_name = rules.validate_machine_user_name(user_name, "userName")
-        name = rules.validate_machine_name(name)
+        user_name, name = checked_machine_user(user_name, name)
         user_id = self.w.ids.new()
         async with self.w.db.write() as conn:
             await ensure_org(conn, caller, org_id)
@@ -263,11 +312,7 @@ class UserCommands:
     async def update_human_user(
         self, caller: Caller, user_id: str, changed: dict[str, Any]
     ) -> dict[str, Any]:
-        if "email" in changed:
-            changed["email"] = rules.validate_email(changed["email"])
-        if "userName" in changed:
-            changed["userName"] = rules.validate_user_name(changed["userName"], "username")
-        password = changed.pop("password", None)
+        password = checked_changes(changed).pop("password", None)
         async with self.w.db.write() as conn:
             user = await load_user(conn, caller.instance_id, user_id)
             user.ensure_human()
@@ -289,7 +334,6 @@ class UserCommands:
                     )
                 )
             if password is not None:
-                rules.validate_password(password, "password.password")
                 pending.append(
                     PendingEvent(
                         "user.human.password.changed",
@@ -360,7 +404,7 @@ class UserCommands:
     async def set_password(
         self, caller: Caller, user_id: str, password: str, current: str | None = None
     ) -> dict[str, Any]:
-        rules.validate_password(password, "newPassword.password")
+        checked_new_password(password)
         if current is not None:
             async with self.w.db.read() as conn:
                 stored_hash = (
@@ -399,16 +443,7 @@ class UserCommands:
     async def set_metadata(
         self, caller: Caller, user_id: str, items: list[tuple[str, str]]
     ) -> dict[str, Any]:
-        if not items:
-            raise field_error("metadata", "is empty", "one or more {key, value} items")
-        for i, (key, value) in enumerate(items):
-            rules.validate_metadata_key(key, f"metadata[{i}].key")
-            if len(value) > rules.MAX_METADATA_VALUE:
-                raise field_error(
-                    f"metadata[{i}].value",
-                    "is too long",
-                    f"at most {rules.MAX_METADATA_VALUE} characters",
-                )
+        checked_metadata_items(items)
         async with self.w.db.write() as conn:
             user = await load_user(conn, caller.instance_id, user_id)
             user.ensure_exists()
