@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import logging
 import signal
+import socket
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,10 @@ def start(
             settings, external_url=f"https://{settings.host}:{settings.port}"
         )
 
+    # Bound first: a taken port is said at once, before any set-up, and "listening" is
+    # printed only once it is true.
+    listener = _listen(settings.host, settings.port)
+
     async def run() -> None:
         try:
             core = await assemble(settings)
@@ -119,9 +125,31 @@ def start(
             ssl_keyfile=tls_key,
             **limits,
         )
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(config).serve(sockets=[listener])
 
     _run(run())
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host``:``port``, or a usage error that says what to do."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        listener = socket.socket(family, kind, proto)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(2048)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"port {port} on {host} is in use: another program (another Keyhook, such "
+                f"as a `make run` still running?) listens there. Stop it, or choose another "
+                f"port: --port {port + 1}, KEYHOOK_PORT={port + 1} or `make run PORT={port + 1}`"
+            ) from None
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    listener.set_inheritable(True)
+    return listener
 
 
 @main.command()
@@ -170,6 +198,26 @@ def events_doc() -> None:
     from keyhook.domain.events import events_markdown
 
     click.echo(events_markdown(), nl=False)
+
+
+@main.command("operations-doc")
+def operations_doc() -> None:
+    """Print docs/api.md's list of every service and operation, from the registry."""
+    import tempfile
+
+    from keyhook.api.reference import operations_markdown
+    from keyhook.api.server import build_registry
+    from keyhook.bootstrap import assemble
+
+    async def run() -> str:
+        with tempfile.TemporaryDirectory() as scratch:  # the registry needs a core
+            core = await assemble(from_environment({}, data_dir=Path(scratch)))
+            try:
+                return operations_markdown(build_registry(core))
+            finally:
+                await core.stop()
+
+    click.echo(asyncio.run(run()), nl=False)
 
 
 def _settings(**overrides: object) -> Settings:

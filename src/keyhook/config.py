@@ -8,6 +8,7 @@ environment, the environment over the default. Imports nothing of Keyhook but
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,7 @@ class HttpServerSettings:
     max_concurrency: int = 1000
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (a reverse proxy).
     forwarded_allow_ips: str = "127.0.0.1,::1"
+    access_log: bool = False  # a line per answered request (keyhook.api.access_log)
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,24 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+def _external_url(raw: str) -> str:
+    """``KEYHOOK_EXTERNAL_URL``: the scheme, host and port clients reach Keyhook at."""
+    if not raw:
+        return ""
+    parts = urllib.parse.urlsplit(raw.strip())
+    try:
+        parts.port  # noqa: B018 (raises on a port that is no number)
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise InvalidArgument(
+            f"KEYHOOK_EXTERNAL_URL={raw!r} is not an http:// or https:// URL of a host "
+            "(allowed: such as https://id.example.com or http://127.0.0.1:8080, the "
+            "address clients reach Keyhook at; it becomes the token issuer)"
+        )
+    return raw.strip().rstrip("/")
+
+
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -169,7 +189,7 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
         "database_url": env.get("KEYHOOK_DATABASE_URL", ""),
         "dev": _flag(env.get("KEYHOOK_DEV")),
         "allow_hosts": _split(env.get("KEYHOOK_ACTIONS_ALLOW_HOSTS")),
-        "external_url": env.get("KEYHOOK_EXTERNAL_URL", ""),
+        "external_url": _external_url(env.get("KEYHOOK_EXTERNAL_URL", "")),
         "max_response_bytes": _int(env, "KEYHOOK_ACTIONS_MAX_RESPONSE_BYTES", 1024 * 1024, 1),
         "target_sync_concurrency": _int(env, "KEYHOOK_ACTIONS_TARGET_SYNC_CONCURRENCY", 32, 1),
         "password_hashing": PasswordHashing(
@@ -207,6 +227,7 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
             forwarded_allow_ips=env.get(
                 "KEYHOOK_FORWARDED_ALLOW_IPS", HttpServerSettings.forwarded_allow_ips
             ),
+            access_log=_flag(env.get("KEYHOOK_ACCESS_LOG")),
         ),
         "retention": RetentionSettings(
             deliveries=env.get("KEYHOOK_RETENTION_DELIVERIES", RetentionSettings.deliveries),

@@ -421,8 +421,14 @@ CASES = [
         404,
         (UNKNOWN_ID, "does not exist"),
     ),
-    Case("target-id-of-letters", "GET", TARGETS + "/abcdef", 400, ("id", "[0-9]{1,19}")),
-    Case("user-id-of-letters", "POST", USERS + "/abcdef/lock", 400, ("userId", "[0-9]{1,19}")),
+    Case("target-id-of-letters", "GET", TARGETS + "/abcdef", 400, ("id", "1 to 19 ASCII digits")),
+    Case(
+        "user-id-of-letters",
+        "POST",
+        USERS + "/abcdef/lock",
+        400,
+        ("userId", "1 to 19 ASCII digits"),
+    ),
     Case("no-such-route", "GET", "/v2/nothing/here", 404, ("/v2/nothing/here", "/openapi.json")),
     Case("wrong-http-method", "PATCH", f"{USERS}/{UNKNOWN_ID}", 405, ("PATCH", "not allowed")),
     # --- authentication --------------------------------------------------------------------

@@ -185,6 +185,19 @@ class ActionsEngine:
             )
         else:
             outcome = await self._send_in_slot(target, payload, msg_id, trace)
+        if not outcome.ok:
+            # One line per failed call, for operators (docs/operations.md, "Logs"): ids,
+            # names and the outcome, never the payload, the endpoint or a header.
+            log.warning(
+                "target %s %r kind=%s trigger=%s call=%s: %s%s",
+                target.id,
+                target.name,
+                kind,
+                trigger,
+                msg_id,
+                outcome.error or "failed",
+                "" if target.interrupt_on_error else " (interruptOnError is off: the call goes on)",
+            )
         self.calllog.record(
             CallRecord(
                 id=self.calllog.ids.new(),

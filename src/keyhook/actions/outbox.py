@@ -203,7 +203,13 @@ class Outbox:
                 row["lease_owner"], row["lease_until"] = lease.owner, lease.until
                 due.append(
                     DueRow(
-                        row["id"], row["instance_id"], target_id, row["trigger"], row["payload"], 0
+                        row["id"],
+                        row["instance_id"],
+                        target_id,
+                        row["trigger"],
+                        row["payload"],
+                        0,
+                        row["kind"],
                     )
                 )
             handed.append((lease, due))

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
 from keyhook import errors
+from keyhook.api.messages import ID_PATTERN, shown
 
 log = logging.getLogger("keyhook.api")
 
@@ -79,7 +80,7 @@ def from_validation(
     details: list[dict[str, Any]] = []
     for item in exc.errors(include_url=False):
         field = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
-        detail: dict[str, Any] = {"field": field or "body", "problem": item["msg"]}
+        detail: dict[str, Any] = {"field": field or "body", "problem": _problem(item)}
         if item["type"] == "extra_forbidden":
             detail["problem"] = "is not a field of this message"
             allowed = _known_fields(model, tuple(item["loc"]))
@@ -91,6 +92,23 @@ def from_validation(
         for d in details[:5]
     )
     return errors.InvalidArgument(message or "the request is not valid", details=details)
+
+
+def _problem(item: Any) -> str:
+    """Pydantic's message for one error, in Keyhook's words where they say more: what
+    is wrong and what is allowed."""
+    kind, given = item["type"], item.get("input")
+    if kind == "missing":
+        return "is required"
+    if kind == "string_type":
+        return f"must be a JSON string, not {shown(given)}"
+    if kind == "timezone_aware":
+        return 'must be an RFC 3339 time with its offset, such as "2026-01-01T00:00:00Z"'
+    if kind in ("datetime_from_date_parsing", "datetime_parsing", "datetime_type"):
+        return f'must be an RFC 3339 time such as "2026-01-01T00:00:00Z", not {shown(given)}'
+    if kind == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") == ID_PATTERN:
+        return f"must be an id (1 to 19 ASCII digits), not {shown(given)}"
+    return str(item["msg"])
 
 
 def error_response(error: errors.KeyhookError) -> Response:

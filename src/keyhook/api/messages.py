@@ -32,7 +32,7 @@ Bool = Annotated[bool, Strict()]
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A wrong value as the client wrote it in JSON."""
     if isinstance(value, str):
         return f"the string {value!r}"
@@ -48,7 +48,7 @@ def _whole_number(value: object) -> object:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     raise PydanticCustomError(
-        "int_type", "must be a whole JSON number such as 3, not {got}", {"got": _shown(value)}
+        "int_type", "must be a whole JSON number such as 3, not {got}", {"got": shown(value)}
     )
 
 
@@ -60,7 +60,7 @@ def _whole_number_or_digits(value: object) -> object:
     raise PydanticCustomError(
         "int_type",
         'must be a whole JSON number such as 3 or a string of ASCII digits such as "3", not {got}',
-        {"got": _shown(value)},
+        {"got": shown(value)},
     )
 
 
@@ -69,8 +69,23 @@ Int = Annotated[int, BeforeValidator(_whole_number)]
 # A field ZITADEL encodes as a 64-bit number, which protobuf JSON writes as a
 # string: also a string of ASCII digits (what Keyhook writes back, e.g. "5").
 Int64 = Annotated[int, BeforeValidator(_whole_number_or_digits)]
-# Ids are decimal strings of up to 19 digits (DESIGN.md §3), as OpenAPI publishes.
-Id = Annotated[str, Field(pattern=r"^[0-9]{1,19}$")]
+# Ids are decimal strings of up to 19 digits, as OpenAPI publishes.
+ID_PATTERN = r"^[0-9]{1,19}$"
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+
+
+def _duration_text(value: object) -> object:
+    # A duration is text ("10s"), as protobuf JSON writes google.protobuf.Duration.
+    if isinstance(value, str):
+        return value
+    raise PydanticCustomError(
+        "duration_type",
+        'must be a duration string such as "10s", "500ms" or "1h30m", not {got}',
+        {"got": shown(value)},
+    )
+
+
+Duration = Annotated[str, BeforeValidator(_duration_text), Field(max_length=40)]
 
 
 def _in_utc(moment: datetime) -> datetime:
@@ -224,7 +239,7 @@ class AsyncOption(Message):
 class TargetFields(Message):
     name: str | None = Field(None, max_length=200)
     endpoint: str | None = Field(None, max_length=2048)
-    timeout: str | None = Field(None, max_length=40)
+    timeout: Duration | None = None
     rest_webhook: InterruptOption | None = None
     rest_call: InterruptOption | None = None
     rest_async: AsyncOption | None = None
@@ -234,7 +249,7 @@ class TargetFields(Message):
 class CreateTargetRequest(TargetFields):
     name: str = Field(max_length=200)
     endpoint: str = Field(max_length=2048)
-    timeout: str = Field(max_length=40)
+    timeout: Duration
 
 
 class IdRequest(Message):
@@ -243,7 +258,7 @@ class IdRequest(Message):
 
 class UpdateTargetRequest(TargetFields):
     id: Id
-    expiration_signing_key: str | None = Field(None, max_length=40)
+    expiration_signing_key: Duration | None = None
 
 
 class ListTargetsRequest(Message):

@@ -6,7 +6,11 @@ some 130 routes (every operation twice, the console, OIDC) that linear scan was
 without parameters, so those are looked up by ``(method, path)`` first. The
 answer is always the route Starlette's own scan would pick: a static route enters
 the dict only if no route before it matches its path in full, and every other
-request (parameters, 405, slash redirects, lifespan) takes Starlette's path.
+request (parameters, 405, slash redirects, lifespan) takes Starlette's path — with
+one exception: a request to an exact static path with a method no route declares
+for it is a ``405`` naming the methods the path takes (``GET
+/v2/actions/targets/search``: it takes POST), not a match of a parameter route
+(``GET /v2/actions/targets/{id}`` with the id ``search``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from starlette._utils import get_route_path
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
@@ -31,9 +36,18 @@ class StaticFirstRouter(Router):
                 if key not in self.static and not _shadowed(self.routes[:index], *key):
                     self.static[key] = route
 
+        # Which methods each static path takes: a request to one with another method is
+        # meant for it (GET /v2/actions/targets/search), not for a route with a
+        # parameter that happens to match it (GET /v2/actions/targets/{id}).
+        self.static_methods: dict[str, set[str]] = {}
+        for route in self.routes:
+            if isinstance(route, Route) and not route.param_convertors and route.methods:
+                self.static_methods.setdefault(route.path, set()).update(route.methods)
+
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            route = self.static.get((scope["method"], get_route_path(scope)))
+            path = get_route_path(scope)
+            route = self.static.get((scope["method"], path))
             if route is not None:
                 scope.setdefault("router", self)
                 scope["route"] = route
@@ -41,7 +55,26 @@ class StaticFirstRouter(Router):
                 scope["path_params"] = dict(scope.get("path_params", {}))
                 await route.handle(scope, receive, send)
                 return
+            allowed = self.static_methods.get(path)
+            if allowed and scope["method"] not in allowed | {"HEAD", "OPTIONS"}:
+                await _wrong_method(scope["method"], path, allowed)(scope, receive, send)
+                return
         await super().app(scope, receive, send)
+
+
+def _wrong_method(method: str, path: str, allowed: set[str]) -> Response:
+    takes = " or ".join(sorted(allowed))
+    return JSONResponse(
+        {
+            "code": "unimplemented",
+            "message": f"{method} is not allowed on {path}: it takes {takes} (see /openapi.json)",
+            "details": [
+                {"field": "method", "problem": f"{method} is not allowed", "allowed": takes}
+            ],
+        },
+        status_code=405,
+        headers={"Allow": ", ".join(sorted(allowed))},
+    )
 
 
 def _shadowed(earlier: Sequence[BaseRoute], method: str, path: str) -> bool:

@@ -16,6 +16,7 @@ from keyhook.api import (
     ops_sessions,
     ops_users,
 )
+from keyhook.api.access_log import AccessLog
 from keyhook.api.app import build_app
 from keyhook.api.pipeline import Pipeline
 from keyhook.api.registry import Registry
@@ -37,7 +38,7 @@ def build_registry(core: Core) -> Registry:
 
 def application(core: Core) -> ASGIApp:
     registry = build_registry(core)
-    return build_app(
+    app = build_app(
         registry,
         Pipeline(core.db, core.engine),
         core.db,
@@ -54,3 +55,4 @@ def application(core: Core) -> ASGIApp:
             *oidc_endpoints.routes(core.oidc, core.token_access),
         ],
     )
+    return AccessLog(app) if core.settings.http.access_log else app

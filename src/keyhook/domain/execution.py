@@ -11,6 +11,7 @@ is refused here with the reason.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -43,13 +44,41 @@ class Condition:
         return Condition(kind, scope, value)  # type: ignore[arg-type]
 
 
+def _close_names(value: str, valid: Collection[str]) -> list[str]:
+    """Up to three names ``value`` was probably meant to be: those of the same service
+    (or dotted group) whose last part is spelt nearly alike — a shared prefix such as
+    ``/zitadel.user.v2.UserService/`` makes every name look alike as a whole."""
+
+    def split(name: str) -> tuple[str, str]:
+        head, _, tail = name.rstrip("/").rpartition("/" if "/" in name else ".")
+        return head, tail
+
+    head, tail = split(value)
+    tails: dict[str, list[str]] = {}
+    for name in valid:
+        their_head, their_tail = split(name)
+        if their_head == head or not head:
+            tails.setdefault(their_tail.lower(), []).append(name)
+    matched = difflib.get_close_matches(tail.lower(), list(tails), n=3, cutoff=0.75)
+    close = [name for found in matched for name in sorted(tails[found])][:3]
+    # Else a slip elsewhere (the service's name): nearly the whole name alike.
+    return close or difflib.get_close_matches(value, list(valid), n=3, cutoff=0.92)
+
+
 def _not_found(what: str, value: str, valid: Collection[str], hint: str) -> NotFound:
-    shown = ", ".join(sorted(valid)[:60])
-    more = "" if len(valid) <= 60 else f", … ({len(valid)} in all, see {hint})"
-    return NotFound(
-        f"{what} {value!r} does not exist; valid: {shown}{more}",
-        details=[{"field": what, "problem": "unknown", "allowed": hint}],
-    )
+    """Unknown: the nearest names first ("did you mean"), then where the whole list is."""
+    close = _close_names(value, valid)
+    if close:
+        guess = " or ".join(repr(name) for name in close)
+        message = f"{what} {value!r} does not exist; did you mean {guess}? (all: {hint})"
+    else:
+        shown = ", ".join(sorted(valid)[:60])
+        more = "" if len(valid) <= 60 else f", … ({len(valid)} in all, see {hint})"
+        message = f"{what} {value!r} does not exist; valid: {shown}{more}"
+    detail: dict[str, Any] = {"field": what, "problem": "unknown", "allowed": hint}
+    if close:
+        detail["didYouMean"] = close
+    return NotFound(message, details=[detail])
 
 
 def parse_condition(

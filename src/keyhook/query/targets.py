@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from keyhook.clock import iso
+from keyhook.clock import iso, now
 from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.caller import Caller
 from keyhook.domain.execution import Condition
@@ -28,6 +28,13 @@ def target_to_wire(target: Target, created: Any, changed: Any) -> dict[str, Any]
         "endpoint": target.endpoint,
         "timeout": format_timeout(target.timeout),
         "signingKey": next((k.key for k in target.signing_keys if k.expires_at is None), ""),
+        # During a rotation's overlap the older keys still sign every call, until then
+        # (their values were shown when they were current).
+        "previousSigningKeys": [
+            {"expirationDate": iso(ends)}
+            for ends in sorted(k.expires_at for k in target.signing_keys if k.expires_at)
+            if ends > now()
+        ],
         "headers": {name: MASK for name in target.headers},
         "paused": target.paused,
     }
@@ -84,15 +91,26 @@ class TargetQueries:
         )
         async with self.db.read() as conn:
             total, rows = await count_and_rows(conn, search, "condition_key", offset, limit)
-            executions = [
-                {
-                    "condition": Condition.from_key(r.condition_key).to_wire(),
-                    "targets": orjson.loads(r.target_ids),
-                    "creationDate": iso(r.created_at),
-                    "changeDate": iso(r.changed_at),
-                }
-                for r in rows
-            ]
+            names = {
+                r.id: r.name
+                for r in await conn.execute(
+                    "SELECT id, name FROM targets WHERE instance_id = :instance_id",
+                    {"instance_id": caller.instance_id},
+                )
+            }
+            executions = []
+            for r in rows:
+                target_ids = orjson.loads(r.target_ids)
+                executions.append(
+                    {
+                        "condition": Condition.from_key(r.condition_key).to_wire(),
+                        "targets": target_ids,
+                        # Keyhook's addition: which target each id is, in the same order.
+                        "targetNames": [names.get(t, "") for t in target_ids],
+                        "creationDate": iso(r.created_at),
+                        "changeDate": iso(r.changed_at),
+                    }
+                )
         return {
             "pagination": pagination(total, limit),
             "executions": executions,

@@ -353,6 +353,8 @@ class DeliveryWorker:
                 timed_out=timed_out,
                 retry_after=retry_after,
             )
+        if verdict.action != "done":
+            _log_failure(item, target, verdict, error or f"the target answered {status}")
         attempt = {
             "id": self.ids.new(),
             "delivery_id": item.id,
@@ -452,7 +454,10 @@ class DeliveryWorker:
                 log.warning("delivery %s is left to its lease: %r", outcome.delivery_id, exc)
 
     def _note_due(self, delay: float) -> None:
-        heapq.heappush(self._due, time.monotonic() + delay)
+        due = time.monotonic() + delay
+        if not self._due or due < self._due[0]:
+            self._wake.set()  # the claim loop may be asleep until a later moment
+        heapq.heappush(self._due, due)
 
     async def _append_failures(self, conn: Connection, failed: list[Result]) -> None:
         for result in failed:
@@ -490,6 +495,22 @@ class DeliveryWorker:
         except KeyhookError as error:  # deleted meanwhile, or changed concurrently
             log.warning("pausing target %s failed: %s", target_id, error.message)
         self.catalog.invalidate()
+
+
+def _log_failure(item: DueRow, target: Target | None, verdict: Verdict, outcome: str) -> None:
+    """One WARNING line per failed attempt (docs/operations.md, "Logs"): ids, names, the
+    outcome and what happens next; never the payload, the endpoint or a header."""
+    name = repr(target.name) if target is not None else "(deleted)"
+    head = (
+        f"target {item.target_id} {name} kind={item.kind} trigger={item.trigger} "
+        f"delivery={item.id} attempt={item.attempts + 1}: {outcome}"
+    )
+    if verdict.action == "retry":
+        log.warning("%s; retried in %.1fs", head, verdict.delay)
+    elif verdict.action == "give_up":
+        log.warning("%s; failed for good (attempts=%d)", head, item.attempts + 1)
+    else:
+        log.warning("%s; the target is paused, its deliveries wait until it is resumed", head)
 
 
 def _system(instance_id: str) -> Caller:

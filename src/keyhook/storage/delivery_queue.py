@@ -69,7 +69,7 @@ _PENDING_TARGETS = (
 TARGETS_PER_CLAIM = 256
 # One target's due deliveries, oldest first: a range of the same index.
 _DUE_OF_TARGET_SQLITE = (
-    "SELECT id, instance_id, target_id, trigger, payload, attempts FROM deliveries "
+    "SELECT id, instance_id, target_id, trigger, payload, attempts, kind FROM deliveries "
     "WHERE status = 'pending' AND target_id = :target_id AND next_attempt_at <= :at "
     "AND (lease_until IS NULL OR lease_until < :at) "
     "ORDER BY next_attempt_at LIMIT :cap"
@@ -87,7 +87,7 @@ _CLAIM_POSTGRES = (
     "UPDATE deliveries SET lease_owner = :owner, lease_until = :until FROM due "
     "WHERE deliveries.id = due.id RETURNING deliveries.id, deliveries.instance_id, "
     "deliveries.target_id, deliveries.trigger, deliveries.payload, deliveries.attempts, "
-    "deliveries.next_attempt_at"
+    "deliveries.kind, deliveries.next_attempt_at"
 )
 
 _LEASE_SQLITE = (
@@ -144,6 +144,7 @@ class DueRow:
     trigger: str
     payload: str
     attempts: int
+    kind: str = "event"  # or "request" / "response": a restAsync call of an execution
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,7 @@ class DeliveryQueue:
             ordered = sorted(rows, key=lambda row: (row["next_attempt_at"], row["id"]))
             found = [
                 DueRow(row["id"], row["instance_id"], row["target_id"], row["trigger"],
-                       row["payload"], row["attempts"])
+                       row["payload"], row["attempts"], row["kind"])
                 for row in ordered
             ]  # fmt: skip
         else:
