@@ -11,7 +11,17 @@ from keyhook.errors import InvalidArgument
 
 
 @pytest.mark.parametrize(
-    "wrong", ["notaurl", "ftp://id.example.com", "https://", "https://x:port", "https://x/?a=1"]
+    "wrong",
+    [
+        "notaurl",
+        "ftp://id.example.com",
+        "https://",
+        "https://x:port",
+        "https://x/?a=1",
+        "https://id.example.com?",
+        "https://id.example.com/#",
+        "https://admin:s3cret@id.example.com",
+    ],
 )
 def test_an_external_url_that_is_no_http_url_of_a_host_is_refused(
     tmp_path: Path, wrong: str
@@ -20,6 +30,7 @@ def test_an_external_url_that_is_no_http_url_of_a_host_is_refused(
         from_environment({"KEYHOOK_EXTERNAL_URL": wrong}, data_dir=tmp_path)
     assert "KEYHOOK_EXTERNAL_URL" in refused.value.message
     assert "https://id.example.com" in refused.value.message  # what is allowed
+    assert "s3cret" not in refused.value.message
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,7 @@ def start(
             core = await assemble(settings)
         except KeyhookError as error:
             raise click.ClickException(error.message) from None
+        listener.listen(2048)
         click.echo(f"Keyhook {__version__} listening on {scheme}://{settings.host}:{settings.port}")
         token_file = core.admin_token_path.resolve()
         if core.first_start:
@@ -131,16 +132,17 @@ def start(
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host``:``port``, or a usage error that says what to do."""
+    """A socket bound to ``host``:``port`` (IPv6 when the host has a colon, as uvicorn
+    does), or a usage error that says what to do. It listens only once the server
+    is set up (``listen()`` before ``serve``): until then a connection is refused,
+    not accepted and left waiting."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        listener = socket.socket(family, kind, proto)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(address)
-        listener.listen(2048)
+        listener.bind((host, port))
     except OSError as exc:
+        listener.close()
         if exc.errno == errno.EADDRINUSE:
             raise click.ClickException(
                 f"port {port} on {host} is in use: another program (another Keyhook, such "

@@ -150,20 +150,30 @@ def _split(value: str | None) -> tuple[str, ...]:
 
 def _external_url(raw: str) -> str:
     """``KEYHOOK_EXTERNAL_URL``: the scheme, host and port clients reach Keyhook at."""
-    if not raw:
+    value = raw.strip()
+    if not value:
         return ""
-    parts = urllib.parse.urlsplit(raw.strip())
+    parts = urllib.parse.urlsplit(value)
     try:
-        parts.port  # noqa: B018 (raises on a port that is no number)
+        port_ok = parts.port is None or parts.port > 0
     except ValueError:
-        parts = parts._replace(netloc="")
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        port_ok = False
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not port_ok
+        or parts.username is not None
+        or "?" in value
+        or "#" in value
+    ):
+        # The value is not repeated: it may hold a password.
         raise InvalidArgument(
-            f"KEYHOOK_EXTERNAL_URL={raw!r} is not an http:// or https:// URL of a host "
-            "(allowed: such as https://id.example.com or http://127.0.0.1:8080, the "
-            "address clients reach Keyhook at; it becomes the token issuer)"
+            "KEYHOOK_EXTERNAL_URL is not an http:// or https:// URL of a host without "
+            "user, query or fragment (allowed: such as https://id.example.com or "
+            "http://127.0.0.1:8080, the address clients reach Keyhook at; it becomes the "
+            "token issuer)"
         )
-    return raw.strip().rstrip("/")
+    return value.rstrip("/")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:

@@ -100,3 +100,48 @@ async def test_a_valid_message_still_reaches_the_target(
     reply = await api.post("/v2/users/human", human(password={"password": "long enough"}))
     assert reply.status == 200, reply.raw
     assert len(receiver.on(path)) == 1
+
+
+OTHERS = [
+    (
+        "/zitadel.project.v2beta.ProjectService/CreateProject",
+        "/v2beta/projects",
+        {"name": "   "},
+        "name",
+    ),
+    (
+        "/zitadel.app.v2beta.AppService/CreateApplication",
+        "/v2beta/applications",
+        {
+            "projectId": "1",
+            "name": "web",
+            "oidcRequest": {"redirectUris": ["javascript:alert(1)"]},
+        },
+        "redirectUris",
+    ),
+    (
+        "/zitadel.action.v2.ActionService/ReplayTargetDeliveries",
+        "/v2/actions/targets/1/replay",
+        {"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+        "to",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), OTHERS, ids=[o[0] for o in OTHERS])
+async def test_other_operations_check_their_fields_before_any_target(
+    clean_actions: Api,
+    receiver: Receiver,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    api = clean_actions
+    hook = f"/check-{secrets.token_hex(3)}"
+    target = await api.create_target(receiver.endpoint(hook), interrupt=True)
+    await api.set_execution({"request": {"method": method}}, [target["id"]])
+    reply = await api.post(path, body)
+    assert reply.status == 400, reply.raw
+    assert field in reply.body["message"], reply.body
+    assert receiver.on(hook) == [], "the target was called"

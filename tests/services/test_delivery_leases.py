@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from keyhook.actions.transport import MockTransport, OutboundRequest, OutboundResponse
+from keyhook.command.targets import TargetCommands
 from keyhook.services.delivery import SEND_MARGIN
 from tests.support.worker import pending_deliveries
 
@@ -49,11 +50,46 @@ async def test_a_delivery_whose_lease_would_end_during_the_call_is_let_go(
         assert len(sent) == 1
         assert [result.claimed.id for result in worker._results] == [fresh.id]
         assert pending.target_id not in worker._waiting
-        # The one let go keeps its lease until it ends: no other worker sends it meanwhile.
+        # The one let go is given back at once, unsent: any worker may claim it now.
+        assert worker._releasing is not None
+        await worker._releasing
         async with pending.core.db.read() as conn:
             row = (
                 await conn.execute(
-                    "SELECT lease_owner, attempts FROM deliveries WHERE id = :id", {"id": stale.id}
+                    "SELECT lease_owner, attempts, status FROM deliveries WHERE id = :id",
+                    {"id": stale.id},
                 )
             ).one()
-        assert (row.lease_owner, row.attempts) == (worker.owner, 0)
+        assert (row.lease_owner, row.attempts, row.status) == (None, 0, "pending")
+
+
+async def test_a_call_is_not_started_when_the_targets_timeout_grew_past_the_lease(
+    tmp_path: Path,
+) -> None:
+    """The check before the call uses the target as it is now: a timeout raised since
+    the claim (the worker was full, no claim refreshed it) must still fit the lease."""
+    sent: list[OutboundRequest] = []
+
+    async def ok(request: OutboundRequest) -> OutboundResponse:
+        sent.append(request)
+        return OutboundResponse(200, b'{"status":"success"}')
+
+    async with pending_deliveries(tmp_path, MockTransport(ok), 1, timeout="3s") as pending:
+        worker = pending.worker
+        [item], _, _ = await worker._claim(10)
+        # 5 s of lease left: room for a 3 s call, not for the 60 s the target now has.
+        await TargetCommands(pending.core.writer).update(
+            pending.admin, pending.target_id, {"timeout": "60s"}
+        )
+        pending.core.engine.catalog.invalidate()
+        assert await worker._attempt(item, time.monotonic() + 5) is None
+        assert sent == []
+        assert worker._releasing is not None
+        await worker._releasing
+        async with pending.core.db.read() as conn:
+            owner = (
+                await conn.execute(
+                    "SELECT lease_owner FROM deliveries WHERE id = :id", {"id": item.id}
+                )
+            ).scalar()
+        assert owner is None

@@ -22,7 +22,11 @@ async def test_a_refused_row_is_isolated_and_the_others_are_recorded(tmp_path: P
         core, worker = pending.core, pending.worker
         claimed, _, _ = await worker._claim(10)
         assert len(claimed) == 5
-        results = [await worker._attempt(item) for item in claimed]
+        results = []
+        for item in claimed:
+            result = await worker._attempt(item)
+            assert result is not None
+            results.append(result)
         # The last result's attempt reuses the first one's id: the database refuses it.
         poisoned = dataclasses.replace(
             results[-1], attempt={**results[-1].attempt, "id": results[0].attempt["id"]}

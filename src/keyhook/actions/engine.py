@@ -34,7 +34,7 @@ from keyhook.domain.claims import Complement
 from keyhook.domain.execution import Kind
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.payload import redact, restore_secrets
-from keyhook.domain.target import Target, TargetType
+from keyhook.domain.target import Target, TargetType, loggable
 from keyhook.errors import TargetError
 
 log = logging.getLogger("keyhook.actions")
@@ -195,7 +195,7 @@ class ActionsEngine:
                 kind,
                 trigger,
                 msg_id,
-                outcome.error or "failed",
+                loggable(outcome.error or "failed"),
                 "" if target.interrupt_on_error else " (interruptOnError is off: the call goes on)",
             )
         self.calllog.record(

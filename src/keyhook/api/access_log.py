@@ -1,8 +1,9 @@
 """The access log: one line per answered HTTP request, when ``KEYHOOK_ACCESS_LOG=1``.
 
 ``<client> "<method> <path>" <status> <ms>ms`` on the ``keyhook.access`` logger
-at INFO. The path is written without its query string: a query may carry a
-token (``id_token_hint``) or a login's state. Pure ASGI: answers pass through
+at INFO. The path is written without its query string (a query may carry a
+token, ``id_token_hint``, or a login's state) and percent-encoded again, so a
+request cannot write a line break or a quote into the log. Pure ASGI: answers pass through
 unbuffered.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -41,7 +43,7 @@ class AccessLog:
                 '%s "%s %s" %s %.1fms',
                 client[0] if client else "-",
                 scope["method"],
-                scope["path"],
+                urllib.parse.quote(scope["path"], safe="/:@!$&'()*+,;=-._~"),
                 status or "-",
                 (time.perf_counter() - started) * 1000,
             )

@@ -11,7 +11,7 @@ from typing import Any
 
 from keyhook.api import messages as m
 from keyhook.api.registry import Operation, Registry
-from keyhook.command.deliveries import DeliveryCommands
+from keyhook.command.deliveries import DeliveryCommands, checked_range
 from keyhook.command.targets import TargetCommands
 from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
@@ -108,6 +108,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             m.ReplayDeliveriesRequest,
             replay,
             "Send a target's deliveries created in a time range again",
+            check=lambda req: checked_range(req.since, req.until),
         ),
         Operation(
             SERVICE + "PauseTarget",

@@ -7,14 +7,40 @@ from typing import Any
 
 from keyhook.api import messages as m
 from keyhook.api.registry import Operation, Registry
-from keyhook.command.projects import ProjectCommands
+from keyhook.command.projects import ProjectCommands, checked_name
 from keyhook.command.writer import Writer
-from keyhook.domain.application import oidc_settings
+from keyhook.domain.application import OidcSettings, oidc_settings
 from keyhook.domain.caller import Caller
 from keyhook.query.projects import ProjectQueries
 
 PROJECTS = "/zitadel.project.v2beta.ProjectService/"
 APPS = "/zitadel.app.v2beta.AppService/"
+
+
+def _oidc_settings(req: m.CreateApplicationRequest) -> OidcSettings:
+    o = req.oidc_request
+    return oidc_settings(
+        app_type=o.app_type,
+        auth_method=o.auth_method_type,
+        grant_types=o.grant_types,
+        response_types=o.response_types,
+        redirect_uris=o.redirect_uris,
+        post_logout_redirect_uris=o.post_logout_redirect_uris,
+        access_token_type=o.access_token_type,
+        dev_mode=o.dev_mode,
+    )
+
+
+# Field rules (api.registry: ``check``), run before any request target sees the message.
+
+
+def _check_create_project(req: m.CreateProjectRequest) -> None:
+    checked_name(req.name)
+
+
+def _check_create_app(req: m.CreateApplicationRequest) -> None:
+    checked_name(req.name)
+    _oidc_settings(req)
 
 
 def register(registry: Registry, writer: Writer) -> None:
@@ -35,17 +61,7 @@ def register(registry: Registry, writer: Writer) -> None:
         return await commands.delete_project(caller, req.id)
 
     async def create_app(caller: Caller, req: m.CreateApplicationRequest) -> dict[str, Any]:
-        o = req.oidc_request
-        settings = oidc_settings(
-            app_type=o.app_type,
-            auth_method=o.auth_method_type,
-            grant_types=o.grant_types,
-            response_types=o.response_types,
-            redirect_uris=o.redirect_uris,
-            post_logout_redirect_uris=o.post_logout_redirect_uris,
-            access_token_type=o.access_token_type,
-            dev_mode=o.dev_mode,
-        )
+        settings = _oidc_settings(req)
         return await commands.create_oidc_app(caller, req.project_id, req.name, settings)
 
     async def get_app(caller: Caller, req: m.ApplicationIdRequest) -> dict[str, Any]:
@@ -64,6 +80,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.CreateProjectRequest,
             create_project,
             "Create a project",
+            check=_check_create_project,
         ),
         Operation(
             PROJECTS + "GetProject",
@@ -92,6 +109,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.CreateApplicationRequest,
             create_app,
             "Create an OIDC application (the client secret is shown once)",
+            check=_check_create_app,
         ),
         Operation(
             APPS + "GetApplication",

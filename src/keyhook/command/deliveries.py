@@ -28,6 +28,12 @@ _REPLAY = (
 )
 
 
+def checked_range(since: datetime, until: datetime | None) -> None:
+    """ReplayTargetDeliveries' field rules (no I/O)."""
+    if until is not None and until <= since:
+        raise field_error("to", "must be after from")
+
+
 class DeliveryCommands:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -58,8 +64,7 @@ class DeliveryCommands:
         until: datetime | None,
         only_failed: bool,
     ) -> dict[str, Any]:
-        if until is not None and until <= since:
-            raise field_error("to", "must be after from")
+        checked_range(since, until)
         at = now()
         sql = _REPLAY
         params: dict[str, Any] = {

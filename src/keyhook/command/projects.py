@@ -37,14 +37,20 @@ async def _project(conn: Connection, caller: Caller, project_id: str) -> Any:
     return row
 
 
+def checked_name(name: str) -> str:
+    """A project's or an application's name as stored (field rules, no I/O)."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise field_error("name", "must be 1-200 characters")
+    return name
+
+
 class ProjectCommands:
     def __init__(self, writer: Writer) -> None:
         self.w = writer
 
     async def create_project(self, caller: Caller, name: str, org_id: str) -> dict[str, Any]:
-        name = name.strip()
-        if not name or len(name) > 200:
-            raise field_error("name", "must be 1-200 characters")
+        name = checked_name(name)
         project_id = self.w.ids.new()
         async with self.w.db.write() as conn:
             await ensure_org(conn, caller, org_id)
@@ -110,9 +116,7 @@ class ProjectCommands:
     async def create_oidc_app(
         self, caller: Caller, project_id: str, name: str, settings: OidcSettings
     ) -> dict[str, Any]:
-        name = name.strip()
-        if not name or len(name) > 200:
-            raise field_error("name", "must be 1-200 characters")
+        name = checked_name(name)
         app_id = self.w.ids.new()
         secret = None if settings.public else secrets.token_urlsafe(48)
         # argon2 on purpose (a leaked table must not reveal usable secrets), and outside

@@ -196,3 +196,10 @@ def target_from_record(record: Mapping[Any, Any], box: SecretBox) -> Target:
             for k in keys
         ),
     )
+
+
+def loggable(text: str, limit: int = 300) -> str:
+    """A receiver's text fit for one log line: control characters escaped, at most
+    ``limit`` characters (a target's message is the receiver's to choose)."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
+    return shown + ("…" if len(text) > limit else "")

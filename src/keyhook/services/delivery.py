@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import heapq
 import logging
+import math
 import os
 import secrets
 import socket
@@ -38,7 +39,7 @@ from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.retry import RetryPolicy, Verdict, decide, retry_after_seconds
-from keyhook.domain.target import Target
+from keyhook.domain.target import Target, loggable
 from keyhook.errors import KeyhookError
 from keyhook.eventstore.store import PendingEvent
 from keyhook.ids import IdGenerator
@@ -111,6 +112,9 @@ class DeliveryWorker:
         self._loops: list[asyncio.Task[None]] = []
         self._listener: Any = None
         self._longest_timeout = 0.0  # of any target, as the last claim saw the catalog
+        self._offered: dict[str, int] = {}  # handed-over deliveries offered, not yet taken
+        self._let_go: list[str] = []  # held deliveries whose lease ran short, to give back
+        self._releasing: asyncio.Task[None] | None = None
         self._running = False  # between start() and stop(): takes deliveries handed over
         # Claimed, not yet started, each with the moment (monotonic) its lease ends.
         self._waiting: dict[str, deque[tuple[DueRow, float]]] = {}
@@ -155,6 +159,9 @@ class DeliveryWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await loop
         await self._flush()
+        if self._releasing is not None:
+            with contextlib.suppress(Exception):
+                await self._releasing
         await self._release_own_leases()
         await self.queue.close()
         if self._listener is not None:
@@ -184,6 +191,10 @@ class DeliveryWorker:
                 except Exception:  # keep the worker alive through a database hiccup
                     log.exception("claiming deliveries failed")
                     await asyncio.sleep(self.config.poll_interval)
+                if not claimed and not self._inflight:
+                    # Idle: an offer whose transaction rolled back is never taken, so what
+                    # is still counted as offered is forgotten here (it only holds back).
+                    self._offered.clear()
                 for item in claimed:
                     self._waiting.setdefault(item.target_id, deque()).append((item, lease_ends))
                 self._start_ready()
@@ -216,17 +227,41 @@ class DeliveryWorker:
                 and (self._inflight.get(target_id, 0) < self.config.target_concurrency)
             ):
                 item, lease_ends = queue.popleft()
-                if lease_ends - moment < self._longest_timeout + SEND_MARGIN:
+                if lease_ends - moment < self._timeout_of(target_id) + SEND_MARGIN:
                     # Waited so long (a slow target) that its lease could end mid-call and
-                    # another worker send it too: let it go; it is claimed again after.
+                    # another worker send it too: give it back, to be claimed again.
+                    self._give_back(item.id)
                     continue
                 self._inflight[target_id] = self._inflight.get(target_id, 0) + 1
                 running += 1
-                task = asyncio.create_task(self._deliver(item))
+                task = asyncio.create_task(self._deliver(item, lease_ends))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             if not queue:
                 del self._waiting[target_id]
+
+    def _timeout_of(self, target_id: str) -> float:
+        """The target's timeout as the catalog in memory has it, else the longest."""
+        snapshot = self.catalog.held()
+        target = snapshot.targets.get(target_id) if snapshot is not None else None
+        return target.timeout if target is not None else self._longest_timeout
+
+    def _give_back(self, delivery_id: str) -> None:
+        """Release a held delivery's lease now rather than when it ends."""
+        self._let_go.append(delivery_id)
+        if self._releasing is None or self._releasing.done():
+            self._releasing = asyncio.create_task(self._release_let_go())
+
+    async def _release_let_go(self) -> None:
+        while self._let_go:
+            ids, self._let_go = self._let_go, []
+            try:
+                async with self.queue.transaction() as conn:
+                    await self.queue.release(conn, ids, self.owner)
+            except Exception:  # their leases end by themselves
+                log.exception("giving back %d delivery leases failed", len(ids))
+                return
+        self._wake.set()  # claimable again: perhaps by this worker
 
     async def _sleep(self) -> None:
         moment = time.monotonic()
@@ -246,12 +281,12 @@ class DeliveryWorker:
     async def _claim(self, limit: int) -> tuple[list[DueRow], bool, float]:
         """Claimed deliveries, whether more are due now, and when (monotonic) their
         lease ends."""
-        at = now()
+        at, moment = now(), time.monotonic()  # one moment: the lease is counted from it
         snapshot = await self.catalog.current()
         longest = max((target.timeout for target in snapshot.targets.values()), default=0.0)
         self._longest_timeout = longest
         lease = max(self.config.lease_min, longest + LEASE_MARGIN)
-        lease_ends = time.monotonic() + lease
+        lease_ends = moment + lease
         # Per target this process holds one round in flight and more claimed, waiting to
         # start the moment a slot frees; it claims again once half of that is used. So a
         # claim brings several rounds at once rather than one delivery per finished one,
@@ -273,13 +308,19 @@ class DeliveryWorker:
         if not self._running or self._stopping or target.paused:
             return None
         hold = HOLD_ROUNDS * self.config.target_concurrency
-        room = min(hold // 2 - self._held(target.id), self._hold_limit() - self._held_total())
+        offered = self._offered.get(target.id, 0)  # in transactions not yet committed
+        room = min(
+            hold // 2 - self._held(target.id) - offered,
+            self._hold_limit() - self._held_total() - sum(self._offered.values()),
+        )
         if room <= 0:
             return None
         self._longest_timeout = max(self._longest_timeout, target.timeout)
         lease = max(self.config.lease_min, self._longest_timeout + LEASE_MARGIN)
-        lease_ends = time.monotonic() + lease
-        return Lease(self.owner, now() + timedelta(seconds=lease), lease_ends), min(count, room)
+        at, moment = now(), time.monotonic()
+        taken = min(count, room)
+        self._offered[target.id] = offered + taken
+        return Lease(self.owner, at + timedelta(seconds=lease), moment + lease), taken
 
     def take(self, rows: Sequence[DueRow], lease: Lease) -> None:
         """Committed deliveries leased to this worker by :meth:`offer`: sent like
@@ -287,13 +328,20 @@ class DeliveryWorker:
         the lease ends)."""
         for row in rows:
             self._waiting.setdefault(row.target_id, deque()).append((row, lease.ends))
+            left = self._offered.get(row.target_id, 0) - 1
+            if left > 0:
+                self._offered[row.target_id] = left
+            else:
+                self._offered.pop(row.target_id, None)
         self._start_ready()
 
     # --- sending ---------------------------------------------------------------------
 
-    async def _deliver(self, item: DueRow) -> None:
+    async def _deliver(self, item: DueRow, lease_ends: float) -> None:
         try:
-            result = await self._attempt(item)
+            result = await self._attempt(item, lease_ends)
+            if result is None:
+                return  # given back: its lease had no room for the call
             # Appended only now: the flush swaps in a new list while attempts are awaited.
             self._results.append(result)
             if len(self._results) >= FLUSH_BATCH:
@@ -310,13 +358,18 @@ class DeliveryWorker:
             if self._held(item.target_id) == HOLD_ROUNDS * self.config.target_concurrency // 2:
                 self._wake.set()  # just crossed the top-up mark
 
-    async def _attempt(self, item: DueRow) -> Result:
+    async def _attempt(self, item: DueRow, lease_ends: float = math.inf) -> Result | None:
+        """The attempt's result; None if the lease has no room left for the call (with the
+        target's timeout as it is now), the delivery then given back unsent."""
         started_at = now()
         started = time.perf_counter()
         target = (await self.catalog.current()).targets.get(item.target_id)
         if target is None:  # created moments ago by another process: look again, not cached
             self.catalog.invalidate()
             target = (await self.catalog.current()).targets.get(item.target_id)
+        if target is not None and lease_ends - time.monotonic() < target.timeout + SEND_MARGIN:
+            self._give_back(item.id)
+            return None
         status: int | None = None
         error: str | None = None
         kept: str | None = None
@@ -503,7 +556,7 @@ def _log_failure(item: DueRow, target: Target | None, verdict: Verdict, outcome:
     name = repr(target.name) if target is not None else "(deleted)"
     head = (
         f"target {item.target_id} {name} kind={item.kind} trigger={item.trigger} "
-        f"delivery={item.id} attempt={item.attempts + 1}: {outcome}"
+        f"delivery={item.id} attempt={item.attempts + 1}: {loggable(outcome)}"
     )
     if verdict.action == "retry":
         log.warning("%s; retried in %.1fs", head, verdict.delay)

@@ -95,6 +95,16 @@ _LEASE_SQLITE = (
     "WHERE id IN (SELECT value FROM json_each(:ids))"
 )
 
+# Leases given back before they end (a held delivery let go): claimable again at once.
+_RELEASE_SQLITE = (
+    "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE status = 'pending' "
+    "AND lease_owner = :owner AND id IN (SELECT value FROM json_each(:ids))"
+)
+_RELEASE_POSTGRES = (
+    "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE status = 'pending' "
+    "AND lease_owner = :owner AND id = ANY(CAST(:ids AS TEXT[]))"
+)
+
 _RECORD_SQLITE = (
     "UPDATE deliveries SET status = :status, attempts = :attempts, "
     "next_attempt_at = :next_attempt_at, last_status_code = :status_code, last_error = :error, "
@@ -309,6 +319,13 @@ class DeliveryQueue:
             taken[row.target_id] = taken.get(row.target_id, 0) + 1
         more = any(taken.get(target, 0) >= cap for target, cap in caps.items())
         return found, more
+
+    async def release(self, conn: Connection, ids: Sequence[str], owner: str) -> None:
+        """Give back ``owner``'s leases of the pending deliveries ``ids``."""
+        if conn.is_sqlite:
+            await conn.execute(_RELEASE_SQLITE, {"owner": owner, "ids": _json_list(ids)})
+        else:
+            await conn.execute(_RELEASE_POSTGRES, {"owner": owner, "ids": Array(list(ids))})
 
     async def record(
         self,
