@@ -80,6 +80,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             "Create a target",
             changes_actions=True,
             check=check_create_target,
+            permission="action.target.write",
         ),
         Operation(
             SERVICE + "GetTarget",
@@ -88,6 +89,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             get_target,
             "Get a target",
             recovery=True,
+            permission="action.target.read",
         ),
         Operation(
             SERVICE + "UpdateTarget",
@@ -97,6 +99,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             "Change a target or rotate its key",
             changes_actions=True,
             recovery=True,
+            permission="action.target.write",
         ),
         Operation(
             SERVICE + "DeleteTarget",
@@ -106,6 +109,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             "Delete a target",
             changes_actions=True,
             recovery=True,
+            permission="action.target.delete",
         ),
         Operation(
             SERVICE + "ListTargets",
@@ -114,6 +118,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             list_targets,
             "Search targets",
             recovery=True,
+            permission="action.target.read",
         ),
         Operation(
             SERVICE + "SetExecution",
@@ -123,6 +128,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             "Set (or with no targets remove) an execution",
             changes_actions=True,
             recovery=True,
+            permission="action.execution.write",
         ),
         Operation(
             SERVICE + "ListExecutions",
@@ -131,6 +137,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             list_executions,
             "Search executions",
             recovery=True,
+            permission="action.execution.read",
         ),
         Operation(
             SERVICE + "ListExecutionMethods",
@@ -139,6 +146,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             list_methods,
             "Methods a request/response condition may name",
             recovery=True,
+            permission="action.execution.read",
         ),
         Operation(
             SERVICE + "ListExecutionServices",
@@ -147,6 +155,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             list_services,
             "Services a request/response condition may name",
             recovery=True,
+            permission="action.execution.read",
         ),
         Operation(
             SERVICE + "ListExecutionFunctions",
@@ -155,6 +164,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             list_functions,
             "Functions a function condition may name",
             recovery=True,
+            permission="action.execution.read",
         ),
         Operation(
             SERVICE + "ListExecutionEvents",
@@ -163,6 +173,7 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             list_events,
             "Events and groups an event condition may name",
             recovery=True,
+            permission="action.execution.read",
         ),
     ):
         registry.add(op)

@@ -79,6 +79,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             m.ListDeliveriesRequest,
             list_deliveries,
             "Search deliveries by target, trigger, status and creation time",
+            permission="action.delivery.read",
         ),
         Operation(
             SERVICE + "ListTargetCalls",
@@ -87,6 +88,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             list_calls,
             "Search the record of synchronous target calls, newest first",
             recovery=True,
+            permission="action.delivery.read",
         ),
         Operation(
             SERVICE + "GetDelivery",
@@ -94,6 +96,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             m.IdRequest,
             get_delivery,
             "Get a delivery with its payload and every attempt",
+            permission="action.delivery.read",
         ),
         Operation(
             SERVICE + "RetryDelivery",
@@ -101,6 +104,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             m.IdRequest,
             retry_delivery,
             "Send a succeeded or failed delivery again, on a fresh schedule",
+            permission="action.delivery.write",
         ),
         Operation(
             SERVICE + "ReplayTargetDeliveries",
@@ -109,6 +113,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             replay,
             "Send a target's deliveries created in a time range again",
             check=lambda req: checked_range(req.since, req.until),
+            permission="action.delivery.write",
         ),
         Operation(
             SERVICE + "PauseTarget",
@@ -118,6 +123,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             "Pause deliveries to a target (they keep being stored)",
             changes_actions=True,
             recovery=True,
+            permission="action.delivery.write",
         ),
         Operation(
             SERVICE + "ResumeTarget",
@@ -127,6 +133,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             "Resume deliveries to a target",
             changes_actions=True,
             recovery=True,
+            permission="action.delivery.write",
         ),
     ):
         registry.add(op)

@@ -28,5 +28,6 @@ def register(registry: Registry, queries: EventQueries) -> None:
             m.ListEventsRequest,
             list_events,
             "Search the event store (audit trail); secrets left out",
+            permission="events.read",
         )
     )

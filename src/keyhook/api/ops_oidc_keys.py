@@ -39,5 +39,6 @@ def register(registry: Registry, writer: Writer) -> None:
             "Rotate the token signing key: a new key signs from now on; the old one stays "
             "published (publishOldFor; by default the longest access or ID token lifetime) so "
             "its tokens keep verifying",
+            permission="iam.web_key.write",
         )
     )

@@ -81,6 +81,7 @@ def register(registry: Registry, writer: Writer) -> None:
             create_project,
             "Create a project",
             check=_check_create_project,
+            permission="project.create",
         ),
         Operation(
             PROJECTS + "GetProject",
@@ -88,6 +89,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.IdRequest,
             get_project,
             "Get a project",
+            permission="project.read",
         ),
         Operation(
             PROJECTS + "ListProjects",
@@ -95,6 +97,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.ListProjectsRequest,
             list_projects,
             "Search projects",
+            permission="project.read",
         ),
         Operation(
             PROJECTS + "DeleteProject",
@@ -102,6 +105,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.IdRequest,
             delete_project,
             "Delete a project and its applications",
+            permission="project.delete",
         ),
         Operation(
             APPS + "CreateApplication",
@@ -110,6 +114,7 @@ def register(registry: Registry, writer: Writer) -> None:
             create_app,
             "Create an OIDC application (the client secret is shown once)",
             check=_check_create_app,
+            permission="project.app.write",
         ),
         Operation(
             APPS + "GetApplication",
@@ -117,6 +122,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.ApplicationIdRequest,
             get_app,
             "Get an application",
+            permission="project.read",
         ),
         Operation(
             APPS + "ListApplications",
@@ -124,6 +130,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.ListApplicationsRequest,
             list_apps,
             "Search applications",
+            permission="project.read",
         ),
         Operation(
             APPS + "DeleteApplication",
@@ -131,6 +138,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.ApplicationIdRequest,
             delete_app,
             "Delete an application",
+            permission="project.app.delete",
         ),
     ):
         registry.add(op)

@@ -50,6 +50,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.CreateSessionRequest,
             create_session,
             "Create a session: check a user and optionally its password (lockout policy applies)",
+            permission="session.write",
         ),
         Operation(
             SESSIONS + "GetSession",
@@ -57,6 +58,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.SessionIdRequest,
             get_session,
             "Get a session",
+            permission="session.read",
         ),
         Operation(
             SESSIONS + "DeleteSession",
@@ -64,6 +66,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.SessionIdRequest,
             delete_session,
             "Delete a session",
+            permission="session.delete",
         ),
         Operation(
             SETTINGS + "GetLockoutSettings",
@@ -71,6 +74,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.Empty,
             get_lockout,
             "Get the lockout policy (failed password checks that lock a user)",
+            permission="policy.read",
         ),
         Operation(
             SETTINGS + "SetLockoutSettings",
@@ -78,6 +82,7 @@ def register(registry: Registry, writer: Writer) -> None:
             m.SetLockoutSettingsRequest,
             set_lockout,
             "Set the lockout policy (0 never locks)",
+            permission="policy.write",
         ),
     ):
         registry.add(op)

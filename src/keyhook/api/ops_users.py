@@ -137,6 +137,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             handler,
             summary,
             subject_field="userId",
+            permission="user.write",
         )
 
     for op in (
@@ -148,6 +149,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             "Create a human user",
             check=_check_add_human_user,
             response_subject_field="userId",
+            permission="user.write",
         ),
         Operation(
             SERVICE + "GetUserByID",
@@ -156,6 +158,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             get_user,
             "Get a user",
             subject_field="userId",
+            permission="user.read",
         ),
         Operation(
             SERVICE + "ListUsers",
@@ -163,6 +166,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             m.ListUsersRequest,
             list_users,
             "Search users",
+            permission="user.read",
         ),
         Operation(
             SERVICE + "UpdateHumanUser",
@@ -172,6 +176,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             "Change a human user",
             check=_check_update_human_user,
             subject_field="userId",
+            permission="user.write",
         ),
         state_op("LockUser", "lock", "Lock a user"),
         state_op("UnlockUser", "unlock", "Unlock a user"),
@@ -184,6 +189,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             state_op("DeleteUser", "delete", "").handler,
             "Delete a user",
             subject_field="userId",
+            permission="user.delete",
         ),
         Operation(
             SERVICE + "SetPassword",
@@ -193,6 +199,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             "Set a user's password",
             check=_check_set_password,
             subject_field="userId",
+            permission="user.write",
         ),
         Operation(
             SERVICE + "SetUserMetadata",
@@ -202,6 +209,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             "Set user metadata",
             check=_check_set_metadata,
             subject_field="userId",
+            permission="user.write",
         ),
         Operation(
             MANAGEMENT + "AddMachineUser",
@@ -211,6 +219,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             "Create a machine user",
             check=_check_add_machine_user,
             response_subject_field="userId",
+            permission="user.write",
         ),
         Operation(
             SERVICE + "AddSecret",
@@ -219,6 +228,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             add_secret,
             "Set a machine user's client secret (shown in this answer only)",
             subject_field="userId",
+            permission="user.write",
         ),
         Operation(
             SERVICE + "RemoveSecret",
@@ -227,6 +237,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             remove_secret,
             "Remove a machine user's client secret",
             subject_field="userId",
+            permission="user.write",
         ),
     ):
         registry.add(op)

@@ -25,15 +25,22 @@ def operations_markdown(registry: Registry) -> str:
         "",
         f"{len(services)} services, {len(operations)} operations. Every operation also "
         "answers at `POST /<full method>`. *Not wrapped*: in the recovery set, never "
-        "wrapped by request or response executions.",
+        "wrapped by request or response executions. *Permission*: the one each operation "
+        "declares, by ZITADEL's names (`keyhook.domain.roles`); it is not checked yet — "
+        "until administrator roles are built, any valid token may call every operation.",
         "",
     ]
     for service, members in groupby(operations, key=lambda op: op.service):
-        lines += [f"**`{service}`**", "", "| operation | REST | |", "|---|---|---|"]
+        lines += [
+            f"**`{service}`**",
+            "",
+            "| operation | REST | permission | |",
+            "|---|---|---|---|",
+        ]
         for op in members:
             routes = "<br>".join(f"`{verb} {path}`" for verb, path in op.routes)
             note = " *(not wrapped)*" if op.recovery else ""
-            lines.append(f"| `{op.name}` | {routes} | {op.summary}{note} |")
+            lines.append(f"| `{op.name}` | {routes} | `{op.permission}` | {op.summary}{note} |")
         lines.append("")
     lines.append(END)
     return "\n".join(lines) + "\n"

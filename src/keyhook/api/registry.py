@@ -46,6 +46,8 @@ class Operation:
     changes_actions: bool = False
     recovery: bool = False  # never wrapped by request/response executions (see above)
     check: Callable[[Any], None] | None = None  # field rules, no I/O (see above)
+    # The permission a caller needs (domain.roles); "" for none yet: a test requires one.
+    permission: str = ""
 
     @property
     def service(self) -> str:
