@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from keyhook.domain.roles import INSTANCE_ROLES, ORG_ROLES, PERMISSIONS, permissions_of
+import pytest
+
+from keyhook.domain.roles import (
+    INSTANCE_ROLES,
+    ORG_ROLES,
+    PERMISSIONS,
+    checked_roles,
+    permissions_of,
+)
+from keyhook.errors import InvalidArgument
 
 
 def test_the_roles_grant_what_their_names_promise() -> None:
@@ -18,3 +27,25 @@ def test_the_roles_grant_what_their_names_promise() -> None:
     for role, granted in {**INSTANCE_ROLES, **ORG_ROLES}.items():
         assert granted <= set(PERMISSIONS), role
     assert permissions_of(frozenset({"NO_SUCH_ROLE"})) == frozenset()
+
+
+def test_roles_of_an_administrator_are_known_and_of_its_level() -> None:
+    assert checked_roles("instance", ["IAM_OWNER", "IAM_OWNER"]) == {"IAM_OWNER"}
+    assert checked_roles("organization", ["ORG_USER_MANAGER"]) == {"ORG_USER_MANAGER"}
+    cases: list[tuple[str, list[object], str, str]] = [
+        ("instance", [], "roles: is empty", "IAM_OWNER"),
+        ("instance", ["IAM_KING"], "roles[0]: 'IAM_KING' is not a role", "IAM_OWNER_VIEWER"),
+        ("instance", ["ORG_OWNER"], "roles[0]: ORG_OWNER is a role of an organization", "IAM"),
+        (
+            "organization",
+            ["ORG_OWNER", "IAM_OWNER"],
+            "roles[1]: IAM_OWNER is a role of the instance",
+            "ORG",
+        ),
+        ("organization", [3], "roles[0]: 3 is not a role", "ORG_OWNER"),
+    ]
+    for level, roles, said, allowed in cases:
+        with pytest.raises(InvalidArgument) as refused:
+            checked_roles(level, roles)
+        assert refused.value.message.startswith(said), refused.value.message
+        assert allowed in refused.value.details[0]["allowed"]

@@ -10,7 +10,10 @@ holds it. No I/O here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import MappingProxyType
+
+from keyhook.errors import field_error
 
 # What each permission lets a caller do, for the documentation's table.
 PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
@@ -95,3 +98,30 @@ def permissions_of(roles: frozenset[str]) -> frozenset[str]:
     for role in roles:
         granted |= INSTANCE_ROLES.get(role, frozenset()) | ORG_ROLES.get(role, frozenset())
     return frozenset(granted)
+
+
+def checked_roles(level: str, roles: Iterable[object], field_name: str = "roles") -> frozenset[str]:
+    """The roles of an administrator of the instance (``level`` "instance") or of an
+    organization ("organization"): at least one, each known and of that level."""
+    table = INSTANCE_ROLES if level == "instance" else ORG_ROLES
+    other = ORG_ROLES if level == "instance" else INSTANCE_ROLES
+    theirs, ours = (
+        ("an organization", "the instance")
+        if level == "instance"
+        else ("the instance", "an organization")
+    )
+    allowed = ", ".join(table)
+    given = list(roles)
+    if not given:
+        raise field_error(field_name, "is empty", f"one or more of {allowed}")
+    for i, role in enumerate(given):
+        if not isinstance(role, str) or role not in table:
+            where = f"{field_name}[{i}]"
+            if isinstance(role, str) and role in other:
+                raise field_error(
+                    where,
+                    f"{role} is a role of {theirs}, not of {ours}",
+                    allowed,
+                )
+            raise field_error(where, f"{role!r} is not a role", allowed)
+    return frozenset(str(role) for role in given)
