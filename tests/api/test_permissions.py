@@ -24,7 +24,5 @@ async def test_every_operation_declares_a_known_permission(tmp_path: Path) -> No
     used = {op.permission for op in registry}
     assert used <= set(PERMISSIONS)
     assert set(PERMISSIONS) - used == {
-        "iam.member.read",
-        "iam.member.write",
-        "iam.member.delete",
+        f"{level}.member.{verb}" for level in ("iam", "org") for verb in ("read", "write", "delete")
     }, "every permission is used by an operation, but the administrators' (to come)"

@@ -22,6 +22,9 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "iam.member.read": "list administrators",
         "iam.member.write": "make users administrators, change their roles",
         "iam.member.delete": "remove administrators",
+        "org.member.read": "list an organization's administrators",
+        "org.member.write": "make users administrators of an organization, change their roles",
+        "org.member.delete": "remove an organization's administrators",
         "policy.read": "read settings such as the lockout policy",
         "policy.write": "change settings such as the lockout policy",
         "user.read": "read and search users",
@@ -84,9 +87,18 @@ INSTANCE_ROLES: MappingProxyType[str, frozenset[str]] = MappingProxyType(
 ORG_ROLES: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {
         "ORG_OWNER": frozenset(
-            (*_USERS_READ, *_USERS_WRITE, *_PROJECTS_READ, *_PROJECTS_WRITE, "policy.write")
+            (
+                *_USERS_READ,
+                *_USERS_WRITE,
+                *_PROJECTS_READ,
+                *_PROJECTS_WRITE,
+                "policy.write",
+                "org.member.read",
+                "org.member.write",
+                "org.member.delete",
+            )
         ),
-        "ORG_OWNER_VIEWER": frozenset((*_USERS_READ, *_PROJECTS_READ)),
+        "ORG_OWNER_VIEWER": frozenset((*_USERS_READ, *_PROJECTS_READ, "org.member.read")),
         "ORG_USER_MANAGER": frozenset((*_USERS_READ, *_USERS_WRITE, "project.read")),
     }
 )
