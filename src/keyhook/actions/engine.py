@@ -88,12 +88,15 @@ class ActionsEngine:
     ) -> dict[str, Any] | None:
         """The request as the targets left it, or None if no target changed it.
 
-        ``check`` takes a message a target changed and returns it as the next target
-        and the handler see it, or raises: so no target sees a message Keyhook
-        would refuse, not even one an earlier target wrote."""
+        ``check`` takes a message and returns it as the next target and the handler
+        see it, or raises; it runs before the first target and after each target's
+        change: so no target sees a message Keyhook would refuse, not even one an
+        earlier target wrote."""
         targets = (await self.catalog.current()).for_method("request", ctx.full_method)
         if not targets:
             return None
+        if check is not None:
+            message = check(message)
         return await self._chain(
             ctx, "request", targets, message, lambda current: {"request": redact(current)}, check
         )

@@ -1,8 +1,9 @@
 """The interceptor chain around one operation (DESIGN.md §4):
 
-parse → authenticate → validate (the message's shape, then the operation's
-field rules) → request executions → validate again if a target changed the
-request → handler (one transaction) → response executions → answer. Path
+parse → authenticate → validate (the message's shape) → request executions
+(the operation's field rules before the first target and after each target's
+change) → handler (one transaction; its command applies the same field rules,
+which answer alone when no target runs) → response executions → answer. Path
 parameters are fixed by the URL: a target cannot redirect a call to another
 object by rewriting them. An operation of the recovery set
 (``Operation.recovery``) skips both execution steps.
@@ -49,11 +50,17 @@ def _reject_nul(message: dict[str, Any]) -> None:
 
 
 def validate(op: Operation, message: dict[str, Any]) -> BaseModel:
+    """The message's shape."""
     _reject_nul(message)
     try:
-        model = op.request_model.model_validate(message)
+        return op.request_model.model_validate(message)
     except ValidationError as exc:
         raise from_validation(exc, model=op.request_model) from exc
+
+
+def checked(op: Operation, message: dict[str, Any]) -> BaseModel:
+    """The message's shape and the operation's field rules."""
+    model = validate(op, message)
     if op.check is not None:
         op.check(model)
     return model
@@ -132,8 +139,8 @@ class Pipeline:
         )
 
         def check(changed: dict[str, Any]) -> dict[str, Any]:
-            checked = validate(op, {**changed, **path})
-            return checked.model_dump(by_alias=True, exclude_unset=True)
+            model = checked(op, {**changed, **path})
+            return model.model_dump(by_alias=True, exclude_unset=True)
 
         changed = None if op.recovery else await self.engine.run_request(ctx, message, check)
         if changed is not None:

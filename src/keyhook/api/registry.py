@@ -7,9 +7,10 @@ this one table.
 
 ``check`` is the operation's field rules beyond the message's shape (an email
 that is an address, a password's length, a duration's range): the same domain
-functions its command applies, without I/O. The interceptor chain runs it right
-after the shape check, so no target is called with a message Keyhook would
-refuse, and again after a target changed the message.
+functions its command applies, without I/O. The interceptor chain runs it before
+the first request target is called, so no target sees a message Keyhook would
+refuse, and again after each target's change. Without request targets it does
+not run: the command applies the same rules, and one check per call is enough.
 
 ``recovery`` marks the operations an administrator needs to find and undo a
 broken execution (the Actions API's recovery set, docs/operations.md). They are

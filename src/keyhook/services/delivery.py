@@ -119,6 +119,8 @@ class DeliveryWorker:
         # Claimed, not yet started, each with the moment (monotonic) its lease ends.
         self._waiting: dict[str, deque[tuple[DueRow, float]]] = {}
         self.queue = DeliveryQueue(writer.db)
+        # Deliveries held per target at most; claims top a target up below half of it.
+        self._hold = HOLD_ROUNDS * config.target_concurrency
 
     # --- life cycle ----------------------------------------------------------------
 
@@ -206,7 +208,7 @@ class DeliveryWorker:
         """How many deliveries this process holds at most, in flight and waiting: twice
         what may be in flight, and at least one target's full hold, so that a claim
         under load brings a full batch while the target's earlier rounds are sent."""
-        return max(2 * self.config.max_concurrency, HOLD_ROUNDS * self.config.target_concurrency)
+        return max(2 * self.config.max_concurrency, self._hold)
 
     def _held(self, target_id: str) -> int:
         return self._inflight.get(target_id, 0) + len(self._waiting.get(target_id, ()))
@@ -291,7 +293,7 @@ class DeliveryWorker:
         # start the moment a slot frees; it claims again once half of that is used. So a
         # claim brings several rounds at once rather than one delivery per finished one,
         # and work is at hand while the next claim's round trips run.
-        hold = HOLD_ROUNDS * self.config.target_concurrency
+        hold = self._hold
         held = {target: self._held(target) for target in {*self._inflight, *self._waiting}}
         async with self.queue.claims() as conn:
             claimed, more = await self.queue.claim(
@@ -307,7 +309,7 @@ class DeliveryWorker:
         leased to this worker and handed over by :meth:`take` after the commit."""
         if not self._running or self._stopping or target.paused:
             return None
-        hold = HOLD_ROUNDS * self.config.target_concurrency
+        hold = self._hold
         offered = self._offered.get(target.id, 0)  # in transactions not yet committed
         room = min(
             hold // 2 - self._held(target.id) - offered,
@@ -328,11 +330,7 @@ class DeliveryWorker:
         the lease ends)."""
         for row in rows:
             self._waiting.setdefault(row.target_id, deque()).append((row, lease.ends))
-            left = self._offered.get(row.target_id, 0) - 1
-            if left > 0:
-                self._offered[row.target_id] = left
-            else:
-                self._offered.pop(row.target_id, None)
+            _count_down(self._offered, row.target_id)
         self._start_ready()
 
     # --- sending ---------------------------------------------------------------------
@@ -349,13 +347,9 @@ class DeliveryWorker:
         except Exception:  # the lease brings it back; never let one delivery kill the loop
             log.exception("delivery %s failed unexpectedly", item.id)
         finally:
-            left = self._inflight.get(item.target_id, 1) - 1
-            if left > 0:
-                self._inflight[item.target_id] = left
-            else:
-                self._inflight.pop(item.target_id, None)
+            _count_down(self._inflight, item.target_id)
             self._start_ready()
-            if self._held(item.target_id) == HOLD_ROUNDS * self.config.target_concurrency // 2:
+            if self._held(item.target_id) == self._hold // 2:
                 self._wake.set()  # just crossed the top-up mark
 
     async def _attempt(self, item: DueRow, lease_ends: float = math.inf) -> Result | None:
@@ -548,6 +542,15 @@ class DeliveryWorker:
         except KeyhookError as error:  # deleted meanwhile, or changed concurrently
             log.warning("pausing target %s failed: %s", target_id, error.message)
         self.catalog.invalidate()
+
+
+def _count_down(counts: dict[str, int], key: str) -> None:
+    """One fewer of ``key``; a count that reaches nothing leaves the dict."""
+    left = counts.get(key, 0) - 1
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)
 
 
 def _log_failure(item: DueRow, target: Target | None, verdict: Verdict, outcome: str) -> None:
