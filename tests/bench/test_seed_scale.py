@@ -148,7 +148,7 @@ async def test_read_tables_agree_with_the_events(seeded: Seeded) -> None:
             # The write model from the users row (what commands use) is the fold of the
             # user's events, and so are its metadata rows.
             folded = await fold_user(conn, admin.instance_id, user_id)
-            loaded = await load_user(conn, admin.instance_id, user_id)
+            loaded = await load_user(conn, admin, user_id)
             assert dataclasses.replace(folded, metadata={}) == loaded, user_id
             assert folded.metadata == metadata.get(user_id, {}), user_id
         assert sum(map(len, metadata.values())) == await _count(db, "user_metadata")

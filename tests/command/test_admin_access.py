@@ -1,8 +1,6 @@
-"""The last active user with a usable personal access token stays able to call the API.
-
-Through the API only the first start makes a PAT, so the case of two holders is set
-up here, on the write side, with a real database.
-"""
+"""The instance keeps an active IAM_OWNER: LockUser, DeactivateUser and DeleteUser
+refuse its last one, and so do UpdateAdministrator and DeleteAdministrator taking the
+role away (issue 11). Set up on the write side, with a real database."""
 
 from __future__ import annotations
 
@@ -10,50 +8,71 @@ from dataclasses import replace
 
 import pytest
 
+from keyhook.command.administrators import AdministratorCommands
 from keyhook.command.users import UserCommands
-from keyhook.crypto.tokens import new_personal_access_token, token_hash
 from keyhook.domain.caller import Caller
+from keyhook.domain.roles import Resource
 from keyhook.errors import FailedPrecondition
 from tests.command.conftest import World
 
+LAST_OWNER = {"field": "userId", "problem": "last active IAM_OWNER"}
 
-async def second_admin(world: World, users: UserCommands) -> Caller:
+
+async def second_owner(world: World, users: UserCommands) -> Caller:
     admin = world.admin
     user_id = (await users.add_machine_user(admin, admin.org_id, "second-admin", "Second"))[
         "userId"
     ]
-    async with world.writer.db.write() as conn:
-        await users.add_personal_access_token(
-            conn, admin, user_id, token_hash(new_personal_access_token())
-        )
+    await AdministratorCommands(world.writer).create(
+        admin, user_id, Resource.instance(), ["IAM_OWNER"]
+    )
     return replace(admin, user_id=user_id)
 
 
-async def test_the_last_token_holder_cannot_be_disabled(world: World) -> None:
+async def test_the_last_owner_cannot_be_disabled(world: World) -> None:
     users = UserCommands(world.writer)
     first = world.admin
-    second = await second_admin(world, users)
-    # Two holders: either may lock the other.
+    second = await second_owner(world, users)
+    # Two owners: either may lock the other.
     await users.lock(second, first.user_id)
-    # Now the second is the last. The first (a token remembered from before its lock, or
-    # a concurrent call) cannot take it out too, by any of the three changes.
+    # Now the second is the last active one. The first (a token remembered from before
+    # its lock, or a concurrent call) cannot take it out too, by any of the three changes.
     for change in (users.lock, users.deactivate, users.delete):
         with pytest.raises(FailedPrecondition) as refused:
             await change(first, second.user_id)
-        assert "holds the last usable personal access token" in refused.value.message
-        assert refused.value.details == [
-            {"field": "userId", "problem": "last user with a usable access token"}
-        ]
-    # Back to two holders: allowed again.
+        assert "is the last active IAM_OWNER of this instance" in refused.value.message
+        assert "Make another user IAM_OWNER first" in refused.value.message
+        assert refused.value.details == [LAST_OWNER]
+    # Back to two active owners: allowed again.
     await users.unlock(second, first.user_id)
     await users.deactivate(first, second.user_id)
 
 
-async def test_a_user_without_a_token_is_not_protected(world: World) -> None:
+async def test_the_last_owner_keeps_its_role(world: World) -> None:
+    users = UserCommands(world.writer)
+    admins = AdministratorCommands(world.writer)
+    second = await second_owner(world, users)
+    # With two owners, one may give up the role ...
+    await admins.update(world.admin, second.user_id, Resource.instance(), ["IAM_OWNER_VIEWER"])
+    # ... but the remaining one may neither be demoted nor removed.
+    with pytest.raises(FailedPrecondition) as refused:
+        await admins.update(second, world.admin.user_id, Resource.instance(), ["IAM_OWNER_VIEWER"])
+    assert refused.value.details == [LAST_OWNER]
+    with pytest.raises(FailedPrecondition) as refused:
+        await admins.delete(second, world.admin.user_id, Resource.instance())
+    assert refused.value.details == [LAST_OWNER]
+    # Removing a non-owner is fine.
+    await admins.delete(world.admin, second.user_id, Resource.instance())
+
+
+async def test_a_user_who_is_no_owner_is_not_protected(world: World) -> None:
     users = UserCommands(world.writer)
     robot = (await users.add_machine_user(world.admin, world.admin.org_id, "robot", "Robot"))[
         "userId"
     ]
+    await AdministratorCommands(world.writer).create(
+        world.admin, robot, Resource.instance(), ["IAM_ACTIONS_MANAGER"]
+    )
     await users.lock(world.admin, robot)
     await users.unlock(world.admin, robot)
     await users.delete(world.admin, robot)

@@ -59,7 +59,7 @@ async def test_a_login_with_changed_argon2_parameters_rehashes(world: World) -> 
     await commands.create(world.admin, SessionChecks(login_name="john", password=PASSWORD))
     async with world.writer.db.read() as conn:
         found = await aggregate_events(conn, world.admin.instance_id, "user", user_id)
-        user = await load_user(conn, world.admin.instance_id, user_id)
+        user = await load_user(conn, world.admin, user_id)
     assert [e.type for e in found][-2:] == [
         "user.human.password.check.succeeded",
         "user.human.password.hash.updated",

@@ -34,7 +34,7 @@ async def test_load_user_equals_the_fold_of_its_events(world: World) -> None:
         async with db.read() as conn:
             for subject in (user_id, admin.user_id, machine_id):
                 folded = await fold_user(conn, admin.instance_id, subject)
-                loaded = await load_user(conn, admin.instance_id, subject)
+                loaded = await load_user(conn, admin, subject)
                 assert (
                     loaded.org_id,
                     loaded.user_name,
@@ -76,7 +76,7 @@ async def test_load_user_equals_the_fold_of_its_events(world: World) -> None:
     secret = (await users.add_secret(admin, machine_id))["clientSecret"]
     await same()
     async with db.read() as conn:
-        loaded = await load_user(conn, admin.instance_id, machine_id)
+        loaded = await load_user(conn, admin, machine_id)
     assert loaded.secret_hash is not None
     assert writer.passwords.verify(loaded.secret_hash, secret)
     await users.add_secret(admin, machine_id)
@@ -84,7 +84,7 @@ async def test_load_user_equals_the_fold_of_its_events(world: World) -> None:
     await users.remove_secret(admin, machine_id)
     await same()
     async with db.read() as conn:
-        assert (await load_user(conn, admin.instance_id, machine_id)).secret_hash is None
+        assert (await load_user(conn, admin, machine_id)).secret_hash is None
     await users.delete(admin, user_id)
     async with db.read() as conn:
-        assert not (await load_user(conn, admin.instance_id, user_id)).exists
+        assert not (await load_user(conn, admin, user_id)).exists

@@ -84,12 +84,12 @@ def _check_add_machine_user(req: m.AddMachineUserRequest) -> None:
 
 def register(registry: Registry, commands: UserCommands, queries: UserQueries) -> None:
     async def add_human_user(caller: Caller, req: m.AddHumanUserRequest) -> dict[str, Any]:
-        return await commands.add_human_user(caller, _human_user(req, caller.default_org_id))
+        return await commands.add_human_user(caller, _human_user(req, caller.home_org()))
 
     async def add_machine_user(caller: Caller, req: m.AddMachineUserRequest) -> dict[str, Any]:
         return await commands.add_machine_user(
             caller,
-            org_id=req.organization_id or caller.default_org_id,
+            org_id=req.organization_id or caller.home_org(),
             user_name=req.user_name,
             name=req.name,
             description=req.description,
@@ -138,6 +138,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             summary,
             subject_field="userId",
             permission="user.write",
+            org_permission="user.write",
         )
 
     for op in (
@@ -150,6 +151,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             check=_check_add_human_user,
             response_subject_field="userId",
             permission="user.write",
+            org_permission="user.write",
         ),
         Operation(
             SERVICE + "GetUserByID",
@@ -159,6 +161,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             "Get a user",
             subject_field="userId",
             permission="user.read",
+            org_permission="user.read",
         ),
         Operation(
             SERVICE + "ListUsers",
@@ -167,6 +170,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             list_users,
             "Search users",
             permission="user.read",
+            org_permission="user.read",
         ),
         Operation(
             SERVICE + "UpdateHumanUser",
@@ -177,6 +181,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             check=_check_update_human_user,
             subject_field="userId",
             permission="user.write",
+            org_permission="user.write",
         ),
         state_op("LockUser", "lock", "Lock a user"),
         state_op("UnlockUser", "unlock", "Unlock a user"),
@@ -190,6 +195,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             "Delete a user",
             subject_field="userId",
             permission="user.delete",
+            org_permission="user.delete",
         ),
         Operation(
             SERVICE + "SetPassword",
@@ -200,6 +206,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             check=_check_set_password,
             subject_field="userId",
             permission="user.write",
+            org_permission="user.write",
         ),
         Operation(
             SERVICE + "SetUserMetadata",
@@ -210,6 +217,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             check=_check_set_metadata,
             subject_field="userId",
             permission="user.write",
+            org_permission="user.write",
         ),
         Operation(
             MANAGEMENT + "AddMachineUser",
@@ -220,6 +228,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             check=_check_add_machine_user,
             response_subject_field="userId",
             permission="user.write",
+            org_permission="user.write",
         ),
         Operation(
             SERVICE + "AddSecret",
@@ -229,6 +238,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             "Set a machine user's client secret (shown in this answer only)",
             subject_field="userId",
             permission="user.write",
+            org_permission="user.write",
         ),
         Operation(
             SERVICE + "RemoveSecret",
@@ -238,6 +248,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             "Remove a machine user's client secret",
             subject_field="userId",
             permission="user.write",
+            org_permission="user.write",
         ),
     ):
         registry.add(op)

@@ -1,12 +1,13 @@
 """The interceptor chain around one operation (DESIGN.md §4):
 
-parse → authenticate → validate (the message's shape) → request executions
-(the operation's field rules before the first target and after each target's
-change) → handler (one transaction; its command applies the same field rules,
-which answer alone when no target runs) → response executions → answer. Path
-parameters are fixed by the URL: a target cannot redirect a call to another
-object by rewriting them. An operation of the recovery set
-(``Operation.recovery``) skips both execution steps.
+parse → authenticate → authorize (the operation's permission, from the caller's
+roles; an organization's administrator is kept to its organizations) → validate
+(the message's shape) → request executions (the operation's field rules before
+the first target and after each target's change) → handler (one transaction; its
+command applies the same field rules, which answer alone when no target runs) →
+response executions → answer. Path parameters are fixed by the URL: a target
+cannot redirect a call to another object by rewriting them. An operation of the
+recovery set (``Operation.recovery``) skips both execution steps.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from keyhook.api.registry import Operation
 from keyhook.domain.caller import Caller
 from keyhook.errors import InvalidArgument, KeyhookError, Unauthenticated, field_error
 from keyhook.query.auth import Authenticator
+from keyhook.query.authorize import Authorizer
 from keyhook.storage.database import Database
 
 MAX_BODY = 1024 * 1024
@@ -115,6 +117,7 @@ class Pipeline:
         self.db = db
         self.engine = engine
         self.authenticator = Authenticator(db)
+        self.authorizer = Authorizer(db)
 
     async def handle(self, op: Operation, request: Request) -> Response:
         try:
@@ -126,6 +129,7 @@ class Pipeline:
 
     async def _handle(self, op: Operation, request: Request) -> Response:
         caller = await self.authenticator.authenticate(bearer_token(request))
+        caller = await self.authorizer.authorize(caller, op.permission, op.org_permission)
         message = await read_message(request)
         path = dict(request.path_params)
         message.update(path)

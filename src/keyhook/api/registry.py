@@ -12,6 +12,11 @@ the first request target is called, so no target sees a message Keyhook would
 refuse, and again after each target's change. Without request targets it does
 not run: the command applies the same rules, and one check per call is enough.
 
+``permission`` is what the authorize step requires of the caller's instance roles;
+``org_permission``, what it accepts from an organization's roles instead, for an
+operation on one organization's objects (users and their tokens, the organization's
+administrators): the call then reaches those organizations only (``Caller.orgs``).
+
 ``recovery`` marks the operations an administrator needs to find and undo a
 broken execution (the Actions API's recovery set, docs/operations.md). They are
 never wrapped by request or response executions, whatever the condition: a
@@ -49,6 +54,10 @@ class Operation:
     check: Callable[[Any], None] | None = None  # field rules, no I/O (see above)
     # The permission a caller needs (domain.roles); "" for none yet: a test requires one.
     permission: str = ""
+    # The permission an organization's role must grant for the call to act inside that
+    # organization (the handler then keeps to the caller's organizations); None: only an
+    # instance role grants the call.
+    org_permission: str | None = None
 
     @property
     def service(self) -> str:

@@ -9,9 +9,11 @@ from keyhook.api import (
     oidc_endpoints,
     oidc_login,
     ops_actions,
+    ops_administrators,
     ops_deliveries,
     ops_events,
     ops_oidc_keys,
+    ops_orgs,
     ops_projects,
     ops_sessions,
     ops_users,
@@ -33,6 +35,8 @@ def build_registry(core: Core) -> Registry:
     ops_sessions.register(registry, core.writer)
     ops_oidc_keys.register(registry, core.writer)
     ops_projects.register(registry, core.writer)
+    ops_administrators.register(registry, core.writer)
+    ops_orgs.register(registry, core.writer)
     return registry
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import orjson
 
+from keyhook.command.admin_projections import ADMIN_PROJECTORS, remove_user_administrators
 from keyhook.command.oidc_projections import OIDC_PROJECTORS
 from keyhook.command.row_counts import count_rows
 from keyhook.command.row_touch import Touch, Touches, update_by_id
@@ -103,6 +104,7 @@ async def _user_removed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute("DELETE FROM user_metadata WHERE user_id = :user_id", user)
     await conn.execute("DELETE FROM personal_access_tokens WHERE user_id = :user_id", user)
     await conn.execute("DELETE FROM sessions WHERE user_id = :user_id", user)
+    await remove_user_administrators(conn, e.aggregate_id)
     removed = await conn.execute(
         "DELETE FROM users WHERE id = :id RETURNING instance_id", {"id": e.aggregate_id}
     )
@@ -181,22 +183,6 @@ async def _metadata_set(conn: Connection, e: StoredEvent) -> None:
 
 async def _metadata_removed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(_DELETE_METADATA, {"user_id": e.aggregate_id, "key": e.data["key"]})
-    await _user_touch(conn, e)
-
-
-async def _pat_added(conn: Connection, e: StoredEvent) -> None:
-    await conn.execute(
-        "INSERT INTO personal_access_tokens (id, user_id, instance_id, token_hash, expires_at, "
-        "created_at) VALUES (:id, :user_id, :instance_id, :token_hash, :expires_at, :created_at)",
-        {
-            "id": e.data["tokenId"],
-            "user_id": e.aggregate_id,
-            "instance_id": e.instance_id,
-            "token_hash": e.data["tokenHash"],
-            "expires_at": None,
-            "created_at": e.created_at,
-        },
-    )
     await _user_touch(conn, e)
 
 
@@ -452,7 +438,6 @@ PROJECTORS: dict[str, Projector] = {
     "user.human.password.check.succeeded": _password_check_succeeded,
     "user.metadata.set": _metadata_set,
     "user.metadata.removed": _metadata_removed,
-    "user.pat.added": _pat_added,
     "user.machine.secret.set": _secret_set,
     "user.machine.secret.removed": _secret_removed,
     "session.added": _session_added,
@@ -475,6 +460,7 @@ PROJECTORS: dict[str, Projector] = {
 
 
 PROJECTORS.update(OIDC_PROJECTORS)
+PROJECTORS.update(ADMIN_PROJECTORS)
 
 
 async def project(conn: Connection, stored: Sequence[StoredEvent]) -> None:

@@ -117,7 +117,7 @@ class SessionCommands:
             user_id = checks.user_id or await find_user_id(
                 conn, caller.instance_id, checks.login_name or ""
             )
-            user = await load_user(conn, caller.instance_id, user_id)
+            user = await load_user(conn, caller, user_id)
         # A locked or deactivated user is refused before the password is looked at:
         # the refusal does not count as a failed attempt.
         user.check_can_sign_in()
@@ -147,7 +147,7 @@ class SessionCommands:
         verified = await self._verify(caller, checks)  # outside the write transaction
         at = now()
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller.instance_id, verified.user.id)
+            user = await load_user(conn, caller, verified.user.id)
             user.check_can_sign_in()  # locked meanwhile: refused, not counted
             if user.password_hash != verified.user.password_hash:
                 return None  # the password changed meanwhile: verify against the new one

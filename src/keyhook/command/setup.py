@@ -1,10 +1,14 @@
-"""First start: the instance, its default organization, an admin machine user and its PAT."""
+"""First start: the instance, its default organization, an admin machine user (IAM_OWNER)
+and its PAT."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keyhook.command.users import USER_NAME, UserCommands, machine_user_added
+from keyhook.command.administrators import AdministratorCommands
+from keyhook.command.orgs import ORG_NAME
+from keyhook.command.pats import PatCommands
+from keyhook.command.users import USER_NAME, machine_user_added
 from keyhook.command.writer import Writer
 from keyhook.crypto.tokens import new_personal_access_token, token_hash
 from keyhook.domain.caller import Caller
@@ -49,10 +53,9 @@ async def set_up_instance(writer: Writer, instance_name: str = "Keyhook") -> Set
                 ),
                 machine_user_added(admin_id, org_id, "admin", "Administrator"),
             ],
-            claims=[UniqueClaim(USER_NAME, f"{org_id}:admin")],
+            claims=[UniqueClaim(USER_NAME, f"{org_id}:admin"), UniqueClaim(ORG_NAME, "default")],
         )
-        await UserCommands(writer).add_personal_access_token(
-            conn, system, admin_id, token_hash(token)
-        )
+        await PatCommands(writer).add(conn, system, admin_id, token_hash(token))
+        await AdministratorCommands(writer).grant_owner(conn, system, admin_id)
     admin = Caller(instance_id=instance_id, user_id=admin_id, org_id=org_id, default_org_id=org_id)
     return SetUp(caller=admin, admin_token=token)

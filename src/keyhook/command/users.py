@@ -98,8 +98,10 @@ def checked_new_password(password: str) -> str:
     return rules.validate_password(password, "newPassword.password")
 
 
-async def load_user(conn: Connection, instance_id: str, user_id: str) -> rules.User:
-    """The user's write model as of this transaction.
+async def load_user(conn: Connection, caller: Caller, user_id: str) -> rules.User:
+    """The user's write model as of this transaction; a user of an organization the
+    caller may not act in is one that does not exist (the same 404, so its existence
+    does not leak).
 
     It is read from the ``users`` row, which every transaction that appends a user
     event also updates, so it equals folding the user's events with
@@ -107,8 +109,10 @@ async def load_user(conn: Connection, instance_id: str, user_id: str) -> rules.U
     instead of reading every event: a user with ten thousand metadata events
     would otherwise make each of its commands slower than the last.
     """
-    row = (await conn.execute(_LOAD_USER, {"id": user_id, "instance_id": instance_id})).first()
-    if row is None:
+    row = (
+        await conn.execute(_LOAD_USER, {"id": user_id, "instance_id": caller.instance_id})
+    ).first()
+    if row is None or not caller.sees_org(row.org_id):
         return rules.User(id=user_id)
     return rules.User(
         id=user_id,
@@ -234,12 +238,12 @@ class UserCommands:
         The secret is in this answer only; the user keeps its argon2 hash.
         """
         async with self.w.db.read() as conn:
-            (await load_user(conn, caller.instance_id, user_id)).ensure_machine()
+            (await load_user(conn, caller, user_id)).ensure_machine()
         secret = secrets.token_urlsafe(32)
         # Hashed outside the write transaction: argon2 is slow on purpose.
         hashed = await self.w.passwords.ahash(secret)
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller.instance_id, user_id)
+            user = await load_user(conn, caller, user_id)
             user.ensure_machine()
             stored = await self.w.commit(
                 conn,
@@ -263,7 +267,7 @@ class UserCommands:
 
     async def remove_secret(self, caller: Caller, user_id: str) -> dict[str, Any]:
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller.instance_id, user_id)
+            user = await load_user(conn, caller, user_id)
             user.check_has_secret()
             stored = await self.w.commit(
                 conn,
@@ -281,40 +285,12 @@ class UserCommands:
             )
         return {"details": details(stored)}
 
-    async def add_personal_access_token(
-        self, conn: Connection, caller: Caller, user_id: str, token_hash: str
-    ) -> str:
-        user = await load_user(conn, caller.instance_id, user_id)
-        user.ensure_exists()
-        token_id = self.w.ids.new()
-        await self.w.commit(
-            conn,
-            caller,
-            [
-                PendingEvent(
-                    "user.pat.added",
-                    "user",
-                    user_id,
-                    user.org_id,
-                    {
-                        "userId": user_id,
-                        "userName": user.user_name,
-                        "tokenId": token_id,
-                        "tokenHash": token_hash,
-                        "expirationDate": None,
-                    },
-                )
-            ],
-            expected={("user", user_id): user.sequence},
-        )
-        return token_id
-
     async def update_human_user(
         self, caller: Caller, user_id: str, changed: dict[str, Any]
     ) -> dict[str, Any]:
         password = checked_changes(changed).pop("password", None)
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller.instance_id, user_id)
+            user = await load_user(conn, caller, user_id)
             user.ensure_human()
             pending, claims = [], []
             if "userName" in changed and changed["userName"] != user.user_name:
@@ -356,7 +332,7 @@ class UserCommands:
         self, caller: Caller, user_id: str, event_type: str, extra: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller.instance_id, user_id)
+            user = await load_user(conn, caller, user_id)
             {
                 "user.locked": user.check_lock,
                 "user.unlocked": user.check_unlock,
@@ -416,13 +392,13 @@ class UserCommands:
                 ).scalar()
             if stored_hash is None:
                 async with self.w.db.read() as conn:
-                    (await load_user(conn, caller.instance_id, user_id)).ensure_human()
+                    (await load_user(conn, caller, user_id)).ensure_human()
             # Verified outside the write transaction: argon2 is slow on purpose.
             if not stored_hash or not await self.w.passwords.averify(stored_hash, current):
                 raise field_error("currentPassword", "does not match the user's password")
         hashed = await self.w.passwords.ahash(password)
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller.instance_id, user_id)
+            user = await load_user(conn, caller, user_id)
             user.ensure_human()
             stored = await self.w.commit(
                 conn,
@@ -445,7 +421,7 @@ class UserCommands:
     ) -> dict[str, Any]:
         checked_metadata_items(items)
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller.instance_id, user_id)
+            user = await load_user(conn, caller, user_id)
             user.ensure_exists()
             ref = {"userId": user_id, "userName": user.user_name}
             stored = await self.w.commit(

@@ -35,6 +35,42 @@ EVENT_TYPES: dict[str, EventType] = {
             },
         ),
         EventType(
+            "instance.member.added",
+            "instance",
+            "A user was made an administrator of the instance.",
+            {"userId": "the administrator's user id", "roles": "its roles (IAM_*)"},
+        ),
+        EventType(
+            "instance.member.changed",
+            "instance",
+            "An administrator of the instance was given other roles.",
+            {"userId": "the administrator's user id", "roles": "its roles now"},
+        ),
+        EventType(
+            "instance.member.removed",
+            "instance",
+            "A user is no longer an administrator of the instance.",
+            {"userId": "the former administrator's user id"},
+        ),
+        EventType(
+            "org.member.added",
+            "org",
+            "A user was made an administrator of an organization.",
+            {"userId": "the administrator's user id", "roles": "its roles (ORG_*)"},
+        ),
+        EventType(
+            "org.member.changed",
+            "org",
+            "An administrator of an organization was given other roles.",
+            {"userId": "the administrator's user id", "roles": "its roles now"},
+        ),
+        EventType(
+            "org.member.removed",
+            "org",
+            "A user is no longer an administrator of an organization.",
+            {"userId": "the former administrator's user id"},
+        ),
+        EventType(
             "org.added",
             "org",
             "An organization was created.",
@@ -93,6 +129,12 @@ EVENT_TYPES: dict[str, EventType] = {
             "user",
             "A personal access token was issued to a machine user.",
             {**_USER_REF, "tokenId": "token id", "expirationDate": "expiry or null"},
+        ),
+        EventType(
+            "user.pat.removed",
+            "user",
+            "A personal access token of a machine user was removed; it no longer works.",
+            {**_USER_REF, "tokenId": "token id"},
         ),
         EventType(
             "user.locked",

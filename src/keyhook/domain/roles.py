@@ -10,10 +10,11 @@ holds it. No I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from keyhook.errors import field_error
+from keyhook.errors import PermissionDenied, field_error
 
 # What each permission lets a caller do, for the documentation's table.
 PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
@@ -22,6 +23,8 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "iam.member.read": "list administrators",
         "iam.member.write": "make users administrators, change their roles",
         "iam.member.delete": "remove administrators",
+        "org.read": "read organizations",
+        "org.create": "create organizations",
         "org.member.read": "list an organization's administrators",
         "org.member.write": "make users administrators of an organization, change their roles",
         "org.member.delete": "remove an organization's administrators",
@@ -57,10 +60,17 @@ _ACTIONS_WRITE = (
     "action.execution.write",
     "action.delivery.write",
 )
-_USERS_READ = ("user.read", "session.read", "policy.read")
+_USERS_READ = ("user.read", "session.read", "policy.read", "org.read")
 _USERS_WRITE = ("user.write", "user.delete", "session.write", "session.delete")
 _PROJECTS_READ = ("project.read",)
 _PROJECTS_WRITE = ("project.create", "project.delete", "project.app.write", "project.app.delete")
+
+
+# What an organization's administrator may do within its organization: the operations
+# marked ``org_scoped`` in the registry (users, their tokens, the organization's
+# administrators). Sessions, projects and settings are the instance's in Keyhook.
+_ORG_USERS_READ = ("user.read", "org.read")
+_ORG_USERS_WRITE = ("user.write", "user.delete")
 
 
 def _all() -> tuple[str, ...]:
@@ -68,7 +78,7 @@ def _all() -> tuple[str, ...]:
 
 
 # Instance roles (IAM_*) apply to every organization of the instance; organization roles
-# (ORG_*) to one organization's users, projects and sessions.
+# (ORG_*) to one organization's users and administrators.
 INSTANCE_ROLES: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {
         "IAM_OWNER": frozenset(_all()),
@@ -88,18 +98,15 @@ ORG_ROLES: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {
         "ORG_OWNER": frozenset(
             (
-                *_USERS_READ,
-                *_USERS_WRITE,
-                *_PROJECTS_READ,
-                *_PROJECTS_WRITE,
-                "policy.write",
+                *_ORG_USERS_READ,
+                *_ORG_USERS_WRITE,
                 "org.member.read",
                 "org.member.write",
                 "org.member.delete",
             )
         ),
-        "ORG_OWNER_VIEWER": frozenset((*_USERS_READ, *_PROJECTS_READ, "org.member.read")),
-        "ORG_USER_MANAGER": frozenset((*_USERS_READ, *_USERS_WRITE, "project.read")),
+        "ORG_OWNER_VIEWER": frozenset((*_ORG_USERS_READ, "org.member.read")),
+        "ORG_USER_MANAGER": frozenset((*_ORG_USERS_READ, *_ORG_USERS_WRITE)),
     }
 )
 
@@ -137,3 +144,79 @@ def checked_roles(level: str, roles: Iterable[object], field_name: str = "roles"
                 )
             raise field_error(where, f"{role!r} is not a role", allowed)
     return frozenset(str(role) for role in given)
+
+
+@dataclass(frozen=True)
+class Grants:
+    """A user's roles as permissions: on the whole instance, and per organization."""
+
+    instance: frozenset[str] = frozenset()
+    orgs: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @staticmethod
+    def of(memberships: Iterable[tuple[str, str, frozenset[str]]]) -> Grants:
+        """From (resource type "instance" or "org", resource id, roles) rows."""
+        instance: set[str] = set()
+        orgs: dict[str, frozenset[str]] = {}
+        for resource_type, resource_id, roles in memberships:
+            if resource_type == "instance":
+                instance |= permissions_of(roles)
+            else:
+                orgs[resource_id] = permissions_of(roles) | orgs.get(resource_id, frozenset())
+        return Grants(frozenset(instance), MappingProxyType(orgs))
+
+
+def authorized_orgs(
+    grants: Grants, permission: str, org_permission: str | None
+) -> frozenset[str] | None:
+    """The organizations a caller with ``grants`` may make a call in that needs
+    ``permission`` of an instance role, or ``org_permission`` of an organization's
+    role (None: no organization's role grants the call): None for all of them (an
+    instance role grants it), else the organizations whose roles grant it. Refused
+    with the permission named."""
+    if permission in grants.instance:
+        return None
+    if org_permission is not None:
+        orgs = frozenset(org for org, granted in grants.orgs.items() if org_permission in granted)
+        if orgs:
+            return orgs
+    raise PermissionDenied(
+        f"this call needs the permission {permission}, which none of the caller's roles "
+        f"grants (roles that do: {roles_granting(permission, org_permission)})",
+        details=[{"permission": permission}],
+    )
+
+
+def roles_granting(permission: str, org_permission: str | None = None) -> str:
+    """The roles that grant a call needing ``permission`` (or ``org_permission`` of an
+    organization's role), for a message."""
+    names = [r for r, granted in INSTANCE_ROLES.items() if permission in granted]
+    if org_permission is not None:
+        names += [r for r, granted in ORG_ROLES.items() if org_permission in granted]
+    return ", ".join(names) or "none"
+
+
+OWNER = "IAM_OWNER"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What an administrator administers: the instance, or one organization."""
+
+    level: str  # "instance" or "organization" (checked_roles' levels)
+    org_id: str = ""
+
+    @staticmethod
+    def instance() -> Resource:
+        return Resource("instance")
+
+    @staticmethod
+    def organization(org_id: str) -> Resource:
+        return Resource("organization", org_id)
+
+    @property
+    def is_instance(self) -> bool:
+        return self.level == "instance"
+
+    def describe(self) -> str:
+        return "the instance" if self.is_instance else f"organization {self.org_id}"

@@ -94,10 +94,13 @@ class User:
             raise FailedPrecondition(f"user {self.id} is a machine user; this needs a human user")
 
     def ensure_machine(self) -> None:
+        self.ensure_machine_for("client secrets")
+
+    def ensure_machine_for(self, what: str) -> None:
         self.ensure_exists()
         if self.kind != "machine":
             raise FailedPrecondition(
-                f"user {self.id} is a human user; only machine users have client secrets",
+                f"user {self.id} is a human user; only machine users have {what}",
                 details=[{"field": "userId", "problem": "not a machine user"}],
             )
 

@@ -19,6 +19,11 @@ _QUERY = (
 )
 
 
+# How long a node remembers a token's user: a removed token, or a locked user's, works
+# on a node that saw it for at most this long.
+TOKEN_TTL = 0.5
+
+
 class Authenticator:
     """Bearer tokens to callers, remembered for ``ttl`` seconds.
 
@@ -26,7 +31,7 @@ class Authenticator:
     user locked or deactivated keeps a working token for at most ``ttl``.
     """
 
-    def __init__(self, db: Database, ttl: float = 5.0, size: int = 1024) -> None:
+    def __init__(self, db: Database, ttl: float = TOKEN_TTL, size: int = 1024) -> None:
         self._db = db
         self._ttl = ttl
         self._size = size

@@ -109,7 +109,7 @@ class UserQueries:
             row = (
                 await conn.execute(_USER, {"id": user_id, "instance_id": caller.instance_id})
             ).first()
-            if row is None:
+            if row is None or not caller.sees_org(row.org_id):
                 raise NotFound(
                     f"user {user_id} does not exist",
                     details=[{"field": "userId", "problem": "unknown"}],
@@ -137,6 +137,9 @@ class UserQueries:
         )
         if org_id:
             search.where("org_id = :org_id", org_id=org_id)
+        if caller.orgs is not None:
+            # An organization's administrator lists the users of its organizations only.
+            search.where("org_id IN (:caller_orgs)", caller_orgs=sorted(caller.orgs))
         if text:
             search.where(_TEXT_MATCHES, text=f"%{text.lower()}%")
         async with self.db.read() as conn:

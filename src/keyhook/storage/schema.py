@@ -148,6 +148,22 @@ personal_access_tokens = Table(
     Column("created_at", TS, nullable=False),
 )
 
+# Who administers what: a user's roles on the instance (resource_type "instance",
+# resource_id the instance id) or on one organization ("org", the org id). Roles are a
+# JSON list of names from keyhook.domain.roles.
+administrators = Table(
+    "administrators",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("resource_id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("resource_type", String(20), nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("changed_at", TS, nullable=False),
+)
+Index("ix_administrators_instance", administrators.c.instance_id, administrators.c.user_id)
+
 targets = Table(
     "targets",
     metadata,

@@ -1,0 +1,42 @@
+"""administrators: users' roles on the instance and on organizations
+
+The admin machine user each instance was set up with becomes its ``IAM_OWNER``, as
+first start makes it from now on (with an ``instance.member.added`` event; an
+instance set up before this migration has its row only).
+
+Revision ID: 0012
+Revises: 0011
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0011"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "administrators",
+        sa.Column("user_id", sa.String(length=20), nullable=False),
+        sa.Column("resource_id", sa.String(length=20), nullable=False),
+        sa.Column("instance_id", sa.String(length=20), nullable=False),
+        sa.Column("resource_type", sa.String(length=20), nullable=False),
+        sa.Column("roles", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", "resource_id"),
+    )
+    op.create_index("ix_administrators_instance", "administrators", ["instance_id", "user_id"])
+    op.execute(
+        "INSERT INTO administrators (user_id, resource_id, instance_id, resource_type, roles, "
+        "created_at, changed_at) SELECT admin_user_id, id, id, 'instance', '[\"IAM_OWNER\"]', "
+        "created_at, created_at FROM instances"
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_administrators_instance", table_name="administrators")
+    op.drop_table("administrators")
