@@ -182,7 +182,9 @@ async def test_client_credentials_for_a_machine_user(
     api: Api, keyhook: KeyhookServer, http: httpx.AsyncClient
 ) -> None:
     name = f"svc-{secrets.token_hex(3)}"
-    user_id = await api.add_machine_user(name, "Billing service")
+    user_id = await api.add_machine_user(
+        name, "Billing service", accessTokenType="ACCESS_TOKEN_TYPE_JWT"
+    )
     secret = await api.add_secret(user_id)
     reply = await http.post(
         "/oauth/v2/token",

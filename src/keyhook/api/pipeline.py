@@ -22,10 +22,12 @@ from starlette.responses import Response
 from keyhook.actions.engine import ActionsEngine, CallContext
 from keyhook.api.errors import PayloadTooLarge, error_response, from_validation, unexpected_response
 from keyhook.api.registry import Operation
+from keyhook.crypto.tokens import PAT_PREFIX
 from keyhook.domain.caller import Caller
 from keyhook.errors import InvalidArgument, KeyhookError, Unauthenticated, field_error
 from keyhook.query.auth import Authenticator
 from keyhook.query.authorize import Authorizer
+from keyhook.services.api_tokens import ApiTokens
 from keyhook.storage.database import Database
 
 MAX_BODY = 1024 * 1024
@@ -100,7 +102,7 @@ def bearer_token(request: Request) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated(
             "missing or malformed Authorization header; "
-            "send Authorization: Bearer <personal access token>"
+            "send Authorization: Bearer <personal access token or OIDC access token>"
         )
     return token.strip()
 
@@ -113,11 +115,20 @@ def _subject(caller: Caller, *sources: tuple[dict[str, Any], str | None]) -> str
 
 
 class Pipeline:
-    def __init__(self, db: Database, engine: ActionsEngine) -> None:
+    def __init__(
+        self, db: Database, engine: ActionsEngine, access_tokens: ApiTokens | None = None
+    ) -> None:
         self.db = db
         self.engine = engine
         self.authenticator = Authenticator(db)
+        self.access_tokens = access_tokens
         self.authorizer = Authorizer(db)
+
+    async def authenticate(self, token: str) -> Caller:
+        """A personal access token's user, or an OIDC access token's (JWT or opaque)."""
+        if token.startswith(PAT_PREFIX) or self.access_tokens is None:
+            return await self.authenticator.authenticate(token)
+        return await self.access_tokens.authenticate(token)
 
     async def handle(self, op: Operation, request: Request) -> Response:
         try:
@@ -128,7 +139,7 @@ class Pipeline:
             return unexpected_response(exc)
 
     async def _handle(self, op: Operation, request: Request) -> Response:
-        caller = await self.authenticator.authenticate(bearer_token(request))
+        caller = await self.authenticate(bearer_token(request))
         caller = await self.authorizer.authorize(caller, op.permission, op.org_permission)
         message = await read_message(request)
         path = dict(request.path_params)

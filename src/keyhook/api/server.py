@@ -24,6 +24,7 @@ from keyhook.api.pipeline import Pipeline
 from keyhook.api.registry import Registry
 from keyhook.bootstrap import Core
 from keyhook.query.events import EventQueries
+from keyhook.services.api_tokens import ApiTokens
 
 
 def build_registry(core: Core) -> Registry:
@@ -44,7 +45,7 @@ def application(core: Core) -> ASGIApp:
     registry = build_registry(core)
     app = build_app(
         registry,
-        Pipeline(core.db, core.engine),
+        Pipeline(core.db, core.engine, ApiTokens(core.db, core.token_access)),
         core.db,
         on_start=core.start,
         on_stop=core.stop,

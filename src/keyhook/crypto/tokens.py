@@ -10,9 +10,11 @@ import base64
 import hashlib
 import secrets
 
+PAT_PREFIX = "kh_"
+
 
 def new_personal_access_token() -> str:
-    return "kh_" + secrets.token_urlsafe(32)
+    return PAT_PREFIX + secrets.token_urlsafe(32)
 
 
 def new_session_token() -> str:

@@ -21,6 +21,9 @@ from keyhook.errors import OAuthError
 
 OPENID = "openid"
 OFFLINE_ACCESS = "offline_access"
+# ZITADEL's scope for a token that may call the instance's API (its ``aud`` then holds
+# the instance's id); Keyhook's API refuses access tokens without it.
+API_AUDIENCE_SCOPE = "urn:zitadel:iam:org:project:id:zitadel:aud"
 # Scopes whose claims Keyhook knows; others are granted as asked (a resource server
 # may use them) and add no claims.
 KNOWN_SCOPES = frozenset({OPENID, "profile", "email", OFFLINE_ACCESS})

@@ -15,6 +15,7 @@ import orjson
 
 from keyhook.clock import iso
 from keyhook.domain.oidc import Profile
+from keyhook.query.users import machine_details
 from keyhook.storage.connection import Connection
 from keyhook.storage.database import Database
 
@@ -85,6 +86,8 @@ class UserRecord:
     sequence: int
     created_at: datetime
     metadata: tuple[tuple[str, str], ...]
+    # A machine user's client credentials tokens: JWT, or opaque (ACCESS_TOKEN_TYPE_BEARER).
+    jwt_access: bool = True
 
     def payload(self) -> dict[str, Any]:
         """The ``user`` member of a function execution's payload.
@@ -268,6 +271,10 @@ async def _user(conn: Connection, where: str, params: dict[str, Any]) -> UserRec
     u = row[0]
     metadata = (await conn.execute(_USER_METADATA, {"user_id": u.id})).all()
     changed: datetime = u.changed_at
+    jwt_access = True
+    if u.kind == "machine":  # its client credentials tokens are of the type it was made with
+        machine = (await machine_details(conn, u.instance_id, [u.id])).get(u.id, {})
+        jwt_access = machine.get("accessTokenType") == "ACCESS_TOKEN_TYPE_JWT"
     return UserRecord(
         user_id=u.id,
         instance_id=u.instance_id,
@@ -294,4 +301,5 @@ async def _user(conn: Connection, where: str, params: dict[str, Any]) -> UserRec
         sequence=u.sequence,
         created_at=u.created_at,
         metadata=tuple((m.key, m.value) for m in metadata),
+        jwt_access=jwt_access,
     )

@@ -28,7 +28,7 @@ _TEXT_MATCHES = (
 )
 
 
-async def _machine_details(
+async def machine_details(
     conn: Connection, instance_id: str, user_ids: list[str]
 ) -> dict[str, dict[str, str]]:
     """Description and access token type of machine users, from their
@@ -117,7 +117,7 @@ class UserQueries:
             meta = await conn.execute(_METADATA, {"user_id": user_id})
             metadata = [{"key": m.key, "value": m.value} for m in meta]
             machine = (
-                await _machine_details(conn, caller.instance_id, [user_id])
+                await machine_details(conn, caller.instance_id, [user_id])
                 if row.kind == "machine"
                 else {}
             )
@@ -150,7 +150,7 @@ class UserQueries:
                 found = await conn.execute(_METADATA_OF, {"user_ids": list(metadata)})
                 for m in found:
                     metadata[m.user_id].append({"key": m.key, "value": m.value})
-            machines = await _machine_details(
+            machines = await machine_details(
                 conn, caller.instance_id, [r.id for r in rows if r.kind == "machine"]
             )
             result = [user_to_wire(r, metadata[r.id], machines.get(r.id)) for r in rows]

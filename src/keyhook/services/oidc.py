@@ -497,7 +497,12 @@ class OidcProvider:
         # An ID token needs a sign-in; client credentials have none (OpenID Connect Core §2).
         scopes = tuple(s for s in scopes if s not in (rules.OPENID, rules.OFFLINE_ACCESS))
         minted = await self.tokens.mint(
-            user, user.user_name, [user.user_name], scopes, jwt_access=True, refresh=False
+            user,
+            user.user_name,
+            [user.user_name],
+            scopes,
+            jwt_access=user.jwt_access,
+            refresh=False,
         )
         await self.commands.grant_client_credentials(
             await self.system_caller(user.user_id, user.org_id),

@@ -57,11 +57,11 @@ class TokenAccess:
             row = await self.p.queries.access_token(token_id=claims["jti"])
         if row is None or row.revoked or aware(row.expires_at) <= now():
             return None
-        if not await self._owner_exists(row.grant_type, row.client_id):
+        if not await self.owner_exists(row.grant_type, row.client_id):
             return None  # the application (or machine user) it was issued to is gone
         return row
 
-    async def _owner_exists(self, grant_type: str, client_id: str) -> bool:
+    async def owner_exists(self, grant_type: str, client_id: str) -> bool:
         if grant_type == "client_credentials":
             return await self.p.clients.users.machine_user(client_id) is not None
         return await self.p.clients.applications.client(client_id) is not None

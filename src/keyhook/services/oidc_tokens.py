@@ -28,7 +28,7 @@ from keyhook.crypto.tokens import token_hash
 from keyhook.domain.backoff import ADDRESS, CLIENT, Backoff, from_address
 from keyhook.domain.claims import Complement
 from keyhook.domain.durations import parse_duration
-from keyhook.domain.oidc import OPENID, at_hash, standard_claims
+from keyhook.domain.oidc import API_AUDIENCE_SCOPE, OPENID, at_hash, standard_claims
 from keyhook.domain.target import Target
 from keyhook.errors import OAuthError, TargetError, field_error
 from keyhook.ids import IdGenerator
@@ -189,6 +189,8 @@ class TokenMaker:
         at = now()
         issued = int(at.timestamp())
         token_id = self.ids.new()
+        if API_AUDIENCE_SCOPE in scopes:  # the token may call the API (services.api_tokens)
+            audience = [*audience, user.instance_id]
         expires = at + self.lifetimes.access_token
         access_claims: dict[str, Any] = {
             "iss": self.issuer,
