@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -51,7 +52,7 @@ async def client_credentials(api: Api, name: str, secret: str, scope: str) -> st
     return str(reply.json()["access_token"])
 
 
-async def refused_within(api: Api, token: str, path: str, bound: float) -> tuple[float, dict]:
+async def refused_within(api: Api, token: str, path: str, bound: float) -> tuple[float, Any]:
     """Seconds until ``token`` is refused on ``path`` (polled), at most ``bound``."""
     start = time.monotonic()
     while True:
