@@ -1,8 +1,9 @@
 """The composition root: settings in, a wired Keyhook core out.
 
 Creates the data directory and master key, opens the database, applies
-migrations, sets the instance up on first start (writing the admin PAT to
-``<data dir>/admin.pat``, mode 0600) and wires the write side, the read side
+migrations, sets the instance up on first start (writing the admin machine user's
+PAT to ``<data dir>/admin.pat`` and the human administrator's initial password to
+``<data dir>/admin-password``, both mode 0600) and wires the write side, the read side
 and the actions engine. The API layer builds its routes on top of :class:`Core`.
 """
 
@@ -68,6 +69,7 @@ class Core:
     transport: Transport
     delivery_transport: Transport
     admin_token_path: Path
+    admin_password_path: Path
     first_start: bool
     outbox: Outbox
     worker: DeliveryWorker | None
@@ -222,9 +224,11 @@ async def assemble(
     async with db.read() as conn:
         existing = (await conn.execute("SELECT id FROM instances")).first()
     first_start = existing is None
+    password_path = settings.data_dir / "admin-password"
     if first_start:
-        setup = await set_up_instance(writer)
+        setup = await set_up_instance(writer, admin_email=settings.admin_email)
         _write_private(token_path, (setup.admin_token + "\n").encode())
+        _write_private(password_path, (setup.admin_password + "\n").encode())
     policy = NetworkPolicy(dev=settings.dev, allow_hosts=settings.allow_hosts)
     # Synchronous calls and deliveries get connection pools of their own, so neither can
     # take the other's connections. Sync calls are bounded per target by the engine;
@@ -282,6 +286,7 @@ async def assemble(
         transport=transport,
         delivery_transport=delivery_transport,
         admin_token_path=token_path,
+        admin_password_path=password_path,
         first_start=first_start,
         outbox=outbox,
         worker=worker,

@@ -59,6 +59,12 @@ def main() -> None:
     envvar="KEYHOOK_TLS_KEY",
     help="The PEM private key of --tls-cert [KEYHOOK_TLS_KEY].",
 )
+@click.option(
+    "--admin-email",
+    default=None,
+    help="User name of the human IAM_OWNER made at first start "
+    "[KEYHOOK_ADMIN_EMAIL, keyhook-admin@keyhook.localhost].",
+)
 def start(
     host: str | None,
     port: int | None,
@@ -67,6 +73,7 @@ def start(
     dev: bool | None,
     tls_cert: Path | None,
     tls_key: Path | None,
+    admin_email: str | None,
 ) -> None:
     """Start the server (API and background services)."""
     import uvicorn
@@ -79,7 +86,12 @@ def start(
         raise click.UsageError("--tls-cert and --tls-key go together")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings(
-        host=host, port=port, data_dir=data_dir, database_url=database_url, dev=dev or None
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        dev=dev or None,
+        admin_email=admin_email,
     )
     scheme = "https" if tls_cert else "http"
     try:
@@ -106,6 +118,10 @@ def start(
         token_file = core.admin_token_path.resolve()
         if core.first_start:
             click.echo(f"Admin token (created): {token_file}")
+            click.echo(
+                f"Admin sign-in: {settings.admin_email}, initial password in "
+                f"{core.admin_password_path.resolve()} (to be changed at first sign-in)"
+            )
         elif token_file.exists():
             click.echo(f"Admin token (kept from the first start): {token_file}")
         else:

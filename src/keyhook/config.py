@@ -90,6 +90,9 @@ class HttpServerSettings:
     access_log: bool = False  # a line per answered request (keyhook.api.access_log)
 
 
+DEFAULT_ADMIN_EMAIL = "keyhook-admin@keyhook.localhost"
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -111,6 +114,8 @@ class Settings:
     external_url: str = ""
     http: HttpServerSettings = field(default_factory=lambda: HttpServerSettings())
     auth_backoff: AuthBackoffSettings = field(default_factory=lambda: AuthBackoffSettings())
+    # The user name (an email address) of the human IAM_OWNER made at first start.
+    admin_email: str = DEFAULT_ADMIN_EMAIL
 
     @property
     def effective_database_url(self) -> str:
@@ -146,6 +151,19 @@ def _flag(value: str | None) -> bool:
 
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _admin_email(raw: str) -> str:
+    """``KEYHOOK_ADMIN_EMAIL`` (``--admin-email``): the first human administrator's user
+    name, used at first start only."""
+    value = raw.strip()
+    local, at, domain = value.partition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in value):
+        raise InvalidArgument(
+            f"KEYHOOK_ADMIN_EMAIL (--admin-email): {raw!r} is not an email address "
+            "(allowed: local@domain.tld)"
+        )
+    return value
 
 
 def _external_url(raw: str) -> str:
@@ -200,6 +218,7 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
         "dev": _flag(env.get("KEYHOOK_DEV")),
         "allow_hosts": _split(env.get("KEYHOOK_ACTIONS_ALLOW_HOSTS")),
         "external_url": _external_url(env.get("KEYHOOK_EXTERNAL_URL", "")),
+        "admin_email": _admin_email(env.get("KEYHOOK_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL)),
         "max_response_bytes": _int(env, "KEYHOOK_ACTIONS_MAX_RESPONSE_BYTES", 1024 * 1024, 1),
         "target_sync_concurrency": _int(env, "KEYHOOK_ACTIONS_TARGET_SYNC_CONCURRENCY", 32, 1),
         "password_hashing": PasswordHashing(
@@ -258,4 +277,5 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
     for key, value in overrides.items():
         if value is not None:
             values[key] = value
+    values["admin_email"] = _admin_email(str(values["admin_email"]))
     return Settings(**values)  # type: ignore[arg-type]

@@ -45,6 +45,10 @@ class FailedPrecondition(KeyhookError):
     code = "failed_precondition"
 
 
+class PasswordChangeRequired(FailedPrecondition):
+    """The password was right, and the user must choose a new one before signing in."""
+
+
 class Unauthenticated(KeyhookError):
     code = "unauthenticated"
 

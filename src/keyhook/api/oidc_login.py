@@ -42,12 +42,14 @@ from starlette.routing import BaseRoute, Route
 from keyhook.api.forms import form_pairs, query_params, single_valued
 from keyhook.api.oidc_endpoints import client_address
 from keyhook.api.pages import message_page, page
+from keyhook.domain.user import PASSWORD_MAX, PASSWORD_MIN, PASSWORD_RULES, validate_password
 from keyhook.errors import (
     FailedPrecondition,
     InvalidArgument,
     KeyhookError,
     NotFound,
     OAuthError,
+    PasswordChangeRequired,
     TooManyAttempts,
 )
 from keyhook.services.oidc import AuthorizePageError, OidcProvider, Redirect
@@ -104,6 +106,61 @@ class LoginForm:
             "</form>"
         )
         response = page("Sign in", body, status, (redirect_uri,))
+        response.set_cookie(
+            CSRF_COOKIE,
+            cookie,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
+            path=LOGIN_PATH,
+        )
+        return response
+
+    def render_change(
+        self,
+        auth_request_id: str,
+        cookie: str,
+        *,
+        redirect_uri: str,
+        login_name: str,
+        error: str | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        """The form a user whose password must change signs in with: the current
+        password again (as ZITADEL's login asks) and the new one twice, with the rules."""
+        described = ' aria-describedby="login-error" aria-invalid="true"' if error else ""
+        alert = (
+            f'<p id="login-error" class="error" role="alert">{escape(error)}</p>' if error else ""
+        )
+        rules = f"At least {PASSWORD_MIN} and at most {PASSWORD_MAX} characters."
+        body = (
+            "<h1>Set a new password</h1>"
+            "<p>Your password must be changed before you sign in. Enter your current "
+            "password and choose a new one.</p>"
+            f"{alert}"
+            f'<form method="post" action="{LOGIN_PATH}" novalidate>'
+            f'<input type="hidden" name="authRequest" value="{escape(auth_request_id)}">'
+            f'<input type="hidden" name="csrf" value="{self._csrf_field(cookie, auth_request_id)}">'
+            '<input type="hidden" name="step" value="change-password">'
+            '<label for="loginName">User name</label>'
+            '<input id="loginName" name="loginName" type="text" autocomplete="username" '
+            f'readonly value="{escape(login_name)}">'
+            '<label for="password">Current password</label>'
+            '<input id="password" name="password" type="password" '
+            f'autocomplete="current-password" required autofocus{described}>'
+            '<label for="newPassword">New password</label>'
+            '<input id="newPassword" name="newPassword" type="password" '
+            f'autocomplete="new-password" required minlength="{PASSWORD_MIN}" '
+            f'maxlength="{PASSWORD_MAX}" aria-describedby="password-rules"{described}>'
+            '<label for="confirmPassword">New password again</label>'
+            '<input id="confirmPassword" name="confirmPassword" type="password" '
+            f'autocomplete="new-password" required{described}>'
+            f'<p id="password-rules" class="hint">{escape(rules)} '
+            "It must differ from the current one.</p>"
+            '<button type="submit">Change password and sign in</button>'
+            "</form>"
+        )
+        response = page("Set a new password", body, status, (redirect_uri,))
         response.set_cookie(
             CSRF_COOKIE,
             cookie,
@@ -178,6 +235,19 @@ class LoginForm:
         redirect_uri = str(pending.redirect_uri)
         login_name = form.get("loginName", "").strip()
         password = form.get("password", "")
+        new_password: str | None = None
+        if form.get("step") == "change-password":
+            new_password = form.get("newPassword", "")
+            problem = _new_password_problem(password, new_password, form.get("confirmPassword", ""))
+            if problem is not None:
+                return self.render_change(
+                    auth_request_id,
+                    cookie,
+                    redirect_uri=redirect_uri,
+                    login_name=login_name,
+                    error=problem,
+                    status=400,
+                )
         if not login_name or not password:
             return self.render(
                 auth_request_id,
@@ -189,7 +259,11 @@ class LoginForm:
             )
         try:
             redirect, session_token = await self.provider.sign_in(
-                auth_request_id, login_name, password, client_address(request)
+                auth_request_id, login_name, password, client_address(request), new_password
+            )
+        except PasswordChangeRequired:
+            return self.render_change(
+                auth_request_id, cookie, redirect_uri=redirect_uri, login_name=login_name
             )
         except TooManyAttempts as error:
             page = self.render(
@@ -250,6 +324,21 @@ def _not_this_browser() -> HTMLResponse:
 
 def _plausible_id(value: str) -> bool:
     return value.isdigit() and len(value) <= 20  # ids are decimal strings
+
+
+def _new_password_problem(current: str, new: str, confirmed: str) -> str | None:
+    """What is wrong with a new password chosen on the page, in words for it."""
+    if not current:
+        return "Enter your current password."
+    try:
+        validate_password(new, "newPassword")
+    except InvalidArgument:
+        return f"The new password must be {PASSWORD_RULES} long."
+    if new != confirmed:
+        return "The two new passwords are not the same."
+    if new == current:
+        return "The new password must differ from the current one."
+    return None
 
 
 def _sign_in_refusal(error: KeyhookError) -> str:

@@ -39,6 +39,7 @@ def _human_user(req: m.AddHumanUserRequest, org_id: str) -> HumanUserInput:
         phone=u.phone.phone if u.phone else "",
         phone_verified=u.phone.is_verified if u.phone else False,
         password=u.password.password if u.password else None,
+        password_change_required=u.password.change_required if u.password else False,
         metadata=[(i.key, i.value) for i in u.metadata],
     )
 
@@ -115,7 +116,11 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
 
     async def set_password(caller: Caller, req: m.SetPasswordRequest) -> dict[str, Any]:
         return await commands.set_password(
-            caller, req.user_id, req.new_password.password, req.current_password
+            caller,
+            req.user_id,
+            req.new_password.password,
+            req.current_password,
+            change_required=req.new_password.change_required,
         )
 
     async def set_metadata(caller: Caller, req: m.SetUserMetadataRequest) -> dict[str, Any]:

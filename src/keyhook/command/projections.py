@@ -39,10 +39,12 @@ async def _user_touch(conn: Connection, e: StoredEvent, **values: object) -> Non
 _INSERT_USER = (
     "INSERT INTO users (id, instance_id, org_id, user_name, kind, state, given_name, "
     "family_name, display_name, nick_name, preferred_language, email, email_verified, phone, "
-    "phone_verified, password_hash, failed_attempts, sequence, created_at, changed_at) "
+    "phone_verified, password_hash, password_change_required, failed_attempts, sequence, "
+    "created_at, changed_at) "
     "VALUES (:id, :instance_id, :org_id, :user_name, :kind, :state, :given_name, "
     ":family_name, :display_name, :nick_name, :preferred_language, :email, :email_verified, "
-    ":phone, :phone_verified, :password_hash, :failed_attempts, :sequence, :created_at, "
+    ":phone, :phone_verified, :password_hash, :password_change_required, :failed_attempts, "
+    ":sequence, :created_at, "
     ":changed_at)"
 )
 _INSERT_METADATA = "INSERT INTO user_metadata (user_id, key, value) VALUES (:user_id, :key, :value)"
@@ -70,6 +72,7 @@ async def _user_added(conn: Connection, e: StoredEvent) -> None:
             "phone": d.get("phone", ""),
             "phone_verified": d.get("phoneVerified", False),
             "password_hash": d.get("hashedPassword"),
+            "password_change_required": bool(d.get("passwordChangeRequired", False)),
             "failed_attempts": 0,
             "sequence": e.sequence,
             "created_at": e.created_at,
@@ -113,7 +116,13 @@ async def _user_removed(conn: Connection, e: StoredEvent) -> None:
 
 
 async def _password_changed(conn: Connection, e: StoredEvent) -> None:
-    await _user_touch(conn, e, password_hash=e.data["hashedPassword"], failed_attempts=0)
+    await _user_touch(
+        conn,
+        e,
+        password_hash=e.data["hashedPassword"],
+        password_change_required=bool(e.data.get("changeRequired", False)),
+        failed_attempts=0,
+    )
 
 
 async def _password_hash_updated(conn: Connection, e: StoredEvent) -> None:

@@ -41,6 +41,7 @@ class HumanUserInput:
     phone: str = ""
     phone_verified: bool = False
     password: str | None = None
+    password_change_required: bool = False
     metadata: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -195,6 +196,7 @@ class UserCommands:
         }
         if hashed is not None:
             event_data["hashedPassword"] = hashed
+            event_data["passwordChangeRequired"] = data.password_change_required
         async with self.w.db.write() as conn:
             await ensure_org(conn, caller, data.org_id)
             stored = await self.w.commit(
@@ -378,21 +380,20 @@ class UserCommands:
         return await self._state_change(caller, user_id, "user.removed")
 
     async def set_password(
-        self, caller: Caller, user_id: str, password: str, current: str | None = None
+        self,
+        caller: Caller,
+        user_id: str,
+        password: str,
+        current: str | None = None,
+        change_required: bool = False,
     ) -> dict[str, Any]:
         checked_new_password(password)
         if current is not None:
+            # Within the caller's reach first: a user it may not see has no password to test.
             async with self.w.db.read() as conn:
-                stored_hash = (
-                    await conn.execute(
-                        "SELECT password_hash FROM users "
-                        "WHERE id = :id AND instance_id = :instance_id",
-                        {"id": user_id, "instance_id": caller.instance_id},
-                    )
-                ).scalar()
-            if stored_hash is None:
-                async with self.w.db.read() as conn:
-                    (await load_user(conn, caller, user_id)).ensure_human()
+                known = await load_user(conn, caller, user_id)
+            known.ensure_human()
+            stored_hash = known.password_hash
             # Verified outside the write transaction: argon2 is slow on purpose.
             if not stored_hash or not await self.w.passwords.averify(stored_hash, current):
                 raise field_error("currentPassword", "does not match the user's password")
@@ -409,7 +410,12 @@ class UserCommands:
                         "user",
                         user_id,
                         user.org_id,
-                        {"userId": user_id, "userName": user.user_name, "hashedPassword": hashed},
+                        {
+                            "userId": user_id,
+                            "userName": user.user_name,
+                            "hashedPassword": hashed,
+                            "changeRequired": change_required,
+                        },
                     )
                 ],
                 expected={("user", user_id): user.sequence},

@@ -92,6 +92,8 @@ EVENT_TYPES: dict[str, EventType] = {
                 "phone": "phone number",
                 "phoneVerified": "whether the phone is verified",
                 "metadata": "list of {key, value} set at creation",
+                "passwordChangeRequired": "with a password: whether the user must change it "
+                "at its first sign-in",
             },
         ),
         EventType(
@@ -151,7 +153,10 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("user.reactivated", "user", "A user was reactivated.", dict(_USER_REF)),
         EventType("user.removed", "user", "A user was deleted.", dict(_USER_REF)),
         EventType(
-            "user.human.password.changed", "user", "A user's password was set.", dict(_USER_REF)
+            "user.human.password.changed",
+            "user",
+            "A user's password was set.",
+            {**_USER_REF, "changeRequired": "whether the user must change it at next sign-in"},
         ),
         EventType(
             "user.metadata.set",

@@ -201,7 +201,11 @@ def validate_metadata_key(key: str, field_name: str) -> str:
     return key
 
 
+PASSWORD_MIN, PASSWORD_MAX = 8, 256
+PASSWORD_RULES = f"{PASSWORD_MIN} to {PASSWORD_MAX} characters"
+
+
 def validate_password(password: str, field_name: str) -> str:
-    if len(password) < 8 or len(password) > 256:
-        raise field_error(field_name, "must be 8 to 256 characters long")
+    if len(password) < PASSWORD_MIN or len(password) > PASSWORD_MAX:
+        raise field_error(field_name, f"must be {PASSWORD_RULES} long")
     return password

@@ -238,6 +238,15 @@ class OidcQueries:
                 )
             ).first()
 
+    async def password_change_required(self, user_id: str) -> bool:
+        async with self.db.read() as conn:
+            found = (
+                await conn.execute(
+                    "SELECT password_change_required FROM users WHERE id = :id", {"id": user_id}
+                )
+            ).scalar()
+        return bool(found)
+
     async def password_hash(self, login_name: str) -> str | None:
         """The stored password hash of the one user with this login name, if any."""
         async with self.db.read() as conn:

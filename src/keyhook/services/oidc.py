@@ -26,6 +26,7 @@ from keyhook.command.oidc import (
     Subject,
 )
 from keyhook.command.sessions import SessionChecks, SessionCommands
+from keyhook.command.users import UserCommands
 from keyhook.crypto.passwords import Passwords
 from keyhook.crypto.tokens import token_hash
 from keyhook.domain import oidc as rules
@@ -37,6 +38,7 @@ from keyhook.errors import (
     KeyhookError,
     NotFound,
     OAuthError,
+    PasswordChangeRequired,
 )
 from keyhook.query.oidc import Client, OidcQueries, UserRecord
 from keyhook.services.oidc_tokens import ClientAuthenticator, Minted, TokenMaker, credentials
@@ -259,12 +261,22 @@ class OidcProvider:
         return row
 
     async def sign_in(
-        self, auth_request_id: str, login_name: str, password: str, address: str = ""
+        self,
+        auth_request_id: str,
+        login_name: str,
+        password: str,
+        address: str = "",
+        new_password: str | None = None,
     ) -> tuple[Redirect, str]:
         """Check the password through a session (so the lockout policy applies) and
         send the browser back to the client with a code; also the session's token, for
         the browser to keep (single sign-on). Errors are Keyhook errors, for the login
-        page to show."""
+        page to show.
+
+        A user whose password must change (an initial password) is refused with
+        :class:`PasswordChangeRequired` once the password is found right, and signs in
+        by sending it again with ``new_password`` (checked by the password rules), which
+        replaces it first."""
         row = await self.pending_request(auth_request_id)
         if row is None:
             raise FailedPrecondition(
@@ -290,6 +302,14 @@ class OidcProvider:
                 self.sessions.w.backoff.failed(keys, time.monotonic())  # a hash said no
             raise refused from None
         session = await self.queries.login_session(token_hash(created["sessionToken"]))
+        if await self.queries.password_change_required(session.user_id):
+            if new_password is None:
+                await self.sessions.delete(caller, session.id)  # no sign-in came of it
+                raise PasswordChangeRequired(
+                    "the password is right, and must be changed before signing in",
+                    details=[{"field": "newPassword", "problem": "required"}],
+                )
+            await UserCommands(self.sessions.w).set_password(caller, session.user_id, new_password)
         redirect = await self._hand_out_code(
             caller,
             auth_request_id,

@@ -104,6 +104,10 @@ users = Table(
     Column("phone", String(40), nullable=False, default=""),
     Column("phone_verified", Boolean, nullable=False, default=False),
     Column("password_hash", Text, nullable=True),
+    # The user must choose a new password at its next sign-in (an initial password).
+    Column(
+        "password_change_required", Boolean, nullable=False, default=False, server_default=false()
+    ),
     # A machine user's client secret (client credentials grant), argon2-hashed.
     Column("secret_hash", Text, nullable=True),
     Column("failed_attempts", Integer, nullable=False, default=0),

@@ -1,4 +1,5 @@
-"""administrators: users' roles on the instance and on organizations
+"""administrators: users' roles on the instance and on organizations; a password
+the user must change at its next sign-in
 
 The admin machine user each instance was set up with becomes its ``IAM_OWNER``, as
 first start makes it from now on (with an ``instance.member.added`` event; an
@@ -30,6 +31,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "resource_id"),
     )
     op.create_index("ix_administrators_instance", "administrators", ["instance_id", "user_id"])
+    op.add_column(
+        "users",
+        sa.Column(
+            "password_change_required",
+            sa.Boolean(),
+            nullable=False,
+            server_default=sa.false(),
+        ),
+    )
     op.execute(
         "INSERT INTO administrators (user_id, resource_id, instance_id, resource_type, roles, "
         "created_at, changed_at) SELECT admin_user_id, id, id, 'instance', '[\"IAM_OWNER\"]', "
@@ -38,5 +48,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("users", "password_change_required")
     op.drop_index("ix_administrators_instance", table_name="administrators")
     op.drop_table("administrators")
