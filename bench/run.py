@@ -8,7 +8,8 @@ PostgreSQL each benchmark gets a fresh database beside the one named),
 --peer-rounds N and --peer-seconds S (tokens beside oidc-provider: N paired rounds of S
 seconds per mode and concurrency), --peer-modes client_credentials,refresh_token,introspection
 (a subset, comma-separated),
---only api|engine|deliveries|tokens|peer.
+--authorize-calls N (the authorize step: N paired calls),
+--only api|authorize|engine|deliveries|tokens|peer.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import api_latency, deliveries, engine_overhead, tokens, tokens_peer
+from bench import api_latency, authorize, deliveries, engine_overhead, tokens, tokens_peer
 from bench.common import fresh_database, machine
 
 
@@ -37,8 +38,11 @@ async def main() -> int:
     parser.add_argument("--peer-rounds", type=int, default=3)
     parser.add_argument("--peer-seconds", type=float, default=4.0)
     parser.add_argument("--peer-modes", default=",".join(tokens_peer.MODES))
+    parser.add_argument("--authorize-calls", type=int, default=3000)
     parser.add_argument(
-        "--only", choices=["api", "engine", "deliveries", "tokens", "peer"], default=None
+        "--only",
+        choices=["api", "authorize", "engine", "deliveries", "tokens", "peer"],
+        default=None,
     )
     args = parser.parse_args()
     peer_modes = [mode for mode in args.peer_modes.split(",") if mode]
@@ -52,6 +56,11 @@ async def main() -> int:
                 result = await api_latency.run(Path(tmp) / "api", url, args.rounds, args.batch)
         print("## API call latency with a request execution\n")
         print(result.text)
+    if args.only in (None, "authorize"):
+        async with fresh_database(args.database_url) as url:
+            text = await authorize.run(args.authorize_calls, url)
+        print("\n## The authorize step's cost per API call (in-process)\n")
+        print(text)
     if args.only in (None, "engine"):
         print("\n## The actions engine's own cost per target call (in-process)\n")
         print(await engine_overhead.run(2000))
