@@ -24,7 +24,8 @@ CHEAP = PasswordHashing(memory_kib=1024, time_cost=1, parallelism=1)
 @dataclass
 class World:
     writer: Writer
-    admin: Caller
+    admin: Caller  # the admin machine user
+    human_admin_id: str = ""  # the human IAM_OWNER first start makes too
 
 
 @pytest.fixture
@@ -39,5 +40,5 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         ids=IdGenerator(),
     )
     setup = await set_up_instance(writer)
-    yield World(writer, setup.caller)
+    yield World(writer, setup.caller, setup.human_admin_id)
     await db.close()

@@ -19,7 +19,12 @@ LAST_OWNER = {"field": "userId", "problem": "last active IAM_OWNER"}
 
 
 async def second_owner(world: World, users: UserCommands) -> Caller:
+    """A second machine IAM_OWNER; the human one first start made gives its role up, so
+    the two machine users are the instance's only owners."""
     admin = world.admin
+    await AdministratorCommands(world.writer).delete(
+        admin, world.human_admin_id, Resource.instance()
+    )
     user_id = (await users.add_machine_user(admin, admin.org_id, "second-admin", "Second"))[
         "userId"
     ]

@@ -194,9 +194,9 @@ class UserCommands:
             "phoneVerified": data.phone_verified,
             "metadata": [{"key": k, "value": v} for k, v in data.metadata],
         }
+        event_data["passwordChangeRequired"] = hashed is not None and data.password_change_required
         if hashed is not None:
             event_data["hashedPassword"] = hashed
-            event_data["passwordChangeRequired"] = data.password_change_required
         async with self.w.db.write() as conn:
             await ensure_org(conn, caller, data.org_id)
             stored = await self.w.commit(

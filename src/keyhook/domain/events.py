@@ -92,8 +92,8 @@ EVENT_TYPES: dict[str, EventType] = {
                 "phone": "phone number",
                 "phoneVerified": "whether the phone is verified",
                 "metadata": "list of {key, value} set at creation",
-                "passwordChangeRequired": "with a password: whether the user must change it "
-                "at its first sign-in",
+                "passwordChangeRequired": "whether the user must change its password at its "
+                "first sign-in (false without a password)",
             },
         ),
         EventType(

@@ -111,6 +111,23 @@ ORG_ROLES: MappingProxyType[str, frozenset[str]] = MappingProxyType(
 )
 
 
+# What each role is for, for the documentation's table.
+ROLE_PURPOSES: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "IAM_OWNER": "everything (the first administrators have it)",
+        "IAM_OWNER_VIEWER": "read everything, change nothing",
+        "IAM_USER_MANAGER": "the support desk: users, sessions and their settings",
+        "IAM_ACTIONS_MANAGER": "Keyhook's: a CI job wiring its hooks — targets, executions, "
+        "deliveries, nothing else",
+        "IAM_DELIVERY_VIEWER": "Keyhook's: on-call — read targets, executions and the "
+        "delivery and call logs",
+        "ORG_OWNER": "one organization's users and administrators",
+        "ORG_OWNER_VIEWER": "read one organization's users and administrators",
+        "ORG_USER_MANAGER": "one organization's users",
+    }
+)
+
+
 def permissions_of(roles: frozenset[str]) -> frozenset[str]:
     """Every permission the roles grant together."""
     granted: set[str] = set()
