@@ -43,13 +43,18 @@ class AdministratorCommands:
         self.w = writer
 
     async def _prepare(
-        self, conn: Connection, caller: Caller, user_id: str, resource: Resource
+        self,
+        conn: Connection,
+        caller: Caller,
+        user_id: str,
+        resource: Resource,
+        creating: bool = False,
     ) -> tuple[str, list[str] | None]:
         """The administered resource's id, and the user's roles there now (None: none).
 
         The caller may act on the resource (its organization is within reach; the
         instance only with an instance role) and the user exists within the caller's
-        reach and, for an organization, belongs to it.
+        reach and, to become an organization's administrator, belongs to it.
         """
         if resource.is_instance:
             if caller.orgs is not None:
@@ -65,7 +70,7 @@ class AdministratorCommands:
             await ensure_org(conn, caller, resource_id)
         user = await load_user(conn, caller, user_id)
         user.ensure_exists()
-        if not resource.is_instance and user.org_id != resource_id:
+        if creating and not resource.is_instance and user.org_id != resource_id:
             raise FailedPrecondition(
                 f"user {user_id} belongs to organization {user.org_id}, not to "
                 f"{resource_id}: an organization's administrators are its own users",
@@ -102,7 +107,9 @@ class AdministratorCommands:
     ) -> dict[str, Any]:
         granted = sorted(checked_roles(resource.level, roles))
         async with self.w.db.write() as conn:
-            resource_id, current = await self._prepare(conn, caller, user_id, resource)
+            resource_id, current = await self._prepare(
+                conn, caller, user_id, resource, creating=True
+            )
             if current is not None:
                 raise AlreadyExists(
                     f"user {user_id} is already an administrator of {resource.describe()} "
