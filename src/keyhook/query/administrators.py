@@ -61,12 +61,13 @@ def _to_wire(row: Any) -> dict[str, Any]:
             "displayName": row.display_name or row.user_name,
             "organizationId": row.user_org_id,
         },
-        "roles": list(orjson.loads(row.roles)),
     }
+    # The members in the proto's order: the resource, then the roles.
     if row.resource_type == "instance":
         item["instance"] = True
     else:
         item["organization"] = {"id": row.resource_id, "name": row.org_name or ""}
+    item["roles"] = list(orjson.loads(row.roles))
     return item
 
 
