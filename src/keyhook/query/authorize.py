@@ -45,7 +45,3 @@ class Authorizer:
         """``caller`` with the organizations this call may act in, or PermissionDenied."""
         orgs = authorized_orgs(await self.grants(caller), permission, org_permission)
         return caller if orgs is None else replace(caller, orgs=orgs)
-
-    def forget(self) -> None:
-        """Drop what is remembered (this node changed someone's roles)."""
-        self._known.clear()
