@@ -99,6 +99,15 @@ async def test_the_first_human_admin_changes_its_password_and_calls_the_api(
         await again.fill(again_value)
         await page.get_by_role("button", name="Change password and sign in").click()
         await expect(page.get_by_role("alert")).to_have_text(said)
+    # A wrong current password keeps the change form, with the sign-in's words.
+    await current.fill("not the password")
+    await new.fill(chosen)
+    await again.fill(chosen)
+    await page.get_by_role("button", name="Change password and sign in").click()
+    await expect(page.get_by_role("alert")).to_have_text(
+        "The user name or password is not correct."
+    )
+    await expect(page).to_have_title("Set a new password · Keyhook")
     await current.fill(initial)
     await new.fill(chosen)
     await again.fill(chosen)

@@ -279,6 +279,15 @@ class LoginForm:
             return page
         except (NotFound, InvalidArgument):
             # The same words for an unknown user and a wrong password: no user enumeration.
+            if new_password is not None:  # on the change form: stay there
+                return self.render_change(
+                    auth_request_id,
+                    cookie,
+                    redirect_uri=redirect_uri,
+                    login_name=login_name,
+                    error=WRONG_CREDENTIALS,
+                    status=401,
+                )
             return self.render(
                 auth_request_id,
                 cookie,
