@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.api import Api, Reply
+from tests.support.api import Api, Reply, serving
 from tests.support.receiver import Receiver
 from tests.support.server import KeyhookServer
 
@@ -21,11 +21,8 @@ from tests.support.server import KeyhookServer
 @pytest.fixture(scope="module")
 async def own(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
     server = KeyhookServer(data_dir=Path(tmp_path_factory.mktemp("administrators")))
-    await server.start()
-    client = Api(server.url, server.token)
-    yield client
-    await client.close()
-    await server.stop()
+    async with serving(server) as client:
+        yield client
 
 
 async def robot(api: Api, **extra: Any) -> str:

@@ -16,18 +16,15 @@ import pytest
 
 from keyhook.domain.oidc import API_AUDIENCE_SCOPE
 from keyhook.query.auth import TOKEN_TTL
-from tests.support.api import Api
+from tests.support.api import Api, serving
 from tests.support.server import KeyhookServer
 
 
 @pytest.fixture(scope="module")
 async def own(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
     server = KeyhookServer(data_dir=Path(tmp_path_factory.mktemp("api-tokens")))
-    await server.start()
-    client = Api(server.url, server.token)
-    yield client
-    await client.close()
-    await server.stop()
+    async with serving(server) as client:
+        yield client
 
 
 async def service(api: Api, token_type: str, roles: list[str]) -> tuple[str, str, str]:
@@ -123,9 +120,7 @@ async def test_an_expired_token_is_refused(tmp_path: Path) -> None:
     server = KeyhookServer(
         data_dir=tmp_path, extra_env={"KEYHOOK_OIDC_ACCESS_TOKEN_LIFETIME": "1s"}
     )
-    await server.start()
-    api = Api(server.url, server.token)
-    try:
+    async with serving(server) as api:
         user_id, name, secret = await service(api, "ACCESS_TOKEN_TYPE_BEARER", ["IAM_OWNER"])
         token = await client_credentials(api, name, secret, API_AUDIENCE_SCOPE)
         assert (await api.get(f"/v2/users/{user_id}", token=token)).status == 200
@@ -133,6 +128,3 @@ async def test_an_expired_token_is_refused(tmp_path: Path) -> None:
         reply = await api.get(f"/v2/users/{user_id}", token=token)
         assert reply.status == 401
         assert reply.body["message"] == "the access token has expired; get a new one"
-    finally:
-        await api.close()
-        await server.stop()

@@ -17,7 +17,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from playwright.async_api import Browser, expect
 
 from keyhook.domain.oidc import API_AUDIENCE_SCOPE
-from tests.support.api import Api
+from tests.support.api import Api, serving
 from tests.support.oidc import create_client
 from tests.support.receiver import Answer, Received, Receiver
 from tests.support.server import KeyhookServer
@@ -28,13 +28,8 @@ EMAIL = "root@example.com"
 @pytest.fixture
 async def fresh(tmp_path: Path) -> AsyncIterator[tuple[KeyhookServer, Api]]:
     server = KeyhookServer(data_dir=tmp_path / "data", extra_args=["--admin-email", EMAIL])
-    await server.start()
-    api = Api(server.url, server.token)
-    try:
+    async with serving(server) as api:
         yield server, api
-    finally:
-        await api.close()
-        await server.stop()
 
 
 async def signed_in_page(_: Received) -> Answer:

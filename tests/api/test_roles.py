@@ -21,7 +21,7 @@ from keyhook.api.server import build_registry
 from keyhook.bootstrap import assemble
 from keyhook.config import from_environment
 from keyhook.domain.roles import INSTANCE_ROLES, ORG_ROLES
-from tests.support.api import Api
+from tests.support.api import Api, serving
 from tests.support.receiver import Receiver
 from tests.support.server import KeyhookServer
 
@@ -33,18 +33,12 @@ class Administrator:
 
 
 @pytest.fixture(scope="module")
-async def own() -> AsyncIterator[tuple[KeyhookServer, Api]]:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as scratch:
-        server = KeyhookServer(data_dir=Path(scratch))
-        await server.start()
-        client = Api(server.url, server.token)
-        try:
-            yield server, client
-        finally:
-            await client.close()
-            await server.stop()
+async def own(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[KeyhookServer, Api]]:
+    server = KeyhookServer(data_dir=Path(tmp_path_factory.mktemp("roles")))
+    async with serving(server) as client:
+        yield server, client
 
 
 @pytest.fixture(scope="module")

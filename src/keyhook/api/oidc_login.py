@@ -86,10 +86,7 @@ class LoginForm:
         error: str | None = None,
         status: int = 200,
     ) -> HTMLResponse:
-        described = ' aria-describedby="login-error" aria-invalid="true"' if error else ""
-        alert = (
-            f'<p id="login-error" class="error" role="alert">{escape(error)}</p>' if error else ""
-        )
+        described, alert = _error_parts(error)
         body = (
             "<h1>Sign in</h1>"
             f"{alert}"
@@ -106,15 +103,7 @@ class LoginForm:
             "</form>"
         )
         response = page("Sign in", body, status, (redirect_uri,))
-        response.set_cookie(
-            CSRF_COOKIE,
-            cookie,
-            httponly=True,
-            samesite="lax",
-            secure=self.secure,
-            path=LOGIN_PATH,
-        )
-        return response
+        return self._with_csrf_cookie(response, cookie)
 
     def render_change(
         self,
@@ -128,11 +117,13 @@ class LoginForm:
     ) -> HTMLResponse:
         """The form a user whose password must change signs in with: the current
         password again (as ZITADEL's login asks) and the new one twice, with the rules."""
-        described = ' aria-describedby="login-error" aria-invalid="true"' if error else ""
-        alert = (
-            f'<p id="login-error" class="error" role="alert">{escape(error)}</p>' if error else ""
-        )
+        described, alert = _error_parts(error)
         rules = f"At least {PASSWORD_MIN} and at most {PASSWORD_MAX} characters."
+        new_described = (
+            ' aria-describedby="password-rules login-error" aria-invalid="true"'
+            if error
+            else ' aria-describedby="password-rules"'
+        )
         body = (
             "<h1>Set a new password</h1>"
             "<p>Your password must be changed before you sign in. Enter your current "
@@ -151,7 +142,7 @@ class LoginForm:
             '<label for="newPassword">New password</label>'
             '<input id="newPassword" name="newPassword" type="password" '
             f'autocomplete="new-password" required minlength="{PASSWORD_MIN}" '
-            f'maxlength="{PASSWORD_MAX}" aria-describedby="password-rules"{described}>'
+            f'maxlength="{PASSWORD_MAX}"{new_described}>'
             '<label for="confirmPassword">New password again</label>'
             '<input id="confirmPassword" name="confirmPassword" type="password" '
             f'autocomplete="new-password" required{described}>'
@@ -161,6 +152,9 @@ class LoginForm:
             "</form>"
         )
         response = page("Set a new password", body, status, (redirect_uri,))
+        return self._with_csrf_cookie(response, cookie)
+
+    def _with_csrf_cookie(self, response: HTMLResponse, cookie: str) -> HTMLResponse:
         response.set_cookie(
             CSRF_COOKIE,
             cookie,
@@ -333,6 +327,16 @@ def _not_this_browser() -> HTMLResponse:
 
 def _plausible_id(value: str) -> bool:
     return value.isdigit() and len(value) <= 20  # ids are decimal strings
+
+
+def _error_parts(error: str | None) -> tuple[str, str]:
+    """The fields' attributes pointing at the error, and the error's alert element."""
+    if not error:
+        return "", ""
+    return (
+        ' aria-describedby="login-error" aria-invalid="true"',
+        f'<p id="login-error" class="error" role="alert">{escape(error)}</p>',
+    )
 
 
 def _new_password_problem(current: str, new: str, confirmed: str) -> str | None:
