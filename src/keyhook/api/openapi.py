@@ -38,6 +38,9 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
                 "summary": op.summary,
                 "tags": [op.service],
                 "x-full-method": op.full_method,
+                # What the authorize step requires (docs/api.md, who may do what).
+                "x-permission": op.permission,
+                "x-org-permission": op.org_permission,
                 "security": [{"bearer": []}],
                 "parameters": [
                     {
