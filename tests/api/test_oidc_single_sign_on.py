@@ -204,3 +204,25 @@ async def test_someone_elses_token_as_hint_signs_nobody_out(
     assert "set-cookie" not in linked.headers
     still = await browser_like.get(authorize_url(keyhook.url, client))
     assert still.headers["location"].startswith(client.redirect_uri)
+
+
+async def test_a_required_password_change_is_not_skipped_by_single_sign_on(
+    api: Api, keyhook: KeyhookServer, browser_like: httpx.AsyncClient
+) -> None:
+    """An administrator resets a signed-in user's password with changeRequired: the
+    browser's earlier sign-in no longer gets codes; the login page asks first."""
+    client = await create_client(api)
+    user = await create_user(api)
+    page = await login_page(browser_like, authorize_url(keyhook.url, client))
+    await submit_login(browser_like, page, user.login, user.password)
+    reused = await browser_like.get(authorize_url(keyhook.url, client))
+    assert reused.status_code == 302
+    assert reused.headers["location"].startswith(client.redirect_uri), "signed in: no page"
+    reset = {"newPassword": {"password": "a temporary one", "changeRequired": True}}
+    (await api.post(f"/v2/users/{user.user_id}/password", reset)).ok()
+    again = await login_page(browser_like, authorize_url(keyhook.url, client))
+    assert again.status_code == 200
+    assert "<h1>Sign in</h1>" in again.text
+    changing = await submit_login(browser_like, again, user.login, "a temporary one")
+    assert changing.status_code == 200
+    assert "<h1>Set a new password</h1>" in changing.text

@@ -81,3 +81,27 @@ async def test_a_user_who_is_no_owner_is_not_protected(world: World) -> None:
     await users.lock(world.admin, robot)
     await users.unlock(world.admin, robot)
     await users.delete(world.admin, robot)
+
+
+async def test_failed_passwords_never_lock_out_the_last_owner(world: World) -> None:
+    """Anyone can send wrong passwords for a known name; the last active owner is slowed
+    down by the back-off, never locked by the lockout policy (others still are)."""
+    from keyhook.command.sessions import SessionChecks, SessionCommands
+    from keyhook.errors import InvalidArgument
+
+    admins = AdministratorCommands(world.writer)
+    # The human owner becomes the only one.
+    await admins.delete(world.admin, world.admin.user_id, Resource.instance())
+    sessions = SessionCommands(world.writer)
+    human = world.human_admin_id
+    for _ in range(7):  # more than the policy's 5
+        with pytest.raises(InvalidArgument):
+            await sessions.create(world.admin, SessionChecks(user_id=human, password="wrong!"))
+    async with world.writer.db.read() as conn:
+        row = (
+            await conn.execute(
+                "SELECT state, failed_attempts FROM users WHERE id = :id", {"id": human}
+            )
+        ).one()
+    assert row.state == "USER_STATE_ACTIVE"
+    assert row.failed_attempts == 7, "every failure is still counted"

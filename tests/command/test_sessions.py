@@ -1,5 +1,6 @@
 """Session commands against a real SQLite database, for what the API cannot reach:
-a login name shared by two organizations, and rehashing on login."""
+a login name shared by two organizations (data from before names were unique in
+the instance), and rehashing on login."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from keyhook.command.sessions import SessionChecks, SessionCommands
 from keyhook.command.users import HumanUserInput, UserCommands, load_user
 from keyhook.config import PasswordHashing
 from keyhook.crypto.passwords import Passwords
-from keyhook.errors import InvalidArgument
+from keyhook.errors import AlreadyExists, InvalidArgument
 from keyhook.eventstore.store import PendingEvent, aggregate_events
 from tests.command.conftest import World
 
@@ -42,6 +43,16 @@ async def test_a_login_name_in_two_organizations_asks_for_the_user_id(world: Wor
             ],
         )
     first = await add_user(world, world.admin.default_org_id, "twin")
+    # A user name is unique in the instance now: another organization cannot take it.
+    with pytest.raises(AlreadyExists, match="user name 'Twin' is already taken"):
+        await add_user(world, other_org, "Twin")
+    # A database from before that rule may still hold such a pair (migration 0012 keeps
+    # one claim between them): written here as it was then, without the instance claim.
+    async with world.writer.db.write() as conn:
+        await conn.execute(
+            "DELETE FROM unique_constraints WHERE unique_type = 'login_name' "
+            "AND unique_field = 'twin'"
+        )
     await add_user(world, other_org, "Twin")
     commands = SessionCommands(world.writer)
     with pytest.raises(InvalidArgument, match=r"checks\.user\.userId") as caught:

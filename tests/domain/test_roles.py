@@ -49,3 +49,22 @@ def test_roles_of_an_administrator_are_known_and_of_its_level() -> None:
             checked_roles(level, roles)
         assert refused.value.message.startswith(said), refused.value.message
         assert allowed in refused.value.details[0]["allowed"]
+
+
+def test_a_holder_covers_only_what_it_holds_where_it_holds_it() -> None:
+    from keyhook.domain.roles import Grants, covers
+
+    owner = Grants.of([("instance", "i", frozenset({"IAM_OWNER"}))])
+    user_manager = Grants.of([("instance", "i", frozenset({"IAM_USER_MANAGER"}))])
+    org_owner_a = Grants.of([("org", "a", frozenset({"ORG_OWNER"}))])
+    org_manager_a = Grants.of([("org", "a", frozenset({"ORG_USER_MANAGER"}))])
+    org_manager_b = Grants.of([("org", "b", frozenset({"ORG_USER_MANAGER"}))])
+    nobody = Grants()
+    assert covers(owner, owner) and covers(owner, org_manager_b) and covers(owner, nobody)
+    assert not covers(user_manager, owner), "a user manager cannot manage an owner"
+    assert covers(user_manager, org_manager_a), "an instance permission covers every org's"
+    assert not covers(org_owner_a, user_manager), "no org role covers an instance role"
+    assert covers(org_owner_a, org_manager_a)
+    assert not covers(org_owner_a, org_manager_b), "not in another organization"
+    assert not covers(org_manager_a, org_owner_a), "not more than it holds"
+    assert covers(nobody, nobody) and not covers(nobody, org_manager_a)

@@ -5,9 +5,10 @@ roles; an organization's administrator is kept to its organizations) → validat
 (the message's shape) → request executions (the operation's field rules before
 the first target and after each target's change) → handler (one transaction; its
 command applies the same field rules, which answer alone when no target runs) →
-response executions → answer. Path parameters are fixed by the URL: a target
-cannot redirect a call to another object by rewriting them. An operation of the
-recovery set (``Operation.recovery``) skips both execution steps.
+response executions → answer. A target cannot redirect a call to another object
+by rewriting the path's members (pinned in either URL form), nor change what the
+operation pins (``Operation.pinned``: roles granted, credentials set). An
+operation of the recovery set (``Operation.recovery``) skips both execution steps.
 """
 
 from __future__ import annotations
@@ -153,13 +154,19 @@ class Pipeline:
             caller, op.full_method, _subject(caller, (message, op.subject_field)), trace
         )
 
+        original = message
+
+        def kept(changed: dict[str, Any]) -> dict[str, Any]:
+            """A target's change with what it may not change as the caller sent it."""
+            return op.keep(original, changed) | path
+
         def check(changed: dict[str, Any]) -> dict[str, Any]:
-            model = checked(op, {**changed, **path})
+            model = checked(op, kept(changed))
             return model.model_dump(by_alias=True, exclude_unset=True)
 
         changed = None if op.recovery else await self.engine.run_request(ctx, message, check)
         if changed is not None:
-            message = {**changed, **path}
+            message = kept(changed)
             model = validate(op, message)
         result = await op.handler(caller, model)
         await self.engine.enqueue_deferred(ctx)

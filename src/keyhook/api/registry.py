@@ -17,6 +17,11 @@ not run: the command applies the same rules, and one check per call is enough.
 operation on one organization's objects (users and their tokens, the organization's
 administrators): the call then reaches those organizations only (``Caller.orgs``).
 
+``pinned`` names the members a request execution's target may not change, beside
+the path's (pinned in both URL forms): what grants roles or sets credentials,
+which a target may accept or refuse but not rewrite, so a hook cannot turn an
+administrator's call into a grant or a password of its own choosing.
+
 ``recovery`` marks the operations an administrator needs to find and undo a
 broken execution (the Actions API's recovery set, docs/operations.md). They are
 never wrapped by request or response executions, whatever the condition: a
@@ -28,6 +33,7 @@ condition on their service wraps the service's other operations.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +43,7 @@ from pydantic import BaseModel
 from keyhook.domain.caller import Caller
 
 Handler = Callable[[Caller, Any], Awaitable[dict[str, Any]]]
+_PATH_FIELD = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,23 @@ class Operation:
     # organization (the handler then keeps to the caller's organizations); None: only an
     # instance role grants the call.
     org_permission: str | None = None
+    # Members of the message a request target may not change (see above); "*": none.
+    pinned: tuple[str, ...] = ()
+
+    @property
+    def path_fields(self) -> frozenset[str]:
+        """The members the REST routes take from the path, pinned in both URL forms."""
+        return frozenset(name for _, path in self.routes for name in _PATH_FIELD.findall(path))
+
+    def keep(self, original: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
+        """``changed`` (a request target's version of the message) with the pinned
+        members and the path's as the caller sent them (or absent, if it sent none)."""
+        if "*" in self.pinned:
+            return dict(original)
+        fixed = self.path_fields | set(self.pinned)
+        kept = {k: v for k, v in changed.items() if k not in fixed}
+        kept.update({k: v for k, v in original.items() if k in fixed})
+        return kept
 
     @property
     def service(self) -> str:

@@ -17,7 +17,12 @@ from typing import Any
 import orjson
 
 from keyhook.clock import iso
-from keyhook.command.admins import ensure_an_owner_remains, lock_administrators
+from keyhook.command.admins import (
+    ensure_an_owner_remains,
+    ensure_covers,
+    granted,
+    lock_administrators,
+)
 from keyhook.command.orgs import ensure_org
 from keyhook.command.users import load_user
 from keyhook.command.writer import Writer
@@ -105,10 +110,16 @@ class AdministratorCommands:
     async def create(
         self, caller: Caller, user_id: str, resource: Resource, roles: list[str]
     ) -> dict[str, Any]:
-        granted = sorted(checked_roles(resource.level, roles))
+        granted_roles = sorted(checked_roles(resource.level, roles))
         async with self.w.db.write() as conn:
             resource_id, current = await self._prepare(
                 conn, caller, user_id, resource, creating=True
+            )
+            ensure_covers(
+                caller,
+                granted(resource.level, resource_id, frozenset(granted_roles)),
+                user_id,
+                "granting these roles",
             )
             if current is not None:
                 raise AlreadyExists(
@@ -117,19 +128,34 @@ class AdministratorCommands:
                     details=[{"field": "userId", "problem": "already an administrator"}],
                 )
             event = await self._commit(
-                conn, caller, resource, resource_id, "added", {"userId": user_id, "roles": granted}
+                conn,
+                caller,
+                resource,
+                resource_id,
+                "added",
+                {"userId": user_id, "roles": granted_roles},
             )
         return {"creationDate": iso(event.created_at)}
 
     async def update(
         self, caller: Caller, user_id: str, resource: Resource, roles: list[str]
     ) -> dict[str, Any]:
-        granted = sorted(checked_roles(resource.level, roles))
+        granted_roles = sorted(checked_roles(resource.level, roles))
         async with self.w.db.write() as conn:
             resource_id, current = await self._prepare(conn, caller, user_id, resource)
             if current is None:
                 raise _not_an_administrator(user_id, resource)
-            if resource.is_instance and OWNER in current and OWNER not in granted:
+            for roles_there, doing in (
+                (current, "changing its roles"),
+                (granted_roles, "granting these roles"),
+            ):
+                ensure_covers(
+                    caller,
+                    granted(resource.level, resource_id, frozenset(roles_there)),
+                    user_id,
+                    doing,
+                )
+            if resource.is_instance and OWNER in current and OWNER not in granted_roles:
                 await ensure_an_owner_remains(
                     conn, caller.instance_id, user_id, f"taking {OWNER} away"
                 )
@@ -139,7 +165,7 @@ class AdministratorCommands:
                 resource,
                 resource_id,
                 "changed",
-                {"userId": user_id, "roles": granted},
+                {"userId": user_id, "roles": granted_roles},
             )
         return {"changeDate": iso(event.created_at)}
 
@@ -148,6 +174,12 @@ class AdministratorCommands:
             resource_id, current = await self._prepare(conn, caller, user_id, resource)
             if current is None:
                 raise _not_an_administrator(user_id, resource)
+            ensure_covers(
+                caller,
+                granted(resource.level, resource_id, frozenset(current)),
+                user_id,
+                "removing this administrator",
+            )
             if resource.is_instance and OWNER in current:
                 await ensure_an_owner_remains(
                     conn, caller.instance_id, user_id, "removing this administrator"

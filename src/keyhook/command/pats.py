@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from keyhook.clock import aware, iso, now
-from keyhook.command.users import load_user
+from keyhook.command.users import load_managed_user
 from keyhook.command.writer import Writer
 from keyhook.crypto.tokens import new_personal_access_token, token_hash
 from keyhook.domain.caller import Caller
@@ -49,7 +49,7 @@ class PatCommands:
         expires_at: datetime | None = None,
     ) -> tuple[str, StoredEvent]:
         """Record a token by its hash for a machine user, in ``conn``'s transaction."""
-        user = await load_user(conn, caller, user_id)
+        user = await load_managed_user(conn, caller, user_id)
         user.ensure_machine_for("personal access tokens")
         token_id = self.w.ids.new()
         stored = await self.w.commit(
@@ -85,7 +85,7 @@ class PatCommands:
 
     async def remove(self, caller: Caller, user_id: str, token_id: str) -> dict[str, Any]:
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller, user_id)
+            user = await load_managed_user(conn, caller, user_id)
             user.ensure_exists()
             found = await conn.execute(
                 _FIND_PAT,

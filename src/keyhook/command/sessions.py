@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from keyhook.clock import iso, now
+from keyhook.command.admins import is_last_active_owner, lock_administrators
 from keyhook.command.users import load_user
 from keyhook.command.writer import Writer, details
 from keyhook.crypto.tokens import new_session_token, token_hash
@@ -165,7 +166,9 @@ class SessionCommands:
                         {**ref, "failedAttempts": outcome.failed_attempts},
                     )
                 ]
-                if outcome.locks:
+                # Failed guesses never lock the instance's last active owner out (anyone
+                # can send them): the back-off (services.oidc) slows them down instead.
+                if outcome.locks and not await self._spares(conn, caller, user.id):
                     pending.append(
                         PendingEvent(
                             "user.locked",
@@ -226,6 +229,10 @@ class SessionCommands:
                 details=[{"field": "checks.password.password", "problem": "does not match"}],
             )
         return {"sessionId": session_id, "sessionToken": session_token, "details": details(stored)}
+
+    async def _spares(self, conn: Connection, caller: Caller, user_id: str) -> bool:
+        await lock_administrators(conn, caller.instance_id)
+        return await is_last_active_owner(conn, caller.instance_id, user_id)
 
     async def delete(self, caller: Caller, session_id: str) -> dict[str, Any]:
         async with self.w.db.write() as conn:

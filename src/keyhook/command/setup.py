@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from keyhook.command.administrators import AdministratorCommands
 from keyhook.command.orgs import ORG_NAME
 from keyhook.command.pats import PatCommands
-from keyhook.command.users import USER_NAME, machine_user_added
+from keyhook.command.users import machine_user_added, name_claims
 from keyhook.command.writer import Writer
 from keyhook.config import DEFAULT_ADMIN_EMAIL
 from keyhook.crypto.tokens import new_personal_access_token, token_hash
@@ -82,8 +82,8 @@ async def set_up_instance(
                 PendingEvent("user.human.added", "user", human_id, org_id, human),
             ],
             claims=[
-                UniqueClaim(USER_NAME, f"{org_id}:admin"),
-                UniqueClaim(USER_NAME, f"{org_id}:{admin_email.lower()}"),
+                *name_claims(org_id, "admin"),
+                *name_claims(org_id, admin_email),
                 UniqueClaim(ORG_NAME, "default"),
             ],
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keyhook.clock import iso, now
-from keyhook.command.admins import ensure_access_remains
+from keyhook.command.admins import ensure_access_remains, ensure_may_manage
 from keyhook.command.orgs import ensure_org
 from keyhook.command.writer import Writer, details
 from keyhook.domain import user as rules
@@ -129,6 +129,15 @@ async def load_user(conn: Connection, caller: Caller, user_id: str) -> rules.Use
     )
 
 
+async def load_managed_user(conn: Connection, caller: Caller, user_id: str) -> rules.User:
+    """:func:`load_user`, for a change of the user: refused unless the caller holds at
+    least the user's own permissions (:func:`keyhook.command.admins.ensure_may_manage`)."""
+    user = await load_user(conn, caller, user_id)
+    if user.exists:
+        await ensure_may_manage(conn, caller, user_id)
+    return user
+
+
 async def fold_user(conn: Connection, instance_id: str, user_id: str) -> rules.User:
     """The user's write model folded from its events: the definition ``load_user`` meets."""
     user = rules.User(id=user_id)
@@ -137,13 +146,18 @@ async def fold_user(conn: Connection, instance_id: str, user_id: str) -> rules.U
     return user
 
 
-def _name_claim(org_id: str, user_name: str, add: bool = True) -> UniqueClaim:
-    return UniqueClaim(
-        USER_NAME,
-        f"{org_id}:{user_name.lower()}",
-        add=add,
-        error=f"user name {user_name!r} is already taken in this organization",
-    )
+LOGIN_NAME = "login_name"
+
+
+def name_claims(org_id: str, user_name: str, add: bool = True) -> list[UniqueClaim]:
+    """A user name is unique in its organization (ZITADEL's rule) and, because the login
+    page and client credentials find a user by its name alone, in the instance: a name
+    another organization's administrator takes cannot shadow an existing user."""
+    error = f"user name {user_name!r} is already taken"
+    return [
+        UniqueClaim(USER_NAME, f"{org_id}:{user_name.lower()}", add=add, error=error),
+        UniqueClaim(LOGIN_NAME, user_name.lower(), add=add, error=error),
+    ]
 
 
 def machine_user_added(
@@ -204,7 +218,7 @@ class UserCommands:
                 caller,
                 [PendingEvent("user.human.added", "user", user_id, data.org_id, event_data)],
                 expected={("user", user_id): 0},
-                claims=[_name_claim(data.org_id, user_name)],
+                claims=name_claims(data.org_id, user_name),
             )
         return {"userId": user_id, "details": details(stored)}
 
@@ -230,7 +244,7 @@ class UserCommands:
                     )
                 ],
                 expected={("user", user_id): 0},
-                claims=[_name_claim(org_id, user_name)],
+                claims=name_claims(org_id, user_name),
             )
         return {"userId": user_id, "details": details(stored)}
 
@@ -240,12 +254,12 @@ class UserCommands:
         The secret is in this answer only; the user keeps its argon2 hash.
         """
         async with self.w.db.read() as conn:
-            (await load_user(conn, caller, user_id)).ensure_machine()
+            (await load_managed_user(conn, caller, user_id)).ensure_machine()
         secret = secrets.token_urlsafe(32)
         # Hashed outside the write transaction: argon2 is slow on purpose.
         hashed = await self.w.passwords.ahash(secret)
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller, user_id)
+            user = await load_managed_user(conn, caller, user_id)
             user.ensure_machine()
             stored = await self.w.commit(
                 conn,
@@ -269,7 +283,7 @@ class UserCommands:
 
     async def remove_secret(self, caller: Caller, user_id: str) -> dict[str, Any]:
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller, user_id)
+            user = await load_managed_user(conn, caller, user_id)
             user.check_has_secret()
             stored = await self.w.commit(
                 conn,
@@ -292,13 +306,13 @@ class UserCommands:
     ) -> dict[str, Any]:
         password = checked_changes(changed).pop("password", None)
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller, user_id)
+            user = await load_managed_user(conn, caller, user_id)
             user.ensure_human()
             pending, claims = [], []
             if "userName" in changed and changed["userName"] != user.user_name:
                 claims = [
-                    _name_claim(user.org_id, user.user_name, add=False),
-                    _name_claim(user.org_id, changed["userName"]),
+                    *name_claims(user.org_id, user.user_name, add=False),
+                    *name_claims(user.org_id, changed["userName"]),
                 ]
             ref = {"userId": user_id, "userName": changed.get("userName", user.user_name)}
             if changed:
@@ -334,7 +348,7 @@ class UserCommands:
         self, caller: Caller, user_id: str, event_type: str, extra: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller, user_id)
+            user = await load_managed_user(conn, caller, user_id)
             {
                 "user.locked": user.check_lock,
                 "user.unlocked": user.check_unlock,
@@ -346,7 +360,7 @@ class UserCommands:
                 await ensure_access_remains(conn, caller, user, _DISABLING[event_type])
             data = {"userId": user_id, "userName": user.user_name, **(extra or {})}
             claims = (
-                [_name_claim(user.org_id, user.user_name, add=False)]
+                name_claims(user.org_id, user.user_name, add=False)
                 if event_type == "user.removed"
                 else []
             )
@@ -391,7 +405,7 @@ class UserCommands:
         if current is not None:
             # Within the caller's reach first: a user it may not see has no password to test.
             async with self.w.db.read() as conn:
-                known = await load_user(conn, caller, user_id)
+                known = await load_managed_user(conn, caller, user_id)
             known.ensure_human()
             stored_hash = known.password_hash
             # Verified outside the write transaction: argon2 is slow on purpose.
@@ -399,7 +413,7 @@ class UserCommands:
                 raise field_error("currentPassword", "does not match the user's password")
         hashed = await self.w.passwords.ahash(password)
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller, user_id)
+            user = await load_managed_user(conn, caller, user_id)
             user.ensure_human()
             stored = await self.w.commit(
                 conn,
@@ -427,7 +441,7 @@ class UserCommands:
     ) -> dict[str, Any]:
         checked_metadata_items(items)
         async with self.w.db.write() as conn:
-            user = await load_user(conn, caller, user_id)
+            user = await load_managed_user(conn, caller, user_id)
             user.ensure_exists()
             ref = {"userId": user_id, "userName": user.user_name}
             stored = await self.w.commit(

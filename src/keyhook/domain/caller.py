@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keyhook.domain.roles import Grants
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -15,6 +17,9 @@ class Caller:
     # The organizations this call may act in, as the authorize step found them: None
     # for every organization (an instance role, or Keyhook itself calling).
     orgs: frozenset[str] | None = None
+    # The caller's roles as permissions, as the authorize step found them: None for
+    # Keyhook itself calling (first start, the login page), which may do anything.
+    grants: Grants | None = None
 
     def sees_org(self, org_id: str) -> bool:
         """Whether an object of ``org_id`` is within this call's reach; outside it, an

@@ -183,6 +183,19 @@ class Grants:
         return Grants(frozenset(instance), MappingProxyType(orgs))
 
 
+def covers(holder: Grants, other: Grants) -> bool:
+    """Whether ``holder`` holds every permission ``other`` holds, where it holds it: an
+    instance permission on the instance, an organization's on the instance or in that
+    organization. A caller may manage (change, lock, give credentials to) only a user it
+    covers, and grant only roles it covers: no one raises anyone above themselves."""
+    if not other.instance <= holder.instance:
+        return False
+    return all(
+        granted <= holder.instance | holder.orgs.get(org, frozenset())
+        for org, granted in other.orgs.items()
+    )
+
+
 def authorized_orgs(
     grants: Grants, permission: str, org_permission: str | None
 ) -> frozenset[str] | None:

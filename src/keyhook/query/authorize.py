@@ -43,5 +43,7 @@ class Authorizer:
         self, caller: Caller, permission: str, org_permission: str | None
     ) -> Caller:
         """``caller`` with the organizations this call may act in, or PermissionDenied."""
-        orgs = authorized_orgs(await self.grants(caller), permission, org_permission)
-        return caller if orgs is None else replace(caller, orgs=orgs)
+        grants = await self.grants(caller)
+        return replace(
+            caller, orgs=authorized_orgs(grants, permission, org_permission), grants=grants
+        )

@@ -29,6 +29,7 @@ from keyhook.query.auth import TOKEN_TTL
 from keyhook.services.oidc import ACTIVE
 from keyhook.services.oidc_access import OPAQUE_PREFIX, TokenAccess
 from keyhook.services.oidc_signer import InvalidToken
+from keyhook.services.oidc_tokens import ACCESS_TOKEN_TYP
 from keyhook.storage.database import Database
 
 _DEFAULT_ORG = "SELECT default_org_id FROM instances WHERE id = :id"
@@ -63,7 +64,10 @@ class ApiTokens:
         if token.startswith(OPAQUE_PREFIX):
             return await queries.access_token(token_hash=token_hash(token))
         try:
-            claims = await self._access.signer.verify(token, check_expiry=False)
+            # An access token only (RFC 9068's type): never an ID token of this issuer.
+            claims = await self._access.signer.verify(
+                token, check_expiry=False, typ=ACCESS_TOKEN_TYP
+            )
         except InvalidToken:
             return None
         if claims.get("iss") != self._access.p.issuer or not isinstance(claims.get("jti"), str):

@@ -194,6 +194,8 @@ class OidcProvider:
         user = await self.clients.users.user(row.user_id)
         if user is None or user.state != ACTIVE:
             return None
+        if await self.queries.password_change_required(user.user_id):
+            return None  # the login page first: it asks for a new password
         return SignedIn(row.id, Subject(user.user_id, user.user_name, user.org_id), checked)
 
     async def _hand_out_code(

@@ -1,5 +1,11 @@
 """administrators: users' roles on the instance and on organizations; a password
-the user must change at its next sign-in
+the user must change at its next sign-in; user names unique in the instance
+
+User names were unique per organization only, while the login page and client
+credentials find a user by name across the instance, so an organization's
+administrator could shadow another organization's user. The claim ``login_name``
+now holds each name once per instance; names already shared by users of two
+organizations (which a new instance cannot have) keep one claim between them.
 
 The admin machine user each instance was set up with becomes its ``IAM_OWNER``, as
 first start makes it from now on (with an ``instance.member.added`` event; an
@@ -31,6 +37,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "resource_id"),
     )
     op.create_index("ix_administrators_instance", "administrators", ["instance_id", "user_id"])
+    op.execute(
+        "INSERT INTO unique_constraints (instance_id, unique_type, unique_field) "
+        "SELECT instance_id, 'login_name', lower(user_name) FROM users "
+        "GROUP BY instance_id, lower(user_name)"
+    )
     op.add_column(
         "users",
         sa.Column(
@@ -48,6 +59,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM unique_constraints WHERE unique_type = 'login_name'")
     op.drop_column("users", "password_change_required")
     op.drop_index("ix_administrators_instance", table_name="administrators")
     op.drop_table("administrators")
