@@ -105,3 +105,27 @@ async def test_failed_passwords_never_lock_out_the_last_owner(world: World) -> N
         ).one()
     assert row.state == "USER_STATE_ACTIVE"
     assert row.failed_attempts == 7, "every failure is still counted"
+
+
+async def test_the_last_owner_keeps_a_credential(world: World) -> None:
+    from keyhook.command.pats import PatCommands
+
+    admins = AdministratorCommands(world.writer)
+    pats = PatCommands(world.writer)
+    machine = world.admin.user_id
+    await admins.delete(world.admin, world.human_admin_id, Resource.instance())
+    async with world.writer.db.read() as conn:
+        (first,) = [
+            r.id
+            for r in await conn.execute(
+                "SELECT id FROM personal_access_tokens WHERE user_id = :u", {"u": machine}
+            )
+        ]
+    with pytest.raises(FailedPrecondition) as refused:
+        await pats.remove(world.admin, machine, first)
+    assert refused.value.details == [
+        {"field": "tokenId", "problem": "last credential of the last owner"}
+    ]
+    # With a second token, either may go.
+    await pats.create(world.admin, machine, None)
+    await pats.remove(world.admin, machine, first)

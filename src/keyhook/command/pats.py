@@ -11,11 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from keyhook.clock import aware, iso, now
+from keyhook.command.admins import is_last_active_owner, lock_administrators
 from keyhook.command.users import load_managed_user
 from keyhook.command.writer import Writer
 from keyhook.crypto.tokens import new_personal_access_token, token_hash
 from keyhook.domain.caller import Caller
-from keyhook.errors import NotFound, field_error
+from keyhook.errors import FailedPrecondition, NotFound, field_error
 from keyhook.eventstore.store import PendingEvent, StoredEvent
 from keyhook.storage.connection import Connection
 
@@ -34,6 +35,9 @@ def checked_expiration(expires_at: datetime | None) -> datetime | None:
             "a time in the future, or none for a token that does not expire",
         )
     return expires_at
+
+
+_OTHER_PATS = "SELECT expires_at FROM personal_access_tokens WHERE user_id = :user_id AND id <> :id"
 
 
 class PatCommands:
@@ -96,6 +100,24 @@ class PatCommands:
                     f"user {user_id} has no personal access token {token_id}",
                     details=[{"field": "tokenId", "problem": "unknown"}],
                 )
+            if user.password_hash is None and user.secret_hash is None:
+                # Its last way in? Not for the instance's last active owner.
+                await lock_administrators(conn, caller.instance_id)
+                if await is_last_active_owner(conn, caller.instance_id, user_id):
+                    others = await conn.execute(_OTHER_PATS, {"user_id": user_id, "id": token_id})
+                    moment = now()
+                    if not any(
+                        r.expires_at is None or aware(r.expires_at) > moment for r in others
+                    ):
+                        raise FailedPrecondition(
+                            f"token {token_id} is the last credential of user {user_id}, the "
+                            "last active IAM_OWNER of this instance; removing it would leave "
+                            "nobody able to manage it. Issue it another token first, or make "
+                            "another user IAM_OWNER",
+                            details=[
+                                {"field": "tokenId", "problem": "last credential of the last owner"}
+                            ],
+                        )
             stored = await self.w.commit(
                 conn,
                 caller,
