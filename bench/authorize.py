@@ -1,6 +1,6 @@
 """The authorize step's cost per API call (issue 11): GetUserByID through the whole
 in-process ASGI app and interceptor chain, with the step as it is and with the step
-replaced by a pass-through, alternating call by call in the same run.
+replaced by a pass-through, call by call in the same rounds, in a rotating order.
 
 The median of the paired differences is what authorizing adds to a call: for a caller
 whose roles the node remembers (every call but one per ``GRANTS_TTL`` per user). The
@@ -62,24 +62,26 @@ async def run(calls: int, database_url: str | None = None) -> str:
             async with httpx.AsyncClient(
                 transport=transport,
                 base_url="http://bench",
-                headers={"Authorization": f"Bearer {token}"},
+                headers={"Authorization": f"Bearer {token}"},  # the set-up's calls
             ) as client:
                 jwt = await _client_credentials_jwt(client)
+                pat = {"Authorization": f"Bearer {token}"}
+                bearer_jwt = {"Authorization": f"Bearer {jwt}"}
+                cases = [
+                    (real, pat, with_ms),
+                    (_pass_through, pat, without_ms),
+                    (real, bearer_jwt, jwt_ms),
+                ]
                 for i in range(calls + 200):
-                    for authorize, samples in ((real, with_ms), (_pass_through, without_ms)):
+                    # Each round in another order, so no case always goes first.
+                    for authorize, headers, samples in cases[i % 3 :] + cases[: i % 3]:
                         pipeline.authorizer.authorize = authorize  # type: ignore[method-assign]
                         started = time.perf_counter()
-                        reply = await client.get(path)
+                        reply = await client.get(path, headers=headers)
                         took = (time.perf_counter() - started) * 1000
                         assert reply.status_code == 200, reply.text
-                        if i >= 200:  # the first calls warm both up
+                        if i >= 200:  # the first calls warm every case up
                             samples.append(took)
-                    started = time.perf_counter()
-                    reply = await client.get(path, headers={"Authorization": f"Bearer {jwt}"})
-                    took = (time.perf_counter() - started) * 1000
-                    assert reply.status_code == 200, reply.text
-                    if i >= 200:
-                        jwt_ms.append(took)
             pipeline.authorizer.authorize = real  # type: ignore[method-assign]
             caller = Caller(
                 instance.id,
