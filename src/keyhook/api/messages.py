@@ -271,6 +271,28 @@ class SetExecutionRequest(Message):
     targets: list[str] = Field(default_factory=list, max_length=20)
 
 
+class MethodRef(Message):
+    method: str = Field(min_length=1, max_length=300)
+
+
+class FunctionRef(Message):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class EventRef(Message):
+    event: str = Field(min_length=1, max_length=100)
+
+
+class ExplainExecutionRequest(Message):
+    """What is called: exactly one of a request or response of a method, a function,
+    an event."""
+
+    request: MethodRef | None = None
+    response: MethodRef | None = None
+    function: FunctionRef | None = None
+    event: EventRef | None = None
+
+
 class ListExecutionsRequest(Message):
     query: Paging = Field(default_factory=Paging)
 

@@ -17,6 +17,7 @@ from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
 from keyhook.domain.events import EVENT_TYPES, event_groups
 from keyhook.domain.execution import FUNCTIONS
+from keyhook.domain.explain import checked_subject
 from keyhook.query.targets import TargetQueries
 
 SERVICE = "/zitadel.action.v2.ActionService/"
@@ -66,6 +67,20 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
 
     async def list_functions(caller: Caller, req: m.Empty) -> dict[str, Any]:
         return {"functions": list(FUNCTIONS)}
+
+    async def explain_execution(caller: Caller, req: m.ExplainExecutionRequest) -> dict[str, Any]:
+        kind, value = checked_subject(
+            {
+                "request": req.request.method if req.request else None,
+                "response": req.response.method if req.response else None,
+                "function": req.function.name if req.function else None,
+                "event": req.event.event if req.event else None,
+            },
+            methods=registry.methods(),
+            events=EVENT_TYPES,
+        )
+        unwrapped = kind in ("request", "response") and value in registry.recovery_methods()
+        return await queries.explain(caller, kind, value, unwrapped=unwrapped)
 
     async def list_events(caller: Caller, req: m.Empty) -> dict[str, Any]:
         return {"events": sorted(EVENT_TYPES), "groups": event_groups()}
@@ -136,6 +151,16 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             m.ListExecutionsRequest,
             list_executions,
             "Search executions",
+            recovery=True,
+            permission="action.execution.read",
+        ),
+        Operation(
+            SERVICE + "ExplainExecution",
+            (("POST", f"{base}/executions/explain"),),
+            m.ExplainExecutionRequest,
+            explain_execution,
+            "Which execution fires for a method, function or event, its targets in order, "
+            "and the executions it shadows (Keyhook's)",
             recovery=True,
             permission="action.execution.read",
         ),

@@ -65,7 +65,7 @@ def _close_names(value: str, valid: Collection[str]) -> list[str]:
     return close or difflib.get_close_matches(value, list(valid), n=3, cutoff=0.92)
 
 
-def _not_found(what: str, value: str, valid: Collection[str], hint: str) -> NotFound:
+def not_found(what: str, value: str, valid: Collection[str], hint: str) -> NotFound:
     """Unknown: the nearest names first ("did you mean"), then where the whole list is."""
     close = _close_names(value, valid)
     if close:
@@ -115,7 +115,7 @@ def parse_condition(
     if kind in ("request", "response"):
         if scope == "method":
             if value not in methods:
-                raise _not_found("method", value, methods, "GET /v2/actions/executions/methods")
+                raise not_found("method", value, methods, "GET /v2/actions/executions/methods")
             if value in unwrappable:
                 raise field_error(
                     f"condition.{kind}.method",
@@ -127,21 +127,21 @@ def parse_condition(
             return Condition(kind, "method", value)
         if scope == "service":
             if value not in services:
-                raise _not_found("service", value, services, "GET /v2/actions/executions/services")
+                raise not_found("service", value, services, "GET /v2/actions/executions/services")
             return Condition(kind, "service", value)
     elif kind == "function" and scope == "name":
         if value not in FUNCTIONS:
-            raise _not_found("function", value, FUNCTIONS, "GET /v2/actions/executions/functions")
+            raise not_found("function", value, FUNCTIONS, "GET /v2/actions/executions/functions")
         return Condition(kind, "name", value)
     elif kind == "event":
         if scope == "event":
             if value not in events:
-                raise _not_found("event", value, events, "GET /v2/actions/executions/events")
+                raise not_found("event", value, events, "GET /v2/actions/executions/events")
             return Condition(kind, "event", value)
         if scope == "group":
             group = value.removesuffix(".*")
             if group not in groups:
-                raise _not_found("group", value, groups, "GET /v2/actions/executions/events")
+                raise not_found("group", value, groups, "GET /v2/actions/executions/events")
             return Condition(kind, "group", group)
     raise field_error(f"condition.{kind}.{scope}", "is not a selector", _SELECTORS[kind])
 

@@ -9,7 +9,8 @@ import orjson
 from keyhook.clock import iso, now
 from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.caller import Caller
-from keyhook.domain.execution import Condition
+from keyhook.domain.execution import Condition, Kind
+from keyhook.domain.explain import candidates, explain
 from keyhook.domain.target import Target, TargetType, format_timeout, target_from_record
 from keyhook.errors import NotFound
 from keyhook.query.paging import Search, count_and_rows, pagination
@@ -83,6 +84,45 @@ class TargetQueries:
         return {
             "pagination": pagination(total, limit),
             "targets": targets,
+        }
+
+    async def explain(
+        self, caller: Caller, kind: Kind, value: str, *, unwrapped: bool
+    ) -> dict[str, Any]:
+        """ExplainExecution: which execution fires for ``value``, its targets in order,
+        and the executions it shadows (:func:`keyhook.domain.explain.explain`)."""
+        keys = [c.key for c in candidates(kind, value, unwrapped=unwrapped)]
+        async with self.db.read() as conn:
+            rows = (
+                await conn.execute(
+                    "SELECT condition_key, target_ids FROM executions "
+                    "WHERE instance_id = :instance_id AND condition_key IN (:keys)",
+                    {"instance_id": caller.instance_id, "keys": keys or [""]},
+                )
+            ).all()
+            names = {
+                r.id: r.name
+                for r in await conn.execute(
+                    "SELECT id, name FROM targets WHERE instance_id = :instance_id",
+                    {"instance_id": caller.instance_id},
+                )
+            }
+        targets = {r.condition_key: list(orjson.loads(r.target_ids)) for r in rows}
+        found = explain(set(targets), kind, value, unwrapped=unwrapped)
+
+        def execution(condition: Condition) -> dict[str, Any]:
+            ids = targets[condition.key]
+            return {
+                "condition": condition.to_wire(),
+                "targets": ids,
+                "targetNames": [names.get(t, "") for t in ids],
+            }
+
+        return {
+            "fires": None if found.fires is None else execution(found.fires),
+            "shadowed": [execution(c) for c in found.shadowed],
+            "tried": [{"condition": c.to_wire(), "set": c.key in targets} for c in found.tried],
+            "note": found.note,
         }
 
     async def search_executions(self, caller: Caller, offset: int, limit: int) -> dict[str, Any]:
