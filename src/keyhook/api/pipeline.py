@@ -140,16 +140,45 @@ class Pipeline:
             return unexpected_response(exc)
 
     async def _handle(self, op: Operation, request: Request) -> Response:
-        caller = await self.authenticate(bearer_token(request))
-        caller = await self.authorizer.authorize(caller, op.permission, op.org_permission)
-        message = await read_message(request)
-        path = dict(request.path_params)
+        caller = await self.admitted(op, bearer_token(request))
+        message = await read_message(request)  # only a caller allowed the call gets here
+        result = await self.run(
+            op, caller, message, dict(request.path_params), request.headers.get("traceparent")
+        )
+        return Response(orjson.dumps(result), media_type="application/json")
+
+    async def admitted(self, op: Operation, token: str) -> Caller:
+        """Authenticate and authorize: the caller, allowed ``op``, or the error why not."""
+        caller = await self.authenticate(token)
+        return await self.authorizer.authorize(caller, op.permission, op.org_permission)
+
+    async def call(
+        self,
+        op: Operation,
+        token: str,
+        message: dict[str, Any],
+        path: dict[str, str] | None = None,
+        trace: str | None = None,
+    ) -> dict[str, Any]:
+        """The whole chain for a caller inside this process (the console): the same steps
+        as an HTTP call, the answer as a dict, errors raised as Keyhook errors."""
+        caller = await self.admitted(op, token)
+        return await self.run(op, caller, dict(message), dict(path or {}), trace)
+
+    async def run(
+        self,
+        op: Operation,
+        caller: Caller,
+        message: dict[str, Any],
+        path: dict[str, str],
+        trace: str | None,
+    ) -> dict[str, Any]:
+        """From validation to the answer, for an admitted caller."""
         message.update(path)
         model = validate(op, message)
         # Targets see the message in its one canonical form (the seed's field names), whatever
         # form the caller used, e.g. ZITADEL's flat AddHumanUser.
         message = model.model_dump(by_alias=True, exclude_unset=True)
-        trace = request.headers.get("traceparent")
         ctx = CallContext(
             caller, op.full_method, _subject(caller, (message, op.subject_field)), trace
         )
@@ -182,4 +211,4 @@ class Pipeline:
             changed_result = await self.engine.run_response(response_ctx, message, result)
             if changed_result is not None:
                 result = changed_result
-        return Response(orjson.dumps(result), media_type="application/json")
+        return result
