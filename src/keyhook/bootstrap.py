@@ -23,6 +23,7 @@ from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.httpclient import Http11Transport
 from keyhook.actions.outbox import Outbox
 from keyhook.actions.transport import Transport
+from keyhook.command.console_client import ConsoleClient, ensure_console_client
 from keyhook.command.oidc import OidcCommands
 from keyhook.command.oidc_keys import ensure_signing_key
 from keyhook.command.sessions import SessionCommands
@@ -37,7 +38,7 @@ from keyhook.domain.caller import Caller
 from keyhook.domain.durations import parse_duration
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.retry import RetryPolicy
-from keyhook.errors import Internal
+from keyhook.errors import AlreadyExists, Conflict, Internal
 from keyhook.ids import IdGenerator
 from keyhook.query.oidc import OidcQueries
 from keyhook.query.recent_clients import RecentClients
@@ -76,6 +77,8 @@ class Core:
     oidc: OidcProvider
     token_access: TokenAccess
     login_csrf_key: bytes
+    console: ConsoleClient
+    box: SecretBox
     pruner: Pruner | None = None
 
     async def start(self) -> None:
@@ -274,6 +277,11 @@ async def assemble(
         ),
         writer.passwords,
     )
+    system = await oidc.system_caller()
+    try:
+        console = await ensure_console_client(writer, system, settings.base_url.rstrip("/"))
+    except (AlreadyExists, Conflict):  # another node made or changed it at the same moment
+        console = await ensure_console_client(writer, system, settings.base_url.rstrip("/"))
     return Core(
         settings=settings,
         db=db,
@@ -293,6 +301,8 @@ async def assemble(
         oidc=oidc,
         token_access=TokenAccess(oidc, signer),
         login_csrf_key=box.derive("login csrf"),
+        console=console,
+        box=box,
         # Pruning runs where deliveries are worked on: one switch for background work.
         pruner=Pruner(db, retention) if worker is not None else None,
     )

@@ -47,6 +47,7 @@ EXPECTED_AGGREGATES = {
     "project.added": "project",
     "project.removed": "project",
     "application.oidc.added": "application",
+    "application.oidc.changed": "application",
     "application.removed": "application",
     "instance.oidc.key.added": "instance",
     "instance.oidc.key.retired": "instance",

@@ -395,6 +395,22 @@ async def _application_added(conn: Connection, e: StoredEvent) -> None:
     )
 
 
+async def _application_changed(conn: Connection, e: StoredEvent) -> None:
+    d = e.data
+    await conn.execute(
+        "UPDATE applications SET redirect_uris = :redirect_uris, "
+        "post_logout_redirect_uris = :post_logout_redirect_uris, sequence = :sequence, "
+        "changed_at = :changed_at WHERE id = :id",
+        {
+            "id": e.aggregate_id,
+            "redirect_uris": orjson.dumps(d["redirectUris"]).decode(),
+            "post_logout_redirect_uris": orjson.dumps(d["postLogoutRedirectUris"]).decode(),
+            "sequence": e.sequence,
+            "changed_at": e.created_at,
+        },
+    )
+
+
 async def _application_removed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute("DELETE FROM applications WHERE id = :id", {"id": e.aggregate_id})
 
@@ -458,6 +474,7 @@ PROJECTORS: dict[str, Projector] = {
     "project.added": _project_added,
     "project.removed": _project_removed,
     "application.oidc.added": _application_added,
+    "application.oidc.changed": _application_changed,
     "application.removed": _application_removed,
     "instance.oidc.key.added": _oidc_key_added,
     "instance.oidc.key.retired": _oidc_key_retired,

@@ -302,6 +302,17 @@ EVENT_TYPES: dict[str, EventType] = {
             },
         ),
         EventType(
+            "application.oidc.changed",
+            "application",
+            "An OpenID Connect application's redirect URIs changed (Keyhook's console "
+            "client, when the server's address changed).",
+            {
+                "appId": "id",
+                "redirectUris": "allowed redirect URIs now",
+                "postLogoutRedirectUris": "allowed post-logout redirect URIs now",
+            },
+        ),
+        EventType(
             "application.removed",
             "application",
             "An application was deleted.",
