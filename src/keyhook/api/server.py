@@ -42,10 +42,15 @@ def build_registry(core: Core) -> Registry:
 
 
 def application(core: Core) -> ASGIApp:
+    from keyhook.console.app import Console
+
     registry = build_registry(core)
+    pipeline = Pipeline(core.db, core.engine, ApiTokens(core.db, core.token_access))
+    secure = core.settings.base_url.startswith("https://")
+    console = Console(registry, pipeline, core.oidc, core.console, core.box, secure_cookies=secure)
     app = build_app(
         registry,
-        Pipeline(core.db, core.engine, ApiTokens(core.db, core.token_access)),
+        pipeline,
         core.db,
         on_start=core.start,
         on_stop=core.stop,
@@ -58,6 +63,7 @@ def application(core: Core) -> ASGIApp:
                 secure_cookies=core.settings.base_url.startswith("https://"),
             ),
             *oidc_endpoints.routes(core.oidc, core.token_access),
+            *console.routes(),
         ],
     )
     return AccessLog(app) if core.settings.http.access_log else app

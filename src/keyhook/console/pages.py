@@ -1,0 +1,208 @@
+"""The console's pages: what each shows and which operations it calls.
+
+Every page is an operation's answer rendered (the same calls a curl would make);
+writes are forms that post, then redirect to the page showing the new state
+(read-your-writes), or render the form again with the server's field errors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from keyhook.console.forms import field_errors
+from keyhook.console.session import COOKIE_PATH, ConsoleSession
+from keyhook.errors import KeyhookError, PermissionDenied
+
+if TYPE_CHECKING:
+    from keyhook.console.app import Console, Page
+
+ACTIONS = "/zitadel.action.v2.ActionService/"
+TARGET_TYPES = {
+    "restWebhook": "Webhook: called during the API call; its answer's status decides, "
+    "its body is ignored.",
+    "restCall": "Call: called during the API call; its answer may change the request or "
+    "the response.",
+    "restAsync": "Async: delivered after the call, durably, with retries; the API call "
+    "does not wait for it.",
+}
+KINDS = {
+    "request": "a request (before the method runs)",
+    "response": "a response (after the method ran)",
+    "function": "a function (token issuance)",
+    "event": "an event",
+}
+
+
+def condition_text(condition: dict[str, Any]) -> str:
+    """``request: method /x.y/Z`` for ``{"request": {"method": "/x.y/Z"}}``."""
+    kind, inner = next(iter(condition.items()))
+    scope, value = next(iter(inner.items()))
+    return f"{kind}: all" if scope == "all" else f"{kind}: {scope} {value}"
+
+
+def home(console: Console) -> Page:
+    async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
+        return RedirectResponse(f"{COOKIE_PATH}/targets", status_code=303)
+
+    return show
+
+
+def _target_row(target: dict[str, Any]) -> dict[str, Any]:
+    kind = next((k for k in TARGET_TYPES if k in target), "")
+    interrupt = bool(target.get(kind, {}).get("interruptOnError", False)) if kind else False
+    return {**target, "kind": kind, "interrupt": interrupt}
+
+
+async def _targets_page(
+    console: Console,
+    session: ConsoleSession,
+    sealed: str,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str = "",
+    created: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    found = await console.call(session, ACTIONS + "ListTargets", {"query": {"limit": 1000}})
+    return console.render(
+        "targets.html",
+        session,
+        sealed,
+        status=status,
+        active="targets",
+        targets=[_target_row(t) for t in found["targets"]],
+        total=found["pagination"]["totalResult"],
+        may_create=await console.allowed(session, ACTIONS + "CreateTarget"),
+        types=TARGET_TYPES,
+        form=form or {"type": "restWebhook", "timeout": "10s"},
+        errors=errors or {},
+        message=message,
+        created=created,
+    )
+
+
+def targets(console: Console) -> Page:
+    async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
+        return await _targets_page(console, session, sealed)
+
+    return show
+
+
+def _target_body(form: dict[str, str]) -> dict[str, Any]:
+    kind = form.get("type", "")
+    settings: dict[str, Any] = {}
+    if kind in ("restWebhook", "restCall"):
+        settings["interruptOnError"] = form.get("interruptOnError") == "on"
+    body: dict[str, Any] = {
+        "name": form.get("name", ""),
+        "endpoint": form.get("endpoint", ""),
+        "timeout": form.get("timeout", ""),
+    }
+    if kind in TARGET_TYPES:
+        body[kind] = settings
+    return body
+
+
+def create_target(console: Console) -> Page:
+    async def create(request: Request, session: ConsoleSession, sealed: str) -> Response:
+        form: dict[str, str] = request.state.form
+        try:
+            created = await console.call(session, ACTIONS + "CreateTarget", _target_body(form))
+        except PermissionDenied:
+            raise  # the page says so (403), as for any refused call
+        except KeyhookError as error:
+            errors = {k.split(".")[0]: v for k, v in field_errors(error).items()}
+            if form.get("type") not in TARGET_TYPES:
+                errors["type"] = "choose one of " + ", ".join(TARGET_TYPES)
+            return await _targets_page(
+                console,
+                session,
+                sealed,
+                form=form,
+                errors=errors,
+                message=error.message,
+                status=400,
+            )
+        # The key is shown once, now; the list below already holds the new target.
+        return await _targets_page(
+            console, session, sealed, created={"name": form.get("name", ""), **created}
+        )
+
+    return create
+
+
+def executions(console: Console) -> Page:
+    async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
+        found = await console.call(session, ACTIONS + "ListExecutions", {"query": {"limit": 1000}})
+        rows = [
+            {
+                "condition": condition_text(e["condition"]),
+                "targets": list(zip(e["targets"], e["targetNames"], strict=True)),
+            }
+            for e in found["executions"]
+        ]
+        methods = (await console.call(session, ACTIONS + "ListExecutionMethods"))["methods"]
+        events = await console.call(session, ACTIONS + "ListExecutionEvents")
+        functions = (await console.call(session, ACTIONS + "ListExecutionFunctions"))["functions"]
+        kind = request.query_params.get("kind", "request")
+        value = request.query_params.get("value", "")
+        explained: dict[str, Any] | None = None
+        problem = ""
+        if value and kind in KINDS:
+            selector = {"request": "method", "response": "method", "function": "name"}.get(
+                kind, "event"
+            )
+            try:
+                explained = await console.call(
+                    session, ACTIONS + "ExplainExecution", {kind: {selector: value}}
+                )
+            except KeyhookError as error:
+                problem = error.message
+        if explained is not None:
+            explained = {
+                **explained,
+                "fires_text": condition_text(explained["fires"]["condition"])
+                if explained["fires"]
+                else "",
+                "shadowed_text": [
+                    (condition_text(s["condition"]), s["targetNames"])
+                    for s in explained["shadowed"]
+                ],
+            }
+        return console.render(
+            "executions.html",
+            session,
+            sealed,
+            active="executions",
+            executions=rows,
+            kinds=KINDS,
+            kind=kind,
+            value=value,
+            explained=explained,
+            problem=problem,
+            choices={
+                "request": methods,
+                "response": methods,
+                "function": functions,
+                "event": events["events"],
+            },
+        )
+
+    return show
+
+
+def routes(console: Console) -> list[BaseRoute]:
+    return [
+        Route(f"{COOKIE_PATH}/targets", console.page(targets(console)), methods=["GET"]),
+        Route(
+            f"{COOKIE_PATH}/targets",
+            console.page(create_target(console), writes=True),
+            methods=["POST"],
+        ),
+        Route(f"{COOKIE_PATH}/executions", console.page(executions(console)), methods=["GET"]),
+    ]

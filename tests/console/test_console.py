@@ -1,0 +1,143 @@
+"""The console in Chromium against a running server with a real receiver (issue 12):
+the first human administrator signs in through the login page, creates a target and
+copies its key from the dialog, explains which execution fires; a read-only caller
+is offered no write control and refused one it forges. Every page passes axe-core
+without a serious or critical violation; the screenshots land in docs/console/."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.support.api import Api, serving
+from tests.support.console import screenshot, serious_violations, sign_in
+from tests.support.receiver import Receiver
+from tests.support.server import KeyhookServer
+
+ADMIN = "keyhook-admin@keyhook.localhost"
+NEW_PASSWORD = "console admin password"
+ADD_HUMAN = "/zitadel.user.v2.UserService/AddHumanUser"
+
+
+@pytest.fixture(scope="module")
+async def own(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[KeyhookServer, Api]]:
+    server = KeyhookServer(data_dir=Path(tmp_path_factory.mktemp("console")))
+    async with serving(server) as api:
+        yield server, api
+
+
+async def test_the_administrator_creates_a_target_and_explains_executions(
+    own: tuple[KeyhookServer, Api], browser: Browser, receiver: Receiver
+) -> None:
+    server, api = own
+    initial = (server.data_dir / "admin-password").read_text().strip()
+    context = await browser.new_context(viewport={"width": 1100, "height": 800})
+    await context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = await context.new_page()
+    await sign_in(page, server.url, ADMIN, initial, NEW_PASSWORD)
+    await expect(page).to_have_title("Targets · Keyhook console")
+    await expect(page.get_by_text("Keyhook Administrator")).to_be_visible()
+    assert await serious_violations(page) == []
+
+    # A bad timeout: the server's problem shows beside the field, nothing is created.
+    await page.get_by_label("Name").fill("validate-email")
+    await page.get_by_label("Endpoint").fill(receiver.endpoint("/console-validate"))
+    await page.get_by_label("Timeout").fill("ten seconds")
+    await page.get_by_label("restWebhook").check()
+    await page.get_by_role("button", name="Create target").click()
+    timeout = page.get_by_label("Timeout")
+    await expect(timeout).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#e-timeout")).to_contain_text("duration")
+    await expect(page.get_by_text("0 targets")).to_be_visible()
+    assert await serious_violations(page) == []
+
+    await timeout.fill("5s")
+    await page.get_by_label("Interrupt on error").check()
+    await page.get_by_role("button", name="Create target").click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_contain_text("Target validate-email created")
+    key = await page.get_by_label("Signing key").input_value()
+    assert key.startswith("whsec_")
+    await page.get_by_role("button", name="Copy the key").click()
+    await expect(page.get_by_role("status")).to_have_text("Copied.")
+    assert await page.evaluate("navigator.clipboard.readText()") == key
+    await screenshot(page, "targets-created")
+    assert await serious_violations(page) == []
+    await page.get_by_role("button", name="Done").click()
+    row = page.get_by_role("row", name="validate-email")
+    await expect(row).to_contain_text("interrupts")
+    # The same key the API returns: it signs the calls.
+    found = (await api.post("/v2/actions/targets/search", {"name": "validate-email"})).ok()
+    (target,) = found["targets"]
+    assert (await api.get(f"/v2/actions/targets/{target['id']}")).ok()["target"][
+        "signingKey"
+    ] == key
+
+    # Which execution fires? A method-, a service- and an all-level execution.
+    others = [
+        (await api.create_target(f"http://127.0.0.1:9/{n}", kind="restAsync", name=n))["id"]
+        for n in ("user-service", "everything")
+    ]
+    await api.set_execution({"request": {"method": ADD_HUMAN}}, [target["id"]])
+    await api.set_execution({"request": {"service": "zitadel.user.v2.UserService"}}, [others[0]])
+    await api.set_execution({"request": {"all": True}}, [others[1]])
+    await page.get_by_role("link", name="Executions").click()
+    await expect(page).to_have_title("Executions · Keyhook console")
+    await page.get_by_label("Method, function or event").fill(ADD_HUMAN)
+    await page.get_by_role("button", name="Explain").click()
+    await expect(page.locator("code.fires")).to_have_text(f"request: method {ADD_HUMAN}")
+    shadowed = page.locator("ul.shadowed li")
+    await expect(shadowed).to_have_count(2)
+    await expect(shadowed.nth(0)).to_contain_text("user-service")
+    await expect(shadowed.nth(1)).to_contain_text("everything")
+    await screenshot(page, "executions-explain")
+    assert await serious_violations(page) == []
+    # A narrow window: the page still reads without a horizontal scroll of the body.
+    await page.set_viewport_size({"width": 380, "height": 800})
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    await context.close()
+    await api.clear_executions()
+
+
+async def test_a_read_only_caller_is_offered_no_write_and_refused_a_forged_one(
+    own: tuple[KeyhookServer, Api], browser: Browser
+) -> None:
+    server, api = own
+    email = f"on-call-{secrets.token_hex(3)}@example.com"
+    password = "on call password"
+    user_id = (await api.add_user(email, userName=email, password={"password": password})).ok()[
+        "userId"
+    ]
+    body = {"userId": user_id, "resource": {"instance": True}, "roles": ["IAM_DELIVERY_VIEWER"]}
+    (await api.post("/v2/administrators", body)).ok()
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, server.url, email, password)
+    await expect(page).to_have_title("Targets · Keyhook console")
+    await expect(page.get_by_role("button", name="Create target")).to_have_count(0)
+    await expect(page.get_by_role("heading", name="New target")).to_have_count(0)
+    assert await serious_violations(page) == []
+    form = {
+        "name": "forged",
+        "endpoint": "http://127.0.0.1:9/",
+        "timeout": "1s",
+        "type": "restAsync",
+    }
+    # A post without the page's CSRF value is refused before anything else ...
+    reply = await page.request.post(f"{server.url}/ui/console/targets", form={**form, "csrf": "x"})
+    assert reply.status == 403
+    assert "could not be verified" in await reply.text()
+    # ... and one with it (the caller forging its own request) by the operation's
+    # permission, in the same chain as the API.
+    csrf = await page.locator('meta[name="keyhook-csrf"]').get_attribute("content")
+    assert csrf
+    reply = await page.request.post(f"{server.url}/ui/console/targets", form={**form, "csrf": csrf})
+    assert reply.status == 403
+    assert "action.target.write" in await reply.text()
+    found = (await api.post("/v2/actions/targets/search", {"name": "forged"})).ok()
+    assert found["targets"] == []
+    await context.close()
