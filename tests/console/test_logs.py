@@ -1,0 +1,113 @@
+"""The console's log pages in Chromium (issue 12): a delivery that failed twice and then
+succeeded shows its three attempts in order and can be sent again with the same
+webhook-id; a call a target refused shows in Calls with the status the caller got."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.support.api import Api, serving
+from tests.support.console import screenshot, serious_violations, sign_in
+from tests.support.receiver import Answer, Received, Receiver
+from tests.support.server import KeyhookServer
+
+ADMIN = "keyhook-admin@keyhook.localhost"
+FAST = {
+    "KEYHOOK_ACTIONS_RETRY_SCHEDULE": "0s,300ms,300ms,300ms",
+    "KEYHOOK_ACTIONS_THROTTLE_MIN_DELAY": "100ms",
+    "KEYHOOK_ACTIONS_POLL_INTERVAL": "100ms",
+}
+
+
+@pytest.fixture(scope="module")
+async def own(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[KeyhookServer, Api]]:
+    server = KeyhookServer(data_dir=Path(tmp_path_factory.mktemp("console-logs")), extra_env=FAST)
+    async with serving(server) as api:
+        yield server, api
+
+
+async def test_a_delivery_its_attempts_and_a_retry(
+    own: tuple[KeyhookServer, Api], browser: Browser, receiver: Receiver
+) -> None:
+    server, api = own
+    answers = [Answer(503, {"status": "busy"}), Answer(500, {"status": "broken"})]
+
+    async def flaky(_: Received) -> Answer:
+        return answers.pop(0) if answers else Answer(200, {"status": "success"})
+
+    path = f"/flaky-{secrets.token_hex(3)}"
+    target = await api.create_target(
+        receiver.endpoint(path, flaky), kind="restAsync", name="alerts"
+    )
+    await api.set_execution({"event": {"event": "user.locked"}}, [target["id"]])
+    user = (await api.add_user(f"l-{secrets.token_hex(3)}@example.com")).ok()["userId"]
+    (await api.post(f"/v2/users/{user}/lock")).ok()
+    first = await receiver.wait_for(path, 3)
+    webhook_id = first[0].headers["webhook-id"]
+    assert {r.headers["webhook-id"] for r in first} == {webhook_id}
+
+    page = await browser.new_page()
+    initial = (server.data_dir / "admin-password").read_text().strip()
+    await sign_in(page, server.url, ADMIN, initial, "console logs password")
+    await page.get_by_role("link", name="Deliveries").click()
+    await expect(page).to_have_title("Deliveries · Keyhook console")
+    await page.get_by_label("State").select_option("succeeded")
+    await page.get_by_role("button", name="Filter").click()
+    link = page.get_by_role("link", name=webhook_id)
+    await expect(link).to_be_visible()
+    assert await serious_violations(page) == []
+    await screenshot(page, "deliveries")
+    await link.click()
+    attempts = page.locator("ol.timeline > li")
+    await expect(attempts).to_have_count(3)
+    await expect(attempts.nth(0)).to_contain_text("status 503")
+    await expect(attempts.nth(1)).to_contain_text("status 500")
+    await expect(attempts.nth(2)).to_contain_text("status 200")
+    await expect(page.locator("pre.payload")).to_contain_text('"event": "user.locked"')
+    assert await serious_violations(page) == []
+    await screenshot(page, "delivery")
+    await page.get_by_role("button", name="Retry this delivery").click()
+    again = await receiver.wait_for(path, 4)
+    assert again[3].headers["webhook-id"] == webhook_id
+    # The attempt is recorded just after the receiver answered: the page shows it then.
+    for _ in range(50):
+        await page.reload()
+        if await attempts.count() == 4:
+            break
+        await asyncio.sleep(0.1)
+    await expect(attempts).to_have_count(4)
+    await expect(attempts.nth(3)).to_contain_text("status 200")
+    await page.close()
+    await api.set_execution({"event": {"event": "user.locked"}}, [])
+
+
+async def test_a_refused_call_shows_in_calls(
+    own: tuple[KeyhookServer, Api], browser: Browser, receiver: Receiver
+) -> None:
+    server, api = own
+    path = f"/refuse-{secrets.token_hex(3)}"
+
+    async def refuse(_: Received) -> Answer:
+        return Answer(403, {"status": "error", "message": "gmail.com is not allowed"})
+
+    target = await api.create_target(receiver.endpoint(path, refuse), interrupt=True, name="email")
+    method = "/zitadel.user.v2.UserService/AddHumanUser"
+    await api.set_execution({"request": {"method": method}}, [target["id"]])
+    refused = await api.add_user(f"x-{secrets.token_hex(3)}@gmail.com")
+    assert refused.status == 403
+    await api.set_execution({"request": {"method": method}}, [])
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, "console logs password")
+    await page.goto(f"{server.url}/ui/console/calls")
+    row = page.get_by_role("row").filter(has_text="AddHumanUser")
+    await expect(row).to_contain_text("403")
+    await expect(row).to_contain_text("email")
+    assert await serious_violations(page) == []
+    await screenshot(page, "calls")
+    await page.close()
