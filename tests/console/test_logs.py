@@ -111,3 +111,27 @@ async def test_a_refused_call_shows_in_calls(
     assert await serious_violations(page) == []
     await screenshot(page, "calls")
     await page.close()
+
+
+async def test_the_live_tail_shows_a_new_delivery_without_a_reload(
+    own: tuple[KeyhookServer, Api], browser: Browser, receiver: Receiver
+) -> None:
+    server, api = own
+    path = f"/tail-{secrets.token_hex(3)}"
+    target = await api.create_target(receiver.endpoint(path), kind="restAsync", name="tail")
+    await api.set_execution({"event": {"event": "user.locked"}}, [target["id"]])
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, "console logs password")
+    await page.goto(f"{server.url}/ui/console/deliveries?target={target['id']}")
+    await expect(page.get_by_text("No delivery matches.")).to_be_visible()
+    await page.wait_for_timeout(500)  # the stream is open
+    user = (await api.add_user(f"t-{secrets.token_hex(3)}@example.com")).ok()["userId"]
+    (await api.post(f"/v2/users/{user}/lock")).ok()
+    (sent,) = await receiver.wait_for(path)
+    row = page.get_by_role("row").filter(has_text=sent.headers["webhook-id"])
+    await expect(row).to_contain_text("succeeded")
+    await expect(page.get_by_role("status")).to_contain_text("since the page loaded")
+    await expect(page.get_by_text("No delivery matches.")).to_have_count(0)
+    assert await serious_violations(page) == []
+    await page.close()
+    await api.set_execution({"event": {"event": "user.locked"}}, [])

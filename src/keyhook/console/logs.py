@@ -4,16 +4,20 @@ ListDeliveries, GetDelivery, RetryDelivery and ListTargetCalls."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from keyhook.clock import iso
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
+from keyhook.errors import KeyhookError
 
 if TYPE_CHECKING:
     from keyhook.console.app import Console, Page
@@ -22,6 +26,8 @@ ACTIONS = "/zitadel.action.v2.ActionService/"
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 STATES = ("pending", "succeeded", "failed")
 ANSWER_SHOWN = 4096  # bytes of a receiver's answer the timeline shows
+LIVE_POLL = 0.25  # seconds between the live tail's looks: a change shows within ~0.3 s
+LIVE_SECONDS = 300.0  # a stream's length; the browser reconnects
 
 
 async def _target_names(console: Console, session: ConsoleSession) -> dict[str, str]:
@@ -29,19 +35,25 @@ async def _target_names(console: Console, session: ConsoleSession) -> dict[str, 
     return {t["id"]: t["name"] for t in found["targets"]}
 
 
+def _delivery_filter(q: Mapping[str, str], names: Mapping[str, str]) -> dict[str, Any]:
+    """ListDeliveries' message for the page's filters."""
+    message: dict[str, Any] = {"query": {"limit": 100, "asc": q.get("order") == "oldest"}}
+    if q.get("target") in names:
+        message["targetId"] = q["target"]
+    if q.get("status") in STATES:
+        message["status"] = q["status"]
+    if q.get("trigger"):
+        message["trigger"] = q["trigger"]
+    if q.get("range") in RANGES:
+        message["from"] = iso(datetime.now(UTC) - RANGES[q["range"]])
+    return message
+
+
 def deliveries(console: Console) -> Page:
     async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
         q = request.query_params
         names = await _target_names(console, session)
-        message: dict[str, Any] = {"query": {"limit": 100, "asc": q.get("order") == "oldest"}}
-        if q.get("target") in names:
-            message["targetId"] = q["target"]
-        if q.get("status") in STATES:
-            message["status"] = q["status"]
-        if q.get("trigger"):
-            message["trigger"] = q["trigger"]
-        if q.get("range") in RANGES:
-            message["from"] = iso(datetime.now(UTC) - RANGES[q["range"]])
+        message = _delivery_filter(q, names)
         found = await console.call(session, ACTIONS + "ListDeliveries", message)
         return console.render(
             "deliveries.html",
@@ -54,9 +66,53 @@ def deliveries(console: Console) -> Page:
             filters={k: q.get(k, "") for k in ("target", "status", "trigger", "range", "order")},
             states=STATES,
             ranges=RANGES,
+            query=request.url.query,
         )
 
     return show
+
+
+def live(console: Console) -> Page:
+    """The live tail (server-sent events): each delivery of the page's filters that is
+    new or changed (an attempt, a state) since the page was drawn, as the row to show,
+    newest last. Polled every ``LIVE_POLL`` seconds through ListDeliveries, as the
+    person; a stream ends after ``LIVE_SECONDS`` and the browser opens the next."""
+
+    async def stream(request: Request, session: ConsoleSession, sealed: str) -> Response:
+        q = request.query_params
+        names = await _target_names(console, session)
+        message = _delivery_filter(q, names)
+        message["query"] = {"limit": 50, "asc": False}
+        first = await console.call(session, ACTIONS + "ListDeliveries", message)
+        seen = {d["id"]: d["changeDate"] for d in first["deliveries"]}
+        row = console.templates.get_template("delivery_row.html")
+
+        async def events() -> AsyncIterator[str]:
+            yield "retry: 1000\n\n"
+            ends = time.monotonic() + LIVE_SECONDS
+            while time.monotonic() < ends and not await request.is_disconnected():
+                await asyncio.sleep(LIVE_POLL)
+                try:
+                    found = await console.call(session, ACTIONS + "ListDeliveries", message)
+                except KeyhookError:  # signed out, or no longer allowed: the tail stops
+                    yield "event: end\ndata: \n\n"
+                    return
+                for d in reversed(found["deliveries"]):
+                    if seen.get(d["id"]) == d["changeDate"]:
+                        continue
+                    seen[d["id"]] = d["changeDate"]
+                    if d["targetId"] not in names:
+                        names.update(await _target_names(console, session))
+                    html = " ".join(row.render(d=d, names=names).split())
+                    yield f"id: {d['id']}\nevent: delivery\ndata: {html}\n\n"
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    return stream
 
 
 def delivery(console: Console) -> Page:
@@ -121,6 +177,7 @@ def calls(console: Console) -> Page:
 def routes(console: Console) -> list[BaseRoute]:
     return [
         Route(f"{COOKIE_PATH}/deliveries", console.page(deliveries(console)), methods=["GET"]),
+        Route(f"{COOKIE_PATH}/deliveries/live", console.page(live(console)), methods=["GET"]),
         Route(f"{COOKIE_PATH}/deliveries/{{id}}", console.page(delivery(console)), methods=["GET"]),
         Route(
             f"{COOKIE_PATH}/deliveries/{{id}}/retry",
