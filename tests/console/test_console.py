@@ -15,7 +15,7 @@ from playwright.async_api import Browser, expect
 
 from tests.support.api import Api, serving
 from tests.support.console import screenshot, serious_violations, sign_in
-from tests.support.receiver import Receiver
+from tests.support.receiver import Answer, Received, Receiver
 from tests.support.server import KeyhookServer
 
 ADMIN = "keyhook-admin@keyhook.localhost"
@@ -44,8 +44,16 @@ async def test_the_administrator_creates_a_target_and_explains_executions(
     assert await serious_violations(page) == []
 
     # A bad timeout: the server's problem shows beside the field, nothing is created.
+    async def refuse_gmail(received: Received) -> Answer:
+        email = received.json["request"]["user"]["email"]["email"]
+        if email.endswith("@gmail.com"):
+            return Answer(
+                400, {"status": "error", "message": "Email domain gmail.com is not allowed"}
+            )
+        return Answer(200, {"status": "success"})
+
     await page.get_by_label("Name").fill("validate-email")
-    await page.get_by_label("Endpoint").fill(receiver.endpoint("/console-validate"))
+    await page.get_by_label("Endpoint").fill(receiver.endpoint("/console-validate", refuse_gmail))
     await page.get_by_label("Timeout").fill("ten seconds")
     await page.get_by_label("restWebhook").check()
     await page.get_by_role("button", name="Create target").click()
@@ -77,16 +85,40 @@ async def test_the_administrator_creates_a_target_and_explains_executions(
         "signingKey"
     ] == key
 
+    # The request execution on AddHumanUser, through the editor.
+    await page.get_by_role("link", name="Executions").click()
+    await expect(page).to_have_title("Executions · Keyhook console")
+    await page.get_by_label("Condition type").select_option("request")
+    await page.get_by_label("Selector").select_option("method")
+    await page.get_by_label("Method, service, function, event or group").fill(ADD_HUMAN)
+    await page.get_by_label("Position of validate-email").fill("1")
+    await page.get_by_role("button", name="Set execution").click()
+    await expect(page.get_by_role("row", name=f"request: method {ADD_HUMAN}")).to_contain_text(
+        "validate-email"
+    )
+    assert await serious_violations(page) == []
+    await screenshot(page, "executions")
+    # A user the target refuses, through the API: the call shows in Calls.
+    refused = await api.add_user(f"c-{secrets.token_hex(3)}@gmail.com")
+    assert refused.status == 400
+    assert refused.body["message"] == "Email domain gmail.com is not allowed"
+    await page.get_by_role("link", name="Calls").click()
+    call = page.get_by_role("row").filter(has_text="AddHumanUser")
+    for _ in range(50):  # the call record is written just after the call
+        if await call.count():
+            break
+        await page.wait_for_timeout(100)
+        await page.reload()
+    await expect(call).to_contain_text("validate-email")
+    await expect(call).to_contain_text("400")
     # Which execution fires? A method-, a service- and an all-level execution.
     others = [
         (await api.create_target(f"http://127.0.0.1:9/{n}", kind="restAsync", name=n))["id"]
         for n in ("user-service", "everything")
     ]
-    await api.set_execution({"request": {"method": ADD_HUMAN}}, [target["id"]])
     await api.set_execution({"request": {"service": "zitadel.user.v2.UserService"}}, [others[0]])
     await api.set_execution({"request": {"all": True}}, [others[1]])
     await page.get_by_role("link", name="Executions").click()
-    await expect(page).to_have_title("Executions · Keyhook console")
     await page.get_by_label("Method, function or event").fill(ADD_HUMAN)
     await page.get_by_role("button", name="Explain").click()
     await expect(page.locator("code.fires")).to_have_text(f"request: method {ADD_HUMAN}")
@@ -99,6 +131,11 @@ async def test_the_administrator_creates_a_target_and_explains_executions(
     # A narrow window: the page still reads without a horizontal scroll of the body.
     await page.set_viewport_size({"width": 380, "height": 800})
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    # Removing an execution from its row.
+    await page.get_by_role(
+        "button", name=f"Remove the execution request: method {ADD_HUMAN}"
+    ).click()
+    await expect(page.get_by_role("row", name=f"request: method {ADD_HUMAN}")).to_have_count(0)
     await context.close()
     await api.clear_executions()
 
