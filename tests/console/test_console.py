@@ -178,3 +178,33 @@ async def test_a_read_only_caller_is_offered_no_write_and_refused_a_forged_one(
     found = (await api.post("/v2/actions/targets/search", {"name": "forged"})).ok()
     assert found["targets"] == []
     await context.close()
+
+
+async def test_pause_resume_and_delete_a_target(
+    own: tuple[KeyhookServer, Api], browser: Browser
+) -> None:
+    server, api = own
+    name = f"to-delete-{secrets.token_hex(3)}"
+    target = await api.create_target("http://127.0.0.1:9/gone", kind="restAsync", name=name)
+    await api.set_execution({"event": {"event": "user.deactivated"}}, [target["id"]])
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, NEW_PASSWORD)
+    row = page.get_by_role("row", name=name)
+    await row.get_by_role("button", name=f"Pause {name}").click()
+    await expect(row).to_contain_text("paused")
+    assert (await api.get(f"/v2/actions/targets/{target['id']}")).ok()["target"]["paused"]
+    await row.get_by_role("button", name=f"Resume {name}").click()
+    await expect(row).to_contain_text("active")
+    await row.get_by_role("link", name=f"Delete {name}").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"Delete the target {name}?")
+    await expect(page.locator("ul.using")).to_contain_text("event: event user.deactivated")
+    assert await serious_violations(page) == []
+    await screenshot(page, "target-delete")
+    await page.get_by_role("button", name=f"Delete {name}").click()
+    await expect(page).to_have_title("Targets · Keyhook console")
+    await expect(page.get_by_role("row", name=name)).to_have_count(0)
+    gone = await api.get(f"/v2/actions/targets/{target['id']}")
+    assert gone.status == 404
+    executions = (await api.post("/v2/actions/executions/search", {})).ok()["executions"]
+    assert {"event": {"event": "user.deactivated"}} not in [e["condition"] for e in executions]
+    await page.close()

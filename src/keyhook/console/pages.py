@@ -78,6 +78,8 @@ async def _targets_page(
         targets=[_target_row(t) for t in found["targets"]],
         total=found["pagination"]["totalResult"],
         may_create=await console.allowed(session, ACTIONS + "CreateTarget"),
+        may_pause=await console.allowed(session, ACTIONS + "PauseTarget"),
+        may_delete=await console.allowed(session, ACTIONS + "DeleteTarget"),
         types=TARGET_TYPES,
         form=form or {"type": "restWebhook", "timeout": "10s"},
         errors=errors or {},
@@ -263,12 +265,72 @@ def set_execution(console: Console) -> Page:
     return set_
 
 
+async def _target(console: Console, session: ConsoleSession, target_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = (await console.call(session, ACTIONS + "GetTarget", {"id": target_id}))[
+        "target"
+    ]
+    return found
+
+
+def pause_or_resume(console: Console, method: str) -> Page:
+    async def change(request: Request, session: ConsoleSession, sealed: str) -> Response:
+        await console.call(session, ACTIONS + method, {"id": request.path_params["id"]})
+        return RedirectResponse(f"{COOKIE_PATH}/targets", status_code=303)
+
+    return change
+
+
+def confirm_delete(console: Console) -> Page:
+    """Deleting a target, confirmed: the executions that call it are listed first."""
+
+    async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
+        target_id = request.path_params["id"]
+        target = await _target(console, session, target_id)
+        found = await console.call(session, ACTIONS + "ListExecutions", {"query": {"limit": 1000}})
+        using = [
+            condition_text(e["condition"]) for e in found["executions"] if target_id in e["targets"]
+        ]
+        return console.render(
+            "target_delete.html", session, sealed, active="targets", target=target, using=using
+        )
+
+    return show
+
+
+def delete_target(console: Console) -> Page:
+    async def delete(request: Request, session: ConsoleSession, sealed: str) -> Response:
+        await console.call(session, ACTIONS + "DeleteTarget", {"id": request.path_params["id"]})
+        return RedirectResponse(f"{COOKIE_PATH}/targets", status_code=303)
+
+    return delete
+
+
 def routes(console: Console) -> list[BaseRoute]:
     return [
         Route(f"{COOKIE_PATH}/targets", console.page(targets(console)), methods=["GET"]),
         Route(
             f"{COOKIE_PATH}/targets",
             console.page(create_target(console), writes=True),
+            methods=["POST"],
+        ),
+        Route(
+            f"{COOKIE_PATH}/targets/{{id}}/pause",
+            console.page(pause_or_resume(console, "PauseTarget"), writes=True),
+            methods=["POST"],
+        ),
+        Route(
+            f"{COOKIE_PATH}/targets/{{id}}/resume",
+            console.page(pause_or_resume(console, "ResumeTarget"), writes=True),
+            methods=["POST"],
+        ),
+        Route(
+            f"{COOKIE_PATH}/targets/{{id}}/delete",
+            console.page(confirm_delete(console)),
+            methods=["GET"],
+        ),
+        Route(
+            f"{COOKIE_PATH}/targets/{{id}}/delete",
+            console.page(delete_target(console), writes=True),
             methods=["POST"],
         ),
         Route(f"{COOKIE_PATH}/executions", console.page(executions(console)), methods=["GET"]),
