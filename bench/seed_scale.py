@@ -184,8 +184,15 @@ class _Api:
 @contextlib.asynccontextmanager
 async def _server(data_dir: Path, database_url: str | None) -> AsyncIterator[_Api]:
     port = _free_port()
+    # The address the other starts of the seeded data dir (and its tests) name by default,
+    # so the console client's redirect URI (keyhook.command.console_client) stays as it is
+    # and no start adds an event the counts do not expect.
     settings = from_environment(
-        {}, data_dir=data_dir, database_url=database_url or "", dev=True, port=port
+        {"KEYHOOK_EXTERNAL_URL": "http://127.0.0.1:8080"},
+        data_dir=data_dir,
+        database_url=database_url or "",
+        dev=True,
+        port=port,
     )
     core = await assemble(settings)
     config = uvicorn.Config(
