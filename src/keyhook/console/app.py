@@ -266,7 +266,7 @@ class Console:
         return endpoint
 
     def routes(self) -> list[BaseRoute]:
-        from keyhook.console import logs, pages
+        from keyhook.console import logs, pages, people
 
         return [
             Route(COOKIE_PATH, self.page(pages.home(self)), methods=["GET"]),
@@ -275,6 +275,7 @@ class Console:
             Route(f"{COOKIE_PATH}/signout", self.signout, methods=["POST"]),
             *pages.routes(self),
             *logs.routes(self),
+            *people.routes(self),
             Mount(
                 f"{COOKIE_PATH}/static", app=StaticFiles(packages=[("keyhook.console", "static")])
             ),
