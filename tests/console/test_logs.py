@@ -135,3 +135,21 @@ async def test_the_live_tail_shows_a_new_delivery_without_a_reload(
     assert await serious_violations(page) == []
     await page.close()
     await api.set_execution({"event": {"event": "user.locked"}}, [])
+
+
+async def test_the_overview_shows_the_last_day(
+    own: tuple[KeyhookServer, Api], browser: Browser
+) -> None:
+    """After the tests above: deliveries and a refused call in the charts, the refusing
+    target among the failing ones."""
+    server, _ = own
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, "console logs password")
+    await expect(page).to_have_title("Overview · Keyhook console")
+    await expect(page.locator("ul.failing")).to_contain_text("email")
+    await expect(page.locator("#c-deliveries-title")).not_to_contain_text(": 0 in")
+    await expect(page.locator("#c-calls-title")).not_to_contain_text(": 0 in")
+    assert await page.locator("figure.chart rect").count() > 0
+    assert await serious_violations(page) == []
+    await screenshot(page, "overview")
+    await page.close()

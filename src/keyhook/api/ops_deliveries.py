@@ -11,11 +11,13 @@ from typing import Any
 
 from keyhook.api import messages as m
 from keyhook.api.registry import Operation, Registry
+from keyhook.clock import now
 from keyhook.command.deliveries import DeliveryCommands, checked_range
 from keyhook.command.targets import TargetCommands
 from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
 from keyhook.query.deliveries import CallQueries, DeliveryQueries
+from keyhook.query.overview import OverviewQueries
 
 SERVICE = "/zitadel.action.v2.ActionService/"
 
@@ -25,6 +27,10 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
     calls = CallQueries(writer.db)
     commands = DeliveryCommands(writer.db)
     targets = TargetCommands(writer)
+    overviews = OverviewQueries(writer.db)
+
+    async def overview(caller: Caller, req: m.Empty) -> dict[str, Any]:
+        return await overviews.overview(caller, now())
 
     async def list_deliveries(caller: Caller, req: m.ListDeliveriesRequest) -> dict[str, Any]:
         return await queries.search(
@@ -79,6 +85,16 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             m.ListDeliveriesRequest,
             list_deliveries,
             "Search deliveries by target, trigger, status and creation time",
+            permission="action.delivery.read",
+        ),
+        Operation(
+            SERVICE + "GetActionsOverview",
+            (("GET", f"{base}/overview"),),
+            m.Empty,
+            overview,
+            "Deliveries and calls per hour over the last 24 h by outcome, the paused and "
+            "failing targets, the oldest pending delivery (Keyhook's)",
+            recovery=True,
             permission="action.delivery.read",
         ),
         Operation(

@@ -44,9 +44,47 @@ def condition_text(condition: dict[str, Any]) -> str:
     return f"{kind}: all" if scope == "all" else f"{kind}: {scope} {value}"
 
 
+CHART_HEIGHT = 120
+BAR_WIDTH = 14
+
+
+def _bars(hours: list[dict[str, Any]], what: str, outcomes: tuple[str, ...]) -> dict[str, Any]:
+    """A stacked bar per hour, in SVG units, for the server-drawn chart."""
+    totals = [sum(h[what][o] for o in outcomes) for h in hours]
+    top = max(totals) or 1
+    bars = []
+    for i, hour in enumerate(hours):
+        y = CHART_HEIGHT
+        parts = []
+        for outcome in outcomes:
+            height = round(hour[what][outcome] * CHART_HEIGHT / top, 2)
+            y -= height
+            parts.append({"outcome": outcome, "y": round(y, 2), "height": height})
+        bars.append({"x": i * (BAR_WIDTH + 4), "parts": parts, "hour": hour["hour"][11:16]})
+    return {"bars": bars, "top": top, "total": sum(totals), "outcomes": outcomes}
+
+
 def home(console: Console) -> Page:
+    """The overview: the last 24 hours of deliveries and calls, what needs a look."""
+
     async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
-        return RedirectResponse(f"{COOKIE_PATH}/targets", status_code=303)
+        if not await console.allowed(session, ACTIONS + "GetActionsOverview"):
+            return RedirectResponse(f"{COOKIE_PATH}/users", status_code=303)
+        found = await console.call(session, ACTIONS + "GetActionsOverview")
+        hours = found["hours"]
+        return console.render(
+            "overview.html",
+            session,
+            sealed,
+            active="overview",
+            overview=found,
+            hours=hours,
+            deliveries=_bars(hours, "deliveries", ("succeeded", "failed", "pending")),
+            calls=_bars(hours, "calls", ("succeeded", "failed")),
+            width=len(hours) * (BAR_WIDTH + 4),
+            height=CHART_HEIGHT,
+            bar_width=BAR_WIDTH,
+        )
 
     return show
 

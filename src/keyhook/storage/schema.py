@@ -212,6 +212,11 @@ Index("ix_execution_calls_target", execution_calls.c.target_id, execution_calls.
 Index("ix_execution_calls_created", execution_calls.c.created_at)
 # ListTargetCalls: the instance's calls newest first, and their count, from the index alone.
 Index("ix_execution_calls_instance", execution_calls.c.instance_id, execution_calls.c.id)
+Index(
+    "ix_execution_calls_instance_created",
+    execution_calls.c.instance_id,
+    execution_calls.c.created_at,
+)
 
 sessions = Table(
     "sessions",
@@ -263,6 +268,8 @@ Index("ix_deliveries_finished", deliveries.c.status, deliveries.c.updated_at)
 # ListDeliveries: the instance's deliveries in id order, and their count, from the index
 # alone (the rows carry their bodies: a scan of the table reads every body).
 Index("ix_deliveries_instance", deliveries.c.instance_id, deliveries.c.id)
+# The overview: an instance's deliveries of the last 24 hours.
+Index("ix_deliveries_instance_created", deliveries.c.instance_id, deliveries.c.created_at)
 
 delivery_attempts = Table(
     "delivery_attempts",
