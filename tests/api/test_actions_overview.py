@@ -7,6 +7,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ async def own(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
         yield api
 
 
-async def totals(api: Api) -> tuple[dict[str, int], dict[str, int], dict[str, object]]:
+async def totals(api: Api) -> tuple[dict[str, int], dict[str, int], dict[str, Any]]:
     found = (await api.get("/v2/actions/overview")).ok()
     deliveries = {
         k: sum(h["deliveries"][k] for h in found["hours"])
