@@ -4,8 +4,8 @@ with axe-core, and taking the screenshots docs/console.md shows."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page, expect
