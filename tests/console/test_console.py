@@ -212,3 +212,45 @@ async def test_pause_resume_and_delete_a_target(
     executions = (await api.post("/v2/actions/executions/search", {})).ok()["executions"]
     assert {"event": {"event": "user.deactivated"}} not in [e["condition"] for e in executions]
     await page.close()
+
+
+async def test_test_a_hook_against_the_email_domain_receiver(
+    own: tuple[KeyhookServer, Api], browser: Browser, receiver: Receiver
+) -> None:
+    """The guide's email-domain receiver: a rejection with its message for @gmail.com,
+    an allowance for @example.com."""
+    server, api = own
+
+    async def email_domain(received: Received) -> Answer:
+        email = received.json["request"]["user"]["email"]["email"]
+        if email.endswith("@gmail.com"):
+            return Answer(
+                400, {"status": "error", "message": "Email domain gmail.com is not allowed"}
+            )
+        return Answer(200, {"status": "success"})
+
+    name = f"email-domain-{secrets.token_hex(3)}"
+    await api.create_target(receiver.endpoint(f"/{name}", email_domain), interrupt=True, name=name)
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, NEW_PASSWORD)
+    await page.get_by_role("link", name="Test a hook").click()
+    await expect(page).to_have_title("Test a hook · Keyhook console")
+    await page.get_by_label("Target").select_option(label=name)
+    await page.get_by_label("Method or event").fill(ADD_HUMAN)
+    message = page.get_by_label("Request message, or the event's data (JSON)")
+    sample = await message.input_value()
+    await message.fill(sample.replace("jane@example.com", "jane@gmail.com"))
+    await page.get_by_role("button", name="Send the test").click()
+    await expect(page.locator(".outcome")).to_have_text("rejected")
+    await expect(page.locator(".reading-message")).to_have_text(
+        "Email domain gmail.com is not allowed"
+    )
+    await expect(page.locator(".answer-status")).to_have_text("400")
+    await expect(page.get_by_role("cell", name="webhook-signature")).to_be_visible()
+    assert await serious_violations(page) == []
+    await screenshot(page, "test-a-hook")
+    await message.fill(sample)
+    await page.get_by_role("button", name="Send the test").click()
+    await expect(page.locator(".outcome")).to_have_text("allowed")
+    await expect(page.locator(".answer-status")).to_have_text("200")
+    await page.close()

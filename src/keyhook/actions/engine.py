@@ -70,7 +70,7 @@ class ActionsEngine:
         self.sync_limit = sync_limit
         self._slots: dict[str, asyncio.Semaphore] = {}  # target id -> its synchronous calls
 
-    def _base_payload(self, ctx: CallContext) -> dict[str, Any]:
+    def base_payload(self, ctx: CallContext) -> dict[str, Any]:
         return {
             "fullMethod": ctx.full_method,
             "instanceID": ctx.caller.instance_id,
@@ -134,7 +134,7 @@ class ActionsEngine:
     ) -> dict[str, Any] | None:
         current: dict[str, Any] | None = None
         for target in targets:
-            payload = {**self._base_payload(ctx), **body_of(current or message)}
+            payload = {**self.base_payload(ctx), **body_of(current or message)}
             if target.type is TargetType.REST_ASYNC:
                 # Durable: the call goes through the delivery queue, never awaited here. A
                 # request's async calls wait until the call has succeeded, so none is sent

@@ -293,6 +293,31 @@ class ExplainExecutionRequest(Message):
     event: EventRef | None = None
 
 
+class TestRequestCall(Message):
+    method: str = Field(min_length=1, max_length=300)
+    message: dict[str, Any] = Field(default_factory=dict)
+
+
+class TestResponseCall(Message):
+    method: str = Field(min_length=1, max_length=300)
+    message: dict[str, Any] = Field(default_factory=dict)
+    response: dict[str, Any] = Field(default_factory=dict)
+
+
+class TestEventCall(Message):
+    event: str = Field(min_length=1, max_length=100)
+    event_data: dict[str, Any] = Field(default_factory=dict)
+
+
+class TestTargetRequest(Message):
+    """A test call to a target: exactly one of a request, a response, an event."""
+
+    id: Id
+    request: TestRequestCall | None = None
+    response: TestResponseCall | None = None
+    event: TestEventCall | None = None
+
+
 class ListExecutionsRequest(Message):
     query: Paging = Field(default_factory=Paging)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from keyhook.actions.engine import ActionsEngine, CallContext
+from keyhook.actions.testcall import sample_event, test_call
 from keyhook.api import messages as m
 from keyhook.api.registry import Operation, Registry
 from keyhook.command.executions import ExecutionCommands
@@ -16,8 +18,10 @@ from keyhook.command.targets import TargetCommands
 from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
 from keyhook.domain.events import EVENT_TYPES, event_groups
-from keyhook.domain.execution import FUNCTIONS
+from keyhook.domain.execution import FUNCTIONS, not_found
 from keyhook.domain.explain import checked_subject
+from keyhook.domain.payload import redact
+from keyhook.errors import NotFound, field_error
 from keyhook.query.targets import TargetQueries
 
 SERVICE = "/zitadel.action.v2.ActionService/"
@@ -27,8 +31,53 @@ def _body(req: m.Message) -> dict[str, Any]:
     return req.model_dump(by_alias=True, exclude_none=True)
 
 
-def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None:
+def register(
+    registry: Registry, writer: Writer, queries: TargetQueries, engine: ActionsEngine
+) -> None:
     targets = TargetCommands(writer)
+
+    async def test_target(caller: Caller, req: m.TestTargetRequest) -> dict[str, Any]:
+        named = [n for n in (req.request, req.response, req.event) if n is not None]
+        if len(named) != 1:
+            raise field_error(
+                "body",
+                "must name exactly one of request, response, event",
+                '{"request": {"method", "message"}}, {"response": {"method", "message", '
+                '"response"}}, {"event": {"event", "eventData"}}',
+            )
+        target = (await engine.catalog.current()).targets.get(req.id)
+        if target is None:
+            await queries.get(caller, req.id)  # the same 404 as GetTarget
+            raise NotFound(f"target {req.id} does not exist")
+        if req.event is not None:
+            if req.event.event not in EVENT_TYPES:
+                raise not_found(
+                    "event", req.event.event, EVENT_TYPES, "GET /v2/actions/executions/events"
+                )
+            data = dict(req.event.event_data)
+            payload = sample_event(req.event.event, data, caller.instance_id, caller.org_id)
+            exchange = await test_call(
+                engine, target, "event", payload, data, req.event.event, caller.instance_id
+            )
+            return exchange.to_wire()
+        call = req.request or req.response
+        assert call is not None
+        member = "request" if req.request is not None else "response"
+        if call.method not in registry.methods():
+            raise not_found(
+                "method", call.method, registry.methods(), "GET /v2/actions/executions/methods"
+            )
+        ctx = CallContext(caller, call.method, caller.user_id)
+        message = dict(call.message)
+        body: dict[str, Any] = {"request": redact(message)}
+        if req.response is not None:
+            message = dict(req.response.response)
+            body["response"] = redact(message)
+        payload = {**engine.base_payload(ctx), **body}
+        exchange = await test_call(
+            engine, target, member, payload, message, call.method, caller.instance_id
+        )
+        return exchange.to_wire()
 
     def check_create_target(req: m.CreateTargetRequest) -> None:
         targets.checked_new(_body(req))
@@ -153,6 +202,16 @@ def register(registry: Registry, writer: Writer, queries: TargetQueries) -> None
             "Search executions",
             recovery=True,
             permission="action.execution.read",
+        ),
+        Operation(
+            SERVICE + "TestTarget",
+            (("POST", f"{base}/targets/{{id}}/test"),),
+            m.TestTargetRequest,
+            test_target,
+            "Send a target the payload Keyhook would send for a request, response or event, "
+            "signed, and read its answer as Keyhook would (Keyhook's)",
+            recovery=True,
+            permission="action.target.write",
         ),
         Operation(
             SERVICE + "ExplainExecution",

@@ -30,7 +30,7 @@ from keyhook.services.api_tokens import ApiTokens
 def build_registry(core: Core) -> Registry:
     registry = Registry()
     ops_users.register(registry, core.users, core.user_queries)
-    ops_actions.register(registry, core.writer, core.target_queries)
+    ops_actions.register(registry, core.writer, core.target_queries, core.engine)
     ops_deliveries.register(registry, core.writer, core.outbox.wake_worker)
     ops_events.register(registry, EventQueries(core.db))
     ops_sessions.register(registry, core.writer)

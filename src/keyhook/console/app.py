@@ -266,7 +266,7 @@ class Console:
         return endpoint
 
     def routes(self) -> list[BaseRoute]:
-        from keyhook.console import logs, pages, people
+        from keyhook.console import logs, pages, people, testing
 
         return [
             Route(COOKIE_PATH, self.page(pages.home(self)), methods=["GET"]),
@@ -276,6 +276,7 @@ class Console:
             *pages.routes(self),
             *logs.routes(self),
             *people.routes(self),
+            *testing.routes(self),
             Mount(
                 f"{COOKIE_PATH}/static", app=StaticFiles(packages=[("keyhook.console", "static")])
             ),

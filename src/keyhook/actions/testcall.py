@@ -1,0 +1,162 @@
+"""Testing a hook (TestTarget, Keyhook's): one call to a target with the payload Keyhook
+would send for a request, a response or an event, signed exactly as in production,
+and how Keyhook reads the answer — allowed, the request or response modified (which
+members), rejected (the status and message the caller would get), or failed.
+
+The call goes through the engine's transport and network policy and is recorded in
+the call log with the kind ``test`` (so it is told apart from production calls).
+The exchange is shown with the signatures and every header, custom headers' values
+masked (they are secrets), and the body bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from keyhook.actions.answers import Outcome, from_answer, from_failure, modified_message
+from keyhook.actions.calllog import CallRecord
+from keyhook.actions.engine import ActionsEngine
+from keyhook.actions.transport import TransportError
+from keyhook.actions.wire import encode_body, signed_request
+from keyhook.clock import now
+from keyhook.domain.target import Target, TargetType
+
+MASK = "********"
+SHOWN_ANSWER = 65536  # bytes of the answer's body shown
+
+
+@dataclass
+class TestExchange:
+    sent: dict[str, Any]
+    answer: dict[str, Any] | None
+    duration_ms: float
+    reading: dict[str, Any] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "answer": self.answer,
+            "durationMs": round(self.duration_ms, 3),
+            "reading": self.reading,
+        }
+
+
+def _changed_members(before: Any, after: Any) -> list[str]:
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return ["(the whole message)"]
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def read_answer(
+    outcome: Outcome, member: str, target: Target, message: dict[str, Any]
+) -> dict[str, Any]:
+    """How Keyhook reads the target's answer for a ``member`` call (request, response,
+    event)."""
+    if not outcome.ok:
+        refused = outcome.status_code is not None and 400 <= outcome.status_code < 500
+        blocks = target.type is not TargetType.REST_ASYNC and target.interrupt_on_error
+        reading: dict[str, Any] = {
+            "outcome": "rejected" if refused else "failed",
+            "message": outcome.error,
+            "callerStatus": outcome.caller_status if blocks else None,
+        }
+        if member == "event" or target.type is TargetType.REST_ASYNC:
+            reading["effect"] = "the delivery would be retried on its schedule"
+        elif blocks:
+            reading["effect"] = (
+                f"the API call would fail with {outcome.caller_status} and this message"
+            )
+        else:
+            reading["effect"] = "interruptOnError is off: the API call would go on without it"
+        return reading
+    if member in ("request", "response") and target.type is TargetType.REST_CALL:
+        changed = modified_message(outcome, member, target.type)
+        if changed is not None and changed != message:
+            return {
+                "outcome": "modified",
+                "changedMembers": _changed_members(message, changed),
+                member: changed,
+                "effect": f"the {member} would go on as the target returned it (secrets kept)",
+            }
+    return {"outcome": "allowed", "effect": "the call would go on unchanged"}
+
+
+async def test_call(
+    engine: ActionsEngine,
+    target: Target,
+    member: str,
+    payload: dict[str, Any],
+    message: dict[str, Any],
+    trigger: str,
+    instance_id: str,
+) -> TestExchange:
+    msg_id = f"msg_{engine.calllog.ids.new()}"
+    body = encode_body(payload)
+    request = signed_request(target, body, msg_id)
+    shown_headers = {
+        name: MASK if name in target.headers else value for name, value in request.headers.items()
+    }
+    sent = {
+        "url": target.endpoint,
+        "headers": shown_headers,
+        "body": body.decode("utf-8", errors="replace"),
+        "webhookId": msg_id,
+    }
+    started = time.perf_counter()
+    answer: dict[str, Any] | None = None
+    refusal = engine.policy.refusal(target.endpoint)
+    if refusal is not None:
+        outcome = Outcome(False, None, None, f"refused by the network policy: {refusal}", 502)
+    else:
+        try:
+            response = await engine.transport.send(request)
+            outcome = from_answer(target.name, response)
+            answer = {
+                "status": response.status,
+                "headers": dict(response.headers),
+                "body": response.body[:SHOWN_ANSWER].decode("utf-8", errors="replace"),
+            }
+        except TransportError as failure:
+            outcome = from_failure(target.name, failure)
+    duration = (time.perf_counter() - started) * 1000
+    engine.calllog.record(
+        CallRecord(
+            id=engine.calllog.ids.new(),
+            instance_id=instance_id,
+            target_id=target.id,
+            kind="test",
+            trigger=trigger,
+            status_code=outcome.status_code,
+            duration_ms=duration,
+            error=outcome.error,
+            created_at=now(),
+        )
+    )
+    return TestExchange(sent, answer, duration, read_answer(outcome, member, target, message))
+
+
+def sample_event(
+    event_type: str, data: dict[str, Any], instance_id: str, org_id: str
+) -> dict[str, Any]:
+    """An event delivery's body for a test: the production form, with test ids."""
+    moment = now().isoformat().replace("+00:00", "Z")
+    return {
+        "event": event_type,
+        "eventID": "0",
+        "sequence": "0",
+        "createdAt": moment,
+        "instanceID": instance_id,
+        "orgID": org_id,
+        "userID": str(data.get("userId", "")),
+        "aggregateType": event_type.split(".")[0],
+        "aggregateID": str(data.get("userId", "")),
+        "eventData": data,
+    }
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()

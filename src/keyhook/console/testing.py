@@ -1,0 +1,139 @@
+"""The console's **Test a hook** page: a target, a method or event, a payload (a sample,
+editable), sent signed through TestTarget, and the whole exchange with how Keyhook
+reads the answer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from keyhook.console.session import COOKIE_PATH, ConsoleSession
+from keyhook.errors import KeyhookError, PermissionDenied
+
+if TYPE_CHECKING:
+    from keyhook.console.app import Console, Page
+
+ACTIONS = "/zitadel.action.v2.ActionService/"
+ADD_HUMAN = "/zitadel.user.v2.UserService/AddHumanUser"
+SAMPLE_REQUEST = {
+    "user": {
+        "userName": "jane@example.com",
+        "profile": {"givenName": "Jane", "familyName": "Roe"},
+        "email": {"email": "jane@example.com"},
+    }
+}
+SAMPLE_EVENT = {
+    "userId": "100000000000000001",
+    "userName": "jane@example.com",
+    "lockedAt": "2026-01-01T00:00:00Z",
+    "reason": "Locked by administrator",
+}
+KINDS = {"request": "a request", "response": "a response", "event": "an event"}
+
+
+def _pretty(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+
+
+async def _page(
+    console: Console,
+    session: ConsoleSession,
+    sealed: str,
+    form: dict[str, str],
+    *,
+    result: dict[str, Any] | None = None,
+    problem: str = "",
+    status: int = 200,
+) -> Response:
+    listed = await console.call(session, ACTIONS + "ListTargets", {"query": {"limit": 1000}})
+    methods = (await console.call(session, ACTIONS + "ListExecutionMethods"))["methods"]
+    events = (await console.call(session, ACTIONS + "ListExecutionEvents"))["events"]
+    shown = None
+    if result is not None:
+        reading = result["reading"]
+        shown = {
+            **result,
+            "body_pretty": _pretty(orjson.loads(result["sent"]["body"])),
+            "changed_pretty": _pretty(reading[form.get("kind", "request")])
+            if reading.get("outcome") == "modified"
+            else "",
+        }
+    return console.render(
+        "test.html",
+        session,
+        sealed,
+        status=status,
+        active="test",
+        targets=[(t["id"], t["name"]) for t in listed["targets"]],
+        catalog=[*methods, *events],
+        kinds=KINDS,
+        form=form,
+        result=shown,
+        problem=problem,
+    )
+
+
+def _defaults() -> dict[str, str]:
+    return {
+        "kind": "request",
+        "subject": ADD_HUMAN,
+        "message": _pretty(SAMPLE_REQUEST),
+        "response": _pretty({"userId": "100000000000000001"}),
+    }
+
+
+def show_test(console: Console) -> Page:
+    async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
+        form = _defaults()
+        if request.query_params.get("kind") == "event":
+            form.update(kind="event", subject="user.locked", message=_pretty(SAMPLE_EVENT))
+        return await _page(console, session, sealed, form)
+
+    return show
+
+
+def run_test(console: Console) -> Page:
+    async def run(request: Request, session: ConsoleSession, sealed: str) -> Response:
+        form: dict[str, str] = request.state.form
+        kind, subject = form.get("kind", "request"), form.get("subject", "")
+        try:
+            message = orjson.loads(form.get("message") or "{}")
+            response = orjson.loads(form.get("response") or "{}")
+        except orjson.JSONDecodeError as exc:
+            return await _page(
+                console,
+                session,
+                sealed,
+                form,
+                problem=f"The payload is not JSON: {exc}",
+                status=400,
+            )
+        body: dict[str, Any] = {"id": form.get("target", "")}
+        if kind == "event":
+            body["event"] = {"event": subject, "eventData": message}
+        elif kind == "response":
+            body["response"] = {"method": subject, "message": message, "response": response}
+        else:
+            body["request"] = {"method": subject, "message": message}
+        try:
+            result = await console.call(session, ACTIONS + "TestTarget", body)
+        except PermissionDenied:
+            raise
+        except KeyhookError as error:
+            return await _page(console, session, sealed, form, problem=error.message, status=400)
+        return await _page(console, session, sealed, form, result=result)
+
+    return run
+
+
+def routes(console: Console) -> list[BaseRoute]:
+    return [
+        Route(f"{COOKIE_PATH}/test", console.page(show_test(console)), methods=["GET"]),
+        Route(
+            f"{COOKIE_PATH}/test", console.page(run_test(console), writes=True), methods=["POST"]
+        ),
+    ]
