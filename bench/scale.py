@@ -15,7 +15,9 @@ two runs cancels as far as it can.
 
 Options: --database-url URL (PostgreSQL: the seeded and the per-run databases
 are made beside the one named and dropped after), --events/--users/--deliveries
-/--calls (the seed's size), --only api|deliveries|peer|lists (repeatable).
+/--calls (the seed's size), --only api|deliveries|peer|lists|console (repeatable).
+The console's pages (issue 12) have an absolute goal besides: p95 ≤ 150 ms on the
+seeded database (``bench/console_pages.py``).
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import api_latency, deliveries, lists, tokens_peer
+from bench import api_latency, console_pages, deliveries, lists, tokens_peer
 from bench.common import fresh_database, machine, table
 from bench.seed_scale import Counts, seed
 
 GOAL_RATIO = 1.2
-BENCHES = ("api", "deliveries", "peer", "lists")
+BENCHES = ("api", "deliveries", "peer", "lists", "console")
 
 
 @dataclass(frozen=True)
@@ -118,11 +120,18 @@ async def _lists(data_dir: Path, url: str | None) -> tuple[list[Figure], str]:
     return figures, result.text
 
 
+async def _console(data_dir: Path, url: str | None) -> tuple[list[Figure], str]:
+    result = await console_pages.run(data_dir, url, calls=100)
+    figures = [Figure(f"{case} p95 (ms)", p95, False) for case, p95 in result.p95_ms.items()]
+    return figures, result.text
+
+
 RUNNERS: dict[str, Bench] = {
     "api": _api,
     "deliveries": _deliveries,
     "peer": _peer,
     "lists": _lists,
+    "console": _console,
 }
 
 
