@@ -54,6 +54,9 @@ async def test_a_rejection_and_an_allowance(clean_actions: Api, receiver: Receiv
     key = (await api.get(f"/v2/actions/targets/{target['id']}")).ok()["target"]["signingKey"]
     Webhook(key).verify(got.body, dict(got.headers))
     assert allowed["sent"]["headers"]["webhook-signature"] == got.headers["webhook-signature"]
+    # Marked as a test where the receiver sees it, inside what is signed too.
+    assert got.json["test"] is True
+    assert got.headers["X-Keyhook-Test"] == "true"
     for _ in range(50):  # the call log is written just after the call
         calls = (await api.post("/v2/actions/calls/search", {"targetId": target["id"]})).ok()
         if len(calls["calls"]) == 2:

@@ -180,6 +180,15 @@ async def test_a_read_only_caller_is_offered_no_write_and_refused_a_forged_one(
     assert "action.target.write" in await reply.text()
     found = (await api.post("/v2/actions/targets/search", {"name": "forged"})).ok()
     assert found["targets"] == []
+    # Signing out revokes the console's token: the old cookie no longer opens a page.
+    kept = await context.cookies()
+    await page.get_by_role("button", name="Sign out").click()
+    await page.wait_for_load_state()
+    assert "/oidc/v1/end_session" in page.url, await page.locator("main").inner_text()
+    await context.add_cookies(kept)
+    reply = await page.request.get(f"{server.url}/ui/console/targets", max_redirects=0)
+    assert reply.status == 303
+    assert "/ui/console/signin" in reply.headers["location"]
     await context.close()
 
 

@@ -153,3 +153,34 @@ async def test_the_overview_shows_the_last_day(
     assert await serious_violations(page) == []
     await screenshot(page, "overview")
     await page.close()
+
+
+async def test_live_views_are_limited_per_person(
+    own: tuple[KeyhookServer, Api], browser: Browser
+) -> None:
+    """The attacker's review: live tails polled for every stream opened; now at most
+    three at once a person (and 32 in all), a fourth is refused."""
+    import httpx
+
+    from keyhook.console.logs import LIVE_PER_PERSON
+
+    server, _ = own
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, server.url, ADMIN, "console logs password")
+    cookies = {c["name"]: c["value"] for c in await context.cookies()}
+    async with httpx.AsyncClient(base_url=server.url, cookies=cookies, timeout=10) as http:
+        streams = [
+            http.stream("GET", "/ui/console/deliveries/live") for _ in range(LIVE_PER_PERSON)
+        ]
+        opened = [await s.__aenter__() for s in streams]
+        try:
+            assert [r.status_code for r in opened] == [200] * LIVE_PER_PERSON
+            await asyncio.sleep(0.3)  # each stream is running (and counted)
+            refused = await http.get("/ui/console/deliveries/live")
+            assert refused.status_code == 429
+            assert "too many live views" in refused.text
+        finally:
+            for s in streams:
+                await s.__aexit__(None, None, None)
+    await context.close()

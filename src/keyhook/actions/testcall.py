@@ -4,15 +4,21 @@ and how Keyhook reads the answer — allowed, the request or response modified (
 members), rejected (the status and message the caller would get), or failed.
 
 The call goes through the engine's transport and network policy and is recorded in
-the call log with the kind ``test`` (so it is told apart from production calls).
-The exchange is shown with the signatures and every header, custom headers' values
-masked (they are secrets), and the body bytes.
+the call log with the kind ``test`` (so it is told apart from production calls). It
+is marked as a test where a receiver can see it and no one can take it off: the
+signed body carries ``"test": true`` and the request the ``X-Keyhook-Test: true``
+header, so a payload a caller composed cannot pass for a real event or request. At
+most ``TEST_CALLS`` run at once in a process, each for at most ``TEST_TIMEOUT``
+seconds, so tests cannot take the connections live hooks need. The exchange is
+shown with the signatures and every header, custom headers' values masked (they
+are secrets), and the body bytes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -24,9 +30,14 @@ from keyhook.actions.transport import TransportError
 from keyhook.actions.wire import encode_body, signed_request
 from keyhook.clock import now
 from keyhook.domain.target import Target, TargetType
+from keyhook.errors import TooManyAttempts
 
 MASK = "********"
 SHOWN_ANSWER = 65536  # bytes of the answer's body shown
+TEST_HEADER = "X-Keyhook-Test"
+TEST_CALLS = 4
+TEST_TIMEOUT = 30.0
+_running = asyncio.Semaphore(TEST_CALLS)
 
 
 @dataclass
@@ -94,9 +105,32 @@ async def test_call(
     trigger: str,
     instance_id: str,
 ) -> TestExchange:
+    if _running.locked():
+        raise TooManyAttempts(
+            f"{TEST_CALLS} test calls are already under way; try again in a moment",
+            retry_after=1,
+        )
+    async with _running:
+        return await _test_call(engine, target, member, payload, message, trigger, instance_id)
+
+
+async def _test_call(
+    engine: ActionsEngine,
+    target: Target,
+    member: str,
+    payload: dict[str, Any],
+    message: dict[str, Any],
+    trigger: str,
+    instance_id: str,
+) -> TestExchange:
     msg_id = f"msg_{engine.calllog.ids.new()}"
-    body = encode_body(payload)
-    request = signed_request(target, body, msg_id)
+    body = encode_body({**payload, "test": True})
+    marked = replace(
+        target,
+        headers={**target.headers, TEST_HEADER: "true"},
+        timeout=min(target.timeout, TEST_TIMEOUT),
+    )
+    request = signed_request(marked, body, msg_id)
     shown_headers = {
         name: MASK if name in target.headers else value for name, value in request.headers.items()
     }

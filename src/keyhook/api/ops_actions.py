@@ -45,9 +45,9 @@ def register(
                 '{"request": {"method", "message"}}, {"response": {"method", "message", '
                 '"response"}}, {"event": {"event", "eventData"}}',
             )
+        await queries.get(caller, req.id)  # a target of the caller's instance, or GetTarget's 404
         target = (await engine.catalog.current()).targets.get(req.id)
         if target is None:
-            await queries.get(caller, req.id)  # the same 404 as GetTarget
             raise NotFound(f"target {req.id} does not exist")
         if req.event is not None:
             if req.event.event not in EVENT_TYPES:

@@ -47,7 +47,15 @@ def application(core: Core) -> ASGIApp:
     registry = build_registry(core)
     pipeline = Pipeline(core.db, core.engine, ApiTokens(core.db, core.token_access))
     secure = core.settings.base_url.startswith("https://")
-    console = Console(registry, pipeline, core.oidc, core.console, core.box, secure_cookies=secure)
+    console = Console(
+        registry,
+        pipeline,
+        core.oidc,
+        core.console,
+        core.box,
+        core.token_access,
+        secure_cookies=secure,
+    )
     app = build_app(
         registry,
         pipeline,

@@ -3,8 +3,10 @@ project "Keyhook console", made at first start and kept pointing at this server.
 
 Its redirect URI is the server's own ``/ui/console/callback`` under the issuer, which
 changes when the server moves (another port, ``KEYHOOK_EXTERNAL_URL``): each start
-adds the current one if it is missing (``application.oidc.changed``), so nodes
-reached at different addresses all keep working.
+makes the current one the only one (``application.oidc.changed``). An address the
+server left is no longer one a sign-in's code may be sent to (the attacker's review:
+an old host name could otherwise receive an administrator's code). Nodes of one
+instance share one address (``KEYHOOK_EXTERNAL_URL``), as the issuer requires.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ async def ensure_console_client(writer: Writer, system: Caller, base_url: str) -
         return ConsoleClient(created["oidcResponse"]["clientId"], callback, home)
     redirects = list(orjson.loads(row.redirect_uris))
     logouts = list(orjson.loads(row.post_logout_redirect_uris))
-    if callback not in redirects or home not in logouts:
+    if redirects != [callback] or logouts != [home]:
         async with writer.db.write() as conn:
             await writer.commit(
                 conn,
@@ -81,8 +83,8 @@ async def ensure_console_client(writer: Writer, system: Caller, base_url: str) -
                         system.default_org_id,
                         {
                             "appId": row.id,
-                            "redirectUris": list(dict.fromkeys([*redirects, callback])),
-                            "postLogoutRedirectUris": list(dict.fromkeys([*logouts, home])),
+                            "redirectUris": [callback],
+                            "postLogoutRedirectUris": [home],
                         },
                     )
                 ],

@@ -12,6 +12,7 @@ pipeline, the OIDC provider (to exchange the sign-in's code), nothing below.
 from __future__ import annotations
 
 import base64
+import posixpath
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -42,6 +43,7 @@ from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.oidc import API_AUDIENCE_SCOPE
 from keyhook.errors import KeyhookError, OAuthError, PermissionDenied, Unauthenticated
 from keyhook.services.oidc import OidcProvider
+from keyhook.services.oidc_access import TokenAccess
 
 ACTIONS = "/zitadel.action.v2.ActionService/"
 SCOPES = f"openid profile {API_AUDIENCE_SCOPE}"
@@ -64,6 +66,16 @@ def _claims(jwt: str) -> dict[str, Any]:
     return claims
 
 
+def _console_path(next_path: str) -> str:
+    """Where a sign-in may return to: a path of the console, normalised (no ``..``)."""
+    if "\\" in next_path or "%" in next_path or "//" in next_path:
+        return COOKIE_PATH
+    normal = posixpath.normpath(next_path)
+    if normal == COOKIE_PATH or normal.startswith(COOKIE_PATH + "/"):
+        return normal
+    return COOKIE_PATH
+
+
 class Console:
     def __init__(
         self,
@@ -72,13 +84,17 @@ class Console:
         oidc: OidcProvider,
         client: ConsoleClient,
         box: SecretBox,
+        token_access: TokenAccess,
         *,
         secure_cookies: bool,
     ) -> None:
         self.registry = registry
         self.pipeline = pipeline
         self.oidc = oidc
+        self.token_access = token_access
         self.client = client
+        # Live streams open in this process, per person and in all (logs.live).
+        self.streams: dict[str, int] = {}
         self.sessions = Sessions(box)
         self.secure = secure_cookies
         self.templates = Environment(
@@ -130,9 +146,7 @@ class Console:
     # -- sign-in -----------------------------------------------------------------------
 
     async def signin(self, request: Request) -> Response:
-        next_path = request.query_params.get("next", COOKIE_PATH)
-        if not next_path.startswith(COOKIE_PATH):
-            next_path = COOKIE_PATH
+        next_path = _console_path(request.query_params.get("next", COOKIE_PATH))
         flow, sealed = self.sessions.new_flow(next_path)
         query = urlencode(
             {
@@ -214,6 +228,30 @@ class Console:
         return response
 
     async def signout(self, request: Request) -> Response:
+        """Sign out: the console's access token is revoked (on every node at once, for
+        API calls within the token cache's 0.5 s), its cookie dropped, and the browser
+        sent to end its login at the provider."""
+        sealed = request.cookies.get(SESSION_COOKIE, "")
+        session = self.sessions.session(sealed)
+        try:
+            form = dict(await form_pairs(request))
+        except OAuthError:
+            form = {}
+        if session is not None:
+            if not self.sessions.csrf_ok(sealed, form.get("csrf", "")):
+                return self.render(
+                    "message.html",
+                    session,
+                    sealed,
+                    status=403,
+                    title="Refused",
+                    message="The form could not be verified. Reload the page and try again.",
+                )
+            await self.token_access.revoke(
+                {"token": session.access_token, "client_id": self.client.client_id},
+                None,
+                client_address(request),
+            )
         response = RedirectResponse(
             "/oidc/v1/end_session?"
             + urlencode(
@@ -236,7 +274,17 @@ class Console:
                 query = urlencode({"next": request.url.path})
                 return RedirectResponse(f"{COOKIE_PATH}/signin?{query}", status_code=303)
             if writes:
-                form = dict(await form_pairs(request))
+                try:
+                    form = dict(await form_pairs(request))
+                except OAuthError as error:  # not a form, or a field over the form's limits
+                    return self.render(
+                        "message.html",
+                        session,
+                        sealed,
+                        status=400,
+                        title="Not possible",
+                        message=error.message,
+                    )
                 if not self.sessions.csrf_ok(sealed, form.get("csrf", "")):
                     return self.render(
                         "message.html",

@@ -26,8 +26,12 @@ ACTIONS = "/zitadel.action.v2.ActionService/"
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 STATES = ("pending", "succeeded", "failed")
 ANSWER_SHOWN = 4096  # bytes of a receiver's answer the timeline shows
-LIVE_POLL = 0.25  # seconds between the live tail's looks: a change shows within ~0.3 s
-LIVE_SECONDS = 300.0  # a stream's length; the browser reconnects
+LIVE_POLL = 0.4  # seconds between the live tail's looks: a change shows within ~0.5 s
+LIVE_SECONDS = 60.0  # a stream's length; the browser reconnects
+# Streams open at once in this process: per person (a few tabs), and in all, so live
+# tails cannot take the connections and the database from everything else.
+LIVE_PER_PERSON = 3
+LIVE_IN_ALL = 32
 
 
 async def _target_names(console: Console, session: ConsoleSession) -> dict[str, str]:
@@ -79,6 +83,14 @@ def live(console: Console) -> Page:
     person; a stream ends after ``LIVE_SECONDS`` and the browser opens the next."""
 
     async def stream(request: Request, session: ConsoleSession, sealed: str) -> Response:
+        mine, everyone = console.streams.get(session.user_id, 0), console.streams.get("", 0)
+        if mine >= LIVE_PER_PERSON or everyone >= LIVE_IN_ALL:
+            return Response(
+                f"too many live views open (at most {LIVE_PER_PERSON} a person, "
+                f"{LIVE_IN_ALL} in all): close one, or reload this page later",
+                status_code=429,
+                media_type="text/plain",
+            )
         q = request.query_params
         names = await _target_names(console, session)
         message = _delivery_filter(q, names)
@@ -88,7 +100,18 @@ def live(console: Console) -> Page:
         row = console.templates.get_template("delivery_row.html")
 
         async def events() -> AsyncIterator[str]:
-            yield "retry: 1000\n\n"
+            # Counted while it runs (a stream never started is never counted).
+            console.streams[session.user_id] = console.streams.get(session.user_id, 0) + 1
+            console.streams[""] = console.streams.get("", 0) + 1
+            try:
+                async for event in changes():
+                    yield event
+            finally:
+                console.streams[session.user_id] -= 1
+                console.streams[""] -= 1
+
+        async def changes() -> AsyncIterator[str]:
+            yield "retry: 2000\n\n"
             ends = time.monotonic() + LIVE_SECONDS
             while time.monotonic() < ends and not await request.is_disconnected():
                 await asyncio.sleep(LIVE_POLL)

@@ -34,6 +34,7 @@ _DELIVERIES = (
 _CALLS = (
     "SELECT {hour} AS hour, error IS NOT NULL AS failed, target_id, count(*) AS n "
     "FROM execution_calls WHERE instance_id = :instance_id AND created_at >= :since "
+    "AND kind <> 'test' "
     "GROUP BY {hour}, error IS NOT NULL, target_id"
 )
 _OLDEST_PENDING = (
