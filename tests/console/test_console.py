@@ -181,14 +181,22 @@ async def test_a_read_only_caller_is_offered_no_write_and_refused_a_forged_one(
     found = (await api.post("/v2/actions/targets/search", {"name": "forged"})).ok()
     assert found["targets"] == []
     # Signing out revokes the console's token: the old cookie no longer opens a page.
-    kept = await context.cookies()
+    kept = [c for c in await context.cookies() if c["name"] == "keyhook_console"]
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_load_state()
     assert "/oidc/v1/end_session" in page.url, await page.locator("main").inner_text()
-    await context.add_cookies(kept)
+    await context.add_cookies(
+        [
+            {"name": c["name"], "value": c["value"], "domain": "127.0.0.1", "path": "/ui/console"}
+            for c in kept
+        ]
+    )
+    await page.wait_for_timeout(700)  # a node remembers a token for 0.5 s
     reply = await page.request.get(f"{server.url}/ui/console/targets", max_redirects=0)
     assert reply.status == 303
     assert "/ui/console/signin" in reply.headers["location"]
+    # The cookie was sent and opened, and its token refused: the console drops it.
+    assert "keyhook_console=" in reply.headers.get("set-cookie", "")
     await context.close()
 
 
