@@ -69,7 +69,8 @@ async def test_the_overview_counts_what_happened(own: Api, receiver: Receiver) -
     user = (await api.add_user(f"y-{secrets.token_hex(3)}@example.com")).ok()["userId"]
     (await api.post(f"/v2/users/{user}/lock")).ok()
     await api.post(f"/v2/actions/targets/{fine['id']}/pause")
-    for _ in range(100):
+    # An overview is remembered for 5 s (then refreshed): polled for up to 15 s.
+    for _ in range(150):
         deliveries, calls, found = await totals(api)
         if deliveries["failed"] == 1 and calls["failed"] == 1:
             break
@@ -83,7 +84,7 @@ async def test_the_overview_counts_what_happened(own: Api, receiver: Receiver) -
     # A delivery held by the paused target is the oldest pending one.
     (await api.post(f"/v2/users/{user}/unlock")).ok()
     (await api.post(f"/v2/users/{user}/lock")).ok()
-    for _ in range(50):
+    for _ in range(150):
         _, _, found = await totals(api)
         if found["oldestPending"] is not None:
             break
