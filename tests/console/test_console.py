@@ -113,6 +113,14 @@ async def test_the_administrator_creates_a_target_and_explains_executions(
         await page.reload()
     await expect(call).to_contain_text("validate-email")
     await expect(call).to_contain_text("400")
+    # What the target got, what it answered, what the caller was told.
+    await call.get_by_text("What was sent and answered").click()
+    await expect(call.locator("pre.got")).to_contain_text("@gmail.com")
+    await expect(call.locator("pre.answered")).to_contain_text(
+        "Email domain gmail.com is not allowed"
+    )
+    await expect(call.locator("p.told")).to_contain_text("status 400")
+    assert await serious_violations(page) == []
     # Which execution fires? A method-, a service- and an all-level execution.
     others = [
         (await api.create_target(f"http://127.0.0.1:9/{n}", kind="restAsync", name=n))["id"]

@@ -27,9 +27,12 @@ log = logging.getLogger("keyhook.actions")
 
 _INSERT_CALL = (
     "INSERT INTO execution_calls (id, instance_id, target_id, kind, trigger, status_code, "
-    "duration_ms, error, created_at) VALUES (:id, :instance_id, :target_id, :kind, :trigger, "
-    ":status_code, :duration_ms, :error, :created_at)"
+    "duration_ms, error, created_at, request_body, response_body, caller_status) "
+    "VALUES (:id, :instance_id, :target_id, :kind, :trigger, :status_code, :duration_ms, "
+    ":error, :created_at, :request_body, :response_body, :caller_status)"
 )
+# How much of a call's request and answer the record keeps.
+CALL_BODY_CHARS = 2048
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class CallRecord:
     duration_ms: float
     error: str | None
     created_at: datetime
+    request_body: str | None = None  # at most CALL_BODY_CHARS, secrets removed
+    response_body: str | None = None  # at most CALL_BODY_CHARS
+    caller_status: int | None = None  # the API caller's status when the target interrupted
 
 
 class CallLog:
@@ -96,7 +102,15 @@ class CallLog:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
-        rows = [{**asdict(r), "error": storable(r.error)} for r in batch]
+        rows = [
+            {
+                **asdict(r),
+                "error": storable(r.error),
+                "request_body": storable(r.request_body),
+                "response_body": storable(r.response_body),
+            }
+            for r in batch
+        ]
         try:
             await self._insert(rows)
             return

@@ -22,8 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from keyhook.actions.answers import Outcome, from_answer, from_failure, modified_message
-from keyhook.actions.calllog import CallLog, CallRecord
+from keyhook.actions.calllog import CALL_BODY_CHARS, CallLog, CallRecord
 from keyhook.actions.catalog import Catalog
 from keyhook.actions.outbox import Outbox
 from keyhook.actions.transport import Transport, TransportError
@@ -212,6 +214,13 @@ class ActionsEngine:
                 duration_ms=(time.perf_counter() - started) * 1000,
                 error=outcome.error,
                 created_at=now(),
+                # What the target got (the payload is without secrets already) and
+                # answered, and what the caller was told if the target stopped the call.
+                request_body=_head(payload),
+                response_body=None if outcome.body is None else _head(outcome.body),
+                caller_status=None
+                if outcome.ok or not target.interrupt_on_error
+                else outcome.caller_status,
             )
         )
         return outcome
@@ -254,6 +263,12 @@ class ActionsEngine:
         except Exception:  # whatever a target or its settings do, it is the target's error
             log.exception("calling target %s (%s) failed unexpectedly", target.id, target.name)
             return Outcome(False, None, None, f"target {target.name!r}: the call failed", 502)
+
+
+def _head(value: Any) -> str:
+    """The start of ``value`` as JSON, for the call record."""
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= CALL_BODY_CHARS else text[:CALL_BODY_CHARS] + "…"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from keyhook.actions.answers import Outcome, from_answer, from_failure, modified_message
-from keyhook.actions.calllog import CallRecord
+from keyhook.actions.calllog import CALL_BODY_CHARS, CallRecord
 from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.transport import TransportError
 from keyhook.actions.wire import encode_body, signed_request
@@ -168,6 +168,8 @@ async def _test_call(
             duration_ms=duration,
             error=outcome.error,
             created_at=now(),
+            request_body=body.decode("utf-8", errors="replace")[:CALL_BODY_CHARS],
+            response_body=None if answer is None else str(answer["body"])[:CALL_BODY_CHARS],
         )
     )
     return TestExchange(sent, answer, duration, read_answer(outcome, member, target, message))

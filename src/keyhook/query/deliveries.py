@@ -120,6 +120,11 @@ def call_to_wire(row: Row) -> dict[str, Any]:
         "durationMs": round(row["duration_ms"], 3),
         "error": row["error"],
         "callDate": iso(row["created_at"]),
+        # Keyhook's: what the target got (secrets removed) and answered, their first
+        # 2,048 characters, and the status the API caller got if the target stopped it.
+        "request": row["request_body"],
+        "response": row["response_body"],
+        "callerStatus": row["caller_status"],
     }
 
 

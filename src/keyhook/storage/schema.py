@@ -207,6 +207,11 @@ execution_calls = Table(
     Column("duration_ms", Float, nullable=False),
     Column("error", Text, nullable=True),
     Column("created_at", TS, nullable=False),
+    # The first CALL_BODY_CHARS of what the target got (secrets removed) and answered,
+    # and the status the API caller got when the target interrupted the call.
+    Column("request_body", Text, nullable=True),
+    Column("response_body", Text, nullable=True),
+    Column("caller_status", Integer, nullable=True),
 )
 Index("ix_execution_calls_target", execution_calls.c.target_id, execution_calls.c.created_at)
 Index("ix_execution_calls_created", execution_calls.c.created_at)

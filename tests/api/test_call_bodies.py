@@ -1,0 +1,55 @@
+"""The call record keeps what the target got (secrets removed) and answered, and the
+status the API caller was told (issue 12: "flow interrupted" and "times out" answered
+by looking)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+from tests.support.api import Api
+from tests.support.receiver import Answer, Received, Receiver
+
+ADD_HUMAN = "/zitadel.user.v2.UserService/AddHumanUser"
+
+
+async def calls_of(api: Api, target_id: str, count: int) -> list[dict[str, Any]]:
+    for _ in range(50):  # written just after the call
+        found = (await api.post("/v2/actions/calls/search", {"targetId": target_id})).ok()
+        if len(found["calls"]) >= count:
+            return list(found["calls"])
+        await asyncio.sleep(0.1)
+    raise AssertionError("the call was not recorded")
+
+
+async def test_a_refusal_and_a_failure_that_went_on(clean_actions: Api, receiver: Receiver) -> None:
+    api = clean_actions
+
+    async def refuse(_: Received) -> Answer:
+        return Answer(403, {"status": "error", "message": "not on my watch"})
+
+    gate = await api.create_target(
+        receiver.endpoint(f"/gate-{secrets.token_hex(3)}", refuse), interrupt=True
+    )
+    await api.set_execution({"request": {"method": ADD_HUMAN}}, [gate["id"]])
+    email = f"c-{secrets.token_hex(3)}@example.com"
+    refused = await api.add_user(email, password={"password": "correct horse battery"})
+    assert refused.status == 403
+    (call,) = await calls_of(api, gate["id"], 1)
+    assert email in call["request"]
+    assert "correct horse battery" not in call["request"], "secrets never stored"
+    assert "not on my watch" in call["response"]
+    assert call["callerStatus"] == 403
+
+    async def broken(_: Received) -> Answer:
+        return Answer(500, {"status": "broken"})
+
+    soft = await api.create_target(
+        receiver.endpoint(f"/soft-{secrets.token_hex(3)}", broken), interrupt=False
+    )
+    await api.set_execution({"request": {"method": ADD_HUMAN}}, [soft["id"]])
+    (await api.add_user(f"d-{secrets.token_hex(3)}@example.com")).ok()
+    (call,) = await calls_of(api, soft["id"], 1)
+    assert call["statusCode"] == 500 and call["callerStatus"] is None
+    assert "broken" in call["response"]
