@@ -13,6 +13,7 @@ delivery's age is as of the answer."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from keyhook.domain.caller import Caller
 from keyhook.storage.connection import Connection
 from keyhook.storage.database import Database
 
+log = logging.getLogger("keyhook.query")
 HOURS = 24
 FRESH = 5.0
 STALE = 60.0
@@ -78,6 +80,8 @@ class OverviewQueries:
     async def _refresh(self, caller: Caller, now: datetime) -> None:
         try:
             await self._remember(caller, now)
+        except Exception:  # the remembered overview stays; the next call tries again
+            log.exception("refreshing the actions overview failed")
         finally:
             self._refreshing.pop(caller.instance_id, None)
 
