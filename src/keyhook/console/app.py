@@ -247,11 +247,14 @@ class Console:
                     title="Refused",
                     message="The form could not be verified. Reload the page and try again.",
                 )
-            await self.token_access.revoke(
-                {"token": session.access_token, "client_id": self.client.client_id},
-                None,
-                client_address(request),
-            )
+            try:
+                await self.token_access.revoke(
+                    {"token": session.access_token, "client_id": self.client.client_id},
+                    None,
+                    client_address(request),
+                )
+            except KeyhookError:  # the token or its client is gone already: signed out anyway
+                pass
         response = RedirectResponse(
             "/oidc/v1/end_session?"
             + urlencode(
