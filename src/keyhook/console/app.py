@@ -12,6 +12,7 @@ pipeline, the OIDC provider (to exchange the sign-in's code), nothing below.
 from __future__ import annotations
 
 import base64
+import contextlib
 import posixpath
 import secrets
 from collections.abc import Awaitable, Callable
@@ -247,14 +248,13 @@ class Console:
                     title="Refused",
                     message="The form could not be verified. Reload the page and try again.",
                 )
-            try:
+            # The token or its client may be gone already: signed out anyway.
+            with contextlib.suppress(KeyhookError):
                 await self.token_access.revoke(
                     {"token": session.access_token, "client_id": self.client.client_id},
                     None,
                     client_address(request),
                 )
-            except KeyhookError:  # the token or its client is gone already: signed out anyway
-                pass
         response = RedirectResponse(
             "/oidc/v1/end_session?"
             + urlencode(
