@@ -179,6 +179,7 @@ class ActionsEngine:
         """One signed call to ``target``, recorded in the call log."""
         started = time.perf_counter()
         msg_id = msg_id or f"msg_{self.calllog.ids.new()}"
+        body = encode_body(payload)  # once: it is sent and, its start, recorded
         refusal = self.policy.refusal(target.endpoint)
         if refusal is not None:
             outcome = Outcome(
@@ -189,7 +190,7 @@ class ActionsEngine:
                 502,
             )
         else:
-            outcome = await self._send_in_slot(target, payload, msg_id, trace)
+            outcome = await self._send_in_slot(target, body, msg_id, trace)
         if not outcome.ok:
             # One line per failed call, for operators (docs/operations.md, "Logs"): ids,
             # names and the outcome, never the payload, the endpoint or a header.
@@ -216,8 +217,10 @@ class ActionsEngine:
                 created_at=now(),
                 # What the target got (the payload is without secrets already) and
                 # answered, and what the caller was told if the target stopped the call.
-                request_body=_head(payload),
-                response_body=None if outcome.body is None else _head(outcome.body),
+                request_body=_head_of(body),
+                response_body=None
+                if outcome.body is None
+                else _head_of(orjson.dumps(outcome.body)),
                 caller_status=None
                 if outcome.ok or not target.interrupt_on_error
                 else outcome.caller_status,
@@ -226,7 +229,7 @@ class ActionsEngine:
         return outcome
 
     async def _send_in_slot(
-        self, target: Target, payload: dict[str, Any], msg_id: str, trace: str | None
+        self, target: Target, body: bytes, msg_id: str, trace: str | None
     ) -> Outcome:
         slots = self._slots.get(target.id)
         if slots is None:
@@ -248,15 +251,13 @@ class ActionsEngine:
                 503,
             )
         try:
-            return await self._send(target, payload, msg_id, trace)
+            return await self._send(target, body, msg_id, trace)
         finally:
             slots.release()
 
-    async def _send(
-        self, target: Target, payload: dict[str, Any], msg_id: str, trace: str | None
-    ) -> Outcome:
+    async def _send(self, target: Target, body: bytes, msg_id: str, trace: str | None) -> Outcome:
         try:
-            request = signed_request(target, encode_body(payload), msg_id, trace)
+            request = signed_request(target, body, msg_id, trace)
             return from_answer(target.name, await self.transport.send(request))
         except TransportError as failure:
             return from_failure(target.name, failure)
@@ -265,9 +266,9 @@ class ActionsEngine:
             return Outcome(False, None, None, f"target {target.name!r}: the call failed", 502)
 
 
-def _head(value: Any) -> str:
-    """The start of ``value`` as JSON, for the call record."""
-    text = orjson.dumps(value).decode()
+def _head_of(encoded: bytes) -> str:
+    """The start of a JSON body, for the call record."""
+    text = encoded[: CALL_BODY_CHARS * 4].decode("utf-8", errors="replace")
     return text if len(text) <= CALL_BODY_CHARS else text[:CALL_BODY_CHARS] + "…"
 
 

@@ -21,8 +21,6 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import orjson
-
 from keyhook.actions.answers import Outcome, from_answer, from_failure, modified_message
 from keyhook.actions.calllog import CALL_BODY_CHARS, CallRecord
 from keyhook.actions.engine import ActionsEngine
@@ -192,7 +190,3 @@ def sample_event(
         "aggregateID": str(data.get("userId", "")),
         "eventData": data,
     }
-
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()

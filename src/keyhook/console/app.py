@@ -46,14 +46,11 @@ from keyhook.errors import KeyhookError, OAuthError, PermissionDenied, Unauthent
 from keyhook.services.oidc import OidcProvider
 from keyhook.services.oidc_access import TokenAccess
 
-ACTIONS = "/zitadel.action.v2.ActionService/"
 SCOPES = f"openid profile {API_AUDIENCE_SCOPE}"
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-# Errors a page shows as they are (what the person did not allow themselves, or sent).
-_SHOWN = (KeyhookError,)
 
 Page = Callable[[Request, ConsoleSession, str], Awaitable[Response]]
 
@@ -304,7 +301,7 @@ class Console:
                 response = RedirectResponse(f"{COOKIE_PATH}/signin", status_code=303)
                 response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
                 return response
-            except _SHOWN as error:
+            except KeyhookError as error:  # shown as it is: what was refused, and why
                 return self.render(
                     "message.html",
                     session,

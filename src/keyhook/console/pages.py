@@ -176,14 +176,6 @@ def create_target(console: Console) -> Page:
     return create
 
 
-SELECTORS = {
-    "request": ("method", "service", "all"),
-    "response": ("method", "service", "all"),
-    "function": ("name",),
-    "event": ("event", "group", "all"),
-}
-
-
 async def _executions_page(
     console: Console,
     request: Request,
@@ -255,7 +247,6 @@ async def _executions_page(
             "event": events["events"],
         },
         catalog=[*methods, *services, *functions, *events["events"], *events["groups"]],
-        selectors=SELECTORS,
         may_set=may_set,
         targets=targets,
         form=form or {"kind": "request", "selector": "method"},
