@@ -141,6 +141,7 @@ async def test_the_administrator_creates_a_target_and_explains_executions(
     # A narrow window: the page still reads without a horizontal scroll of the body.
     await page.set_viewport_size({"width": 380, "height": 800})
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    await screenshot(page, "executions-narrow")
     # Removing an execution from its row.
     await page.get_by_role(
         "button", name=f"Remove the execution request: method {ADD_HUMAN}"
