@@ -27,10 +27,9 @@ from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.transport import TransportError
 from keyhook.actions.wire import encode_body, signed_request
 from keyhook.clock import now
-from keyhook.domain.target import Target, TargetType
+from keyhook.domain.target import HEADER_MASK, Target, TargetType
 from keyhook.errors import TooManyAttempts
 
-MASK = "********"
 SHOWN_ANSWER = 65536  # bytes of the answer's body shown
 TEST_HEADER = "X-Keyhook-Test"
 TEST_CALLS = 4
@@ -130,7 +129,7 @@ async def _test_call(
     )
     request = signed_request(marked, body, msg_id)
     shown_headers = {
-        name: MASK if name in target.headers else value for name, value in request.headers.items()
+        name: HEADER_MASK if name in target.headers else value for name, value in request.headers.items()
     }
     sent = {
         "url": target.endpoint,

@@ -314,7 +314,7 @@ class Console:
         return endpoint
 
     def routes(self) -> list[BaseRoute]:
-        from keyhook.console import logs, pages, people, testing
+        from keyhook.console import logs, pages, people, target_edit, testing
 
         return [
             Route(COOKIE_PATH, self.page(pages.home(self)), methods=["GET"]),
@@ -322,6 +322,7 @@ class Console:
             Route(f"{COOKIE_PATH}/callback", self.callback, methods=["GET"]),
             Route(f"{COOKIE_PATH}/signout", self.signout, methods=["POST"]),
             *pages.routes(self),
+            *target_edit.routes(self),
             *logs.routes(self),
             *people.routes(self),
             *testing.routes(self),

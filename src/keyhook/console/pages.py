@@ -133,7 +133,7 @@ def targets(console: Console) -> Page:
     return show
 
 
-def _target_body(form: dict[str, str]) -> dict[str, Any]:
+def target_body(form: dict[str, str]) -> dict[str, Any]:
     kind = form.get("type", "")
     settings: dict[str, Any] = {}
     if kind in ("restWebhook", "restCall"):
@@ -152,7 +152,7 @@ def create_target(console: Console) -> Page:
     async def create(request: Request, session: ConsoleSession, sealed: str) -> Response:
         form: dict[str, str] = request.state.form
         try:
-            created = await console.call(session, ACTIONS + "CreateTarget", _target_body(form))
+            created = await console.call(session, ACTIONS + "CreateTarget", target_body(form))
         except PermissionDenied:
             raise  # the page says so (403), as for any refused call
         except KeyhookError as error:
