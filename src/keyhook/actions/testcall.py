@@ -129,7 +129,8 @@ async def _test_call(
     )
     request = signed_request(marked, body, msg_id)
     shown_headers = {
-        name: HEADER_MASK if name in target.headers else value for name, value in request.headers.items()
+        name: HEADER_MASK if name in target.headers else value
+        for name, value in request.headers.items()
     }
     sent = {
         "url": target.endpoint,
