@@ -157,3 +157,47 @@ async def test_an_overlap_not_in_the_list_is_refused(
     shown = (await api.get(f"/v2/actions/targets/{target['id']}")).ok()["target"]
     assert shown["signingKey"] == target["signingKey"], "nothing rotated"
     await screenshot(page, "target")
+
+
+async def test_a_target_is_created_inside_the_execution_editor(
+    own: tuple[KeyhookServer, Api], admin_page: Page, receiver: Receiver
+) -> None:
+    server, api = own
+    page = admin_page
+    method = "/zitadel.user.v2.UserService/AddHumanUser"
+    await page.goto(f"{server.url}/ui/console/executions")
+    await page.get_by_label("Method, service, function, event or group").fill(method)
+    await page.get_by_text("A new target, without leaving the editor").click()
+    # A bad endpoint: the problem shows beside it, the editor keeps what was typed.
+    await page.get_by_label("Name", exact=True).fill("inline-target")
+    await page.get_by_label("Endpoint").fill("ftp://nowhere")
+    await page.get_by_role("button", name="Create the target").click()
+    await expect(page.locator("#new-target-error")).to_be_visible()
+    assert await page.get_by_label("Endpoint").get_attribute("aria-invalid") == "true"
+    await expect(page.get_by_label("Method, service, function, event or group")).to_have_value(
+        method
+    )
+    assert await serious_violations(page) == []
+    await screenshot(page, "executions-new-target-error")
+    listed = (await api.post("/v2/actions/targets/search", {"name": "inline-target"})).ok()
+    assert listed["targets"] == []
+
+    path = f"/inline-{secrets.token_hex(3)}"
+    await page.get_by_label("Endpoint").fill(receiver.endpoint(path))
+    await page.get_by_role("button", name="Create the target").click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_contain_text("Target inline-target created")
+    key = await page.get_by_role("textbox", name="Signing key").input_value()
+    await expect(page.get_by_label("Position of inline-target")).to_have_value("1")
+    await expect(page.get_by_label("Method, service, function, event or group")).to_have_value(
+        method
+    )
+    assert await serious_violations(page) == []
+    await page.get_by_role("button", name="Done").click()
+    await page.get_by_role("button", name="Set execution").click()
+    await expect(page.get_by_role("row", name=f"request: method {method}")).to_contain_text(
+        "inline-target"
+    )
+    got = await _call(api, receiver, path, 1)
+    assert _verifies(key, got), "the key the dialog showed signs the calls"
+    await api.clear_executions()
