@@ -262,8 +262,8 @@ async def test_test_a_hook_against_the_email_domain_receiver(
     await page.get_by_role("link", name="Test a hook").click()
     await expect(page).to_have_title("Test a hook · Keyhook console")
     await page.get_by_label("Target").select_option(label=name)
-    await page.get_by_label("Method or event").fill(ADD_HUMAN)
-    message = page.get_by_label("Request message, or the event's data (JSON)")
+    await page.get_by_label("Method, function or event").fill(ADD_HUMAN)
+    message = page.get_by_label("Request message, or the event's data")
     sample = await message.input_value()
     await message.fill(sample.replace("jane@example.com", "jane@gmail.com"))
     await page.get_by_role("button", name="Send the test").click()
@@ -279,4 +279,49 @@ async def test_test_a_hook_against_the_email_domain_receiver(
     await page.get_by_role("button", name="Send the test").click()
     await expect(page.locator(".outcome")).to_have_text("allowed")
     await expect(page.locator(".answer-status")).to_have_text("200")
+    # A real user's data, picked from the list: a gmail.com user is refused.
+    email = f"real-{secrets.token_hex(3)}@gmail.com"
+    (await api.add_user(email.replace("gmail.com", "example.com"))).ok()
+    real = (await api.add_user(email, userName=email)).ok()["userId"]
+    await page.reload()
+    await page.get_by_label("A real user's data").select_option(value=real)
+    await page.get_by_role("button", name="Fill from the user").click()
+    await expect(message).to_contain_text(email)
+    await page.get_by_role("button", name="Send the test").click()
+    await expect(page.locator(".outcome")).to_have_text("rejected")
+    got = receiver.on(f"/{name}")[-1].json
+    assert got["request"]["user"]["email"]["email"] == email
+    await page.close()
+
+
+async def test_test_a_function_for_a_real_user(
+    own: tuple[KeyhookServer, Api], browser: Browser, receiver: Receiver
+) -> None:
+    """preaccesstoken tested with a real user's data: the claims the token would get."""
+    server, api = own
+    email = f"claims-{secrets.token_hex(3)}@example.com"
+    user_id = (
+        await api.add_user(email, userName=email, metadata=[{"key": "team", "value": "blue"}])
+    ).ok()["userId"]
+
+    async def add_team(received: Received) -> Answer:
+        team = received.json["userMetadata"][0]["value"]
+        return Answer(200, {"append_claims": [{"key": "team", "value": team}]})
+
+    name = f"claims-{secrets.token_hex(3)}"
+    await api.create_target(receiver.endpoint(f"/{name}", add_team), kind="restCall", name=name)
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, NEW_PASSWORD)
+    await page.goto(f"{server.url}/ui/console/test?kind=function")
+    await page.get_by_label("Target").select_option(label=name)
+    await expect(page.get_by_label("Call for")).to_have_value("function")
+    await page.get_by_label("Method, function or event").fill("preaccesstoken")
+    await page.get_by_label("A real user's data").select_option(value=user_id)
+    await page.get_by_role("button", name="Send the test").click()
+    await expect(page.locator(".outcome")).to_have_text("claims")
+    await expect(page.locator(".claims-added")).to_contain_text('"team": "blue"')
+    got = receiver.on(f"/{name}")[-1].json
+    assert got["userID"] == user_id and got["function"] == "preaccesstoken"
+    assert await serious_violations(page) == []
+    await screenshot(page, "test-a-function")
     await page.close()

@@ -309,12 +309,23 @@ class TestEventCall(Message):
     event_data: dict[str, Any] = Field(default_factory=dict)
 
 
+class TestFunctionCall(Message):
+    """A function call for a real user: the payload token issuance would send."""
+
+    name: str = Field(min_length=1, max_length=100)
+    user_id: Id | None = None  # default: the caller
+    client_id: str = Field("keyhook-test", min_length=1, max_length=200)
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"], max_length=50)
+
+
 class TestTargetRequest(Message):
-    """A test call to a target: exactly one of a request, a response, an event."""
+    """A test call to a target: exactly one of a request, a response, a function, an
+    event."""
 
     id: Id
     request: TestRequestCall | None = None
     response: TestResponseCall | None = None
+    function: TestFunctionCall | None = None
     event: TestEventCall | None = None
 
 
