@@ -189,6 +189,36 @@ async def test_a_read_only_caller_is_offered_no_write_and_refused_a_forged_one(
     assert "action.target.write" in await reply.text()
     found = (await api.post("/v2/actions/targets/search", {"name": "forged"})).ok()
     assert found["targets"] == []
+    # A target's page: read, but no edit, rotation or delete; forging them is refused.
+    shown = await api.create_target("http://127.0.0.1:9/read-only", kind="restAsync")
+    await page.goto(f"{server.url}/ui/console/targets/{shown['id']}")
+    await expect(page.locator("dl.facts")).to_contain_text("http://127.0.0.1:9/read-only")
+    for name in ("Save changes", "Rotate the key"):
+        await expect(page.get_by_role("button", name=name)).to_have_count(0)
+    assert await serious_violations(page) == []
+    await page.goto(f"{server.url}/ui/console/targets")
+    await expect(page.get_by_role("link", name="Delete", exact=False)).to_have_count(0)
+    for action, fields in (
+        ("", {"name": "renamed", "type": "restAsync"}),
+        ("/rotate", {"overlap": "0s"}),
+        ("/delete", {}),
+    ):
+        reply = await page.request.post(
+            f"{server.url}/ui/console/targets/{shown['id']}{action}", form={**fields, "csrf": csrf}
+        )
+        assert reply.status == 403, action
+    after = (await api.get(f"/v2/actions/targets/{shown['id']}")).ok()["target"]
+    assert after["signingKey"] == shown["signingKey"] and after["name"] != "renamed"
+    # No editor on Executions, no granting on Administrators.
+    await page.goto(f"{server.url}/ui/console/executions")
+    await expect(page.get_by_role("button", name="Set execution")).to_have_count(0)
+    await page.goto(f"{server.url}/ui/console/administrators")
+    await expect(page.get_by_role("button", name="Grant the roles")).to_have_count(0)
+    reply = await page.request.post(
+        f"{server.url}/ui/console/administrators/grant",
+        form={"user": user_id, "resource": "instance", "role-IAM_OWNER": "on", "csrf": csrf},
+    )
+    assert reply.status == 403
     # Signing out revokes the console's token: the old cookie no longer opens a page.
     kept = [c for c in await context.cookies() if c["name"] == "keyhook_console"]
     await page.get_by_role("button", name="Sign out").click()
