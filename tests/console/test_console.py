@@ -214,6 +214,10 @@ async def test_a_read_only_caller_is_offered_no_write_and_refused_a_forged_one(
     await expect(page.get_by_role("button", name="Set execution")).to_have_count(0)
     await page.goto(f"{server.url}/ui/console/administrators")
     await expect(page.get_by_role("button", name="Grant the roles")).to_have_count(0)
+    # Not even the list (iam.member.read): the page says which permission is missing.
+    await expect(page).to_have_title("Refused · Keyhook console")
+    await expect(page.locator("main")).to_contain_text("iam.member.read")
+    assert await serious_violations(page) == []
     reply = await page.request.post(
         f"{server.url}/ui/console/administrators/grant",
         form={"user": user_id, "resource": "instance", "role-IAM_OWNER": "on", "csrf": csrf},
