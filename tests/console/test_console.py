@@ -6,6 +6,7 @@ without a serious or critical violation; the screenshots land in docs/console/."
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -121,6 +122,15 @@ async def test_the_administrator_creates_a_target_and_explains_executions(
     )
     await expect(call.locator("p.told")).to_contain_text("status 400")
     assert await serious_violations(page) == []
+    # Its own page (a permalink): the same exchange, and what the caller was told.
+    await call.get_by_role("link").first.click()
+    await expect(page).to_have_title(re.compile(r"^Call \d+ · Keyhook console$"))
+    await expect(page.locator("dd.told")).to_contain_text("status 400")
+    await expect(page.locator("dd.call-status")).to_have_text("400")
+    await expect(page.locator("pre.got")).to_contain_text("@gmail.com")
+    await expect(page.locator("pre.answered")).to_contain_text("gmail.com is not allowed")
+    assert await serious_violations(page) == []
+    await screenshot(page, "call")
     # Which execution fires? A method-, a service- and an all-level execution.
     others = [
         (await api.create_target(f"http://127.0.0.1:9/{n}", kind="restAsync", name=n))["id"]

@@ -314,7 +314,7 @@ class Console:
         return endpoint
 
     def routes(self) -> list[BaseRoute]:
-        from keyhook.console import executions, logs, pages, people, target_edit, testing
+        from keyhook.console import calls, executions, logs, pages, people, target_edit, testing
 
         return [
             Route(COOKIE_PATH, self.page(pages.home(self)), methods=["GET"]),
@@ -325,6 +325,7 @@ class Console:
             *target_edit.routes(self),
             *executions.routes(self),
             *logs.routes(self),
+            *calls.routes(self),
             *people.routes(self),
             *testing.routes(self),
             Mount(
