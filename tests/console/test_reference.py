@@ -136,12 +136,12 @@ def test_the_request_fields_are_readable_with_nested_members(reference: Referenc
     article = _article(html, operation_anchor(CREATE_TARGET))
     assert "you have this" in article
     rows = re.findall(
-        r'<tr class="depth-(\d)">\s*<td><code>([^<]+)</code></td>'
-        r"\s*<td>(.*?)</td>\s*<td>(.*?)</td>",
+        r'<tr class="depth-(\d)">\s*<td><code class="field">(.*?)</code></td>'
+        r"\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>",
         article,
         re.S,
     )
-    fields = {path: (int(depth), kind, required) for depth, path, kind, required in rows}
+    fields = {row[1].replace("<wbr>", ""): (int(row[0]), *row[2:]) for row in rows}
     for required in ("name", "endpoint", "timeout"):
         assert fields[required][0] == 0 and "required" in fields[required][2]
     assert (
@@ -149,9 +149,14 @@ def test_the_request_fields_are_readable_with_nested_members(reference: Referenc
     )
     assert fields["restWebhook.interruptOnError"][:2] == (1, "boolean")
     assert "optional" in fields["headers"][2]
+    # The member's description from the message model, then its limits.
+    assert fields["timeout"][3] == (
+        '<span class="description">how long one call may take, such as &#34;10s&#34;: more '
+        'than 0, at most 270s</span><span class="limits">at most 40 characters</span>'
+    )
     # An enum's values, and an array of objects' members under ``[]``.
     add = str(render_body(reference, templates(), frozenset(), "AddHumanUser"))
-    assert "<code>user.metadata[].key</code>" in add
+    assert '<code class="field">user.<wbr>metadata[].<wbr>key</code>' in add
     tokens = str(render_body(reference, templates(), frozenset(), "ListPersonalAccessTokens"))
     assert "one of PERSONAL_ACCESS_TOKEN_FIELD_NAME_UNSPECIFIED" in tokens
 
@@ -258,6 +263,11 @@ async def test_the_marks_follow_the_roles_in_a_narrow_window(
     await expect(articles).to_have_count(1)
     await expect(articles.locator("dd.permission")).to_contain_text("you don't")
     await expect(page.locator("p.count")).to_contain_text("you may call 0 of those shown")
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert await serious_violations(page) == []
+    # The whole document, too, keeps to the width (wide tables scroll in their boxes).
+    await page.goto(f"{server.url}/ui/console/api")
+    await expect(page.get_by_role("heading", name="Schemas")).to_be_attached()
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert await serious_violations(page) == []
     await context.close()
