@@ -97,6 +97,7 @@ def test_every_operation_of_the_registry_is_on_the_page(
             )
         assert f'<span class="verb">POST</span> <code>{op.full_method}</code>' in article
         assert "you don't" in article  # nothing was allowed
+        assert ("never wrapped" in article) == op.recovery
     for service in registry.services():
         assert f'href="#service-{service}"' in html
     # The page's every in-page link (schemas, permalinks, the index) lands on it; no id

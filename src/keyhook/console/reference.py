@@ -82,6 +82,7 @@ class Operation:
     summary: str
     permission: str
     org_permission: str | None
+    recovery: bool  # never wrapped by request or response executions
     routes: tuple[HttpRoute, ...]
     request: str | None  # the request message's schema name
     request_description: str
@@ -357,6 +358,7 @@ def read_document(document: Mapping[str, Any]) -> Reference:
                 summary=str(first.get("summary", "")),
                 permission=str(first.get("x-permission") or ""),
                 org_permission=first.get("x-org-permission"),
+                recovery=bool(first.get("x-recovery")),
                 routes=shown_routes,
                 request=request,
                 request_description=str(request_schema.get("description", "")),
