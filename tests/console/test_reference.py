@@ -130,6 +130,10 @@ def test_the_filter_narrows_by_name_path_and_permission(
     assert "schema-HumanUser" not in by_name.ids
     nothing = str(render_body(reference, env, frozenset(), "no-such-operation"))
     assert "No operation matches “no-such-operation”" in nothing
+    # The filter's text is shown back escaped.
+    hostile = str(render_body(reference, env, frozenset(), '"><script>alert(1)</script>'))
+    assert "<script>" not in hostile
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile
 
 
 def test_the_request_fields_are_readable_with_nested_members(reference: Reference) -> None:

@@ -115,10 +115,6 @@ class Reference:
     _html: dict[tuple[str, bool], Markup] = field(default_factory=dict)
     _schema_html: dict[str, Markup] = field(default_factory=dict)
 
-    @property
-    def services(self) -> list[str]:
-        return sorted({op.service for op in self.operations})
-
     def matching(self, query: str) -> list[Operation]:
         words = query.lower().split()
         return [op for op in self.operations if op.matches(words)]
