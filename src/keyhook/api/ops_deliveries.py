@@ -18,6 +18,7 @@ from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
 from keyhook.query.deliveries import CallQueries, DeliveryQueries
 from keyhook.query.overview import OverviewQueries
+from keyhook.query.target_health import TargetHealthQueries
 
 SERVICE = "/zitadel.action.v2.ActionService/"
 
@@ -28,9 +29,15 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
     commands = DeliveryCommands(writer.db)
     targets = TargetCommands(writer)
     overviews = OverviewQueries(writer.db)
+    health = TargetHealthQueries(writer.db)
 
     async def overview(caller: Caller, req: m.Empty) -> dict[str, Any]:
         return await overviews.overview(caller, now())
+
+    async def list_health(caller: Caller, req: m.ListTargetHealthRequest) -> dict[str, Any]:
+        return await health.search(
+            caller, now(), req.query.offset, req.query.limit, target_ids=req.target_ids
+        )
 
     async def list_deliveries(caller: Caller, req: m.ListDeliveriesRequest) -> dict[str, Any]:
         return await queries.search(
@@ -92,8 +99,18 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             (("GET", f"{base}/overview"),),
             m.Empty,
             overview,
-            "Deliveries and calls per hour over the last 24 h by outcome, the paused and "
-            "failing targets, the oldest pending delivery (Keyhook's)",
+            "Delivery attempts and calls per hour over the last 24 h by outcome, the paused "
+            "and failing targets, the oldest pending delivery (Keyhook's)",
+            recovery=True,
+            permission="action.delivery.read",
+        ),
+        Operation(
+            SERVICE + "ListTargetHealth",
+            (("POST", f"{base}/targets/health/search"),),
+            m.ListTargetHealthRequest,
+            list_health,
+            "Each target's last call or attempt, and its success rate and p50/p95 latency "
+            "over the last 24 h (Keyhook's)",
             recovery=True,
             permission="action.delivery.read",
         ),

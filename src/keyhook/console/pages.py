@@ -79,7 +79,7 @@ def home(console: Console) -> Page:
             active="overview",
             overview=found,
             hours=hours,
-            deliveries=_bars(hours, "deliveries", ("succeeded", "failed", "pending")),
+            deliveries=_bars(hours, "deliveries", ("succeeded", "failed", "retried")),
             calls=_bars(hours, "calls", ("succeeded", "failed")),
             width=len(hours) * (BAR_WIDTH + 4),
             height=CHART_HEIGHT,
