@@ -125,20 +125,20 @@ async def _raw(db: Database, count: bool = True) -> None:
                 {"id": id_, "kind": kind, "status": status, "duration": duration,
                  "error": error, "at": at},
             )  # fmt: skip
-        for id_, status in deliveries:
+        for id_, state in deliveries:
             await conn.execute(
                 "INSERT INTO deliveries (id, instance_id, target_id, kind, trigger, payload, "
                 "status, attempts, next_attempt_at, created_at, updated_at) VALUES (:id, 'i1', "
                 "'t1', 'event', 'user.locked', '{}', :status, 2, :at, :at, :at)",
-                {"id": id_, "status": status, "at": HOUR},
+                {"id": id_, "status": state, "at": HOUR},
             )
-        for id_, delivery, at, duration, status, error in attempts:
+        for id_, delivery, at, duration, code, error in attempts:
             await conn.execute(
                 "INSERT INTO delivery_attempts (id, delivery_id, worker, attempted_at, "
                 "duration_ms, status_code, error) VALUES (:id, :delivery, 'w', :at, :duration, "
                 ":status, :error)",
                 {"id": id_, "delivery": delivery, "at": at, "duration": duration,
-                 "status": status, "error": error},
+                 "status": code, "error": error},
             )  # fmt: skip
         if not count:
             return
