@@ -1,7 +1,8 @@
 """The delivery log (``zitadel.action.v2.ActionService``, Keyhook's additions):
 search deliveries, read one with its attempts, retry one, replay a target's,
-pause and resume a target. Part of the Actions API, so never wrapped by `all`; the
-call record (which target failed) and pausing and resuming are in the recovery set
+pause and resume a target; the overview and the targets' health. Part of the
+Actions API, so never wrapped by `all`; the call record (which target failed), the
+overview and the targets' health, and pausing and resuming are in the recovery set
 (:mod:`keyhook.api.registry`), the deliveries' reads, retry and replay are not."""
 
 from __future__ import annotations
