@@ -25,9 +25,13 @@ _STATS = (
     "SELECT hour_at, source, target_id, succeeded, failed, gave_up FROM target_stats "
     "WHERE instance_id = :instance_id AND hour_at >= :since"
 )
+# Over the pending deliveries only (ix_deliveries_target_due's status prefix), not over
+# every delivery of the instance in creation order until a pending one: the instance
+# term is an expression so that no engine walks ix_deliveries_instance_created for it
+# (measured: 30 ms over 100,000 finished deliveries). It costs what the backlog is long.
 _OLDEST_PENDING = (
-    "SELECT id, created_at FROM deliveries WHERE instance_id = :instance_id "
-    "AND status = 'pending' ORDER BY created_at LIMIT 1"
+    "SELECT id, created_at FROM deliveries WHERE status = 'pending' "
+    "AND instance_id || '' = :instance_id ORDER BY created_at LIMIT 1"
 )
 _TARGETS = "SELECT id, name, paused FROM targets WHERE instance_id = :instance_id"
 

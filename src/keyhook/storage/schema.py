@@ -311,7 +311,10 @@ target_stats = Table(
     Column("last_status", Integer, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("last_ok", Boolean, nullable=False),
-    *(Column(f"b{i:02d}", BigInteger, nullable=False) for i in range(STAT_BUCKETS)),
+    *(
+        Column(f"b{i:02d}", BigInteger, nullable=False, server_default="0")
+        for i in range(STAT_BUCKETS)
+    ),
 )
 # The overview and the targets' health: an instance's rows of the last 24 hours.
 Index("ix_target_stats_instance_hour", target_stats.c.instance_id, target_stats.c.hour_at)

@@ -17,8 +17,9 @@ A quantile read from the histogram is the upper bound of the bucket it falls in:
 at most 19 % above the true value, never below it.
 
 The counters are added in the transaction that writes the call records or the
-attempts (one ``INSERT … ON CONFLICT … DO UPDATE`` per row touched, rows in key
-order so concurrent writers on PostgreSQL lock them in the same order).
+attempts: one ``INSERT … ON CONFLICT … DO UPDATE`` per row a batch touches (per
+target and hour, not per sample), naming only the buckets it adds to, rows in key
+order so concurrent writers on PostgreSQL lock them in the same order.
 :func:`rebuild_sql` recounts the rows from ``execution_calls`` and
 ``delivery_attempts`` (the migration's backfill, the scale benchmark's seed).
 Imports only the standard library and :mod:`keyhook.storage`.
@@ -31,6 +32,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from keyhook.storage.connection import Connection
 from keyhook.storage.schema import STAT_BUCKETS
@@ -83,11 +85,9 @@ def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-_COLUMNS = (
-    "instance_id",
-    "target_id",
-    "source",
-    "hour_at",
+_KEY = ("instance_id", "target_id", "source", "hour_at")
+_FIXED = (
+    *_KEY,
     "succeeded",
     "failed",
     "gave_up",
@@ -96,23 +96,32 @@ _COLUMNS = (
     "last_status",
     "last_error",
     "last_ok",
-    *BUCKETS,
 )
-_SUMMED = ("succeeded", "failed", "gave_up", *BUCKETS)
+_COLUMNS = (*_FIXED, *BUCKETS)
 _LAST = ("last_ref", "last_status", "last_error", "last_ok")
 # The newest of the two rows' last outcomes wins (ties: the one being added).
 _NEWER = "excluded.last_at >= target_stats.last_at"
-UPSERT = (
-    f"INSERT INTO target_stats ({', '.join(_COLUMNS)}) "  # noqa: S608 - constant text
-    f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
-    "ON CONFLICT (instance_id, target_id, source, hour_at) DO UPDATE SET "
-    + ", ".join(f"{c} = target_stats.{c} + excluded.{c}" for c in _SUMMED)
-    + ", "
-    + ", ".join(
-        f"{c} = CASE WHEN {_NEWER} THEN excluded.{c} ELSE target_stats.{c} END" for c in _LAST
+
+
+@lru_cache(maxsize=256)
+def upsert_sql(buckets: tuple[int, ...]) -> str:
+    """The upsert of a row whose samples fell in ``buckets``: only those bucket columns
+    are named (the others default to 0): binding and adding all 78 made a row's upsert
+    twice as dear (SQLite, ≈ 65 against 30 µs, docs/performance.md). A batch's rows hit
+    a few buckets each, so few texts are ever made."""
+    names = [*_FIXED, *(BUCKETS[i] for i in buckets)]
+    summed = ["succeeded", "failed", "gave_up", *(BUCKETS[i] for i in buckets)]
+    return (
+        f"INSERT INTO target_stats ({', '.join(names)}) "  # noqa: S608 - constant text
+        f"VALUES ({', '.join(':' + c for c in names)}) "
+        "ON CONFLICT (instance_id, target_id, source, hour_at) DO UPDATE SET "
+        + ", ".join(f"{c} = target_stats.{c} + excluded.{c}" for c in summed)
+        + ", "
+        + ", ".join(
+            f"{c} = CASE WHEN {_NEWER} THEN excluded.{c} ELSE target_stats.{c} END" for c in _LAST
+        )
+        + f", last_at = CASE WHEN {_NEWER} THEN excluded.last_at ELSE target_stats.last_at END"
     )
-    + f", last_at = CASE WHEN {_NEWER} THEN excluded.last_at ELSE target_stats.last_at END"
-)
 
 
 @dataclass
@@ -121,11 +130,12 @@ class _Row:
     failed: int = 0
     gave_up: int = 0
     last: Sample | None = None
-    buckets: list[int] = field(default_factory=lambda: [0] * len(BOUNDS))
+    buckets: dict[int, int] = field(default_factory=dict)
 
 
-def rows_of(samples: Iterable[Sample]) -> list[dict[str, object]]:
-    """The samples summed per row of ``target_stats``, in key order."""
+def rows_of(samples: Iterable[Sample]) -> list[tuple[tuple[int, ...], dict[str, object]]]:
+    """The samples summed per row of ``target_stats``, in key order, each with the
+    buckets it adds to (its :func:`upsert_sql`)."""
     rows: dict[tuple[str, str, str, datetime], _Row] = {}
     for s in samples:
         row = rows.setdefault((s.instance_id, s.target_id, s.source, _hour(s.at)), _Row())
@@ -133,40 +143,42 @@ def rows_of(samples: Iterable[Sample]) -> list[dict[str, object]]:
             row.succeeded += 1
         else:
             row.failed += 1
-        row.gave_up += int(s.gave_up)
-        row.buckets[bucket_of(s.duration_ms)] += 1
+        row.gave_up += s.gave_up
+        bucket = bucket_of(s.duration_ms)
+        row.buckets[bucket] = row.buckets.get(bucket, 0) + 1
         if row.last is None or s.at >= row.last.at:
             row.last = s
-    found: list[dict[str, object]] = []
+    found: list[tuple[tuple[int, ...], dict[str, object]]] = []
     for (instance_id, target_id, source, hour), row in sorted(rows.items()):
         last = row.last
         assert last is not None  # every row counts at least one sample
         error = None if last.error is None else storable(last.error[:ERROR_CHARS])
-        found.append(
-            {
-                "instance_id": instance_id,
-                "target_id": target_id,
-                "source": source,
-                "hour_at": hour,
-                "succeeded": row.succeeded,
-                "failed": row.failed,
-                "gave_up": row.gave_up,
-                "last_at": last.at,
-                "last_ref": last.ref,
-                "last_status": last.status_code,
-                "last_error": error,
-                "last_ok": last.error is None,
-                **dict(zip(BUCKETS, row.buckets, strict=True)),
-            }
-        )
+        buckets = tuple(sorted(row.buckets))
+        values: dict[str, object] = {
+            "instance_id": instance_id,
+            "target_id": target_id,
+            "source": source,
+            "hour_at": hour,
+            "succeeded": row.succeeded,
+            "failed": row.failed,
+            "gave_up": row.gave_up,
+            "last_at": last.at,
+            "last_ref": last.ref,
+            "last_status": last.status_code,
+            "last_error": error,
+            "last_ok": last.error is None,
+        }
+        for i in buckets:
+            values[BUCKETS[i]] = row.buckets[i]
+        found.append((buckets, values))
     return found
 
 
 async def add(conn: Connection, samples: Iterable[Sample]) -> None:
-    """Count ``samples`` in ``conn``'s transaction."""
-    rows = rows_of(samples)
-    if rows:
-        await conn.execute_many(UPSERT, rows)
+    """Count ``samples`` in ``conn``'s transaction, a row at a time in key order (so
+    concurrent writers on PostgreSQL lock rows in one order and never deadlock)."""
+    for buckets, values in rows_of(samples):
+        await conn.execute(upsert_sql(buckets), values)
 
 
 def _hour_sql(sqlite: bool, column: str) -> str:

@@ -33,7 +33,10 @@ def upgrade() -> None:
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("last_ok", sa.Boolean(), nullable=False),
-        *(sa.Column(f"b{i:02d}", sa.BigInteger(), nullable=False) for i in range(BUCKETS)),
+        *(
+            sa.Column(f"b{i:02d}", sa.BigInteger(), nullable=False, server_default="0")
+            for i in range(BUCKETS)
+        ),
         sa.PrimaryKeyConstraint("instance_id", "target_id", "source", "hour_at"),
     )
     op.create_index("ix_target_stats_instance_hour", "target_stats", ["instance_id", "hour_at"])
