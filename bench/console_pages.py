@@ -182,7 +182,7 @@ async def run(
     return Result(
         result.text + "\n\ncomputing one overview in-process (median of 20, from the hourly "
         f"counters): {overview:.1f} ms; the scan of deliveries and calls it replaced, "
-        f"alternating with it: {scan:.1f} ms (ratio {overview / scan:.3f})",
+        f"alternating with it: {scan:.1f} ms (ratio {overview / scan:.4f})",
         result.p95_ms,
     )
 
