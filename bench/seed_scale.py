@@ -76,6 +76,7 @@ from keyhook.ids import IdGenerator
 from keyhook.storage.connection import BOOLEAN_COLUMNS, TIMESTAMP_COLUMNS, Row, sqlite_time
 from keyhook.storage.database import Database
 from keyhook.storage.schema import metadata as schema
+from keyhook.storage.target_stats import rebuild_sql
 
 # The tables the scale bench's claims are about, and every table the seed writes.
 COUNTED_TABLES = ("events", "users", "deliveries", "execution_calls")
@@ -796,6 +797,12 @@ class _SqliteWriter:
             raise
         self.raw.execute("COMMIT")
 
+    async def recount(self) -> None:
+        self.raw.execute("BEGIN IMMEDIATE")
+        self.raw.execute("DELETE FROM target_stats")
+        self.raw.execute(rebuild_sql(sqlite=True))
+        self.raw.execute("COMMIT")
+
     async def finish(self) -> None:
         self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.raw.close()
@@ -824,6 +831,11 @@ class _PostgresWriter:
                         rows.table, records=rows.rows, columns=rows.columns
                     )
             await self.raw.executemany(_ADD_TO_TOTAL.format("$1", "$2", "$3"), _totals(tables))
+
+    async def recount(self) -> None:
+        async with self.raw.transaction():
+            await self.raw.execute("DELETE FROM target_stats")
+            await self.raw.execute(rebuild_sql(sqlite=False))
 
     async def finish(self) -> None:
         # The positions were chosen here; the next event the server appends follows them.
@@ -856,8 +868,13 @@ async def _clone(
             await writer.write(tables)
             for name, rows in tables.items():
                 written[name] += len(rows.rows)
-    finally:
         seconds["bulk clone (rows made and written)"] = time.perf_counter() - started
+        # The targets' hourly counters, recounted from every call and attempt cloned (the
+        # server counts as it writes; the clone wrote around it).
+        started = time.perf_counter()
+        await writer.recount()
+        seconds["target_stats recounted"] = time.perf_counter() - started
+    finally:
         started = time.perf_counter()
         await writer.finish()
         seconds["checkpoint (SQLite) / setval, vacuum and analyse (PostgreSQL)"] = (

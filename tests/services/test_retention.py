@@ -14,8 +14,10 @@ import pytest
 from keyhook.config import from_environment
 from keyhook.errors import InvalidArgument
 from keyhook.services.retention import Pruner, Retention
+from keyhook.storage import target_stats
 from keyhook.storage.database import Database
 from keyhook.storage.migrate import upgrade
+from keyhook.storage.target_stats import Sample
 from tests.services.conftest import FAST_DELIVERY
 from tests.support.api import Api
 from tests.support.events import deliveries, wait_until
@@ -119,6 +121,39 @@ async def test_call_records_go_after_their_retention(db: Database) -> None:
     kept = await add(db, "execution_calls", **call(NOW - timedelta(hours=1)))
     await Pruner(db, retention(KEYHOOK_RETENTION_CALLS="24h")).prune_once(NOW)
     assert await ids(db, "execution_calls") == {kept}
+
+
+async def test_the_targets_hourly_counters_go_with_what_they_count(db: Database) -> None:
+    def counted(source: str, hour: datetime, minute: int = 0) -> Sample:
+        return Sample("1", "2", source, hour + timedelta(minutes=minute), 1.0, "r", 200, None)
+
+    hour = NOW.replace(minute=0)
+    async with db.write() as conn:
+        await target_stats.add(
+            conn,
+            [
+                counted("call", hour - 2 * DAY),
+                # Its hour ended 23 h before NOW: inside a day's retention still.
+                counted("call", hour - DAY, minute=59),
+                counted("call", hour - timedelta(hours=2)),
+                counted("delivery", hour - 2 * DAY),
+                counted("delivery", hour - 9 * DAY),
+            ],
+        )
+    counts = await Pruner(
+        db, retention(KEYHOOK_RETENTION_CALLS="24h", KEYHOOK_RETENTION_DELIVERIES="168h")
+    ).prune_once(NOW)
+    assert counts["callStats"] == 1 and counts["deliveryStats"] == 1
+    async with db.read() as conn:
+        left = {
+            (r.source, r.hour_at)
+            for r in await conn.execute("SELECT source, hour_at FROM target_stats")
+        }
+    assert left == {
+        ("call", hour - DAY),
+        ("call", hour - timedelta(hours=2)),
+        ("delivery", hour - 2 * DAY),
+    }
 
 
 async def test_oidc_rows_go_once_nothing_can_use_them(db: Database) -> None:

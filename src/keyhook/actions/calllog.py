@@ -2,7 +2,9 @@
 
 A call appends to an in-memory buffer; a background task writes the buffer in
 one transaction every ``interval`` seconds (or sooner when it fills), so the
-API call never waits for this write.
+API call never waits for this write. The same transaction counts the calls into
+their targets' hourly counters (:mod:`keyhook.storage.target_stats`; test calls are
+left out), so a record and its count are written, or lost, together.
 
 The record is a log, not a ledger: the writer survives every failure (a batch
 the database refuses is written record by record, and a record refused on its
@@ -20,6 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from keyhook.ids import IdGenerator
+from keyhook.storage import target_stats
 from keyhook.storage.database import Database
 from keyhook.storage.text import storable
 
@@ -102,6 +105,19 @@ class CallLog:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
+        try:
+            await self._insert(batch)
+            return
+        except Exception:
+            log.exception("writing %d call records failed; writing each alone", len(batch))
+        for record in batch:
+            try:
+                await self._insert([record])
+            except Exception as exc:  # one line per record: the batch's traceback is above
+                self.dropped += 1
+                log.warning("call record %s dropped: %r", record.id, exc)
+
+    async def _insert(self, records: list[CallRecord]) -> None:
         rows = [
             {
                 **asdict(r),
@@ -109,23 +125,11 @@ class CallLog:
                 "request_body": storable(r.request_body),
                 "response_body": storable(r.response_body),
             }
-            for r in batch
+            for r in records
         ]
-        try:
-            await self._insert(rows)
-            return
-        except Exception:
-            log.exception("writing %d call records failed; writing each alone", len(rows))
-        for row in rows:
-            try:
-                await self._insert([row])
-            except Exception as exc:  # one line per record: the batch's traceback is above
-                self.dropped += 1
-                log.warning("call record %s dropped: %r", row["id"], exc)
-
-    async def _insert(self, rows: list[dict[str, object]]) -> None:
         async with self._db.write() as conn:
             await conn.execute_many(_INSERT_CALL, rows)
+            await target_stats.add(conn, (_sample(r) for r in records if r.kind != "test"))
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -137,3 +141,16 @@ class CallLog:
             await self.flush()
         except Exception:
             log.exception("writing the last call records failed")
+
+
+def _sample(record: CallRecord) -> target_stats.Sample:
+    return target_stats.Sample(
+        instance_id=record.instance_id,
+        target_id=record.target_id,
+        source="call",
+        at=record.created_at,
+        duration_ms=record.duration_ms,
+        ref=record.id,
+        status_code=record.status_code,
+        error=record.error,
+    )

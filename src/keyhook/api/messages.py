@@ -473,6 +473,11 @@ class ListApplicationsRequest(Message):
     project_id: Id | None = None
 
 
+class ListTargetHealthRequest(Message):
+    query: Paging = Field(default_factory=Paging)
+    target_ids: list[Id] | None = Field(None, max_length=1000)
+
+
 class ListCallsRequest(Message):
     query: Paging = Field(default_factory=Paging)
     target_id: Id | None = None

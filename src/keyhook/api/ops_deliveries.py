@@ -1,7 +1,8 @@
 """The delivery log (``zitadel.action.v2.ActionService``, Keyhook's additions):
 search deliveries, read one with its attempts, retry one, replay a target's,
-pause and resume a target. Part of the Actions API, so never wrapped by `all`; the
-call record (which target failed) and pausing and resuming are in the recovery set
+pause and resume a target; the overview and the targets' health. Part of the
+Actions API, so never wrapped by `all`; the call record (which target failed), the
+overview and the targets' health, and pausing and resuming are in the recovery set
 (:mod:`keyhook.api.registry`), the deliveries' reads, retry and replay are not."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
 from keyhook.query.deliveries import CallQueries, DeliveryQueries
 from keyhook.query.overview import OverviewQueries
+from keyhook.query.target_health import TargetHealthQueries
 
 SERVICE = "/zitadel.action.v2.ActionService/"
 
@@ -28,9 +30,15 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
     commands = DeliveryCommands(writer.db)
     targets = TargetCommands(writer)
     overviews = OverviewQueries(writer.db)
+    health = TargetHealthQueries(writer.db)
 
     async def overview(caller: Caller, req: m.Empty) -> dict[str, Any]:
         return await overviews.overview(caller, now())
+
+    async def list_health(caller: Caller, req: m.ListTargetHealthRequest) -> dict[str, Any]:
+        return await health.search(
+            caller, now(), req.query.offset, req.query.limit, target_ids=req.target_ids
+        )
 
     async def list_deliveries(caller: Caller, req: m.ListDeliveriesRequest) -> dict[str, Any]:
         return await queries.search(
@@ -95,8 +103,18 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             (("GET", f"{base}/overview"),),
             m.Empty,
             overview,
-            "Deliveries and calls per hour over the last 24 h by outcome, the paused and "
-            "failing targets, the oldest pending delivery (Keyhook's)",
+            "Delivery attempts and calls per hour over the last 24 h by outcome, the paused "
+            "and failing targets, the oldest pending delivery (Keyhook's)",
+            recovery=True,
+            permission="action.delivery.read",
+        ),
+        Operation(
+            SERVICE + "ListTargetHealth",
+            (("POST", f"{base}/targets/health/search"),),
+            m.ListTargetHealthRequest,
+            list_health,
+            "Each target's last call or attempt, and its success rate and p50/p95 latency "
+            "over the last 24 h (Keyhook's)",
             recovery=True,
             permission="action.delivery.read",
         ),

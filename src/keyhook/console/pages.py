@@ -13,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from keyhook.clock import now
 from keyhook.console.forms import field_errors
+from keyhook.console.health import target_health
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
 from keyhook.errors import KeyhookError, PermissionDenied
 
@@ -79,7 +81,7 @@ def home(console: Console) -> Page:
             active="overview",
             overview=found,
             hours=hours,
-            deliveries=_bars(hours, "deliveries", ("succeeded", "failed", "pending")),
+            deliveries=_bars(hours, "deliveries", ("succeeded", "failed", "retried")),
             calls=_bars(hours, "calls", ("succeeded", "failed")),
             width=len(hours) * (BAR_WIDTH + 4),
             height=CHART_HEIGHT,
@@ -107,6 +109,7 @@ async def _targets_page(
     status: int = 200,
 ) -> Response:
     found = await console.call(session, ACTIONS + "ListTargets", {"query": {"limit": 1000}})
+    health = await target_health(console, session, [t["id"] for t in found["targets"]], now())
     return console.render(
         "targets.html",
         session,
@@ -114,6 +117,7 @@ async def _targets_page(
         status=status,
         active="targets",
         targets=[_target_row(t) for t in found["targets"]],
+        health=health,
         total=found["pagination"]["totalResult"],
         may_create=await console.allowed(session, ACTIONS + "CreateTarget"),
         may_pause=await console.allowed(session, ACTIONS + "PauseTarget"),

@@ -43,6 +43,7 @@ from keyhook.domain.target import Target, loggable
 from keyhook.errors import KeyhookError
 from keyhook.eventstore.store import PendingEvent
 from keyhook.ids import IdGenerator
+from keyhook.storage import target_stats
 from keyhook.storage.connection import Connection
 from keyhook.storage.database import DELIVERY_CHANNEL
 from keyhook.storage.delivery_queue import DeliveryQueue, DueRow, Outcome
@@ -457,7 +458,8 @@ class DeliveryWorker:
         # Pause first: once recorded, a paused delivery is free to be claimed again.
         for target_id, instance_id in paused.items():
             await self._pause(target_id, instance_id)
-        await self._record(outcomes, [r.attempt for r in batch], at)
+        samples = [_sample(r, o.status == "failed") for r, o in zip(batch, outcomes, strict=True)]
+        await self._record(outcomes, [r.attempt for r in batch], samples, at)
         if any(r.claimed.trigger != "target.delivery.failed" for r in failed):
             # Right after the failure is recorded (a crash in between would lose only this
             # notification; the delivery itself shows as failed).
@@ -465,7 +467,11 @@ class DeliveryWorker:
                 await self._append_failures(conn, failed)
 
     async def _record(
-        self, outcomes: list[Outcome], attempts: list[dict[str, Any]], at: datetime
+        self,
+        outcomes: list[Outcome],
+        attempts: list[dict[str, Any]],
+        samples: list[target_stats.Sample],
+        at: datetime,
     ) -> None:
         """Write a batch of results; if the batch fails, each result on its own.
 
@@ -476,16 +482,16 @@ class DeliveryWorker:
         """
         try:
             async with self.queue.transaction() as raw:
-                await self.queue.record(raw, outcomes, attempts, at)
+                await self.queue.record(raw, outcomes, attempts, at, samples)
             return
         except Exception:
             log.exception(
                 "recording %d delivery results failed; recording each alone", len(outcomes)
             )
-        for outcome, attempt in zip(outcomes, attempts, strict=True):
+        for outcome, attempt, sample in zip(outcomes, attempts, samples, strict=True):
             try:
                 async with self.queue.transaction() as raw:
-                    await self.queue.record(raw, [outcome], [attempt], at)
+                    await self.queue.record(raw, [outcome], [attempt], at, [sample])
                 continue
             except Exception as exc:  # one line per row: the batch's traceback is above
                 log.warning(
@@ -495,7 +501,11 @@ class DeliveryWorker:
             try:
                 async with self.queue.transaction() as raw:
                     await self.queue.record(
-                        raw, [bare], [{**attempt, "response_body": None, "error": bare.error}], at
+                        raw,
+                        [bare],
+                        [{**attempt, "response_body": None, "error": bare.error}],
+                        at,
+                        [dataclasses.replace(sample, error=bare.error)],
                     )
             except Exception as exc:
                 log.warning("delivery %s is left to its lease: %r", outcome.delivery_id, exc)
@@ -542,6 +552,20 @@ class DeliveryWorker:
         except KeyhookError as error:  # deleted meanwhile, or changed concurrently
             log.warning("pausing target %s failed: %s", target_id, error.message)
         self.catalog.invalidate()
+
+
+def _sample(result: Result, gave_up: bool) -> target_stats.Sample:
+    return target_stats.Sample(
+        instance_id=result.claimed.instance_id,
+        target_id=result.claimed.target_id,
+        source="delivery",
+        at=result.attempt["attempted_at"],
+        duration_ms=result.attempt["duration_ms"],
+        ref=result.claimed.id,
+        status_code=result.status_code,
+        error=result.error,
+        gave_up=gave_up,
+    )
 
 
 def _count_down(counts: dict[str, int], key: str) -> None:

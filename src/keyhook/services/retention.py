@@ -6,6 +6,8 @@ goes are rows of tables that only serve reads and would otherwise grow for ever:
 - succeeded and failed deliveries, with their attempts, ``KEYHOOK_RETENTION_DELIVERIES``
   after their last change (pending ones never);
 - the record of synchronous target calls, ``KEYHOOK_RETENTION_CALLS`` after the call;
+- the targets' hourly counters (``target_stats``) of delivery attempts and of calls,
+  each as long as the deliveries and the calls are kept, counted from the hour's end;
 - authorization requests a day after they (and their code) expired;
 - access tokens an hour after they expired (a token without a row is invalid anyway);
 - grants that can issue nothing more (revoked, refresh token expired, or never had
@@ -109,6 +111,16 @@ class Pruner:
             if len(ids) < BATCH:
                 return removed
 
+    async def _stats(self, source: str, before: datetime) -> int:
+        """The hourly counters of ``source`` whose hour ended before ``before``: a few
+        rows per target and hour, so one statement."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                "DELETE FROM target_stats WHERE source = :source AND hour_at < :before",
+                {"source": source, "before": before - timedelta(hours=1)},
+            )
+        return max(result.rowcount, 0)
+
     async def prune_once(self, moment: datetime | None = None) -> dict[str, int]:
         """One pass over every kind of record; how many rows of each went."""
         moment = moment or now()
@@ -125,6 +137,9 @@ class Pruner:
             counts["calls"] = await self._batches(
                 "execution_calls", "created_at < :before", {"before": moment - r.calls}
             )
+        for source, kept in (("delivery", r.deliveries), ("call", r.calls)):
+            if kept is not None:
+                counts[f"{source}Stats"] = await self._stats(source, moment - kept)
         counts["authRequests"] = await self._batches(
             "oidc_auth_requests",
             "expires_at < :before AND (code_expires_at IS NULL OR code_expires_at < :before)",

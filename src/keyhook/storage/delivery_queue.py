@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from keyhook.storage import target_stats
 from keyhook.storage.connection import (
     Array,
     Connection,
@@ -333,9 +334,12 @@ class DeliveryQueue:
         outcomes: Sequence[Outcome],
         attempts: Sequence[dict[str, Any]],
         at: datetime,
+        samples: Sequence[target_stats.Sample] = (),
     ) -> None:
-        """Each delivery's new state (only while its lease is still this worker's), and
-        every attempt. Text from the receiver is made storable here, on its way in."""
+        """Each delivery's new state (only while its lease is still this worker's), every
+        attempt, and the attempts' ``samples`` counted into their targets' hourly
+        counters (:mod:`keyhook.storage.target_stats`). Text from the receiver is made
+        storable here, on its way in."""
         attempts = [
             {**a, "response_body": storable(a["response_body"]), "error": storable(a["error"])}
             for a in attempts
@@ -377,3 +381,4 @@ class DeliveryQueue:
                 _ATTEMPT_POSTGRES,
                 {key: Array([a[key] for a in attempts]) for key in _ATTEMPT_COLUMNS},
             )
+        await target_stats.add(conn, samples)

@@ -27,6 +27,8 @@ metadata = MetaData()
 
 ID = String(20)
 TS = DateTime(timezone=True)
+# Buckets of target_stats' latency histogram (keyhook.storage.target_stats.BOUNDS).
+STAT_BUCKETS = 78
 
 events = Table(
     "events",
@@ -289,6 +291,33 @@ delivery_attempts = Table(
     Column("error", Text, nullable=True),
 )
 Index("ix_delivery_attempts_delivery", delivery_attempts.c.delivery_id)
+
+# Per target, source ("call" or "delivery") and hour: what succeeded and failed, and a
+# histogram of durations (keyhook.storage.target_stats), kept where calls and attempts
+# are written. Bucket bNN holds durations up to 2^((NN - 4) / 4) ms.
+target_stats = Table(
+    "target_stats",
+    metadata,
+    Column("instance_id", ID, primary_key=True),
+    Column("target_id", ID, primary_key=True),
+    Column("source", String(10), primary_key=True),
+    Column("hour_at", TS, primary_key=True),
+    Column("succeeded", BigInteger, nullable=False),
+    Column("failed", BigInteger, nullable=False),
+    Column("gave_up", BigInteger, nullable=False),
+    # The hour's last call or attempt: when, the call's or the delivery's id, how it went.
+    Column("last_at", TS, nullable=False),
+    Column("last_ref", ID, nullable=False),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_ok", Boolean, nullable=False),
+    *(
+        Column(f"b{i:02d}", BigInteger, nullable=False, server_default="0")
+        for i in range(STAT_BUCKETS)
+    ),
+)
+# The overview and the targets' health: an instance's rows of the last 24 hours.
+Index("ix_target_stats_instance_hour", target_stats.c.instance_id, target_stats.c.hour_at)
 
 projects = Table(
     "projects",
