@@ -15,6 +15,7 @@ import math
 import re
 import secrets
 import time
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +28,9 @@ from keyhook.crypto.signing import signature_headers
 from keyhook.domain.target import Target
 
 USER_AGENT = f"Keyhook/{__version__}"
+# What a custom header's value is shown and recorded as: the values are secrets (an
+# Authorization value for the receiver), the names are not.
+MASK = "********"
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 _INDEX_KEY = re.compile(r"^(0|[1-9][0-9]{0,9})$")
 
@@ -119,3 +123,9 @@ def signed_request(
         trace=trace,
     )
     return OutboundRequest(target.endpoint, body, headers, target.timeout)
+
+
+def masked_headers(lines: Iterable[tuple[str, str]], secret: Mapping[str, str]) -> dict[str, str]:
+    """Header lines as shown and logged: the values of the target's custom headers
+    (``secret``, by name) replaced by :data:`MASK`, every other value as it is."""
+    return {name: MASK if name in secret else value for name, value in lines}

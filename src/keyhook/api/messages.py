@@ -386,6 +386,8 @@ class ReplayDeliveriesRequest(Message):
     since: Moment = Field(alias="from")
     until: Moment | None = Field(None, alias="to")
     only_failed: Bool = False
+    # Keyhook's: only count what would be sent again (``{"count"}``), change nothing.
+    preview: Bool = False
 
 
 # --- projects and applications ----------------------------------------------------

@@ -38,6 +38,9 @@ def delivery_to_wire(row: Row, with_payload: bool = False) -> dict[str, Any]:
     }
     if with_payload:
         wire["payload"] = orjson.loads(row["payload"])
+        # Keyhook's: the body's bytes (UTF-8) exactly as every attempt sent them. The
+        # outbox encodes the body once and stores that text; the worker sends it as it is.
+        wire["body"] = row["payload"]
     return wire
 
 
@@ -50,6 +53,11 @@ def attempt_to_wire(row: Row) -> dict[str, Any]:
         "responseBody": row["response_body"],
         "error": row["error"],
         "worker": row["worker"],
+        # Keyhook's: the headers this attempt sent, custom header values masked; null when
+        # nothing was sent (refused by the network policy, the target deleted).
+        "requestHeaders": (
+            None if row["request_headers"] is None else orjson.loads(row["request_headers"])
+        ),
     }
 
 
