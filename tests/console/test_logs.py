@@ -42,8 +42,12 @@ async def test_a_delivery_its_attempts_and_a_retry(
         return answers.pop(0) if answers else Answer(200, {"status": "success"})
 
     path = f"/flaky-{secrets.token_hex(3)}"
+    secret = f"Bearer {secrets.token_hex(12)}"
     target = await api.create_target(
-        receiver.endpoint(path, flaky), kind="restAsync", name="alerts"
+        receiver.endpoint(path, flaky),
+        kind="restAsync",
+        name="alerts",
+        headers={"Authorization": secret},
     )
     await api.set_execution({"event": {"event": "user.locked"}}, [target["id"]])
     user = (await api.add_user(f"l-{secrets.token_hex(3)}@example.com")).ok()["userId"]
@@ -63,15 +67,35 @@ async def test_a_delivery_its_attempts_and_a_retry(
     await expect(link).to_be_visible()
     assert await serious_violations(page) == []
     await screenshot(page, "deliveries")
-    await link.click()
+    # The search box: an id no delivery has is said so beside the field ...
+    search = page.get_by_label("Delivery id or webhook-id")
+    await search.fill("msg_1")
+    await page.get_by_role("button", name="Find").click()
+    await expect(search).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#e-find")).to_have_text("no delivery has the id 1")
+    assert await serious_violations(page) == []
+    # ... and a webhook-id opens its delivery.
+    await search.fill(webhook_id)
+    await page.get_by_role("button", name="Find").click()
+    await expect(page).to_have_title(f"Delivery {webhook_id} · Keyhook console")
     attempts = page.locator("ol.timeline > li")
     await expect(attempts).to_have_count(3)
     await expect(attempts.nth(0)).to_contain_text("status 503")
     await expect(attempts.nth(1)).to_contain_text("status 500")
     await expect(attempts.nth(2)).to_contain_text("status 200")
+    # The request the last attempt sent, as the receiver got it, the custom header masked.
+    sent = attempts.nth(2).get_by_role("table")
+    for name, value in first[2].headers.items():
+        row = sent.get_by_role("row").filter(has=page.get_by_text(name, exact=True))
+        await expect(row).to_contain_text("********" if name == "Authorization" else value)
+    assert secret not in await page.content()
+    await expect(page.locator("pre.body")).to_have_text(first[0].body.decode())
     await expect(page.locator("pre.payload")).to_contain_text('"event": "user.locked"')
     assert await serious_violations(page) == []
     await screenshot(page, "delivery")
+    await page.set_viewport_size({"width": 380, "height": 800})
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    await page.set_viewport_size({"width": 1280, "height": 720})
     await page.get_by_role("button", name="Retry this delivery").click()
     again = await receiver.wait_for(path, 4)
     assert again[3].headers["webhook-id"] == webhook_id

@@ -314,7 +314,7 @@ class Console:
         return endpoint
 
     def routes(self) -> list[BaseRoute]:
-        from keyhook.console import logs, pages, people, testing
+        from keyhook.console import logs, pages, people, replay, testing
 
         return [
             Route(COOKIE_PATH, self.page(pages.home(self)), methods=["GET"]),
@@ -323,6 +323,7 @@ class Console:
             Route(f"{COOKIE_PATH}/signout", self.signout, methods=["POST"]),
             *pages.routes(self),
             *logs.routes(self),
+            *replay.routes(self),
             *people.routes(self),
             *testing.routes(self),
             Mount(

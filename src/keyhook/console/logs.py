@@ -1,10 +1,12 @@
-"""The console's log pages: **Deliveries** (event and ``restAsync`` deliveries, their
-attempts, retry) and **Calls** (the record of synchronous target calls), over
-ListDeliveries, GetDelivery, RetryDelivery and ListTargetCalls."""
+"""The console's log pages: **Deliveries** (event and ``restAsync`` deliveries, found by
+id or ``webhook-id``, their attempts with the request each sent, retry) and **Calls**
+(the record of synchronous target calls), over ListDeliveries, GetDelivery,
+RetryDelivery and ListTargetCalls. Replaying a target's deliveries is replay.py."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -17,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from keyhook.clock import iso
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
-from keyhook.errors import KeyhookError
+from keyhook.errors import KeyhookError, NotFound
 
 if TYPE_CHECKING:
     from keyhook.console.app import Console, Page
@@ -32,6 +34,8 @@ LIVE_SECONDS = 60.0  # a stream's length; the browser reconnects
 # tails cannot take the connections and the database from everything else.
 LIVE_PER_PERSON = 3
 LIVE_IN_ALL = 32
+# What the search box takes: a delivery id, or its webhook-id (msg_<id>).
+_DELIVERY_ID = re.compile(r"(?:msg_)?([0-9]{1,19})")
 
 
 async def _target_names(console: Console, session: ConsoleSession) -> dict[str, str]:
@@ -53,9 +57,28 @@ def _delivery_filter(q: Mapping[str, str], names: Mapping[str, str]) -> dict[str
     return message
 
 
+async def _find(console: Console, session: ConsoleSession, wanted: str) -> str | Response:
+    """The search box: the delivery's page for an exact id or webhook-id, else why not."""
+    match = _DELIVERY_ID.fullmatch(wanted)
+    if match is None:
+        return "is not a delivery id or webhook-id (allowed: digits, or msg_ and digits)"
+    try:
+        await console.call(session, ACTIONS + "GetDelivery", {"id": match.group(1)})
+    except NotFound:
+        return f"no delivery has the id {match.group(1)}"
+    return RedirectResponse(f"{COOKIE_PATH}/deliveries/{match.group(1)}", status_code=303)
+
+
 def deliveries(console: Console) -> Page:
     async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
         q = request.query_params
+        find = q.get("find", "").strip()
+        not_found = ""
+        if find:
+            found_one = await _find(console, session, find)
+            if not isinstance(found_one, str):
+                return found_one
+            not_found = found_one
         names = await _target_names(console, session)
         message = _delivery_filter(q, names)
         found = await console.call(session, ACTIONS + "ListDeliveries", message)
@@ -71,6 +94,11 @@ def deliveries(console: Console) -> Page:
             states=STATES,
             ranges=RANGES,
             query=request.url.query,
+            find=find,
+            not_found=not_found,
+            replayed=q.get("replayed", "") if q.get("replayed", "").isdigit() else "",
+            may_replay=q.get("target") in names
+            and await console.allowed(session, ACTIONS + "ReplayTargetDeliveries"),
         )
 
     return show
@@ -147,21 +175,39 @@ def delivery(console: Console) -> Page:
         attempts = [
             {**a, "answer": (a["responseBody"] or "")[:ANSWER_SHOWN]} for a in item["attemptLog"]
         ]
-        names = await _target_names(console, session)
+        listed = await console.call(session, ACTIONS + "ListTargets", {"query": {"limit": 1000}})
+        target = next((t for t in listed["targets"] if t["id"] == item["targetId"]), None)
         return console.render(
             "delivery.html",
             session,
             sealed,
             active="deliveries",
             delivery=item,
-            target_name=names.get(item["targetId"], item["targetId"]),
+            target_name=item["targetId"] if target is None else target["name"],
+            target_paused=target is not None and bool(target.get("paused")),
+            due_in=_due_in(item["nextAttemptDate"]),
             payload=orjson.dumps(item["payload"], option=orjson.OPT_INDENT_2).decode(),
+            body_bytes=len(item["body"].encode()),
             attempts=attempts,
             may_retry=await console.allowed(session, ACTIONS + "RetryDelivery")
             and item["status"] != "pending",
         )
 
     return show
+
+
+def _due_in(moment: str | None) -> str:
+    """When a pending delivery's next attempt is due, from now: ``in 4 min 10 s``."""
+    if moment is None:
+        return ""
+    seconds = (datetime.fromisoformat(moment) - datetime.now(UTC)).total_seconds()
+    if seconds <= 1:
+        return "due now"
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"in {hours} h {minutes} min"
+    return f"in {minutes} min {rest} s" if minutes else f"in {rest} s"
 
 
 def retry(console: Console) -> Page:
