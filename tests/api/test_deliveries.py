@@ -119,6 +119,9 @@ async def test_a_refused_attempt_records_no_headers(
     assert found["attemptLog"][0]["error"] == "the target was deleted"
     assert found["attemptLog"][0]["requestHeaders"] is None
     assert receiver.on(path) == []
+    # No HTTP answer: found by the HTTP status "none".
+    unanswered = await deliveries(api, targetId=target["id"], httpStatus="none")
+    assert [d["id"] for d in unanswered] == [pending["id"]]
 
 
 async def test_a_preview_counts_what_a_replay_then_sends(
@@ -149,6 +152,13 @@ async def test_a_preview_counts_what_a_replay_then_sends(
     before = await deliveries(api, targetId=target["id"])
     assert sorted(d["status"] for d in before) == ["failed"] * 2 + ["succeeded"] * 3
 
+    by_status = {
+        status: len(await deliveries(api, targetId=target["id"], httpStatus=status))
+        for status in ("5xx", "500", "200", "2xx", "4xx", "none")
+    }
+    assert by_status == {"5xx": 2, "500": 2, "200": 3, "2xx": 3, "4xx": 0, "none": 0}
+    wrong = await api.post("/v2/actions/deliveries/search", {"httpStatus": "600"})
+    assert wrong.status == 400 and wrong.body["details"][0]["field"] == "httpStatus"
     failed = (await api.post(replay, {"from": since, "onlyFailed": True, "preview": True})).ok()
     every = (await api.post(replay, {"from": since, "preview": True})).ok()
     assert (failed, every) == ({"count": "2"}, {"count": "5"})

@@ -138,6 +138,24 @@ async def test_a_reader_is_not_offered_replay_and_a_forged_post_is_refused(
     await expect(page.get_by_role("row")).to_have_count(4)  # the header and 3 failed
     await expect(page.get_by_role("link", name="Replay", exact=False)).to_have_count(0)
     assert await serious_violations(page) == []
+    # The filters by HTTP status and by a range of creation times.
+    await page.get_by_label("HTTP status").fill("2xx")
+    await page.get_by_label("State").select_option("")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.get_by_role("row")).to_have_count(3)  # the header and 2 succeeded
+    await page.get_by_label("HTTP status").fill("5xx")
+    await page.get_by_label("Created", exact=True).select_option("custom")
+    await page.get_by_label("From (UTC)").fill("2000-01-01T00:00:00")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.get_by_role("row")).to_have_count(4)
+    await page.get_by_label("To (UTC)").fill("2000-01-02T00:00:00")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.get_by_text("No delivery matches.")).to_be_visible()
+    await page.get_by_label("HTTP status").fill("5x")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.get_by_label("HTTP status")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#e-http")).to_contain_text('a class such as "5xx"')
+    assert await serious_violations(page) == []
     # The form itself is refused, with the permission named ...
     reply = await page.request.get(f"{server.url}/ui/console/targets/{target['id']}/replay")
     assert reply.status == 403

@@ -372,6 +372,24 @@ class SetLockoutSettingsRequest(Message):
 # --- delivery log ----------------------------------------------------------------
 
 
+_HTTP_STATUS = re.compile(r"[1-5](?:[0-9]{2}|xx)|none")
+
+
+def _http_status(value: object) -> object:
+    if isinstance(value, str) and _HTTP_STATUS.fullmatch(value):
+        return value
+    raise PydanticCustomError(
+        "http_status",
+        'must be a status such as "503", a class such as "5xx", or "none" '
+        "(no HTTP answer), not {got}",
+        {"got": shown(value)},
+    )
+
+
+# ListDeliveries' filter on the latest attempt's HTTP status (Keyhook's).
+HttpStatus = Annotated[str, BeforeValidator(_http_status)]
+
+
 class ListDeliveriesRequest(Message):
     query: Paging = Field(default_factory=Paging)
     target_id: Id | None = None
@@ -379,6 +397,7 @@ class ListDeliveriesRequest(Message):
     status: Literal["pending", "succeeded", "failed"] | None = None
     since: Moment | None = Field(None, alias="from")
     until: Moment | None = Field(None, alias="to")
+    http_status: HttpStatus | None = None
 
 
 class ReplayDeliveriesRequest(Message):

@@ -43,6 +43,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             status=req.status,
             since=req.since,
             until=req.until,
+            http_status=req.http_status,
         )
 
     async def list_calls(caller: Caller, req: m.ListCallsRequest) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             (("POST", f"{base}/deliveries/search"),),
             m.ListDeliveriesRequest,
             list_deliveries,
-            "Search deliveries by target, trigger, status and creation time",
+            "Search deliveries by target, trigger, status, HTTP status and creation time",
             permission="action.delivery.read",
         ),
         Operation(

@@ -18,14 +18,16 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from keyhook.clock import iso
+from keyhook.console.forms import LOCAL_FORMAT, field_errors, utc_moment
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
-from keyhook.errors import KeyhookError, NotFound
+from keyhook.errors import KeyhookError, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
     from keyhook.console.app import Console, Page
 
 ACTIONS = "/zitadel.action.v2.ActionService/"
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+RANGE_NAMES = {"1h": "in the last hour", "24h": "in the last 24 hours", "7d": "in the last 7 days"}
 STATES = ("pending", "succeeded", "failed")
 ANSWER_SHOWN = 4096  # bytes of a receiver's answer the timeline shows
 LIVE_POLL = 0.4  # seconds between the live tail's looks: a change shows within ~0.5 s
@@ -34,6 +36,9 @@ LIVE_SECONDS = 60.0  # a stream's length; the browser reconnects
 # tails cannot take the connections and the database from everything else.
 LIVE_PER_PERSON = 3
 LIVE_IN_ALL = 32
+# The Deliveries page's filters (its query's names), and the API's names for them.
+_FILTERS = ("target", "status", "trigger", "http", "range", "from", "to", "order")
+_FIELDS = {"httpStatus": "http", "targetId": "target"}
 # What the search box takes: a delivery id, or its webhook-id (msg_<id>).
 _DELIVERY_ID = re.compile(r"(?:msg_)?([0-9]{1,19})")
 
@@ -43,18 +48,32 @@ async def _target_names(console: Console, session: ConsoleSession) -> dict[str, 
     return {t["id"]: t["name"] for t in found["targets"]}
 
 
-def _delivery_filter(q: Mapping[str, str], names: Mapping[str, str]) -> dict[str, Any]:
-    """ListDeliveries' message for the page's filters."""
+def _delivery_filter(
+    q: Mapping[str, str], names: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """ListDeliveries' message for the page's filters, and the problems by field of
+    those the console reads itself (a custom range's times)."""
     message: dict[str, Any] = {"query": {"limit": 100, "asc": q.get("order") == "oldest"}}
+    errors: dict[str, str] = {}
     if q.get("target") in names:
         message["targetId"] = q["target"]
     if q.get("status") in STATES:
         message["status"] = q["status"]
     if q.get("trigger"):
         message["trigger"] = q["trigger"]
+    if q.get("http", "").strip():
+        message["httpStatus"] = q["http"].strip()
     if q.get("range") in RANGES:
         message["from"] = iso(datetime.now(UTC) - RANGES[q["range"]])
-    return message
+    else:  # from and to, when given (the range "from - to", or none chosen)
+        for name in ("from", "to"):
+            text = q.get(name, "").strip()
+            moment = utc_moment(text) if text else None
+            if moment is not None:
+                message[name] = iso(moment)
+            elif text:
+                errors[name] = f"is not a date and time (allowed: {LOCAL_FORMAT})"
+    return message, errors
 
 
 async def _find(console: Console, session: ConsoleSession, wanted: str) -> str | Response:
@@ -80,19 +99,30 @@ def deliveries(console: Console) -> Page:
                 return found_one
             not_found = found_one
         names = await _target_names(console, session)
-        message = _delivery_filter(q, names)
-        found = await console.call(session, ACTIONS + "ListDeliveries", message)
+        message, errors = _delivery_filter(q, names)
+        found: dict[str, Any] = {"deliveries": [], "pagination": {"totalResult": "0"}}
+        if not errors:
+            try:
+                found = await console.call(session, ACTIONS + "ListDeliveries", message)
+            except PermissionDenied:
+                raise  # the page says so (403), as for any refused call
+            except KeyhookError as error:
+                # The API's field names are the form's: httpStatus is the "http" field.
+                errors = {_FIELDS.get(k, k): v for k, v in field_errors(error).items()}
+                errors = errors or {"": error.message}
         return console.render(
             "deliveries.html",
             session,
             sealed,
+            status=400 if errors else 200,
             active="deliveries",
             deliveries=found["deliveries"],
             total=found["pagination"]["totalResult"],
             names=names,
-            filters={k: q.get(k, "") for k in ("target", "status", "trigger", "range", "order")},
+            errors=errors,
+            filters={k: q.get(k, "") for k in _FILTERS},
             states=STATES,
-            ranges=RANGES,
+            ranges=RANGE_NAMES,
             query=request.url.query,
             find=find,
             not_found=not_found,
@@ -121,7 +151,7 @@ def live(console: Console) -> Page:
             )
         q = request.query_params
         names = await _target_names(console, session)
-        message = _delivery_filter(q, names)
+        message, _ = _delivery_filter(q, names)  # a time not understood is left out
         message["query"] = {"limit": 50, "asc": False}
         first = await console.call(session, ACTIONS + "ListDeliveries", message)
         seen = {d["id"]: d["changeDate"] for d in first["deliveries"]}

@@ -10,7 +10,7 @@ permission): the form is offered only to people who hold it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -18,8 +18,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from keyhook.clock import iso, now
-from keyhook.console.forms import field_errors
-from keyhook.console.logs import ACTIONS, RANGES
+from keyhook.console.forms import LOCAL_FORMAT, field_errors, utc_moment
+from keyhook.console.logs import ACTIONS, RANGE_NAMES, RANGES
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
 from keyhook.errors import KeyhookError, PermissionDenied
 
@@ -27,17 +27,6 @@ if TYPE_CHECKING:
     from keyhook.console.app import Console, Page
 
 REPLAY = ACTIONS + "ReplayTargetDeliveries"
-RANGE_NAMES = {"1h": "the last hour", "24h": "the last 24 hours", "7d": "the last 7 days"}
-LOCAL_FORMAT = "YYYY-MM-DDTHH:MM, in UTC"
-
-
-def _moment(text: str) -> datetime | None:
-    """A ``datetime-local`` field's value (no zone: read as UTC); None if it is none."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def chosen_range(form: dict[str, str], at: datetime) -> tuple[str, str] | dict[str, str]:
@@ -49,8 +38,8 @@ def chosen_range(form: dict[str, str], at: datetime) -> tuple[str, str] | dict[s
     if kind != "custom":
         return {"range": "choose the last hour, 24 hours, 7 days, or a custom range"}
     errors: dict[str, str] = {}
-    since = _moment(form.get("from", "").strip())
-    until = _moment(form.get("to", "").strip()) if form.get("to", "").strip() else at
+    since = utc_moment(form.get("from", "").strip())
+    until = utc_moment(form.get("to", "").strip()) if form.get("to", "").strip() else at
     if not form.get("from", "").strip():
         errors["from"] = "is required for a custom range"
     elif since is None:

@@ -77,6 +77,7 @@ class DeliveryQueries:
         status: str | None,
         since: datetime | None,
         until: datetime | None,
+        http_status: str | None = None,
     ) -> dict[str, Any]:
         search = Search("SELECT * FROM deliveries").where(
             "instance_id = :instance_id", instance_id=caller.instance_id
@@ -91,6 +92,15 @@ class DeliveryQueries:
             search.where("created_at >= :since", since=since)
         if until:
             search.where("created_at < :until", until=until)
+        if http_status == "none":  # attempted, and no HTTP answer (a timeout, no connection)
+            search.where("last_status_code IS NULL AND last_error IS NOT NULL")
+        elif http_status and http_status.endswith("xx"):
+            low = int(http_status[0]) * 100
+            search.where(
+                "last_status_code >= :low AND last_status_code < :high", low=low, high=low + 100
+            )
+        elif http_status:
+            search.where("last_status_code = :code", code=int(http_status))
         order = "id" if asc else "id DESC"
         async with self.db.read() as conn:
             total, rows = await count_and_rows(conn, search, order, offset, limit)
