@@ -214,3 +214,45 @@ async def test_live_views_are_limited_per_person(
             for s in streams:
                 await s.__aexit__(None, None, None)
     await context.close()
+
+
+async def test_a_pending_delivery_says_when_it_is_next_attempted(
+    own: tuple[KeyhookServer, Api], browser: Browser, receiver: Receiver
+) -> None:
+    server, api = own
+    path = f"/paused-{secrets.token_hex(3)}"
+    target = await api.create_target(receiver.endpoint(path), kind="restAsync", name="paused")
+    (await api.post(f"/v2/actions/targets/{target['id']}/pause")).ok()
+    await api.set_execution({"event": {"event": "user.locked"}}, [target["id"]])
+    user = (await api.add_user(f"p-{secrets.token_hex(3)}@example.com")).ok()["userId"]
+    (await api.post(f"/v2/users/{user}/lock")).ok()
+    await api.set_execution({"event": {"event": "user.locked"}}, [])
+    found = (await api.post("/v2/actions/deliveries/search", {"targetId": target["id"]})).ok()
+    (pending,) = found["deliveries"]
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, "console logs password")
+    await page.goto(f"{server.url}/ui/console/deliveries/{pending['id']}")
+    await expect(page.locator("dd.next")).to_have_text(
+        "waits: the target is paused; sent once it is resumed"
+    )
+    await expect(page.locator("ol.timeline")).to_contain_text("Not attempted yet.")
+    assert await serious_violations(page) == []
+    (await api.post(f"/v2/actions/targets/{target['id']}/resume")).ok()
+    await receiver.wait_for(path)
+    await page.close()
+
+
+def test_when_the_next_attempt_is_due_reads_from_now() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from keyhook.clock import iso
+    from keyhook.console.logs import _due_in
+
+    def due(**later: float) -> str:
+        return _due_in(iso(datetime.now(UTC) + timedelta(**later)))
+
+    assert due(seconds=-5) == "due now"
+    assert due(seconds=30.2) in ("in 30 s", "in 29 s")
+    assert due(minutes=4, seconds=10.2) in ("in 4 min 10 s", "in 4 min 9 s")
+    assert due(hours=5, minutes=0, seconds=30) == "in 5 h 0 min"
+    assert _due_in(None) == ""
