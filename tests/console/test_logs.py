@@ -67,6 +67,9 @@ async def test_a_delivery_its_attempts_and_a_retry(
     await expect(link).to_be_visible()
     assert await serious_violations(page) == []
     await screenshot(page, "deliveries")
+    await page.set_viewport_size({"width": 380, "height": 800})
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    await page.set_viewport_size({"width": 1280, "height": 720})
     # The search box: an id no delivery has is said so beside the field ...
     search = page.get_by_label("Delivery id or webhook-id")
     await search.fill("msg_1")
