@@ -180,3 +180,31 @@ async def test_a_reader_is_not_offered_replay_and_a_forged_post_is_refused(
     failed = await deliveries(api, targetId=target["id"], status="failed")
     assert len(failed) == 3 and len(receiver.on(path)) == sent
     await context.close()
+
+
+def test_the_range_is_read_from_the_form_with_its_end_pinned() -> None:
+    from datetime import UTC, datetime
+
+    from keyhook.console.replay import chosen_range
+
+    at = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
+    assert chosen_range({"range": "1h"}, at) == (
+        "2026-01-10T11:00:00.000000Z",
+        "2026-01-10T12:00:00.000000Z",
+    )
+    custom = {"range": "custom", "from": "2026-01-09T08:30", "to": ""}
+    assert chosen_range(custom, at) == (
+        "2026-01-09T08:30:00.000000Z",
+        "2026-01-10T12:00:00.000000Z",
+    )
+    assert chosen_range({**custom, "to": "2026-01-09T09:00:15"}, at) == (
+        "2026-01-09T08:30:00.000000Z",
+        "2026-01-09T09:00:15.000000Z",
+    )
+    assert chosen_range({"range": "custom", "from": ""}, at) == {
+        "from": "is required for a custom range"
+    }
+    wrong = chosen_range({"range": "custom", "from": "yesterday", "to": "9am"}, at)
+    assert isinstance(wrong, dict) and set(wrong) == {"from", "to"}
+    assert "YYYY-MM-DDTHH:MM" in wrong["from"]
+    assert set(chosen_range({"range": "2d"}, at)) == {"range"}
