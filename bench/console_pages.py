@@ -1,6 +1,7 @@
-"""The console's pages against the JSON API they render (issue 12): the Deliveries page
-and the Overview, each timed from request to the last byte, interleaved call by call
-with ListDeliveries and GetActionsOverview over HTTP on the same server. Goal: p95 of
+"""The console's pages against the JSON API they render (issue 12): the Deliveries page,
+the Overview and the API reference (every operation, unfiltered), each timed from
+request to the last byte, interleaved call by call with ListDeliveries,
+GetActionsOverview and ``/openapi.json`` over HTTP on the same server. Goal: p95 of
 each page ≤ 150 ms with 100,000 deliveries and 1,000,000 events stored
 (``make bench-scale`` runs it on the seeded database too).
 
@@ -54,6 +55,8 @@ CASES = (
     Case("ListDeliveries (JSON)", "POST", "/v2/actions/deliveries/search", b"{}", False),
     Case("Overview page", "GET", "/ui/console", None, True),
     Case("GetActionsOverview (JSON)", "GET", "/v2/actions/overview", None, False),
+    Case("API reference page", "GET", "/ui/console/api", None, True),
+    Case("/openapi.json", "GET", "/openapi.json", None, False),
 )
 
 

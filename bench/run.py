@@ -9,7 +9,8 @@ PostgreSQL each benchmark gets a fresh database beside the one named),
 seconds per mode and concurrency), --peer-modes client_credentials,refresh_token,introspection
 (a subset, comma-separated),
 --authorize-calls N (the authorize step: N paired calls),
---only api|authorize|engine|deliveries|tokens|peer.
+--live-rounds N (the console's live tail: N deliveries),
+--only api|authorize|engine|deliveries|live|tokens|peer.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import api_latency, authorize, deliveries, engine_overhead, tokens, tokens_peer
+from bench import (
+    api_latency,
+    authorize,
+    deliveries,
+    engine_overhead,
+    live_tail,
+    tokens,
+    tokens_peer,
+)
 from bench.common import fresh_database, machine
 
 
@@ -39,9 +48,10 @@ async def main() -> int:
     parser.add_argument("--peer-seconds", type=float, default=4.0)
     parser.add_argument("--peer-modes", default=",".join(tokens_peer.MODES))
     parser.add_argument("--authorize-calls", type=int, default=3000)
+    parser.add_argument("--live-rounds", type=int, default=40)
     parser.add_argument(
         "--only",
-        choices=["api", "authorize", "engine", "deliveries", "tokens", "peer"],
+        choices=["api", "authorize", "engine", "deliveries", "live", "tokens", "peer"],
         default=None,
     )
     args = parser.parse_args()
@@ -72,6 +82,12 @@ async def main() -> int:
                 )
         print("\n## Event deliveries\n")
         print(delivered.text)
+    if args.only in (None, "live"):
+        with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
+            async with fresh_database(args.database_url) as url:
+                text, _ = await live_tail.run(Path(tmp) / "live", url, args.live_rounds)
+        print("\n## The console's live tail\n")
+        print(text)
     if args.only in (None, "tokens"):
         with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
             async with fresh_database(args.database_url) as url:

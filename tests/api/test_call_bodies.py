@@ -53,3 +53,17 @@ async def test_a_refusal_and_a_failure_that_went_on(clean_actions: Api, receiver
     (call,) = await calls_of(api, soft["id"], 1)
     assert call["statusCode"] == 500 and call["callerStatus"] is None
     assert "broken" in call["response"]
+
+
+async def test_one_call_is_read_by_its_id(clean_actions: Api, receiver: Receiver) -> None:
+    """GetTargetCall: one call of the record, as ListTargetCalls shows it; an unknown
+    id is a 404 naming the field."""
+    api = clean_actions
+    target = await api.create_target(receiver.endpoint(f"/one-{secrets.token_hex(3)}"))
+    await api.set_execution({"request": {"method": ADD_HUMAN}}, [target["id"]])
+    (await api.add_user(f"one-{secrets.token_hex(3)}@example.com")).ok()
+    (first,) = await calls_of(api, target["id"], 1)
+    one = (await api.get(f"/v2/actions/calls/{first['id']}")).ok()["call"]
+    assert one == first
+    missing = await api.get("/v2/actions/calls/999999999999999999")
+    assert missing.status == 404 and missing.body["details"][0]["field"] == "id"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from keyhook.actions.wire import MASK
+from keyhook.domain.target import HEADER_MASK as MASK
 from tests.api.test_roles import make_administrator
 from tests.support.api import Api, serving
 from tests.support.events import deliveries, metadata_events, wait_until

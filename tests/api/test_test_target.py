@@ -112,3 +112,86 @@ async def test_a_modification_an_event_and_bad_input(
         "/v2/actions/targets/999999999999999999/test", {"event": {"event": "user.locked"}}
     )
     assert missing.status == 404
+
+
+async def test_a_function_with_a_real_users_data(clean_actions: Api, receiver: Receiver) -> None:
+    """preaccesstoken for a real user: the target gets what token issuance would send
+    (the user, their metadata and organization), and the answer is read as the claims,
+    log claims and metadata the token and the user would get."""
+    api = clean_actions
+    email = f"fn-{secrets.token_hex(3)}@example.com"
+    user_id = (
+        await api.add_user(email, metadata=[{"key": "department", "value": "Engineering"}])
+    ).ok()["userId"]
+
+    async def claims(received: Received) -> Answer:
+        payload = received.json
+        department = payload["userMetadata"][0]["value"]
+        return Answer(
+            200,
+            {
+                "append_claims": [{"key": "department", "value": department}],
+                "set_user_metadata": [{"key": "seen", "value": "yes"}],
+                "append_log_claims": ["added department"],
+            },
+        )
+
+    path = f"/fn-{secrets.token_hex(3)}"
+    name = f"claims-{secrets.token_hex(3)}"
+    target = await api.create_target(receiver.endpoint(path, claims), kind="restCall", name=name)
+    tested = (
+        await api.post(
+            f"/v2/actions/targets/{target['id']}/test",
+            {"function": {"name": "preaccesstoken", "userId": user_id, "scopes": ["openid"]}},
+        )
+    ).ok()
+    got = (await receiver.wait_for(path))[0].json
+    assert got["function"] == "preaccesstoken" and got["test"] is True
+    assert got["userID"] == user_id and got["user"]["userName"] == email
+    assert got["user"]["human"]["email"] == email
+    assert got["userMetadata"] == [{"key": "department", "value": "Engineering"}]
+    assert got["claims"]["sub"] == user_id and got["scopes"] == ["openid"]
+    assert got["org"]["id"] == got["orgID"]
+    reading = tested["reading"]
+    assert reading["outcome"] == "claims"
+    assert reading["claims"] == {"department": "Engineering"}
+    assert reading["metadata"] == [{"key": "seen", "value": "yes"}]
+    log_claim = f"urn:zitadel:iam:action:{name}:log"
+    assert reading["logClaims"] == {log_claim: ["added department"]}
+    # A test changes nothing: the user's metadata is as it was.
+    after = (await api.get(f"/v2/users/{user_id}")).ok()
+    assert [m["key"] for m in after["user"]["metadata"]] == ["department"]
+
+    unknown = await api.post(
+        f"/v2/actions/targets/{target['id']}/test",
+        {"function": {"name": "preaccesstoken", "userId": "999999999999999999"}},
+    )
+    assert unknown.status == 404 and unknown.body["details"][0]["field"] == "function.userId"
+    typo = await api.post(
+        f"/v2/actions/targets/{target['id']}/test", {"function": {"name": "preaccestoken"}}
+    )
+    assert typo.status == 404 and "preaccesstoken" in typo.body["message"]
+
+
+async def test_another_users_data_needs_user_read(clean_actions: Api, receiver: Receiver) -> None:
+    """An actions manager (target.write, no user.read) tests with its own data only."""
+    api = clean_actions
+    target = await api.create_target(receiver.endpoint(f"/fn-{secrets.token_hex(3)}"))
+    other = (await api.add_user(f"o-{secrets.token_hex(3)}@example.com")).ok()["userId"]
+    robot = await api.add_machine_user(f"actions-{secrets.token_hex(3)}", "Actions")
+    body = {"userId": robot, "resource": {"instance": True}, "roles": ["IAM_ACTIONS_MANAGER"]}
+    (await api.post("/v2/administrators", body)).ok()
+    token = (await api.post(f"/v2/users/{robot}/pats", {})).ok()["token"]
+    manager = Api(api.base_url, token)
+    try:
+        refused = await manager.post(
+            f"/v2/actions/targets/{target['id']}/test",
+            {"function": {"name": "preuserinfo", "userId": other}},
+        )
+        assert refused.status == 403 and "user.read" in refused.body["message"]
+        own = await manager.post(
+            f"/v2/actions/targets/{target['id']}/test", {"function": {"name": "preuserinfo"}}
+        )
+        assert own.ok()["reading"]["outcome"] == "allowed"
+    finally:
+        await manager.close()

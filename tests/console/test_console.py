@@ -6,6 +6,7 @@ without a serious or critical violation; the screenshots land in docs/console/."
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -121,6 +122,15 @@ async def test_the_administrator_creates_a_target_and_explains_executions(
     )
     await expect(call.locator("p.told")).to_contain_text("status 400")
     assert await serious_violations(page) == []
+    # Its own page (a permalink): the same exchange, and what the caller was told.
+    await call.get_by_role("link").first.click()
+    await expect(page).to_have_title(re.compile(r"^Call \d+ · Keyhook console$"))
+    await expect(page.locator("dd.told")).to_contain_text("status 400")
+    await expect(page.locator("dd.call-status")).to_have_text("400")
+    await expect(page.locator("pre.got")).to_contain_text("@gmail.com")
+    await expect(page.locator("pre.answered")).to_contain_text("gmail.com is not allowed")
+    assert await serious_violations(page) == []
+    await screenshot(page, "call")
     # Which execution fires? A method-, a service- and an all-level execution.
     others = [
         (await api.create_target(f"http://127.0.0.1:9/{n}", kind="restAsync", name=n))["id"]
@@ -189,6 +199,40 @@ async def test_a_read_only_caller_is_offered_no_write_and_refused_a_forged_one(
     assert "action.target.write" in await reply.text()
     found = (await api.post("/v2/actions/targets/search", {"name": "forged"})).ok()
     assert found["targets"] == []
+    # A target's page: read, but no edit, rotation or delete; forging them is refused.
+    shown = await api.create_target("http://127.0.0.1:9/read-only", kind="restAsync")
+    await page.goto(f"{server.url}/ui/console/targets/{shown['id']}")
+    await expect(page.locator("dl.facts")).to_contain_text("http://127.0.0.1:9/read-only")
+    for name in ("Save changes", "Rotate the key"):
+        await expect(page.get_by_role("button", name=name)).to_have_count(0)
+    assert await serious_violations(page) == []
+    await page.goto(f"{server.url}/ui/console/targets")
+    await expect(page.get_by_role("link", name="Delete", exact=False)).to_have_count(0)
+    for action, fields in (
+        ("", {"name": "renamed", "type": "restAsync"}),
+        ("/rotate", {"overlap": "0s"}),
+        ("/delete", {}),
+    ):
+        reply = await page.request.post(
+            f"{server.url}/ui/console/targets/{shown['id']}{action}", form={**fields, "csrf": csrf}
+        )
+        assert reply.status == 403, action
+    after = (await api.get(f"/v2/actions/targets/{shown['id']}")).ok()["target"]
+    assert after["signingKey"] == shown["signingKey"] and after["name"] != "renamed"
+    # No editor on Executions, no granting on Administrators.
+    await page.goto(f"{server.url}/ui/console/executions")
+    await expect(page.get_by_role("button", name="Set execution")).to_have_count(0)
+    await page.goto(f"{server.url}/ui/console/administrators")
+    await expect(page.get_by_role("button", name="Grant the roles")).to_have_count(0)
+    # Not even the list (iam.member.read): the page says which permission is missing.
+    await expect(page).to_have_title("Refused · Keyhook console")
+    await expect(page.locator("main")).to_contain_text("iam.member.read")
+    assert await serious_violations(page) == []
+    reply = await page.request.post(
+        f"{server.url}/ui/console/administrators/grant",
+        form={"user": user_id, "resource": "instance", "role-IAM_OWNER": "on", "csrf": csrf},
+    )
+    assert reply.status == 403
     # Signing out revokes the console's token: the old cookie no longer opens a page.
     kept = [c for c in await context.cookies() if c["name"] == "keyhook_console"]
     await page.get_by_role("button", name="Sign out").click()
@@ -262,8 +306,8 @@ async def test_test_a_hook_against_the_email_domain_receiver(
     await page.get_by_role("link", name="Test a hook").click()
     await expect(page).to_have_title("Test a hook · Keyhook console")
     await page.get_by_label("Target").select_option(label=name)
-    await page.get_by_label("Method or event").fill(ADD_HUMAN)
-    message = page.get_by_label("Request message, or the event's data (JSON)")
+    await page.get_by_label("Method, function or event").fill(ADD_HUMAN)
+    message = page.get_by_label("Request message, or the event's data")
     sample = await message.input_value()
     await message.fill(sample.replace("jane@example.com", "jane@gmail.com"))
     await page.get_by_role("button", name="Send the test").click()
@@ -279,4 +323,49 @@ async def test_test_a_hook_against_the_email_domain_receiver(
     await page.get_by_role("button", name="Send the test").click()
     await expect(page.locator(".outcome")).to_have_text("allowed")
     await expect(page.locator(".answer-status")).to_have_text("200")
+    # A real user's data, picked from the list: a gmail.com user is refused.
+    email = f"real-{secrets.token_hex(3)}@gmail.com"
+    (await api.add_user(email.replace("gmail.com", "example.com"))).ok()
+    real = (await api.add_user(email, userName=email)).ok()["userId"]
+    await page.reload()
+    await page.get_by_label("A real user's data").select_option(value=real)
+    await page.get_by_role("button", name="Fill from the user").click()
+    await expect(message).to_contain_text(email)
+    await page.get_by_role("button", name="Send the test").click()
+    await expect(page.locator(".outcome")).to_have_text("rejected")
+    got = receiver.on(f"/{name}")[-1].json
+    assert got["request"]["user"]["email"]["email"] == email
+    await page.close()
+
+
+async def test_test_a_function_for_a_real_user(
+    own: tuple[KeyhookServer, Api], browser: Browser, receiver: Receiver
+) -> None:
+    """preaccesstoken tested with a real user's data: the claims the token would get."""
+    server, api = own
+    email = f"claims-{secrets.token_hex(3)}@example.com"
+    user_id = (
+        await api.add_user(email, userName=email, metadata=[{"key": "team", "value": "blue"}])
+    ).ok()["userId"]
+
+    async def add_team(received: Received) -> Answer:
+        team = received.json["userMetadata"][0]["value"]
+        return Answer(200, {"append_claims": [{"key": "team", "value": team}]})
+
+    name = f"claims-{secrets.token_hex(3)}"
+    await api.create_target(receiver.endpoint(f"/{name}", add_team), kind="restCall", name=name)
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, NEW_PASSWORD)
+    await page.goto(f"{server.url}/ui/console/test?kind=function")
+    await page.get_by_label("Target").select_option(label=name)
+    await expect(page.get_by_label("Call for")).to_have_value("function")
+    await page.get_by_label("Method, function or event").fill("preaccesstoken")
+    await page.get_by_label("A real user's data").select_option(value=user_id)
+    await page.get_by_role("button", name="Send the test").click()
+    await expect(page.locator(".outcome")).to_have_text("claims")
+    await expect(page.locator(".claims-added")).to_contain_text('"team": "blue"')
+    got = receiver.on(f"/{name}")[-1].json
+    assert got["userID"] == user_id and got["function"] == "preaccesstoken"
+    assert await serious_violations(page) == []
+    await screenshot(page, "test-a-function")
     await page.close()

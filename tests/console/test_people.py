@@ -3,12 +3,13 @@ user's details and recent events, lock and unlock, and who holds which roles."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Locator, expect
 
 from tests.support.api import Api, serving
 from tests.support.console import screenshot, serious_violations, sign_in
@@ -64,4 +65,55 @@ async def test_users_and_administrators(own: tuple[KeyhookServer, Api], browser:
     await expect(page.get_by_role("row", name=ADMIN)).to_contain_text("IAM_OWNER")
     assert await serious_violations(page) == []
     await screenshot(page, "administrators")
+    await page.close()
+
+
+async def test_roles_are_granted_changed_and_taken_away(
+    own: tuple[KeyhookServer, Api], browser: Browser
+) -> None:
+    server, api = own
+    email = f"bob-{secrets.token_hex(3)}@example.com"
+    user_id = (await api.add_user(email, userName=email)).ok()["userId"]
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, "console people password")
+    await page.goto(f"{server.url}/ui/console/administrators")
+    grant = page.get_by_role("form", name="Grant roles")
+
+    def role(where: Locator, name: str) -> Locator:
+        return where.get_by_role("checkbox", name=re.compile(f"^{name} —"))
+
+    # An organization's role on the instance: refused beside the roles, nothing granted.
+    await page.get_by_label("User", exact=True).select_option(label=email)
+    await role(grant, "ORG_OWNER").check()
+    await page.get_by_role("button", name="Grant the roles").click()
+    await expect(page.locator("#e-roles")).to_contain_text("ORG_OWNER is a role of")
+    await expect(page.get_by_label("User", exact=True)).to_have_value(user_id)
+    assert await serious_violations(page) == []
+    await screenshot(page, "administrators-refused")
+    found = (await api.post("/v2/administrators/search", {})).ok()["administrators"]
+    assert user_id not in [a["user"]["id"] for a in found]
+
+    await role(grant, "ORG_OWNER").uncheck()
+    await role(grant, "IAM_OWNER_VIEWER").check()
+    await page.get_by_role("button", name="Grant the roles").click()
+    row = page.get_by_role("row", name=email)
+    await expect(row.locator("td.roles")).to_have_text("IAM_OWNER_VIEWER")
+
+    # Change the roles from the row: add IAM_USER_MANAGER.
+    await row.get_by_text("Change roles").click()
+    await role(row, "IAM_USER_MANAGER").check()
+    await row.get_by_role("button", name=f"Save roles of {email}").click()
+    row = page.get_by_role("row", name=email)
+    await expect(row.locator("td.roles")).to_have_text("IAM_OWNER_VIEWER, IAM_USER_MANAGER")
+    roles = {
+        a["user"]["id"]: a["roles"]
+        for a in (await api.post("/v2/administrators/search", {})).ok()["administrators"]
+    }
+    assert sorted(roles[user_id]) == ["IAM_OWNER_VIEWER", "IAM_USER_MANAGER"]
+
+    # Take them away.
+    await row.get_by_role("button", name=f"Remove {email} as administrator of the instance").click()
+    await expect(page.get_by_role("row", name=email)).to_have_count(0)
+    found = (await api.post("/v2/administrators/search", {})).ok()["administrators"]
+    assert user_id not in [a["user"]["id"] for a in found]
     await page.close()

@@ -290,6 +290,24 @@ class FunctionContext:
     org: dict[str, str] = field(default_factory=dict)
 
 
+def function_payload(name: str, ctx: FunctionContext, claims: dict[str, Any]) -> dict[str, Any]:
+    """What a target of the function execution ``name`` receives (also for a test)."""
+    return {
+        "function": name,
+        "instanceID": ctx.instance_id,
+        "orgID": ctx.org_id,
+        "userID": ctx.user_id,
+        "clientID": ctx.client_id,
+        "scopes": list(ctx.scopes),
+        "user": redact(ctx.user),
+        "userMetadata": ctx.user_metadata,
+        "claims": claims,
+        "userinfo": ctx.userinfo,
+        "user_metadata": ctx.zitadel_metadata,
+        "org": ctx.org,
+    }
+
+
 async def run_function(
     engine: ActionsEngine,
     name: str,
@@ -306,20 +324,7 @@ async def run_function(
     """
     complement = Complement()
     for target in (await engine.catalog.current()).for_function(name):
-        payload = {
-            "function": name,
-            "instanceID": ctx.instance_id,
-            "orgID": ctx.org_id,
-            "userID": ctx.user_id,
-            "clientID": ctx.client_id,
-            "scopes": list(ctx.scopes),
-            "user": redact(ctx.user),
-            "userMetadata": ctx.user_metadata,
-            "claims": {**ctx.claims, **complement.claims},
-            "userinfo": ctx.userinfo,
-            "user_metadata": ctx.zitadel_metadata,
-            "org": ctx.org,
-        }
+        payload = function_payload(name, ctx, {**ctx.claims, **complement.claims})
         if target.type is TargetType.REST_ASYNC:
             if deferred is not None:
                 deferred.append((target, payload))

@@ -1,7 +1,8 @@
 """Testing a hook (TestTarget, Keyhook's): one call to a target with the payload Keyhook
-would send for a request, a response or an event, signed exactly as in production,
-and how Keyhook reads the answer — allowed, the request or response modified (which
-members), rejected (the status and message the caller would get), or failed.
+would send for a request, a response, a function (for a real user) or an event, signed
+exactly as in production, and how Keyhook reads the answer — allowed, the request or
+response modified (which members), claims added to the token, rejected (the status and
+message the caller would get), or failed.
 
 The call goes through the engine's transport and network policy and is recorded in
 the call log with the kind ``test`` (so it is told apart from production calls). It
@@ -27,6 +28,7 @@ from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.transport import TransportError
 from keyhook.actions.wire import encode_body, masked_headers, signed_request
 from keyhook.clock import now
+from keyhook.domain.claims import Complement
 from keyhook.domain.target import Target, TargetType
 from keyhook.errors import TooManyAttempts
 
@@ -81,6 +83,8 @@ def read_answer(
         else:
             reading["effect"] = "interruptOnError is off: the API call would go on without it"
         return reading
+    if member == "function":
+        return _function_reading(outcome, target)
     if member in ("request", "response") and target.type is TargetType.REST_CALL:
         changed = modified_message(outcome, member, target.type)
         if changed is not None and changed != message:
@@ -91,6 +95,27 @@ def read_answer(
                 "effect": f"the {member} would go on as the target returned it (secrets kept)",
             }
     return {"outcome": "allowed", "effect": "the call would go on unchanged"}
+
+
+def _function_reading(outcome: Outcome, target: Target) -> dict[str, Any]:
+    """What token issuance would take from a function target's answer."""
+    if target.type is TargetType.REST_ASYNC:
+        return {
+            "outcome": "allowed",
+            "effect": "restAsync: sent after the token is issued; its answer is not read",
+        }
+    added = Complement()
+    added.absorb(target.name, outcome.body)
+    if not (added.claims or added.metadata or added.logs):
+        return {"outcome": "allowed", "effect": "the token would be issued unchanged"}
+    return {
+        "outcome": "claims",
+        "claims": added.claims,
+        "logClaims": added.logs,
+        "metadata": [{"key": k, "value": v} for k, v in added.metadata],
+        "effect": "the token would carry these claims (and log claims); the metadata "
+        "would be set on the user",
+    }
 
 
 async def test_call(

@@ -25,12 +25,9 @@ from keyhook import __version__
 from keyhook.actions.transport import OutboundRequest
 from keyhook.clock import now
 from keyhook.crypto.signing import signature_headers
-from keyhook.domain.target import Target
+from keyhook.domain.target import HEADER_MASK, Target
 
 USER_AGENT = f"Keyhook/{__version__}"
-# What a custom header's value is shown and recorded as: the values are secrets (an
-# Authorization value for the receiver), the names are not.
-MASK = "********"
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 _INDEX_KEY = re.compile(r"^(0|[1-9][0-9]{0,9})$")
 
@@ -127,5 +124,6 @@ def signed_request(
 
 def masked_headers(lines: Iterable[tuple[str, str]], secret: Mapping[str, str]) -> dict[str, str]:
     """Header lines as shown and logged: the values of the target's custom headers
-    (``secret``, by name) replaced by :data:`MASK`, every other value as it is."""
-    return {name: MASK if name in secret else value for name, value in lines}
+    (``secret``, by name) replaced by ``HEADER_MASK``, every other value as it is: the
+    values are secrets (an Authorization value for the receiver), the names are not."""
+    return {name: HEADER_MASK if name in secret else value for name, value in lines}

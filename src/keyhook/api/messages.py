@@ -228,8 +228,21 @@ class SetUserMetadataRequest(Message):
 # --- actions -------------------------------------------------------------------
 
 
+# What OpenAPI (and the console's API reference) says of the target's members.
+_NAME = "unique in the instance"
+_ENDPOINT = (
+    "the URL called: HTTPS and a public address, unless the development switch or the "
+    "allow-list opens others"
+)
+_TIMEOUT = 'how long one call may take, such as "10s": more than 0, at most 270s'
+
+
 class InterruptOption(Message):
-    interrupt_on_error: Bool = False
+    interrupt_on_error: Bool = Field(
+        False,
+        description="a failing target aborts the operation; the caller gets the target's "
+        "message and status",
+    )
 
 
 class AsyncOption(Message):
@@ -237,19 +250,31 @@ class AsyncOption(Message):
 
 
 class TargetFields(Message):
-    name: str | None = Field(None, max_length=200)
-    endpoint: str | None = Field(None, max_length=2048)
-    timeout: Duration | None = None
-    rest_webhook: InterruptOption | None = None
-    rest_call: InterruptOption | None = None
-    rest_async: AsyncOption | None = None
-    headers: dict[str, str] | None = None
+    name: str | None = Field(None, max_length=200, description=_NAME)
+    endpoint: str | None = Field(None, max_length=2048, description=_ENDPOINT)
+    timeout: Duration | None = Field(None, description=_TIMEOUT)
+    rest_webhook: InterruptOption | None = Field(
+        None,
+        description="called during the API call; its answer's status decides, its body is "
+        "ignored (exactly one of restWebhook, restCall, restAsync)",
+    )
+    rest_call: InterruptOption | None = Field(
+        None, description="called during the API call; its answer may change the message"
+    )
+    rest_async: AsyncOption | None = Field(
+        None, description="delivered after the call, durably, with retries; never awaited"
+    )
+    headers: dict[str, str] | None = Field(
+        None,
+        description="extra request headers for the receiver (such as Authorization); "
+        "stored encrypted, masked when read",
+    )
 
 
 class CreateTargetRequest(TargetFields):
-    name: str = Field(max_length=200)
-    endpoint: str = Field(max_length=2048)
-    timeout: Duration
+    name: str = Field(max_length=200, description=_NAME)
+    endpoint: str = Field(max_length=2048, description=_ENDPOINT)
+    timeout: Duration = Field(description=_TIMEOUT)
 
 
 class IdRequest(Message):
@@ -258,7 +283,11 @@ class IdRequest(Message):
 
 class UpdateTargetRequest(TargetFields):
     id: Id
-    expiration_signing_key: Duration | None = None
+    expiration_signing_key: Duration | None = Field(
+        None,
+        description='a new signing key: "0s" replaces the old one at once; a longer duration '
+        "keeps signing with the old one as well until it expires",
+    )
 
 
 class ListTargetsRequest(Message):
@@ -267,8 +296,15 @@ class ListTargetsRequest(Message):
 
 
 class SetExecutionRequest(Message):
-    condition: dict[str, dict[str, Any]]
-    targets: list[str] = Field(default_factory=list, max_length=20)
+    condition: dict[str, dict[str, Any]] = Field(
+        description="when the targets are called: request or response (method, service or "
+        "all), function (name), event (event, group or all)"
+    )
+    targets: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="target ids, called in this order; [] removes the execution",
+    )
 
 
 class MethodRef(Message):
@@ -309,12 +345,23 @@ class TestEventCall(Message):
     event_data: dict[str, Any] = Field(default_factory=dict)
 
 
+class TestFunctionCall(Message):
+    """A function call for a real user: the payload token issuance would send."""
+
+    name: str = Field(min_length=1, max_length=100)
+    user_id: Id | None = None  # default: the caller
+    client_id: str = Field("keyhook-test", min_length=1, max_length=200)
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"], max_length=50)
+
+
 class TestTargetRequest(Message):
-    """A test call to a target: exactly one of a request, a response, an event."""
+    """A test call to a target: exactly one of a request, a response, a function, an
+    event."""
 
     id: Id
     request: TestRequestCall | None = None
     response: TestResponseCall | None = None
+    function: TestFunctionCall | None = None
     event: TestEventCall | None = None
 
 

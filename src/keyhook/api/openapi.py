@@ -41,6 +41,9 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
                 # What the authorize step requires (docs/api.md, who may do what).
                 "x-permission": op.permission,
                 "x-org-permission": op.org_permission,
+                # In the Actions API's recovery set: never wrapped by request or response
+                # executions (docs/api.md, the recovery set).
+                "x-recovery": op.recovery,
                 "security": [{"bearer": []}],
                 "parameters": [
                     {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keyhook.actions.engine import ActionsEngine, CallContext
+from keyhook.actions.engine import ActionsEngine, CallContext, function_payload
 from keyhook.actions.testcall import sample_event, test_call
 from keyhook.api import messages as m
 from keyhook.api.registry import Operation, Registry
@@ -21,8 +21,12 @@ from keyhook.domain.events import EVENT_TYPES, event_groups
 from keyhook.domain.execution import FUNCTIONS, not_found
 from keyhook.domain.explain import checked_subject
 from keyhook.domain.payload import redact
-from keyhook.errors import NotFound, field_error
+from keyhook.domain.roles import holds_in
+from keyhook.domain.target import Target
+from keyhook.errors import NotFound, PermissionDenied, field_error
+from keyhook.query.oidc import OidcQueries
 from keyhook.query.targets import TargetQueries
+from keyhook.services.oidc_tokens import function_context, test_claims
 
 SERVICE = "/zitadel.action.v2.ActionService/"
 
@@ -35,15 +39,17 @@ def register(
     registry: Registry, writer: Writer, queries: TargetQueries, engine: ActionsEngine
 ) -> None:
     targets = TargetCommands(writer)
+    users = OidcQueries(writer.db)
 
     async def test_target(caller: Caller, req: m.TestTargetRequest) -> dict[str, Any]:
-        named = [n for n in (req.request, req.response, req.event) if n is not None]
+        named = [n for n in (req.request, req.response, req.function, req.event) if n is not None]
         if len(named) != 1:
             raise field_error(
                 "body",
-                "must name exactly one of request, response, event",
+                "must name exactly one of request, response, function, event",
                 '{"request": {"method", "message"}}, {"response": {"method", "message", '
-                '"response"}}, {"event": {"event", "eventData"}}',
+                '"response"}}, {"function": {"name", "userId", "clientId", "scopes"}}, '
+                '{"event": {"event", "eventData"}}',
             )
         await queries.get(caller, req.id)  # a target of the caller's instance, or GetTarget's 404
         target = (await engine.catalog.current()).targets.get(req.id)
@@ -60,6 +66,8 @@ def register(
                 engine, target, "event", payload, data, req.event.event, caller.instance_id
             )
             return exchange.to_wire()
+        if req.function is not None:
+            return await _test_function(caller, target, req.function)
         call = req.request or req.response
         assert call is not None
         member = "request" if req.request is not None else "response"
@@ -76,6 +84,44 @@ def register(
         payload = {**engine.base_payload(ctx), **body}
         exchange = await test_call(
             engine, target, member, payload, message, call.method, caller.instance_id
+        )
+        return exchange.to_wire()
+
+    async def _test_function(
+        caller: Caller, target: Target, call: m.TestFunctionCall
+    ) -> dict[str, Any]:
+        if call.name not in FUNCTIONS:
+            raise not_found(
+                "function", call.name, FUNCTIONS, "GET /v2/actions/executions/functions"
+            )
+        user_id = call.user_id or caller.user_id
+        user = await users.user(user_id)
+        if (
+            user is None
+            or user.instance_id != caller.instance_id
+            or not caller.sees_org(user.org_id)
+        ):
+            raise NotFound(
+                f"user {user_id} does not exist",
+                details=[{"field": "function.userId", "problem": "unknown"}],
+            )
+        if (
+            caller.grants is not None
+            and user_id != caller.user_id  # one's own data is one's to test with
+            and not holds_in(caller.grants, "user.read", user.org_id)
+        ):
+            raise PermissionDenied(
+                "a test with a user's data needs the permission user.read for that user's "
+                "organization, which none of the caller's roles grants",
+                details=[{"permission": "user.read"}],
+            )
+        scopes = tuple(call.scopes)
+        ctx = function_context(
+            user, call.client_id, scopes, test_claims(call.name, user, scopes, call.client_id)
+        )
+        payload = function_payload(call.name, ctx, ctx.claims)
+        exchange = await test_call(
+            engine, target, "function", payload, {}, call.name, caller.instance_id
         )
         return exchange.to_wire()
 
@@ -208,7 +254,8 @@ def register(
             (("POST", f"{base}/targets/{{id}}/test"),),
             m.TestTargetRequest,
             test_target,
-            "Send a target the payload Keyhook would send for a request, response or event, "
+            "Send a target the payload Keyhook would send for a request, response, function "
+            "(with a real user's data) or event, "
             "signed, and read its answer as Keyhook would (Keyhook's)",
             recovery=True,
             permission="action.target.write",

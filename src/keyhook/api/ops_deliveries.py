@@ -56,6 +56,9 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             failed_only=req.failed_only,
         )
 
+    async def get_call(caller: Caller, req: m.IdRequest) -> dict[str, Any]:
+        return await calls.get(caller, req.id)
+
     async def get_delivery(caller: Caller, req: m.IdRequest) -> dict[str, Any]:
         return await queries.get(caller, req.id)
 
@@ -107,6 +110,16 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             m.ListCallsRequest,
             list_calls,
             "Search the record of synchronous target calls, newest first",
+            recovery=True,
+            permission="action.delivery.read",
+        ),
+        Operation(
+            SERVICE + "GetTargetCall",
+            (("GET", f"{base}/calls/{{id}}"),),
+            m.IdRequest,
+            get_call,
+            "Get one synchronous target call: what the target got and answered, what the "
+            "caller was told (Keyhook's)",
             recovery=True,
             permission="action.delivery.read",
         ),

@@ -29,6 +29,7 @@ class TargetState:
     name: str = ""
     sequence: int = 0
     sealed_keys: str = ""
+    sealed_headers: str | None = None
     paused: bool = False
 
 
@@ -48,6 +49,7 @@ async def load_target(conn: Connection, instance_id: str, target_id: str) -> Tar
             state.paused = e.type == "target.paused"
         state.name = e.data.get("name", state.name)
         state.sealed_keys = e.data.get("sealedSigningKeys", state.sealed_keys)
+        state.sealed_headers = e.data.get("sealedHeaders", state.sealed_headers)
     if not state.exists:
         raise NotFound(
             f"target {target_id} does not exist", details=[{"field": "id", "problem": "unknown"}]
@@ -109,11 +111,10 @@ class TargetCommands:
         if any(body.get(k.value) is not None for k in rules.TargetType):
             kind, interrupt = rules.parse_target_type(body)
             changed.update(targetType=kind.value, interruptOnError=interrupt)
+        headers: dict[str, str] | None = None
         if "headers" in body and body["headers"] is not None:
             headers = rules.validate_headers(body["headers"])
-            changed["sealedHeaders"] = (
-                self.w.box.seal(orjson.dumps(headers).decode()) if headers else None
-            )
+            changed["sealedHeaders"] = None
         rotate = body.get("expirationSigningKey")
         overlap = None if rotate is None else parse_duration(rotate, "expirationSigningKey")
         if overlap is not None and overlap > 30 * 24 * 3600:
@@ -131,6 +132,11 @@ class TargetCommands:
             claims = []
             if "name" in changed and changed["name"] != state.name:
                 claims = [_name_claim(state.name, add=False), _name_claim(changed["name"])]
+            if headers is not None:
+                headers = self._kept_headers(headers, state)
+                changed["sealedHeaders"] = (
+                    self.w.box.seal(orjson.dumps(headers).decode()) if headers else None
+                )
             if overlap is not None:
                 new_key = new_signing_key()
                 changed["sealedSigningKeys"] = self._seal_keys(
@@ -155,6 +161,28 @@ class TargetCommands:
         if new_key is not None:
             answer["signingKey"] = new_key
         return answer
+
+    def _kept_headers(self, headers: dict[str, str], state: TargetState) -> dict[str, str]:
+        """``headers`` with every masked value replaced by the stored one: values are
+        write-only, so an update that keeps a header sends its mask back."""
+        if rules.HEADER_MASK not in headers.values():
+            return headers
+        stored: dict[str, str] = (
+            orjson.loads(self.w.box.open(state.sealed_headers)) if state.sealed_headers else {}
+        )
+        kept = {}
+        for name, value in headers.items():
+            if value == rules.HEADER_MASK:
+                if name not in stored:
+                    raise field_error(
+                        f"headers.{name}",
+                        f"is the mask {rules.HEADER_MASK} (keep the stored value), but the "
+                        "target has no such header",
+                        "a new value, or the mask for a header the target has",
+                    )
+                value = stored[name]
+            kept[name] = value
+        return kept
 
     async def ensure_exists(self, caller: Caller, target_id: str) -> None:
         async with self.w.db.read() as conn:

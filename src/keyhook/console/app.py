@@ -15,7 +15,7 @@ import base64
 import contextlib
 import posixpath
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -74,6 +74,14 @@ def _console_path(next_path: str) -> str:
     return COOKIE_PATH
 
 
+def templates() -> Environment:
+    """The console's Jinja2 templates, HTML-escaped."""
+    return Environment(
+        loader=PackageLoader("keyhook.console", "templates"),
+        autoescape=select_autoescape(default=True),
+    )
+
+
 class Console:
     def __init__(
         self,
@@ -95,10 +103,7 @@ class Console:
         self.streams: dict[str, int] = {}
         self.sessions = Sessions(box)
         self.secure = secure_cookies
-        self.templates = Environment(
-            loader=PackageLoader("keyhook.console", "templates"),
-            autoescape=select_autoescape(default=True),
-        )
+        self.templates = templates()
 
     # -- calling the API as the signed-in person ---------------------------------------
 
@@ -115,6 +120,28 @@ class Console:
         except PermissionDenied:
             return False
         return True
+
+    async def allowed_methods(
+        self, session: ConsoleSession, methods: Iterable[str]
+    ) -> frozenset[str]:
+        """Which of ``methods`` the person's roles grant, as :meth:`allowed` answers for
+        each: one authentication, one authorization per distinct permission (a page
+        that marks every operation asks dozens of questions, on a few permissions)."""
+        caller = await self.pipeline.authenticate(session.access_token)
+        answers: dict[tuple[str, str | None], bool] = {}
+        granted = set()
+        for method in methods:
+            op = self.registry.operations[method]
+            key = (op.permission, op.org_permission)
+            if key not in answers:
+                try:
+                    await self.pipeline.authorizer.authorize(caller, *key)
+                    answers[key] = True
+                except PermissionDenied:
+                    answers[key] = False
+            if answers[key]:
+                granted.add(method)
+        return frozenset(granted)
 
     # -- rendering ---------------------------------------------------------------------
 
@@ -314,7 +341,17 @@ class Console:
         return endpoint
 
     def routes(self) -> list[BaseRoute]:
-        from keyhook.console import logs, pages, people, replay, testing
+        from keyhook.console import (
+            calls,
+            executions,
+            logs,
+            pages,
+            people,
+            reference,
+            replay,
+            target_edit,
+            testing,
+        )
 
         return [
             Route(COOKIE_PATH, self.page(pages.home(self)), methods=["GET"]),
@@ -322,10 +359,14 @@ class Console:
             Route(f"{COOKIE_PATH}/callback", self.callback, methods=["GET"]),
             Route(f"{COOKIE_PATH}/signout", self.signout, methods=["POST"]),
             *pages.routes(self),
+            *target_edit.routes(self),
+            *executions.routes(self),
             *logs.routes(self),
             *replay.routes(self),
+            *calls.routes(self),
             *people.routes(self),
             *testing.routes(self),
+            *reference.routes(self),
             Mount(
                 f"{COOKIE_PATH}/static", app=StaticFiles(packages=[("keyhook.console", "static")])
             ),

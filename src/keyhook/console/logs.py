@@ -1,7 +1,7 @@
-"""The console's log pages: **Deliveries** (event and ``restAsync`` deliveries, found by
-id or ``webhook-id``, their attempts with the request each sent, retry) and **Calls**
-(the record of synchronous target calls), over ListDeliveries, GetDelivery,
-RetryDelivery and ListTargetCalls. Replaying a target's deliveries is replay.py."""
+"""The console's **Deliveries** pages (event and ``restAsync`` deliveries, found by id
+or ``webhook-id``, their attempts with the request each sent, retry), over
+ListDeliveries, GetDelivery and RetryDelivery. Replaying a target's deliveries is
+replay.py; the record of synchronous calls is calls.py."""
 
 from __future__ import annotations
 
@@ -249,30 +249,6 @@ def retry(console: Console) -> Page:
     return send
 
 
-def calls(console: Console) -> Page:
-    async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
-        q = request.query_params
-        names = await _target_names(console, session)
-        message: dict[str, Any] = {"query": {"limit": 100}, "failedOnly": q.get("failed") == "on"}
-        if q.get("target") in names:
-            message["targetId"] = q["target"]
-        if q.get("trigger"):
-            message["trigger"] = q["trigger"]
-        found = await console.call(session, ACTIONS + "ListTargetCalls", message)
-        return console.render(
-            "calls.html",
-            session,
-            sealed,
-            active="calls",
-            calls=found["calls"],
-            total=found["pagination"]["totalResult"],
-            names=names,
-            filters={k: q.get(k, "") for k in ("target", "trigger", "failed")},
-        )
-
-    return show
-
-
 def routes(console: Console) -> list[BaseRoute]:
     return [
         Route(f"{COOKIE_PATH}/deliveries", console.page(deliveries(console)), methods=["GET"]),
@@ -283,5 +259,4 @@ def routes(console: Console) -> list[BaseRoute]:
             console.page(retry(console), writes=True),
             methods=["POST"],
         ),
-        Route(f"{COOKIE_PATH}/calls", console.page(calls(console)), methods=["GET"]),
     ]

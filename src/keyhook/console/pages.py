@@ -133,7 +133,7 @@ def targets(console: Console) -> Page:
     return show
 
 
-def _target_body(form: dict[str, str]) -> dict[str, Any]:
+def target_body(form: dict[str, str]) -> dict[str, Any]:
     kind = form.get("type", "")
     settings: dict[str, Any] = {}
     if kind in ("restWebhook", "restCall"):
@@ -152,7 +152,7 @@ def create_target(console: Console) -> Page:
     async def create(request: Request, session: ConsoleSession, sealed: str) -> Response:
         form: dict[str, str] = request.state.form
         try:
-            created = await console.call(session, ACTIONS + "CreateTarget", _target_body(form))
+            created = await console.call(session, ACTIONS + "CreateTarget", target_body(form))
         except PermissionDenied:
             raise  # the page says so (403), as for any refused call
         except KeyhookError as error:
@@ -174,124 +174,6 @@ def create_target(console: Console) -> Page:
         )
 
     return create
-
-
-async def _executions_page(
-    console: Console,
-    request: Request,
-    session: ConsoleSession,
-    sealed: str,
-    *,
-    form: dict[str, str] | None = None,
-    problem: str = "",
-    status: int = 200,
-) -> Response:
-    found = await console.call(session, ACTIONS + "ListExecutions", {"query": {"limit": 1000}})
-    rows = [
-        {
-            "condition": condition_text(e["condition"]),
-            "wire": e["condition"],
-            "targets": list(zip(e["targets"], e["targetNames"], strict=True)),
-        }
-        for e in found["executions"]
-    ]
-    methods = (await console.call(session, ACTIONS + "ListExecutionMethods"))["methods"]
-    services = (await console.call(session, ACTIONS + "ListExecutionServices"))["services"]
-    events = await console.call(session, ACTIONS + "ListExecutionEvents")
-    functions = (await console.call(session, ACTIONS + "ListExecutionFunctions"))["functions"]
-    kind = request.query_params.get("kind", "request")
-    value = request.query_params.get("value", "")
-    explained: dict[str, Any] | None = None
-    explain_problem = ""
-    if value and kind in KINDS:
-        selector = {"request": "method", "response": "method", "function": "name"}.get(
-            kind, "event"
-        )
-        try:
-            explained = await console.call(
-                session, ACTIONS + "ExplainExecution", {kind: {selector: value}}
-            )
-        except KeyhookError as error:
-            explain_problem = error.message
-    if explained is not None:
-        explained = {
-            **explained,
-            "fires_text": condition_text(explained["fires"]["condition"])
-            if explained["fires"]
-            else "",
-            "shadowed_text": [
-                (condition_text(s["condition"]), s["targetNames"]) for s in explained["shadowed"]
-            ],
-        }
-    may_set = await console.allowed(session, ACTIONS + "SetExecution")
-    targets = []
-    if may_set:
-        listed = await console.call(session, ACTIONS + "ListTargets", {"query": {"limit": 1000}})
-        targets = [(t["id"], t["name"]) for t in listed["targets"]]
-    return console.render(
-        "executions.html",
-        session,
-        sealed,
-        status=status,
-        active="executions",
-        executions=rows,
-        kinds=KINDS,
-        kind=kind,
-        value=value,
-        explained=explained,
-        problem=explain_problem,
-        choices={
-            "request": methods,
-            "response": methods,
-            "function": functions,
-            "event": events["events"],
-        },
-        catalog=[*methods, *services, *functions, *events["events"], *events["groups"]],
-        may_set=may_set,
-        targets=targets,
-        form=form or {"kind": "request", "selector": "method"},
-        set_problem=problem,
-    )
-
-
-def executions(console: Console) -> Page:
-    async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
-        return await _executions_page(console, request, session, sealed)
-
-    return show
-
-
-def _chosen_targets(form: dict[str, str]) -> list[str]:
-    """The targets given a position (1, 2, …) in the form, in that order."""
-    chosen: list[tuple[int, str]] = []
-    for name, value in form.items():
-        if name.startswith("position-") and value.strip():
-            try:
-                chosen.append((int(value), name.removeprefix("position-")))
-            except ValueError:
-                chosen.append((10_000, name.removeprefix("position-")))
-    return [target for _, target in sorted(chosen)]
-
-
-def set_execution(console: Console) -> Page:
-    async def set_(request: Request, session: ConsoleSession, sealed: str) -> Response:
-        form: dict[str, str] = request.state.form
-        kind, selector = form.get("kind", ""), form.get("selector", "")
-        value: Any = True if selector == "all" else form.get("value", "")
-        body = {"condition": {kind: {selector: value}}, "targets": _chosen_targets(form)}
-        if form.get("remove") == "yes":
-            body["targets"] = []
-        try:
-            await console.call(session, ACTIONS + "SetExecution", body)
-        except PermissionDenied:
-            raise
-        except KeyhookError as error:
-            return await _executions_page(
-                console, request, session, sealed, form=form, problem=error.message, status=400
-            )
-        return RedirectResponse(f"{COOKIE_PATH}/executions", status_code=303)
-
-    return set_
 
 
 async def _target(console: Console, session: ConsoleSession, target_id: str) -> dict[str, Any]:
@@ -360,12 +242,6 @@ def routes(console: Console) -> list[BaseRoute]:
         Route(
             f"{COOKIE_PATH}/targets/{{id}}/delete",
             console.page(delete_target(console), writes=True),
-            methods=["POST"],
-        ),
-        Route(f"{COOKIE_PATH}/executions", console.page(executions(console)), methods=["GET"]),
-        Route(
-            f"{COOKIE_PATH}/executions",
-            console.page(set_execution(console), writes=True),
             methods=["POST"],
         ),
     ]

@@ -1,6 +1,9 @@
 """The console's **Users** (list and search, a user's details, metadata and recent
-events, lock and unlock) and **Administrators** (who holds which roles) pages, over
-ListUsers, GetUserByID, ListEvents, LockUser, UnlockUser and ListAdministrators."""
+events, lock and unlock) and **Administrators** (who holds which roles; granting,
+changing and taking them away) pages, over ListUsers, GetUserByID, ListEvents,
+LockUser, UnlockUser and the InternalPermissionService's administrator operations.
+The roles offered are the role tables of :mod:`keyhook.domain.roles`; which of them a
+person may grant is the server's to say (no one grants above themselves)."""
 
 from __future__ import annotations
 
@@ -10,14 +13,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from keyhook.console.forms import field_errors
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
+from keyhook.domain.roles import INSTANCE_ROLES, ORG_ROLES, ROLE_PURPOSES
+from keyhook.errors import KeyhookError, PermissionDenied
 
 if TYPE_CHECKING:
     from keyhook.console.app import Console, Page
 
 USERS = "/zitadel.user.v2.UserService/"
 EVENTS = "/zitadel.event.v2.EventService/ListEvents"
-ADMINS = "/zitadel.internal_permission.v2.InternalPermissionService/ListAdministrators"
+PERMISSIONS = "/zitadel.internal_permission.v2.InternalPermissionService/"
+ADMINS = PERMISSIONS + "ListAdministrators"
+ORGS = "/zitadel.org.v2.OrganizationService/"
 RECENT_EVENTS = 20
 
 
@@ -71,18 +79,92 @@ def lock_or_unlock(console: Console, method: str) -> Page:
     return change
 
 
+async def _administrators_page(
+    console: Console,
+    session: ConsoleSession,
+    sealed: str,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str = "",
+    status: int = 200,
+) -> Response:
+    found = await console.call(session, ADMINS, {"pagination": {"limit": 1000, "asc": True}})
+    may_grant = await console.allowed(session, PERMISSIONS + "CreateAdministrator")
+    people: list[dict[str, Any]] = []
+    orgs: list[dict[str, Any]] = []
+    if may_grant and await console.allowed(session, USERS + "ListUsers"):
+        listed = await console.call(session, USERS + "ListUsers", {"query": {"limit": 500}})
+        people = listed["result"]
+    if may_grant and await console.allowed(session, ORGS + "ListOrganizations"):
+        orgs = (await console.call(session, ORGS + "ListOrganizations", {}))["result"]
+    return console.render(
+        "administrators.html",
+        session,
+        sealed,
+        status=status,
+        active="administrators",
+        administrators=found["administrators"],
+        may_grant=may_grant,
+        may_change=await console.allowed(session, PERMISSIONS + "UpdateAdministrator"),
+        may_remove=await console.allowed(session, PERMISSIONS + "DeleteAdministrator"),
+        instance_roles=[(r, ROLE_PURPOSES[r]) for r in INSTANCE_ROLES],
+        org_roles=[(r, ROLE_PURPOSES[r]) for r in ORG_ROLES],
+        people=people,
+        orgs=orgs,
+        form=form or {"resource": "instance"},
+        errors=errors or {},
+        message=message,
+    )
+
+
 def administrators(console: Console) -> Page:
     async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
-        found = await console.call(session, ADMINS, {"pagination": {"limit": 1000, "asc": True}})
-        return console.render(
-            "administrators.html",
-            session,
-            sealed,
-            active="administrators",
-            administrators=found["administrators"],
-        )
+        return await _administrators_page(console, session, sealed)
 
     return show
+
+
+def _resource(value: str) -> dict[str, Any]:
+    return {"instance": True} if value == "instance" else {"organizationId": value}
+
+
+def _roles(form: dict[str, str]) -> list[str]:
+    return [
+        name.removeprefix("role-") for name, v in form.items() if name.startswith("role-") and v
+    ]
+
+
+def change_administrator(console: Console, method: str) -> Page:
+    """Grant (CreateAdministrator), change (UpdateAdministrator) or take away
+    (DeleteAdministrator) an administrator's roles; refusals show on the page."""
+
+    async def change(request: Request, session: ConsoleSession, sealed: str) -> Response:
+        form: dict[str, str] = request.state.form
+        body: dict[str, Any] = {
+            "userId": form.get("user", "").strip(),
+            "resource": _resource(form.get("resource", "instance")),
+        }
+        if method != "DeleteAdministrator":
+            body["roles"] = _roles(form)
+        try:
+            await console.call(session, PERMISSIONS + method, body)
+        except PermissionDenied:
+            raise
+        except KeyhookError as error:
+            errors = {k.split("[")[0].split(".")[0]: v for k, v in field_errors(error).items()}
+            return await _administrators_page(
+                console,
+                session,
+                sealed,
+                form=form if method == "CreateAdministrator" else None,
+                errors=errors if method == "CreateAdministrator" else {},
+                message=error.message,
+                status=400,
+            )
+        return RedirectResponse(f"{COOKIE_PATH}/administrators", status_code=303)
+
+    return change
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -103,5 +185,17 @@ def routes(console: Console) -> list[BaseRoute]:
             f"{COOKIE_PATH}/administrators",
             console.page(administrators(console)),
             methods=["GET"],
+        ),
+        *(
+            Route(
+                f"{COOKIE_PATH}/administrators/{action}",
+                console.page(change_administrator(console, method), writes=True),
+                methods=["POST"],
+            )
+            for action, method in (
+                ("grant", "CreateAdministrator"),
+                ("change", "UpdateAdministrator"),
+                ("remove", "DeleteAdministrator"),
+            )
         ),
     ]

@@ -1,6 +1,9 @@
-"""The console's **Test a hook** page: a target, a method or event, a payload (a sample,
-editable), sent signed through TestTarget, and the whole exchange with how Keyhook
-reads the answer."""
+"""The console's **Test a hook** page: a target, a method, function or event, a payload
+(a sample, editable, or filled from a real user picked from a list), sent signed
+through TestTarget, and the whole exchange with how Keyhook reads the answer.
+
+A function is always tested for a real user (the payload token issuance would send
+for them): the one picked, else the person testing."""
 
 from __future__ import annotations
 
@@ -32,7 +35,42 @@ SAMPLE_EVENT = {
     "lockedAt": "2026-01-01T00:00:00Z",
     "reason": "Locked by administrator",
 }
-KINDS = {"request": "a request", "response": "a response", "event": "an event"}
+KINDS = {
+    "request": "a request",
+    "response": "a response",
+    "function": "a function (token issuance)",
+    "event": "an event",
+}
+USERS = "/zitadel.user.v2.UserService/"
+USERS_LISTED = 200
+
+
+def from_user(kind: str, subject: str, user: dict[str, Any], message: str) -> dict[str, Any]:
+    """A payload built from a real user (GetUserByID's answer): for AddHumanUser the
+    user as it would be added, for another method the user's id, for an event its data
+    with the user's id and name (merged into what the form held)."""
+    human = user.get("human") or {}
+    if kind in ("request", "response") and subject == ADD_HUMAN and human:
+        profile = human.get("profile", {})
+        return {
+            "user": {
+                "userName": user["username"],
+                "profile": {
+                    k: profile[k]
+                    for k in ("givenName", "familyName", "displayName")
+                    if k in profile
+                },
+                "email": {"email": human.get("email", {}).get("email", "")},
+            }
+        }
+    if kind == "event":
+        try:
+            held = orjson.loads(message or "{}")
+        except orjson.JSONDecodeError:
+            held = {}
+        held = held if isinstance(held, dict) else {}
+        return {**held, "userId": user["userId"], "userName": user["username"]}
+    return {"userId": user["userId"]}
 
 
 def _pretty(value: Any) -> str:
@@ -52,6 +90,13 @@ async def _page(
     listed = await console.call(session, ACTIONS + "ListTargets", {"query": {"limit": 1000}})
     methods = (await console.call(session, ACTIONS + "ListExecutionMethods"))["methods"]
     events = (await console.call(session, ACTIONS + "ListExecutionEvents"))["events"]
+    functions = (await console.call(session, ACTIONS + "ListExecutionFunctions"))["functions"]
+    people: list[tuple[str, str]] = []
+    if await console.allowed(session, USERS + "ListUsers"):
+        found = await console.call(
+            session, USERS + "ListUsers", {"query": {"limit": USERS_LISTED, "asc": True}}
+        )
+        people = [(u["userId"], u["username"]) for u in found["result"]]
     shown = None
     if result is not None:
         reading = result["reading"]
@@ -61,6 +106,7 @@ async def _page(
             "changed_pretty": _pretty(reading[form.get("kind", "request")])
             if reading.get("outcome") == "modified"
             else "",
+            "claims_pretty": _pretty({**reading.get("claims", {}), **reading.get("logClaims", {})}),
         }
     return console.render(
         "test.html",
@@ -69,7 +115,8 @@ async def _page(
         status=status,
         active="test",
         targets=[(t["id"], t["name"]) for t in listed["targets"]],
-        catalog=[*methods, *events],
+        catalog=[*methods, *functions, *events],
+        people=people,
         kinds=KINDS,
         form=form,
         result=shown,
@@ -91,6 +138,8 @@ def show_test(console: Console) -> Page:
         form = _defaults()
         if request.query_params.get("kind") == "event":
             form.update(kind="event", subject="user.locked", message=_pretty(SAMPLE_EVENT))
+        if request.query_params.get("kind") == "function":
+            form.update(kind="function", subject="preaccesstoken", message="")
         return await _page(console, session, sealed, form)
 
     return show
@@ -98,8 +147,18 @@ def show_test(console: Console) -> Page:
 
 def run_test(console: Console) -> Page:
     async def run(request: Request, session: ConsoleSession, sealed: str) -> Response:
-        form: dict[str, str] = request.state.form
+        form: dict[str, str] = dict(request.state.form)
         kind, subject = form.get("kind", "request"), form.get("subject", "")
+        if form.get("action") == "fill":
+            if not form.get("user"):
+                return await _page(
+                    console, session, sealed, form, problem="Pick a user to fill from.", status=400
+                )
+            found = await console.call(session, USERS + "GetUserByID", {"userId": form["user"]})
+            form["message"] = _pretty(
+                from_user(kind, subject, found["user"], form.get("message", ""))
+            )
+            return await _page(console, session, sealed, form)
         try:
             message = orjson.loads(form.get("message") or "{}")
             response = orjson.loads(form.get("response") or "{}")
@@ -113,7 +172,11 @@ def run_test(console: Console) -> Page:
                 status=400,
             )
         body: dict[str, Any] = {"id": form.get("target", "")}
-        if kind == "event":
+        if kind == "function":
+            body["function"] = {"name": subject}
+            if form.get("user"):
+                body["function"]["userId"] = form["user"]
+        elif kind == "event":
             body["event"] = {"event": subject, "eventData": message}
         elif kind == "response":
             body["response"] = {"method": subject, "message": message, "response": response}

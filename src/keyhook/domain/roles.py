@@ -196,6 +196,11 @@ def covers(holder: Grants, other: Grants) -> bool:
     )
 
 
+def holds_in(grants: Grants, permission: str, org_id: str) -> bool:
+    """Whether ``grants`` hold ``permission`` on the instance or in ``org_id``."""
+    return permission in grants.instance or permission in grants.orgs.get(org_id, frozenset())
+
+
 def authorized_orgs(
     grants: Grants, permission: str, org_permission: str | None
 ) -> frozenset[str] | None:

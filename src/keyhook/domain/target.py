@@ -17,6 +17,9 @@ from keyhook.errors import field_error
 MIN_TIMEOUT_SECONDS = 0.001
 MAX_TIMEOUT_SECONDS = 270.0
 MAX_HEADERS = 20
+#: What the API shows for a custom header's value; sent back in an update, it keeps
+#: the stored value (custom header values are write-only).
+HEADER_MASK = "********"
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
 # RFC 9110 §5.5 field-value: visible characters (obs-text, i.e. non-ASCII, included;
 # it is sent as UTF-8) with spaces or tabs between them; no control characters (DEL,

@@ -178,3 +178,17 @@ class CallQueries:
             "pagination": pagination(total, limit),
             "calls": found,
         }
+
+    async def get(self, caller: Caller, call_id: str) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    "SELECT * FROM execution_calls WHERE id = :id AND instance_id = :instance_id",
+                    {"id": call_id, "instance_id": caller.instance_id},
+                )
+            ).first()
+        if row is None:
+            raise NotFound(
+                f"call {call_id} does not exist", details=[{"field": "id", "problem": "unknown"}]
+            )
+        return {"call": call_to_wire(row)}

@@ -11,12 +11,17 @@ from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.caller import Caller
 from keyhook.domain.execution import Condition, Kind
 from keyhook.domain.explain import candidates, explain
-from keyhook.domain.target import Target, TargetType, format_timeout, target_from_record
+from keyhook.domain.target import (
+    HEADER_MASK,
+    Target,
+    TargetType,
+    format_timeout,
+    target_from_record,
+)
 from keyhook.errors import NotFound
 from keyhook.query.paging import Search, count_and_rows, pagination
 from keyhook.storage.database import Database
 
-MASK = "********"
 _TARGET = "SELECT * FROM targets WHERE id = :id AND instance_id = :instance_id"
 
 
@@ -36,7 +41,7 @@ def target_to_wire(target: Target, created: Any, changed: Any) -> dict[str, Any]
             for ends in sorted(k.expires_at for k in target.signing_keys if k.expires_at)
             if ends > now()
         ],
-        "headers": {name: MASK for name in target.headers},
+        "headers": {name: HEADER_MASK for name in target.headers},
         "paused": target.paused,
     }
     if target.type is TargetType.REST_ASYNC:

@@ -117,6 +117,45 @@ def target_refusal(error: TargetError) -> OAuthError:
     return OAuthError("server_error", error.message, status=error.status)
 
 
+def function_context(
+    user: UserRecord, client_id: str, scopes: tuple[str, ...], claims: dict[str, Any]
+) -> FunctionContext:
+    """What a function execution's targets are told of ``user`` (and what a test of one
+    is told, from a real user's data)."""
+    return FunctionContext(
+        instance_id=user.instance_id,
+        org_id=user.org_id,
+        user_id=user.user_id,
+        client_id=client_id,
+        scopes=scopes,
+        claims=claims,
+        user=user.payload(),
+        user_metadata=user.metadata_payload(),
+        userinfo={"sub": user.user_id, **standard_claims(user.profile, scopes)},
+        zitadel_metadata=user.zitadel_metadata(),
+        org=user.org(),
+    )
+
+
+def test_claims(
+    function: str, user: UserRecord, scopes: tuple[str, ...], client_id: str
+) -> dict[str, Any]:
+    """The claims a function's targets would see first, for a test: the userinfo claims
+    for ``preuserinfo``, an access token's (without ``iss`` and ``aud``) for the others."""
+    if function == USERINFO_FUNCTION:
+        return standard_claims(user.profile, scopes)
+    issued = int(time.time())
+    return {
+        "sub": user.user_id,
+        "client_id": client_id,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + 3600,
+        "jti": "test",
+        "scope": " ".join(scopes),
+    }
+
+
 class TokenMaker:
     def __init__(
         self,
@@ -150,23 +189,8 @@ class TokenMaker:
         called = [name for name in names if snapshot.for_function(name)]
         if not called:
             return together  # the common case: no payload to build
-        about_user: dict[str, Any] = {
-            "user": user.payload(),
-            "user_metadata": user.metadata_payload(),
-            "userinfo": {"sub": user.user_id, **standard_claims(user.profile, scopes)},
-            "zitadel_metadata": user.zitadel_metadata(),
-            "org": user.org(),
-        }
         for name in called:
-            ctx = FunctionContext(
-                instance_id=user.instance_id,
-                org_id=user.org_id,
-                user_id=user.user_id,
-                client_id=client_id,
-                scopes=scopes,
-                claims={**claims, **together.claims},
-                **about_user,
-            )
+            ctx = function_context(user, client_id, scopes, {**claims, **together.claims})
             try:
                 together.merge(await run_function(self.engine, name, ctx, deferred))
             except TargetError as error:
