@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from keyhook.actions.http11 import Connection
-from keyhook.actions.httpclient import Http11Transport
+from keyhook.actions.httpclient import Http11Transport, _origin, _request_bytes
 from keyhook.actions.transport import OutboundRequest, TransportError
 from keyhook.domain.netpolicy import NetworkPolicy
 from tests.support.tls import self_signed as self_signed_files
@@ -544,6 +544,26 @@ async def test_the_request_is_an_http11_post_with_host_and_length(
     assert (headers["x-custom"], headers["content-type"]) == ("abc", "text/plain")
     assert "user-agent" not in headers
     assert "cookie" not in headers
+
+
+@pytest.mark.parametrize(
+    ("url", "headers"),
+    [
+        ("http://127.0.0.1:8080/hook", {"X-Custom": "abc", "Content-Type": "application/json"}),
+        ("https://example.com/a b?x=1", {"Accept": "application/json", "Host": "evil"}),
+        ("https://[::1]:8443/", {"content-length": "1", "User-Agent": "Keyhook/1"}),
+    ],
+)
+def test_the_headers_sent_are_the_lines_the_request_carries(
+    url: str, headers: dict[str, str]
+) -> None:
+    """What the delivery log records (headers_sent) is what _request_bytes writes: the
+    same names, values and order, line for line."""
+    request = OutboundRequest(url, '{"ü":1}'.encode(), headers, timeout=1.0)
+    head = _request_bytes(_origin(url), request).split(b"\r\n\r\n")[0].decode()
+    written = [tuple(line.split(": ", 1)) for line in head.split("\r\n")[1:]]
+    assert written == Http11Transport(DEV, CAP).headers_sent(request)
+    assert ("Content-Length", str(len(request.body))) in written
 
 
 @pytest.mark.parametrize(

@@ -42,8 +42,12 @@ async def test_a_delivery_its_attempts_and_a_retry(
         return answers.pop(0) if answers else Answer(200, {"status": "success"})
 
     path = f"/flaky-{secrets.token_hex(3)}"
+    secret = f"Bearer {secrets.token_hex(12)}"
     target = await api.create_target(
-        receiver.endpoint(path, flaky), kind="restAsync", name="alerts"
+        receiver.endpoint(path, flaky),
+        kind="restAsync",
+        name="alerts",
+        headers={"Authorization": secret},
     )
     await api.set_execution({"event": {"event": "user.locked"}}, [target["id"]])
     user = (await api.add_user(f"l-{secrets.token_hex(3)}@example.com")).ok()["userId"]
@@ -63,15 +67,38 @@ async def test_a_delivery_its_attempts_and_a_retry(
     await expect(link).to_be_visible()
     assert await serious_violations(page) == []
     await screenshot(page, "deliveries")
-    await link.click()
+    await page.set_viewport_size({"width": 380, "height": 800})
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    await page.set_viewport_size({"width": 1280, "height": 720})
+    # The search box: an id no delivery has is said so beside the field ...
+    search = page.get_by_label("Delivery id or webhook-id")
+    await search.fill("msg_1")
+    await page.get_by_role("button", name="Find").click()
+    await expect(search).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#e-find")).to_have_text("no delivery has the id 1")
+    assert await serious_violations(page) == []
+    # ... and a webhook-id opens its delivery.
+    await search.fill(webhook_id)
+    await page.get_by_role("button", name="Find").click()
+    await expect(page).to_have_title(f"Delivery {webhook_id} · Keyhook console")
     attempts = page.locator("ol.timeline > li")
     await expect(attempts).to_have_count(3)
     await expect(attempts.nth(0)).to_contain_text("status 503")
     await expect(attempts.nth(1)).to_contain_text("status 500")
     await expect(attempts.nth(2)).to_contain_text("status 200")
+    # The request the last attempt sent, as the receiver got it, the custom header masked.
+    sent = attempts.nth(2).get_by_role("table")
+    for name, value in first[2].headers.items():
+        row = sent.get_by_role("row").filter(has=page.get_by_text(name, exact=True))
+        await expect(row).to_contain_text("********" if name == "Authorization" else value)
+    assert secret not in await page.content()
+    await expect(page.locator("pre.body")).to_have_text(first[0].body.decode())
     await expect(page.locator("pre.payload")).to_contain_text('"event": "user.locked"')
     assert await serious_violations(page) == []
     await screenshot(page, "delivery")
+    await page.set_viewport_size({"width": 380, "height": 800})
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    await page.set_viewport_size({"width": 1280, "height": 720})
     await page.get_by_role("button", name="Retry this delivery").click()
     again = await receiver.wait_for(path, 4)
     assert again[3].headers["webhook-id"] == webhook_id
@@ -190,3 +217,45 @@ async def test_live_views_are_limited_per_person(
             for s in streams:
                 await s.__aexit__(None, None, None)
     await context.close()
+
+
+async def test_a_pending_delivery_says_when_it_is_next_attempted(
+    own: tuple[KeyhookServer, Api], browser: Browser, receiver: Receiver
+) -> None:
+    server, api = own
+    path = f"/paused-{secrets.token_hex(3)}"
+    target = await api.create_target(receiver.endpoint(path), kind="restAsync", name="paused")
+    (await api.post(f"/v2/actions/targets/{target['id']}/pause")).ok()
+    await api.set_execution({"event": {"event": "user.locked"}}, [target["id"]])
+    user = (await api.add_user(f"p-{secrets.token_hex(3)}@example.com")).ok()["userId"]
+    (await api.post(f"/v2/users/{user}/lock")).ok()
+    await api.set_execution({"event": {"event": "user.locked"}}, [])
+    found = (await api.post("/v2/actions/deliveries/search", {"targetId": target["id"]})).ok()
+    (pending,) = found["deliveries"]
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, "console logs password")
+    await page.goto(f"{server.url}/ui/console/deliveries/{pending['id']}")
+    await expect(page.locator("dd.next")).to_have_text(
+        "waits: the target is paused; sent once it is resumed"
+    )
+    await expect(page.locator("ol.timeline")).to_contain_text("Not attempted yet.")
+    assert await serious_violations(page) == []
+    (await api.post(f"/v2/actions/targets/{target['id']}/resume")).ok()
+    await receiver.wait_for(path)
+    await page.close()
+
+
+def test_when_the_next_attempt_is_due_reads_from_now() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from keyhook.clock import iso
+    from keyhook.console.logs import _due_in
+
+    def due(**later: float) -> str:
+        return _due_in(iso(datetime.now(UTC) + timedelta(**later)))
+
+    assert due(seconds=-5) == "due now"
+    assert due(seconds=30.2) in ("in 30 s", "in 29 s")
+    assert due(minutes=4, seconds=10.2) in ("in 4 min 10 s", "in 4 min 9 s")
+    assert due(hours=5, minutes=0, seconds=30) == "in 5 h 0 min"
+    assert _due_in(None) == ""

@@ -77,6 +77,7 @@ async def delivery(db: Database, status: str, changed: datetime) -> str:
         worker="w",
         attempted_at=changed,
         duration_ms=1.0,
+        request_headers='{"webhook-id":"msg_1","Authorization":"********"}',
     )
     return delivery_id
 
@@ -93,6 +94,9 @@ async def test_finished_deliveries_past_retention_go_with_their_attempts(db: Dat
         left = set((await conn.execute("SELECT delivery_id FROM delivery_attempts")).scalars())
     assert left == {old_pending, recent}
     assert old_ok not in left and old_failed not in left
+    async with db.read() as conn:  # the request headers recorded go with their attempts
+        kept = (await conn.execute("SELECT count(request_headers) FROM delivery_attempts")).scalar()
+    assert kept == 2
 
 
 async def test_off_keeps_everything_and_bad_values_are_refused(db: Database) -> None:

@@ -65,6 +65,7 @@ class _Origin:
     literal: socket.AddressFamily | None  # the URL names an IP address, not a host
     tls: bool
     start: str  # the request line and the Host header
+    host_header: str  # the Host header's value
 
 
 def _requote(part: str, safe: str) -> str:
@@ -104,7 +105,7 @@ def _origin(url: str) -> _Origin:
     if parts.query:
         target += "?" + _requote(parts.query, "/?:@!$&'()*+,;=")
     start = f"POST {target} HTTP/1.1\r\nHost: {shown}\r\n"
-    return _Origin((scheme, host, port), host, literal, scheme == "https", start)
+    return _Origin((scheme, host, port), host, literal, scheme == "https", start, shown)
 
 
 def _request_bytes(origin: _Origin, request: OutboundRequest) -> bytes:
@@ -162,6 +163,28 @@ class Http11Transport:
                 f"{host} is not a public address; start with --dev (KEYHOOK_DEV=1) "
                 "or list it in KEYHOOK_ACTIONS_ALLOW_HOSTS",
             )
+
+    def headers_sent(self, request: OutboundRequest) -> list[tuple[str, str]]:
+        """The header lines :meth:`send` writes for ``request``, in order (as
+        ``_request_bytes`` writes them; tests/actions/test_http11.py holds the two
+        together). Not on the call's path: the delivery log records them afterwards."""
+        try:
+            origin = _origin(request.url)
+        except TransportError:  # never sent: what the request carried
+            return list(request.headers.items())
+        lines = [("Host", origin.host_header)]
+        accept = False
+        for name, value in request.headers.items():
+            lowered = name.lower()
+            if lowered in _WRITTEN_HERE:
+                continue
+            accept = accept or lowered == "accept"
+            lines.append((name, value))
+        if not accept:
+            lines.append(("Accept", "*/*"))
+        lines.append(("Accept-Encoding", ACCEPTED_ENCODINGS))
+        lines.append(("Content-Length", str(len(request.body))))
+        return lines
 
     async def send(self, request: OutboundRequest) -> OutboundResponse:
         try:

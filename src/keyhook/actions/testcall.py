@@ -26,10 +26,10 @@ from keyhook.actions.answers import Outcome, from_answer, from_failure, modified
 from keyhook.actions.calllog import CALL_BODY_CHARS, CallRecord
 from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.transport import TransportError
-from keyhook.actions.wire import encode_body, signed_request
+from keyhook.actions.wire import encode_body, masked_headers, signed_request
 from keyhook.clock import now
 from keyhook.domain.claims import Complement
-from keyhook.domain.target import HEADER_MASK, Target, TargetType
+from keyhook.domain.target import Target, TargetType
 from keyhook.errors import TooManyAttempts
 
 SHOWN_ANSWER = 65536  # bytes of the answer's body shown
@@ -153,10 +153,7 @@ async def _test_call(
         timeout=min(target.timeout, TEST_TIMEOUT),
     )
     request = signed_request(marked, body, msg_id)
-    shown_headers = {
-        name: HEADER_MASK if name in target.headers else value
-        for name, value in request.headers.items()
-    }
+    shown_headers = masked_headers(request.headers.items(), target.headers)
     sent = {
         "url": target.endpoint,
         "headers": shown_headers,

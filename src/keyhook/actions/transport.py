@@ -51,6 +51,11 @@ class TransportError(Exception):
 class Transport(Protocol):
     async def send(self, request: OutboundRequest) -> OutboundResponse: ...
 
+    def headers_sent(self, request: OutboundRequest) -> list[tuple[str, str]]:
+        """The header lines ``send`` writes (or wrote) for ``request``, in order: the
+        request's own and those the transport adds (``Host``, ``Content-Length``, …)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -70,6 +75,9 @@ class MockTransport:
             return await asyncio.wait_for(self._handler(request), request.timeout)
         except TimeoutError as exc:
             raise TransportError("timeout", f"no answer within {request.timeout:g}s") from exc
+
+    def headers_sent(self, request: OutboundRequest) -> list[tuple[str, str]]:
+        return list(request.headers.items())
 
     async def close(self) -> None:
         return None

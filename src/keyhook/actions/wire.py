@@ -15,6 +15,7 @@ import math
 import re
 import secrets
 import time
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,7 @@ from keyhook import __version__
 from keyhook.actions.transport import OutboundRequest
 from keyhook.clock import now
 from keyhook.crypto.signing import signature_headers
-from keyhook.domain.target import Target
+from keyhook.domain.target import HEADER_MASK, Target
 
 USER_AGENT = f"Keyhook/{__version__}"
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
@@ -119,3 +120,10 @@ def signed_request(
         trace=trace,
     )
     return OutboundRequest(target.endpoint, body, headers, target.timeout)
+
+
+def masked_headers(lines: Iterable[tuple[str, str]], secret: Mapping[str, str]) -> dict[str, str]:
+    """Header lines as shown and logged: the values of the target's custom headers
+    (``secret``, by name) replaced by ``HEADER_MASK``, every other value as it is: the
+    values are secrets (an Authorization value for the receiver), the names are not."""
+    return {name: HEADER_MASK if name in secret else value for name, value in lines}

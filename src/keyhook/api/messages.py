@@ -419,6 +419,24 @@ class SetLockoutSettingsRequest(Message):
 # --- delivery log ----------------------------------------------------------------
 
 
+_HTTP_STATUS = re.compile(r"[1-5](?:[0-9]{2}|xx)|none")
+
+
+def _http_status(value: object) -> object:
+    if isinstance(value, str) and _HTTP_STATUS.fullmatch(value):
+        return value
+    raise PydanticCustomError(
+        "http_status",
+        'must be a status such as "503", a class such as "5xx", or "none" '
+        "(no HTTP answer), not {got}",
+        {"got": shown(value)},
+    )
+
+
+# ListDeliveries' filter on the latest attempt's HTTP status (Keyhook's).
+HttpStatus = Annotated[str, BeforeValidator(_http_status)]
+
+
 class ListDeliveriesRequest(Message):
     query: Paging = Field(default_factory=Paging)
     target_id: Id | None = None
@@ -426,6 +444,7 @@ class ListDeliveriesRequest(Message):
     status: Literal["pending", "succeeded", "failed"] | None = None
     since: Moment | None = Field(None, alias="from")
     until: Moment | None = Field(None, alias="to")
+    http_status: HttpStatus | None = None
 
 
 class ReplayDeliveriesRequest(Message):
@@ -433,6 +452,8 @@ class ReplayDeliveriesRequest(Message):
     since: Moment = Field(alias="from")
     until: Moment | None = Field(None, alias="to")
     only_failed: Bool = False
+    # Keyhook's: only count what would be sent again (``{"count"}``), change nothing.
+    preview: Bool = False
 
 
 # --- projects and applications ----------------------------------------------------

@@ -51,6 +51,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             status=req.status,
             since=req.since,
             until=req.until,
+            http_status=req.http_status,
         )
 
     async def list_calls(caller: Caller, req: m.ListCallsRequest) -> dict[str, Any]:
@@ -76,8 +77,11 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
 
     async def replay(caller: Caller, req: m.ReplayDeliveriesRequest) -> dict[str, Any]:
         await targets.ensure_exists(caller, req.id)
-        answer = await commands.replay(caller, req.id, req.since, req.until, req.only_failed)
-        wake()
+        answer = await commands.replay(
+            caller, req.id, req.since, req.until, req.only_failed, preview=req.preview
+        )
+        if not req.preview:
+            wake()
         return answer
 
     async def pause(caller: Caller, req: m.IdRequest) -> dict[str, Any]:
@@ -95,7 +99,7 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             (("POST", f"{base}/deliveries/search"),),
             m.ListDeliveriesRequest,
             list_deliveries,
-            "Search deliveries by target, trigger, status and creation time",
+            "Search deliveries by target, trigger, status, HTTP status and creation time",
             permission="action.delivery.read",
         ),
         Operation(
@@ -158,7 +162,8 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             (("POST", f"{base}/targets/{{id}}/replay"),),
             m.ReplayDeliveriesRequest,
             replay,
-            "Send a target's deliveries created in a time range again",
+            "Send a target's deliveries created in a time range again (or, with preview, "
+            "count them)",
             check=lambda req: checked_range(req.since, req.until),
             permission="action.delivery.write",
         ),

@@ -1,4 +1,5 @@
-"""Operator commands on the delivery log: retry one delivery, replay a target's.
+"""Operator commands on the delivery log: retry one delivery, replay a target's (or
+count what a replay would send).
 
 Deliveries are operational state, not event-sourced: these commands set rows
 back to ``pending`` (same body, same ``webhook-id``, so receivers that drop
@@ -22,8 +23,10 @@ _PENDING_AGAIN = (
 )
 _RETRY = f"{_PENDING_AGAIN} WHERE id = :id AND instance_id = :instance_id AND status != 'pending'"
 _EXISTS = "SELECT id FROM deliveries WHERE id = :id AND instance_id = :instance_id"
-_REPLAY = (
-    f"{_PENDING_AGAIN} WHERE target_id = :target_id AND instance_id = :instance_id "
+# The deliveries a replay sends again; a preview counts the same rows.
+_COUNT = "SELECT count(*) AS n FROM deliveries "
+_REPLAYED = (
+    " WHERE target_id = :target_id AND instance_id = :instance_id "
     "AND created_at >= :since AND status != 'pending'"
 )
 
@@ -63,22 +66,28 @@ class DeliveryCommands:
         since: datetime,
         until: datetime | None,
         only_failed: bool,
+        preview: bool = False,
     ) -> dict[str, Any]:
+        """Send the target's deliveries in the range again; with ``preview``, only count
+        them (the same rows, nothing changed)."""
         checked_range(since, until)
         at = now()
-        sql = _REPLAY
+        where = _REPLAYED
         params: dict[str, Any] = {
             "target_id": target_id,
             "instance_id": caller.instance_id,
             "since": since,
-            "at": at,
         }
         if until is not None:
-            sql += " AND created_at < :until"
+            where += " AND created_at < :until"
             params["until"] = until
         if only_failed:
-            sql += " AND status = 'failed'"
+            where += " AND status = 'failed'"
+        if preview:
+            async with self.db.read() as conn:
+                count = (await conn.execute(_COUNT + where, params)).scalar()
+            return {"count": str(count or 0)}
         async with self.db.write() as conn:
-            result = await conn.execute(sql, params)
+            result = await conn.execute(_PENDING_AGAIN + where, {**params, "at": at})
             await self.db.notify_deliveries(conn)
         return {"replayed": str(result.rowcount), "replayDate": iso(at)}

@@ -348,6 +348,7 @@ class Console:
             pages,
             people,
             reference,
+            replay,
             target_edit,
             testing,
         )
@@ -361,6 +362,7 @@ class Console:
             *target_edit.routes(self),
             *executions.routes(self),
             *logs.routes(self),
+            *replay.routes(self),
             *calls.routes(self),
             *people.routes(self),
             *testing.routes(self),

@@ -1,10 +1,12 @@
-"""The console's log pages: **Deliveries** (event and ``restAsync`` deliveries, their
-attempts, retry) and **Calls** (the record of synchronous target calls), over
-ListDeliveries, GetDelivery, RetryDelivery and ListTargetCalls."""
+"""The console's **Deliveries** pages (event and ``restAsync`` deliveries, found by id
+or ``webhook-id``, their attempts with the request each sent, retry), over
+ListDeliveries, GetDelivery and RetryDelivery. Replaying a target's deliveries is
+replay.py; the record of synchronous calls is calls.py."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -16,14 +18,16 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from keyhook.clock import iso
+from keyhook.console.forms import LOCAL_FORMAT, field_errors, utc_moment
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
-from keyhook.errors import KeyhookError
+from keyhook.errors import KeyhookError, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
     from keyhook.console.app import Console, Page
 
 ACTIONS = "/zitadel.action.v2.ActionService/"
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+RANGE_NAMES = {"1h": "in the last hour", "24h": "in the last 24 hours", "7d": "in the last 7 days"}
 STATES = ("pending", "succeeded", "failed")
 ANSWER_SHOWN = 4096  # bytes of a receiver's answer the timeline shows
 LIVE_POLL = 0.4  # seconds between the live tail's looks: a change shows within ~0.5 s
@@ -32,6 +36,11 @@ LIVE_SECONDS = 60.0  # a stream's length; the browser reconnects
 # tails cannot take the connections and the database from everything else.
 LIVE_PER_PERSON = 3
 LIVE_IN_ALL = 32
+# The Deliveries page's filters (its query's names), and the API's names for them.
+_FILTERS = ("target", "status", "trigger", "http", "range", "from", "to", "order")
+_FIELDS = {"httpStatus": "http", "targetId": "target"}
+# What the search box takes: a delivery id, or its webhook-id (msg_<id>).
+_DELIVERY_ID = re.compile(r"(?:msg_)?([0-9]{1,19})")
 
 
 async def _target_names(console: Console, session: ConsoleSession) -> dict[str, str]:
@@ -39,38 +48,87 @@ async def _target_names(console: Console, session: ConsoleSession) -> dict[str, 
     return {t["id"]: t["name"] for t in found["targets"]}
 
 
-def _delivery_filter(q: Mapping[str, str], names: Mapping[str, str]) -> dict[str, Any]:
-    """ListDeliveries' message for the page's filters."""
+def _delivery_filter(
+    q: Mapping[str, str], names: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """ListDeliveries' message for the page's filters, and the problems by field of
+    those the console reads itself (a custom range's times)."""
     message: dict[str, Any] = {"query": {"limit": 100, "asc": q.get("order") == "oldest"}}
+    errors: dict[str, str] = {}
     if q.get("target") in names:
         message["targetId"] = q["target"]
     if q.get("status") in STATES:
         message["status"] = q["status"]
     if q.get("trigger"):
         message["trigger"] = q["trigger"]
+    if q.get("http", "").strip():
+        message["httpStatus"] = q["http"].strip()
     if q.get("range") in RANGES:
         message["from"] = iso(datetime.now(UTC) - RANGES[q["range"]])
-    return message
+    else:  # from and to, when given (the range "from - to", or none chosen)
+        for name in ("from", "to"):
+            text = q.get(name, "").strip()
+            moment = utc_moment(text) if text else None
+            if moment is not None:
+                message[name] = iso(moment)
+            elif text:
+                errors[name] = f"is not a date and time (allowed: {LOCAL_FORMAT})"
+    return message, errors
+
+
+async def _find(console: Console, session: ConsoleSession, wanted: str) -> str | Response:
+    """The search box: the delivery's page for an exact id or webhook-id, else why not."""
+    match = _DELIVERY_ID.fullmatch(wanted)
+    if match is None:
+        return "is not a delivery id or webhook-id (allowed: digits, or msg_ and digits)"
+    try:
+        await console.call(session, ACTIONS + "GetDelivery", {"id": match.group(1)})
+    except NotFound:
+        return f"no delivery has the id {match.group(1)}"
+    return RedirectResponse(f"{COOKIE_PATH}/deliveries/{match.group(1)}", status_code=303)
 
 
 def deliveries(console: Console) -> Page:
     async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
         q = request.query_params
+        find = q.get("find", "").strip()
+        not_found = ""
+        if find:
+            found_one = await _find(console, session, find)
+            if not isinstance(found_one, str):
+                return found_one
+            not_found = found_one
         names = await _target_names(console, session)
-        message = _delivery_filter(q, names)
-        found = await console.call(session, ACTIONS + "ListDeliveries", message)
+        message, errors = _delivery_filter(q, names)
+        found: dict[str, Any] = {"deliveries": [], "pagination": {"totalResult": "0"}}
+        if not errors:
+            try:
+                found = await console.call(session, ACTIONS + "ListDeliveries", message)
+            except PermissionDenied:
+                raise  # the page says so (403), as for any refused call
+            except KeyhookError as error:
+                # The API's field names are the form's: httpStatus is the "http" field.
+                errors = {_FIELDS.get(k, k): v for k, v in field_errors(error).items()}
+                errors = errors or {"": error.message}
         return console.render(
             "deliveries.html",
             session,
             sealed,
+            status=400 if errors else 200,
             active="deliveries",
             deliveries=found["deliveries"],
             total=found["pagination"]["totalResult"],
             names=names,
-            filters={k: q.get(k, "") for k in ("target", "status", "trigger", "range", "order")},
+            errors=errors,
+            filters={k: q.get(k, "") for k in _FILTERS},
             states=STATES,
-            ranges=RANGES,
+            ranges=RANGE_NAMES,
             query=request.url.query,
+            find=find,
+            not_found=not_found,
+            replayed=q.get("replayed", "") if q.get("replayed", "").isdigit() else "",
+            may_replay=q.get("target") in names
+            and await console.allowed(session, ACTIONS + "ReplayTargetDeliveries"),
         )
 
     return show
@@ -93,7 +151,7 @@ def live(console: Console) -> Page:
             )
         q = request.query_params
         names = await _target_names(console, session)
-        message = _delivery_filter(q, names)
+        message, _ = _delivery_filter(q, names)  # a time not understood is left out
         message["query"] = {"limit": 50, "asc": False}
         first = await console.call(session, ACTIONS + "ListDeliveries", message)
         seen = {d["id"]: d["changeDate"] for d in first["deliveries"]}
@@ -147,21 +205,39 @@ def delivery(console: Console) -> Page:
         attempts = [
             {**a, "answer": (a["responseBody"] or "")[:ANSWER_SHOWN]} for a in item["attemptLog"]
         ]
-        names = await _target_names(console, session)
+        listed = await console.call(session, ACTIONS + "ListTargets", {"query": {"limit": 1000}})
+        target = next((t for t in listed["targets"] if t["id"] == item["targetId"]), None)
         return console.render(
             "delivery.html",
             session,
             sealed,
             active="deliveries",
             delivery=item,
-            target_name=names.get(item["targetId"], item["targetId"]),
+            target_name=item["targetId"] if target is None else target["name"],
+            target_paused=target is not None and bool(target.get("paused")),
+            due_in=_due_in(item["nextAttemptDate"]),
             payload=orjson.dumps(item["payload"], option=orjson.OPT_INDENT_2).decode(),
+            body_bytes=len(item["body"].encode()),
             attempts=attempts,
             may_retry=await console.allowed(session, ACTIONS + "RetryDelivery")
             and item["status"] != "pending",
         )
 
     return show
+
+
+def _due_in(moment: str | None) -> str:
+    """When a pending delivery's next attempt is due, from now: ``in 4 min 10 s``."""
+    if moment is None:
+        return ""
+    seconds = (datetime.fromisoformat(moment) - datetime.now(UTC)).total_seconds()
+    if seconds <= 1:
+        return "due now"
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"in {hours} h {minutes} min"
+    return f"in {minutes} min {rest} s" if minutes else f"in {rest} s"
 
 
 def retry(console: Console) -> Page:

@@ -38,6 +38,9 @@ def delivery_to_wire(row: Row, with_payload: bool = False) -> dict[str, Any]:
     }
     if with_payload:
         wire["payload"] = orjson.loads(row["payload"])
+        # Keyhook's: the body's bytes (UTF-8) exactly as every attempt sent them. The
+        # outbox encodes the body once and stores that text; the worker sends it as it is.
+        wire["body"] = row["payload"]
     return wire
 
 
@@ -50,6 +53,11 @@ def attempt_to_wire(row: Row) -> dict[str, Any]:
         "responseBody": row["response_body"],
         "error": row["error"],
         "worker": row["worker"],
+        # Keyhook's: the headers this attempt sent, custom header values masked; null when
+        # nothing was sent (refused by the network policy, the target deleted).
+        "requestHeaders": (
+            None if row["request_headers"] is None else orjson.loads(row["request_headers"])
+        ),
     }
 
 
@@ -69,6 +77,7 @@ class DeliveryQueries:
         status: str | None,
         since: datetime | None,
         until: datetime | None,
+        http_status: str | None = None,
     ) -> dict[str, Any]:
         search = Search("SELECT * FROM deliveries").where(
             "instance_id = :instance_id", instance_id=caller.instance_id
@@ -83,6 +92,15 @@ class DeliveryQueries:
             search.where("created_at >= :since", since=since)
         if until:
             search.where("created_at < :until", until=until)
+        if http_status == "none":  # attempted, and no HTTP answer (a timeout, no connection)
+            search.where("last_status_code IS NULL AND last_error IS NOT NULL")
+        elif http_status and http_status.endswith("xx"):
+            low = int(http_status[0]) * 100
+            search.where(
+                "last_status_code >= :low AND last_status_code < :high", low=low, high=low + 100
+            )
+        elif http_status:
+            search.where("last_status_code = :code", code=int(http_status))
         order = "id" if asc else "id DESC"
         async with self.db.read() as conn:
             total, rows = await count_and_rows(conn, search, order, offset, limit)

@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 from keyhook.actions.catalog import Catalog
 from keyhook.actions.outbox import Lease, message_id
-from keyhook.actions.transport import Transport, TransportError
-from keyhook.actions.wire import signed_request
+from keyhook.actions.transport import OutboundRequest, Transport, TransportError
+from keyhook.actions.wire import masked_headers, signed_request
 from keyhook.clock import now
 from keyhook.command.targets import TargetCommands
 from keyhook.command.writer import Writer
@@ -370,6 +372,7 @@ class DeliveryWorker:
         kept: str | None = None
         retry_after: float | None = None
         timed_out = False
+        request: OutboundRequest | None = None
         if target is None:
             verdict = Verdict("give_up")
             error = "the target was deleted"
@@ -391,6 +394,8 @@ class DeliveryWorker:
             except TransportError as failure:
                 error = failure.message
                 timed_out = failure.kind == "timeout"
+                if failure.kind == "policy":  # refused before anything was sent
+                    request = None
             except Exception:  # a failed attempt like any other: retried on the schedule
                 log.exception("delivery %s to target %s failed unexpectedly", item.id, target.id)
                 status, error = None, "the call failed unexpectedly"
@@ -403,6 +408,12 @@ class DeliveryWorker:
             )
         if verdict.action != "done":
             _log_failure(item, target, verdict, error or f"the target answered {status}")
+        sent: str | None = None
+        if request is not None and target is not None:
+            # After the call, not before it: the receiver waits for none of this. The
+            # custom headers' values are secrets and never reach the log.
+            lines = self.transport.headers_sent(request)
+            sent = orjson.dumps(masked_headers(lines, target.headers)).decode()
         attempt = {
             "id": self.ids.new(),
             "delivery_id": item.id,
@@ -412,6 +423,7 @@ class DeliveryWorker:
             "status_code": status,
             "response_body": kept,
             "error": error,
+            "request_headers": sent,
         }
         return Result(item, verdict, status, error, attempt)
 

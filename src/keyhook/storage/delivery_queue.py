@@ -114,8 +114,8 @@ _RECORD_SQLITE = (
 )
 _ATTEMPT_SQLITE = (
     "INSERT INTO delivery_attempts (id, delivery_id, worker, attempted_at, duration_ms, "
-    "status_code, response_body, error) VALUES (:id, :delivery_id, :worker, :attempted_at, "
-    ":duration_ms, :status_code, :response_body, :error)"
+    "status_code, response_body, error, request_headers) VALUES (:id, :delivery_id, :worker, "
+    ":attempted_at, :duration_ms, :status_code, :response_body, :error, :request_headers)"
 )
 # One statement per table for the whole batch: arrays in, unnest on the server.
 _RECORD_POSTGRES = (
@@ -136,14 +136,16 @@ _ATTEMPT_COLUMNS = (
     "status_code",
     "response_body",
     "error",
+    "request_headers",
 )
 _ATTEMPT_POSTGRES = (
     "INSERT INTO delivery_attempts (id, delivery_id, worker, attempted_at, "
-    "duration_ms, status_code, response_body, error) "
+    "duration_ms, status_code, response_body, error, request_headers) "
     "SELECT * FROM unnest(CAST(:id AS TEXT[]), CAST(:delivery_id AS TEXT[]), "
     "CAST(:worker AS TEXT[]), CAST(:attempted_at AS TIMESTAMPTZ[]), "
     "CAST(:duration_ms AS FLOAT8[]), CAST(:status_code AS INT[]), "
-    "CAST(:response_body AS TEXT[]), CAST(:error AS TEXT[]))"
+    "CAST(:response_body AS TEXT[]), CAST(:error AS TEXT[]), "
+    "CAST(:request_headers AS TEXT[]))"
 )
 
 

@@ -289,6 +289,9 @@ delivery_attempts = Table(
     Column("status_code", Integer, nullable=True),
     Column("response_body", Text, nullable=True),
     Column("error", Text, nullable=True),
+    # The headers sent (a JSON object), custom header values masked; NULL when nothing
+    # was sent (the network policy refused, the target was deleted) and before 0016.
+    Column("request_headers", Text, nullable=True),
 )
 Index("ix_delivery_attempts_delivery", delivery_attempts.c.delivery_id)
 
