@@ -67,3 +67,41 @@ async def test_one_call_is_read_by_its_id(clean_actions: Api, receiver: Receiver
     assert one == first
     missing = await api.get("/v2/actions/calls/999999999999999999")
     assert missing.status == 404 and missing.body["details"][0]["field"] == "id"
+
+
+async def test_calls_are_filtered_by_http_status_time_and_order(
+    clean_actions: Api, receiver: Receiver
+) -> None:
+    """ListTargetCalls' httpStatus (a status, a class, none), from/to and asc."""
+    api = clean_actions
+    answers = [Answer(200, {}), Answer(403, {"message": "no"}), Answer(200, {}, delay=2.0)]
+
+    async def answer(_: Received) -> Answer:
+        return answers.pop(0)
+
+    target = await api.create_target(
+        receiver.endpoint(f"/filters-{secrets.token_hex(3)}", answer), timeout="500ms"
+    )
+    await api.set_execution({"request": {"method": ADD_HUMAN}}, [target["id"]])
+    for _ in range(3):
+        await api.add_user(f"f-{secrets.token_hex(3)}@example.com")
+    calls = await calls_of(api, target["id"], 3)
+    oldest, refused, timed_out = sorted(calls, key=lambda c: int(c["id"]))
+    assert refused["statusCode"] == 403 and timed_out["statusCode"] is None
+
+    async def ids(**body: Any) -> list[str]:
+        found = await api.post("/v2/actions/calls/search", {"targetId": target["id"], **body})
+        return [c["id"] for c in found.ok()["calls"]]
+
+    assert await ids(httpStatus="403") == [refused["id"]]
+    assert await ids(httpStatus="4xx") == [refused["id"]]
+    assert await ids(httpStatus="2xx") == [oldest["id"]]
+    assert await ids(httpStatus="none") == [timed_out["id"]]
+    assert await ids(**{"from": refused["callDate"]}) == [timed_out["id"], refused["id"]]
+    assert await ids(**{"to": refused["callDate"]}) == [oldest["id"]]
+    newest_first = [timed_out["id"], refused["id"], oldest["id"]]
+    assert await ids() == newest_first
+    assert await ids(query={"asc": True}) == newest_first[::-1]
+    assert await ids(query={"asc": False}) == newest_first
+    bad = await api.post("/v2/actions/calls/search", {"httpStatus": "6xx"})
+    assert bad.status == 400 and bad.body["details"][0]["field"] == "httpStatus"

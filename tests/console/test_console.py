@@ -131,6 +131,25 @@ async def test_the_administrator_creates_a_target_and_explains_executions(
     await expect(page.locator("pre.answered")).to_contain_text("gmail.com is not allowed")
     assert await serious_violations(page) == []
     await screenshot(page, "call")
+    call_id = page.url.rsplit("/", 1)[1]
+    # Found by its id; filtered by the target's answer.
+    await page.get_by_role("link", name="All calls").click()
+    await page.get_by_label("Call id").fill("12x")
+    await page.get_by_role("button", name="Find").click()
+    await expect(page.locator("#e-find")).to_contain_text("is not a call id")
+    await page.get_by_label("Call id").fill(call_id)
+    await page.get_by_role("button", name="Find").click()
+    await expect(page).to_have_title(f"Call {call_id} · Keyhook console")
+    await page.get_by_role("link", name="All calls").click()
+    await page.get_by_label("HTTP status").fill("4xx")
+    await page.get_by_label("When").select_option("1h")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.locator(f'a[href="/ui/console/calls/{call_id}"]')).to_have_count(1)
+    await expect(page.get_by_role("row").filter(has_text="AddHumanUser")).to_have_count(1)
+    assert await serious_violations(page) == []
+    await page.get_by_label("HTTP status").fill("2xx")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.locator(f'a[href="/ui/console/calls/{call_id}"]')).to_have_count(0)
     # Which execution fires? A method-, a service- and an all-level execution.
     others = [
         (await api.create_target(f"http://127.0.0.1:9/{n}", kind="restAsync", name=n))["id"]

@@ -504,3 +504,6 @@ class ListCallsRequest(Message):
     target_id: Id | None = None
     trigger: str | None = Field(None, max_length=300)
     failed_only: Bool = False
+    since: Moment | None = Field(None, alias="from")
+    until: Moment | None = Field(None, alias="to")
+    http_status: HttpStatus | None = None

@@ -62,6 +62,12 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             target_id=req.target_id,
             trigger=req.trigger,
             failed_only=req.failed_only,
+            # Newest first unless the query asks (Paging's default, oldest first, would
+            # change what ListTargetCalls has always answered).
+            asc=req.query.asc if "asc" in req.query.model_fields_set else False,
+            since=req.since,
+            until=req.until,
+            http_status=req.http_status,
         )
 
     async def get_call(caller: Caller, req: m.IdRequest) -> dict[str, Any]:
@@ -127,7 +133,8 @@ def register(registry: Registry, writer: Writer, wake: Callable[[], None]) -> No
             (("POST", f"{base}/calls/search"),),
             m.ListCallsRequest,
             list_calls,
-            "Search the record of synchronous target calls, newest first",
+            "Search the record of synchronous target calls by target, trigger, failure, "
+            "HTTP status and time",
             recovery=True,
             permission="action.delivery.read",
         ),

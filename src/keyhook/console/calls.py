@@ -9,14 +9,18 @@ operations through it.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from keyhook.console.logs import _target_names
+from keyhook.console.forms import field_errors
+from keyhook.console.logs import API_FIELDS, RANGE_NAMES, range_filter, target_names
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
+from keyhook.errors import KeyhookError, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
     from keyhook.console.app import Console, Page
@@ -24,25 +28,68 @@ if TYPE_CHECKING:
 ACTIONS = "/zitadel.action.v2.ActionService/"
 
 
+_FILTERS = ("target", "trigger", "failed", "http", "range", "from", "to", "order")
+_CALL_ID = re.compile(r"[0-9]{1,19}")
+
+
+def _call_filter(
+    q: Mapping[str, str], names: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """ListTargetCalls' message for the page's filters, and the custom times' problems."""
+    message: dict[str, Any] = {
+        "query": {"limit": 100, "asc": q.get("order") == "oldest"},
+        "failedOnly": q.get("failed") == "on",
+    }
+    if q.get("target") in names:
+        message["targetId"] = q["target"]
+    if q.get("trigger"):
+        message["trigger"] = q["trigger"]
+    if q.get("http", "").strip():
+        message["httpStatus"] = q["http"].strip()
+    moments, errors = range_filter(q)
+    message.update(moments)
+    return message, errors
+
+
 def calls(console: Console) -> Page:
     async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
         q = request.query_params
-        names = await _target_names(console, session)
-        message: dict[str, Any] = {"query": {"limit": 100}, "failedOnly": q.get("failed") == "on"}
-        if q.get("target") in names:
-            message["targetId"] = q["target"]
-        if q.get("trigger"):
-            message["trigger"] = q["trigger"]
-        found = await console.call(session, ACTIONS + "ListTargetCalls", message)
+        find = q.get("find", "").strip()
+        not_found = ""
+        if find:
+            if not _CALL_ID.fullmatch(find):
+                not_found = "is not a call id (allowed: digits)"
+            else:
+                try:
+                    await console.call(session, ACTIONS + "GetTargetCall", {"id": find})
+                    return RedirectResponse(f"{COOKIE_PATH}/calls/{find}", status_code=303)
+                except NotFound:
+                    not_found = f"no call has the id {find}"
+        names = await target_names(console, session)
+        message, errors = _call_filter(q, names)
+        found: dict[str, Any] = {"calls": [], "pagination": {"totalResult": "0"}}
+        if not errors:
+            try:
+                found = await console.call(session, ACTIONS + "ListTargetCalls", message)
+            except PermissionDenied:
+                raise
+            except KeyhookError as error:
+                errors = {API_FIELDS.get(k, k): v for k, v in field_errors(error).items()}
+                errors = errors or {"": error.message}
         return console.render(
             "calls.html",
             session,
             sealed,
+            status=400 if errors or not_found else 200,
             active="calls",
             calls=found["calls"],
             total=found["pagination"]["totalResult"],
             names=names,
-            filters={k: q.get(k, "") for k in ("target", "trigger", "failed")},
+            filters={k: q.get(k, "") for k in _FILTERS},
+            ranges=RANGE_NAMES,
+            errors=errors,
+            find=find,
+            not_found=not_found,
         )
 
     return show
@@ -53,7 +100,7 @@ def call(console: Console) -> Page:
         found = await console.call(
             session, ACTIONS + "GetTargetCall", {"id": request.path_params["id"]}
         )
-        names = await _target_names(console, session)
+        names = await target_names(console, session)
         return console.render(
             "call.html", session, sealed, active="calls", call=found["call"], names=names
         )

@@ -38,12 +38,12 @@ LIVE_PER_PERSON = 3
 LIVE_IN_ALL = 32
 # The Deliveries page's filters (its query's names), and the API's names for them.
 _FILTERS = ("target", "status", "trigger", "http", "range", "from", "to", "order")
-_FIELDS = {"httpStatus": "http", "targetId": "target"}
+API_FIELDS = {"httpStatus": "http", "targetId": "target"}
 # What the search box takes: a delivery id, or its webhook-id (msg_<id>).
 _DELIVERY_ID = re.compile(r"(?:msg_)?([0-9]{1,19})")
 
 
-async def _target_names(console: Console, session: ConsoleSession) -> dict[str, str]:
+async def target_names(console: Console, session: ConsoleSession) -> dict[str, str]:
     found = await console.call(session, ACTIONS + "ListTargets", {"query": {"limit": 1000}})
     return {t["id"]: t["name"] for t in found["targets"]}
 
@@ -63,17 +63,27 @@ def _delivery_filter(
         message["trigger"] = q["trigger"]
     if q.get("http", "").strip():
         message["httpStatus"] = q["http"].strip()
-    if q.get("range") in RANGES:
-        message["from"] = iso(datetime.now(UTC) - RANGES[q["range"]])
-    else:  # from and to, when given (the range "from - to", or none chosen)
-        for name in ("from", "to"):
-            text = q.get(name, "").strip()
-            moment = utc_moment(text) if text else None
-            if moment is not None:
-                message[name] = iso(moment)
-            elif text:
-                errors[name] = f"is not a date and time (allowed: {LOCAL_FORMAT})"
+    moments, errors = range_filter(q)
+    message.update(moments)
     return message, errors
+
+
+def range_filter(q: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The API's ``from`` and ``to`` for a page's time range (a preset, or a custom
+    from - to in UTC), and the problems by field of the custom times."""
+    moments: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    if q.get("range") in RANGES:
+        moments["from"] = iso(datetime.now(UTC) - RANGES[q["range"]])
+        return moments, errors
+    for name in ("from", "to"):  # when given (the range "from - to", or none chosen)
+        text = q.get(name, "").strip()
+        moment = utc_moment(text) if text else None
+        if moment is not None:
+            moments[name] = iso(moment)
+        elif text:
+            errors[name] = f"is not a date and time (allowed: {LOCAL_FORMAT})"
+    return moments, errors
 
 
 async def _find(console: Console, session: ConsoleSession, wanted: str) -> str | Response:
@@ -98,7 +108,7 @@ def deliveries(console: Console) -> Page:
             if not isinstance(found_one, str):
                 return found_one
             not_found = found_one
-        names = await _target_names(console, session)
+        names = await target_names(console, session)
         message, errors = _delivery_filter(q, names)
         found: dict[str, Any] = {"deliveries": [], "pagination": {"totalResult": "0"}}
         if not errors:
@@ -108,7 +118,7 @@ def deliveries(console: Console) -> Page:
                 raise  # the page says so (403), as for any refused call
             except KeyhookError as error:
                 # The API's field names are the form's: httpStatus is the "http" field.
-                errors = {_FIELDS.get(k, k): v for k, v in field_errors(error).items()}
+                errors = {API_FIELDS.get(k, k): v for k, v in field_errors(error).items()}
                 errors = errors or {"": error.message}
         return console.render(
             "deliveries.html",
@@ -150,7 +160,7 @@ def live(console: Console) -> Page:
                 media_type="text/plain",
             )
         q = request.query_params
-        names = await _target_names(console, session)
+        names = await target_names(console, session)
         message, _ = _delivery_filter(q, names)  # a time not understood is left out
         message["query"] = {"limit": 50, "asc": False}
         first = await console.call(session, ACTIONS + "ListDeliveries", message)
@@ -183,7 +193,7 @@ def live(console: Console) -> Page:
                         continue
                     seen[d["id"]] = d["changeDate"]
                     if d["targetId"] not in names:
-                        names.update(await _target_names(console, session))
+                        names.update(await target_names(console, session))
                     html = " ".join(row.render(d=d, names=names).split())
                     yield f"id: {d['id']}\nevent: delivery\ndata: {html}\n\n"
 

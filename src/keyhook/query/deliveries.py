@@ -20,6 +20,18 @@ _ATTEMPTS = (
 )
 
 
+def where_http_status(search: Search, wanted: str, status: str, error: str) -> None:
+    """Narrow ``search`` to an HTTP status (``503``), a class (``5xx``) or ``none``: an
+    attempt with no HTTP answer (a timeout, no connection)."""
+    if wanted == "none":
+        search.where(f"{status} IS NULL AND {error} IS NOT NULL")
+    elif wanted.endswith("xx"):
+        low = int(wanted[0]) * 100
+        search.where(f"{status} >= :low AND {status} < :high", low=low, high=low + 100)
+    else:
+        search.where(f"{status} = :code", code=int(wanted))
+
+
 def delivery_to_wire(row: Row, with_payload: bool = False) -> dict[str, Any]:
     wire: dict[str, Any] = {
         "id": row["id"],
@@ -92,15 +104,8 @@ class DeliveryQueries:
             search.where("created_at >= :since", since=since)
         if until:
             search.where("created_at < :until", until=until)
-        if http_status == "none":  # attempted, and no HTTP answer (a timeout, no connection)
-            search.where("last_status_code IS NULL AND last_error IS NOT NULL")
-        elif http_status and http_status.endswith("xx"):
-            low = int(http_status[0]) * 100
-            search.where(
-                "last_status_code >= :low AND last_status_code < :high", low=low, high=low + 100
-            )
-        elif http_status:
-            search.where("last_status_code = :code", code=int(http_status))
+        if http_status:
+            where_http_status(search, http_status, "last_status_code", "last_error")
         order = "id" if asc else "id DESC"
         async with self.db.read() as conn:
             total, rows = await count_and_rows(conn, search, order, offset, limit)
@@ -161,6 +166,10 @@ class CallQueries:
         target_id: str | None,
         trigger: str | None,
         failed_only: bool,
+        asc: bool = False,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        http_status: str | None = None,
     ) -> dict[str, Any]:
         search = Search("SELECT * FROM execution_calls").where(
             "instance_id = :instance_id", instance_id=caller.instance_id
@@ -171,8 +180,15 @@ class CallQueries:
             search.where('"trigger" = :trigger', trigger=trigger)
         if failed_only:
             search.where("error IS NOT NULL")
+        if since:
+            search.where("created_at >= :since", since=since)
+        if until:
+            search.where("created_at < :until", until=until)
+        if http_status:
+            where_http_status(search, http_status, "status_code", "error")
+        order = "id" if asc else "id DESC"
         async with self.db.read() as conn:
-            total, rows = await count_and_rows(conn, search, "id DESC", offset, limit)
+            total, rows = await count_and_rows(conn, search, order, offset, limit)
             found = [call_to_wire(r) for r in rows]
         return {
             "pagination": pagination(total, limit),
