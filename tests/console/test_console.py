@@ -388,3 +388,30 @@ async def test_test_a_function_for_a_real_user(
     assert await serious_violations(page) == []
     await screenshot(page, "test-a-function")
     await page.close()
+
+
+async def test_test_a_hook_shows_what_a_target_changed(
+    own: tuple[KeyhookServer, Api], browser: Browser, receiver: Receiver
+) -> None:
+    """A restCall target that changes the request: the reading is "modified", with a
+    diff of what it changed (only that: keys sorted on both sides)."""
+    server, api = own
+
+    async def rename(received: Received) -> Answer:
+        request = received.json["request"]
+        request["user"]["profile"]["givenName"] = "Renamed"
+        return Answer(200, {"request": request})
+
+    name = f"rename-{secrets.token_hex(3)}"
+    await api.create_target(receiver.endpoint(f"/{name}", rename), kind="restCall", name=name)
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, NEW_PASSWORD)
+    await page.goto(f"{server.url}/ui/console/test")
+    await page.get_by_label("Target").select_option(label=name)
+    await page.get_by_role("button", name="Send the test").click()
+    await expect(page.locator(".outcome")).to_have_text("modified")
+    await expect(page.locator(".diff-del")).to_have_text(['-      "givenName": "Jane"'])
+    await expect(page.locator(".diff-add")).to_have_text(['+      "givenName": "Renamed"'])
+    assert await serious_violations(page) == []
+    await screenshot(page, "test-a-hook-modified")
+    await page.close()

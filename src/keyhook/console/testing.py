@@ -7,6 +7,7 @@ for them): the one picked, else the person testing."""
 
 from __future__ import annotations
 
+import difflib
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -74,7 +75,20 @@ def from_user(kind: str, subject: str, user: dict[str, Any], message: str) -> di
 
 
 def _pretty(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+
+
+def message_diff(sent: Any, returned: Any) -> list[tuple[str, str]]:
+    """What a target changed in the message, as a unified diff of the two pretty
+    JSON texts (keys sorted, so only real changes show): (kind, line) with kind
+    ``add``, ``del``, ``hunk`` or ``same``."""
+    lines = difflib.unified_diff(
+        _pretty(sent).splitlines(), _pretty(returned).splitlines(), "sent", "returned", n=2
+    )
+    kinds = {"+": "add", "-": "del", "@": "hunk"}
+    return [
+        (kinds.get(line[:1], "same"), line) for line in lines if not line.startswith(("+++", "---"))
+    ]
 
 
 async def _page(
@@ -106,6 +120,12 @@ async def _page(
             "changed_pretty": _pretty(reading[form.get("kind", "request")])
             if reading.get("outcome") == "modified"
             else "",
+            "diff": message_diff(
+                orjson.loads(result["sent"]["body"]).get(form.get("kind", "request")),
+                reading[form.get("kind", "request")],
+            )
+            if reading.get("outcome") == "modified"
+            else [],
             "claims_pretty": _pretty({**reading.get("claims", {}), **reading.get("logClaims", {})}),
         }
     return console.render(
