@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Locator, expect
 
+from keyhook.console.forms import PAGE_SIZE
 from tests.support.api import Api, serving
 from tests.support.console import screenshot, serious_violations, sign_in
 from tests.support.server import KeyhookServer
@@ -116,4 +117,29 @@ async def test_roles_are_granted_changed_and_taken_away(
     await expect(page.get_by_role("row", name=email)).to_have_count(0)
     found = (await api.post("/v2/administrators/search", {})).ok()["administrators"]
     assert user_id not in [a["user"]["id"] for a in found]
+    await page.close()
+
+
+async def test_a_long_list_is_paged(own: tuple[KeyhookServer, Api], browser: Browser) -> None:
+    """More users than a page holds: page 1 of 2, the next page has the rest, and the
+    links keep the search."""
+    server, api = own
+    prefix = f"paged-{secrets.token_hex(3)}"
+    for i in range(PAGE_SIZE + 1):
+        (await api.add_user(f"{prefix}-{i:03}@example.com")).ok()
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, "console people password")
+    await page.goto(f"{server.url}/ui/console/users")
+    await page.get_by_label("Name or email").fill(prefix)
+    await page.get_by_role("button", name="Search").click()
+    pager = page.get_by_role("navigation", name="Pages of users")
+    await expect(pager).to_contain_text("Page 1 of 2")
+    await expect(page.locator(f"tbody a:text-matches('^{prefix}')")).to_have_count(PAGE_SIZE)
+    await pager.get_by_role("link", name="Next page").click()
+    await expect(pager).to_contain_text("Page 2 of 2")
+    await expect(page.locator(f"tbody a:text-matches('^{prefix}')")).to_have_count(1)
+    await expect(pager.get_by_role("link", name="Next page")).to_have_count(0)
+    assert await serious_violations(page) == []
+    await pager.get_by_role("link", name="Previous page").click()
+    await expect(pager).to_contain_text("Page 1 of 2")
     await page.close()

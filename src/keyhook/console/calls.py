@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from keyhook.console.forms import field_errors
+from keyhook.console.forms import field_errors, offset_of, page_number, pages
 from keyhook.console.logs import API_FIELDS, RANGE_NAMES, range_filter, target_names
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
 from keyhook.errors import KeyhookError, NotFound, PermissionDenied
@@ -67,6 +67,8 @@ def calls(console: Console) -> Page:
                     not_found = f"no call has the id {find}"
         names = await target_names(console, session)
         message, errors = _call_filter(q, names)
+        number = page_number(q)
+        message["query"]["offset"] = offset_of(number)
         found: dict[str, Any] = {"calls": [], "pagination": {"totalResult": "0"}}
         if not errors:
             try:
@@ -84,6 +86,7 @@ def calls(console: Console) -> Page:
             active="calls",
             calls=found["calls"],
             total=found["pagination"]["totalResult"],
+            pages=pages(q, number, found["pagination"]["totalResult"]),
             names=names,
             filters={k: q.get(k, "") for k in _FILTERS},
             ranges=RANGE_NAMES,

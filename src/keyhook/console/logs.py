@@ -18,7 +18,14 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from keyhook.clock import iso
-from keyhook.console.forms import LOCAL_FORMAT, field_errors, utc_moment
+from keyhook.console.forms import (
+    LOCAL_FORMAT,
+    field_errors,
+    offset_of,
+    page_number,
+    pages,
+    utc_moment,
+)
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
 from keyhook.errors import KeyhookError, NotFound, PermissionDenied
 
@@ -110,6 +117,8 @@ def deliveries(console: Console) -> Page:
             not_found = found_one
         names = await target_names(console, session)
         message, errors = _delivery_filter(q, names)
+        number = page_number(q)
+        message["query"]["offset"] = offset_of(number)
         found: dict[str, Any] = {"deliveries": [], "pagination": {"totalResult": "0"}}
         if not errors:
             try:
@@ -128,6 +137,7 @@ def deliveries(console: Console) -> Page:
             active="deliveries",
             deliveries=found["deliveries"],
             total=found["pagination"]["totalResult"],
+            pages=pages(q, number, found["pagination"]["totalResult"]),
             names=names,
             errors=errors,
             filters={k: q.get(k, "") for k in _FILTERS},

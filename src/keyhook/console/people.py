@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from keyhook.console.forms import field_errors
+from keyhook.console.forms import PAGE_SIZE, field_errors, offset_of, page_number, pages
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
 from keyhook.domain.roles import INSTANCE_ROLES, ORG_ROLES, ROLE_PURPOSES
 from keyhook.errors import KeyhookError, PermissionDenied
@@ -32,7 +32,8 @@ RECENT_EVENTS = 20
 def users(console: Console) -> Page:
     async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
         text = request.query_params.get("q", "")
-        message: dict[str, Any] = {"query": {"limit": 100}}
+        number = page_number(request.query_params)
+        message: dict[str, Any] = {"query": {"limit": PAGE_SIZE, "offset": offset_of(number)}}
         if text:
             message["text"] = text
         found = await console.call(session, USERS + "ListUsers", message)
@@ -43,6 +44,7 @@ def users(console: Console) -> Page:
             active="users",
             users=found["result"],
             total=found["details"]["totalResult"],
+            pages=pages(request.query_params, number, found["details"]["totalResult"]),
             q=text,
         )
 
