@@ -189,6 +189,15 @@ async def test_another_users_data_needs_user_read(clean_actions: Api, receiver: 
             {"function": {"name": "preuserinfo", "userId": other}},
         )
         assert refused.status == 403 and "user.read" in refused.body["message"]
+        # The same answer for an id no user has: it says nothing of which ids exist.
+        made_up = await manager.post(
+            f"/v2/actions/targets/{target['id']}/test",
+            {"function": {"name": "preuserinfo", "userId": "123"}},
+        )
+        assert (made_up.status, made_up.body["message"]) == (
+            refused.status,
+            refused.body["message"],
+        )
         own = await manager.post(
             f"/v2/actions/targets/{target['id']}/test", {"function": {"name": "preuserinfo"}}
         )

@@ -62,3 +62,37 @@ async def test_the_mask_for_a_header_the_target_lacks_is_refused(world: World) -
         await targets.update(world.admin, target_id, {"headers": {"X-Other": HEADER_MASK}})
     assert caught.value.details[0]["field"] == "headers.X-Other"
     assert await _headers(world, target_id) == {"X-Api-Key": "first secret", "X-Team": "blue"}
+
+
+async def test_headers_do_not_follow_the_endpoint_to_another_origin(world: World) -> None:
+    """The attacker's review: whoever may change a target pointed it at a receiver of
+    their own and read its secret headers there. Now a move to another origin needs
+    the headers sent again in clear (or dropped); a new path on the same origin keeps
+    them."""
+    targets, target_id = await _created(world)
+    same = "https://crm.example.com:443/other-path"
+    await targets.update(world.admin, target_id, {"endpoint": same})
+    assert (await _headers(world, target_id))["X-Api-Key"] == "first secret"
+    for elsewhere in ("https://attacker.example.com/hook", "https://crm.example.com:8443/hook"):
+        with pytest.raises(InvalidArgument) as caught:
+            await targets.update(world.admin, target_id, {"endpoint": elsewhere})
+        assert caught.value.details[0]["field"] == "headers"
+        with pytest.raises(InvalidArgument) as caught:
+            await targets.update(
+                world.admin,
+                target_id,
+                {"endpoint": elsewhere, "headers": {"X-Api-Key": HEADER_MASK, "X-Team": "x"}},
+            )
+        assert caught.value.details[0]["field"] == "headers.X-Api-Key"
+    assert (await _headers(world, target_id))["X-Api-Key"] == "first secret", "nothing moved"
+    await targets.update(
+        world.admin,
+        target_id,
+        {"endpoint": "https://new.example.com/hook", "headers": {"X-Api-Key": "new secret"}},
+    )
+    assert await _headers(world, target_id) == {"X-Api-Key": "new secret"}
+    await targets.update(
+        world.admin, target_id, {"endpoint": "https://third.example.com/h", "headers": {}}
+    )
+    async with world.writer.db.read() as conn:
+        assert (await load_target(conn, world.admin.instance_id, target_id)).sealed_headers is None

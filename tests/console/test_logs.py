@@ -219,6 +219,41 @@ async def test_live_views_are_limited_per_person(
     await context.close()
 
 
+async def test_live_views_opened_at_once_are_counted_at_once(
+    own: tuple[KeyhookServer, Api], browser: Browser
+) -> None:
+    """The second review: twelve streams opened together were all accepted (the slot
+    was taken only once a stream ran); now three are, and every slot comes back."""
+    import httpx
+
+    from keyhook.console.logs import LIVE_PER_PERSON
+
+    server, _ = own
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, server.url, ADMIN, "console logs password")
+    cookies = {c["name"]: c["value"] for c in await context.cookies()}
+    async with httpx.AsyncClient(base_url=server.url, cookies=cookies, timeout=10) as http:
+        streams = [http.stream("GET", "/ui/console/deliveries/live") for _ in range(12)]
+        opened = await asyncio.gather(*(s.__aenter__() for s in streams))
+        try:
+            codes = sorted(r.status_code for r in opened)
+            assert codes == [200] * LIVE_PER_PERSON + [429] * (12 - LIVE_PER_PERSON)
+        finally:
+            for s in streams:
+                await s.__aexit__(None, None, None)
+        for _ in range(50):  # the server sees the streams close within a poll or two
+            again = http.stream("GET", "/ui/console/deliveries/live")
+            reply = await again.__aenter__()
+            status = reply.status_code
+            await again.__aexit__(None, None, None)
+            if status == 200:
+                break
+            await asyncio.sleep(0.2)
+        assert status == 200, "the slots were given back"
+    await context.close()
+
+
 async def test_a_pending_delivery_says_when_it_is_next_attempted(
     own: tuple[KeyhookServer, Api], browser: Browser, receiver: Receiver
 ) -> None:

@@ -201,3 +201,32 @@ async def test_a_target_is_created_inside_the_execution_editor(
     got = await _call(api, receiver, path, 1)
     assert _verifies(key, got), "the key the dialog showed signs the calls"
     await api.clear_executions()
+
+
+async def test_a_stale_page_and_a_moved_endpoint_save_nothing(
+    own: tuple[KeyhookServer, Api], admin_page: Page, receiver: Receiver
+) -> None:
+    """The second review: a page opened before another change replaced the headers
+    that change added; and a new endpoint elsewhere took the stored secrets along."""
+    server, api = own
+    page = admin_page
+    target = await api.create_target(
+        receiver.endpoint("/stale"), name="stale-page", headers={"X-Api-Key": "kept-secret"}
+    )
+    await page.goto(f"{server.url}/ui/console/targets/{target['id']}")
+    # Someone else adds a header meanwhile (keeping X-Api-Key with the mask).
+    both = {"headers": {"X-Api-Key": "********", "X-New": "added"}}
+    (await api.post(f"/v2/actions/targets/{target['id']}", both)).ok()
+    await page.get_by_label("New value for X-Api-Key").fill("typed-over")
+    await page.get_by_role("button", name="Save changes").click()
+    await expect(page.locator("#form-error")).to_contain_text("nothing was saved")
+    shown = (await api.get(f"/v2/actions/targets/{target['id']}")).ok()["target"]
+    assert sorted(shown["headers"]) == ["X-Api-Key", "X-New"]
+    assert await serious_violations(page) == []
+
+    # Another host, the values not typed again: refused beside the headers.
+    await page.get_by_label("Endpoint").fill("http://127.0.0.2:9/elsewhere")
+    await page.get_by_role("button", name="Save changes").click()
+    await expect(page.locator("#form-error")).to_contain_text("must be sent again")
+    shown = (await api.get(f"/v2/actions/targets/{target['id']}")).ok()["target"]
+    assert shown["endpoint"] == receiver.endpoint("/stale")

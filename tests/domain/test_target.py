@@ -271,3 +271,14 @@ def test_semantic_headers_are_refused(name: str) -> None:
         validate_headers({name: "x"})
     assert caught.value.details[0]["field"] == f"headers.{name}"
     assert "how the call is sent" in caught.value.message
+
+
+def test_same_origin_is_scheme_host_and_port() -> None:
+    from keyhook.domain.target import same_origin
+
+    assert same_origin("https://a.example.com/x", "https://A.example.com:443/y?z=1")
+    assert same_origin("http://127.0.0.1/x", "http://127.0.0.1:80/")
+    assert not same_origin("https://a.example.com/x", "http://a.example.com/x")
+    assert not same_origin("https://a.example.com/x", "https://a.example.com:8443/x")
+    assert not same_origin("https://a.example.com/x", "https://b.example.com/x")
+    assert not same_origin("https://a.example.com:99999/x", "https://a.example.com/x")

@@ -21,7 +21,7 @@ from keyhook.domain.events import EVENT_TYPES, event_groups
 from keyhook.domain.execution import FUNCTIONS, not_found
 from keyhook.domain.explain import checked_subject
 from keyhook.domain.payload import redact
-from keyhook.domain.roles import holds_in
+from keyhook.domain.roles import holds_in, may_read_some_users
 from keyhook.domain.target import Target
 from keyhook.errors import NotFound, PermissionDenied, field_error
 from keyhook.query.oidc import OidcQueries
@@ -95,25 +95,26 @@ def register(
                 "function", call.name, FUNCTIONS, "GET /v2/actions/executions/functions"
             )
         user_id = call.user_id or caller.user_id
+        # Keyhook itself (no grants) and one's own data need nothing more.
+        grants = caller.grants if user_id != caller.user_id else None
+        if grants is not None and not may_read_some_users(grants):
+            # Refused before the lookup, so the answer says nothing of which ids exist.
+            raise PermissionDenied(
+                "a test with another user's data needs the permission user.read for that "
+                "user's organization, which none of the caller's roles grants",
+                details=[{"permission": "user.read"}],
+            )
         user = await users.user(user_id)
         if (
             user is None
             or user.instance_id != caller.instance_id
             or not caller.sees_org(user.org_id)
+            or (grants is not None and not holds_in(grants, "user.read", user.org_id))
         ):
+            # A user the caller may not read is answered as one that does not exist.
             raise NotFound(
                 f"user {user_id} does not exist",
                 details=[{"field": "function.userId", "problem": "unknown"}],
-            )
-        if (
-            caller.grants is not None
-            and user_id != caller.user_id  # one's own data is one's to test with
-            and not holds_in(caller.grants, "user.read", user.org_id)
-        ):
-            raise PermissionDenied(
-                "a test with a user's data needs the permission user.read for that user's "
-                "organization, which none of the caller's roles grants",
-                details=[{"permission": "user.read"}],
             )
         scopes = tuple(call.scopes)
         ctx = function_context(

@@ -29,6 +29,7 @@ class TargetState:
     name: str = ""
     sequence: int = 0
     sealed_keys: str = ""
+    endpoint: str = ""
     sealed_headers: str | None = None
     paused: bool = False
 
@@ -50,6 +51,7 @@ async def load_target(conn: Connection, instance_id: str, target_id: str) -> Tar
         state.name = e.data.get("name", state.name)
         state.sealed_keys = e.data.get("sealedSigningKeys", state.sealed_keys)
         state.sealed_headers = e.data.get("sealedHeaders", state.sealed_headers)
+        state.endpoint = e.data.get("endpoint", state.endpoint)
     if not state.exists:
         raise NotFound(
             f"target {target_id} does not exist", details=[{"field": "id", "problem": "unknown"}]
@@ -132,8 +134,19 @@ class TargetCommands:
             claims = []
             if "name" in changed and changed["name"] != state.name:
                 claims = [_name_claim(state.name, add=False), _name_claim(changed["name"])]
+            moves = "endpoint" in changed and not rules.same_origin(
+                changed["endpoint"], state.endpoint
+            )
+            if moves and state.sealed_headers and headers is None:
+                raise field_error(
+                    "headers",
+                    "must be sent again with their values when the endpoint moves to another "
+                    "origin (scheme, host or port): they are the receiver's secrets, and do not "
+                    "follow the target to another receiver",
+                    "the headers with their values, or {} to drop them",
+                )
             if headers is not None:
-                headers = self._kept_headers(headers, state)
+                headers = self._kept_headers(headers, state, moves)
                 changed["sealedHeaders"] = (
                     self.w.box.seal(orjson.dumps(headers).decode()) if headers else None
                 )
@@ -162,11 +175,24 @@ class TargetCommands:
             answer["signingKey"] = new_key
         return answer
 
-    def _kept_headers(self, headers: dict[str, str], state: TargetState) -> dict[str, str]:
+    def _kept_headers(
+        self, headers: dict[str, str], state: TargetState, moves: bool
+    ) -> dict[str, str]:
         """``headers`` with every masked value replaced by the stored one: values are
-        write-only, so an update that keeps a header sends its mask back."""
+        write-only, so an update that keeps a header sends its mask back — unless the
+        endpoint ``moves`` to another origin, where no stored value may follow it
+        (whoever may change a target would otherwise read its secrets at a receiver of
+        their own)."""
         if rules.HEADER_MASK not in headers.values():
             return headers
+        if moves:
+            name = next(n for n, v in headers.items() if v == rules.HEADER_MASK)
+            raise field_error(
+                f"headers.{name}",
+                "cannot keep its stored value: the endpoint moves to another origin (scheme, "
+                "host or port)",
+                "its value typed again, or the header left out",
+            )
         stored: dict[str, str] = (
             orjson.loads(self.w.box.open(state.sealed_headers)) if state.sealed_headers else {}
         )

@@ -47,6 +47,10 @@ from keyhook.services.oidc import OidcProvider
 from keyhook.services.oidc_access import TokenAccess
 
 SCOPES = f"openid profile {API_AUDIENCE_SCOPE}"
+# A console form's limits: a field holds at most what the API takes in one string (a
+# header value is up to 8,192 characters, a test payload up to 65,536), URL-encoded.
+FIELD_CHARS = 65_536
+FORM_BYTES = 512 * 1024
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -302,7 +306,7 @@ class Console:
                 return RedirectResponse(f"{COOKIE_PATH}/signin?{query}", status_code=303)
             if writes:
                 try:
-                    form = dict(await form_pairs(request))
+                    form = dict(await form_pairs(request, FORM_BYTES, FIELD_CHARS))
                 except OAuthError as error:  # not a form, or a field over the form's limits
                     return self.render(
                         "message.html",

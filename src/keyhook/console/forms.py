@@ -18,9 +18,9 @@ def utc_moment(text: str) -> datetime | None:
     """A ``datetime-local`` field's value (no zone: read as UTC); None if it is none."""
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or one UTC cannot hold (year 0, 10000)
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def field_errors(error: KeyhookError) -> dict[str, str]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -169,24 +170,38 @@ def live(console: Console) -> Page:
                 status_code=429,
                 media_type="text/plain",
             )
-        q = request.query_params
-        names = await target_names(console, session)
-        message, _ = _delivery_filter(q, names)  # a time not understood is left out
-        message["query"] = {"limit": 50, "asc": False}
-        first = await console.call(session, ACTIONS + "ListDeliveries", message)
+        # The slot is taken before anything is awaited, so streams opened at once are
+        # counted at once; it is given back exactly once, however the stream ends (or
+        # if it never starts: the response's background task runs in every case).
+        console.streams[session.user_id] = mine + 1
+        console.streams[""] = everyone + 1
+        given_back = False
+
+        def give_back() -> None:
+            nonlocal given_back
+            if not given_back:
+                given_back = True
+                console.streams[session.user_id] -= 1
+                console.streams[""] -= 1
+
+        try:
+            q = request.query_params
+            names = await target_names(console, session)
+            message, _ = _delivery_filter(q, names)  # a time not understood is left out
+            message["query"] = {"limit": 50, "asc": False}
+            first = await console.call(session, ACTIONS + "ListDeliveries", message)
+        except BaseException:
+            give_back()
+            raise
         seen = {d["id"]: d["changeDate"] for d in first["deliveries"]}
         row = console.templates.get_template("delivery_row.html")
 
         async def events() -> AsyncIterator[str]:
-            # Counted while it runs (a stream never started is never counted).
-            console.streams[session.user_id] = console.streams.get(session.user_id, 0) + 1
-            console.streams[""] = console.streams.get("", 0) + 1
             try:
                 async for event in changes():
                     yield event
             finally:
-                console.streams[session.user_id] -= 1
-                console.streams[""] -= 1
+                give_back()
 
         async def changes() -> AsyncIterator[str]:
             yield "retry: 2000\n\n"
@@ -211,6 +226,7 @@ def live(console: Console) -> Page:
             events(),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+            background=BackgroundTask(give_back),
         )
 
     return stream

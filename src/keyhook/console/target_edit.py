@@ -131,6 +131,20 @@ def update_target(console: Console) -> Page:
     async def update(request: Request, session: ConsoleSession, sealed: str) -> Response:
         target_id = request.path_params["id"]
         form: dict[str, str] = request.state.form
+        # The form replaces every header: one opened before another change would undo
+        # it, so a save from a page older than the target is refused, not applied.
+        current = (await console.call(session, ACTIONS + "GetTarget", {"id": target_id}))["target"]
+        if form.get("changeDate") != current["changeDate"]:
+            return await _target_page(
+                console,
+                session,
+                sealed,
+                target_id,
+                message="The target was changed since this page was opened (at "
+                f"{current['changeDate']}): nothing was saved. Its settings are shown as "
+                "they are now; make your change again.",
+                status=409,
+            )
         body = {"id": target_id, **target_body(form)}
         headers, headers_changed = headers_of(form)
         if headers_changed:

@@ -169,6 +169,15 @@ def run_test(console: Console) -> Page:
     async def run(request: Request, session: ConsoleSession, sealed: str) -> Response:
         form: dict[str, str] = dict(request.state.form)
         kind, subject = form.get("kind", "request"), form.get("subject", "")
+        if kind not in KINDS:
+            return await _page(
+                console,
+                session,
+                sealed,
+                {**form, "kind": "request"},
+                problem=f"Call for: choose one of {', '.join(KINDS)}.",
+                status=400,
+            )
         if form.get("action") == "fill":
             if not form.get("user"):
                 return await _page(

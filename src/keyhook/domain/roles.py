@@ -201,6 +201,12 @@ def holds_in(grants: Grants, permission: str, org_id: str) -> bool:
     return permission in grants.instance or permission in grants.orgs.get(org_id, frozenset())
 
 
+def may_read_some_users(grants: Grants) -> bool:
+    """Whether ``grants`` hold ``user.read`` anywhere: on the instance or in some
+    organization."""
+    return "user.read" in grants.instance or any("user.read" in g for g in grants.orgs.values())
+
+
 def authorized_orgs(
     grants: Grants, permission: str, org_permission: str | None
 ) -> frozenset[str] | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.durations import format_duration, parse_duration
@@ -144,6 +145,22 @@ def parse_target_type(body: dict[str, object]) -> tuple[TargetType, bool]:
             "restWebhook or restCall with interruptOnError",
         )
     return kind, interrupt
+
+
+def same_origin(one: str, other: str) -> bool:
+    """Whether two endpoints are the same receiver as far as secrets go: scheme, host
+    and port (RFC 6454's origin). Custom header values follow a target only within it."""
+
+    def origin(url: str) -> tuple[str, str, int | None]:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+        return scheme, (parts.hostname or "").lower(), port
+
+    try:
+        return origin(one) == origin(other)
+    except ValueError:  # a port out of range: not an origin one can compare
+        return False
 
 
 def validate_headers(headers: object) -> dict[str, str]:
