@@ -133,8 +133,11 @@ def update_target(console: Console) -> Page:
         form: dict[str, str] = request.state.form
         # The form replaces every header: one opened before another change would undo
         # it, so a save from a page older than the target is refused, not applied.
+        # (Checked for a person who may save at all: for anyone else the operation's
+        # own refusal answers.)
         current = (await console.call(session, ACTIONS + "GetTarget", {"id": target_id}))["target"]
-        if form.get("changeDate") != current["changeDate"]:
+        may_save = await console.allowed(session, ACTIONS + "UpdateTarget")
+        if may_save and form.get("changeDate") != current["changeDate"]:
             return await _target_page(
                 console,
                 session,
