@@ -10,7 +10,8 @@ seconds per mode and concurrency), --peer-modes client_credentials,refresh_token
 (a subset, comma-separated),
 --authorize-calls N (the authorize step: N paired calls),
 --live-rounds N (the console's live tail: N deliveries),
---only api|authorize|engine|deliveries|live|tokens|peer.
+--only api|authorize|engine|deliveries|console|live|tokens|peer (console: the
+console's pages on a database seeded with 1,000,000 events and 100,000 deliveries).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import (
     api_latency,
     authorize,
+    console_pages,
     deliveries,
     engine_overhead,
     live_tail,
@@ -33,6 +35,7 @@ from bench import (
     tokens_peer,
 )
 from bench.common import fresh_database, machine
+from bench.seed_scale import Counts, seed
 
 
 async def main() -> int:
@@ -51,7 +54,7 @@ async def main() -> int:
     parser.add_argument("--live-rounds", type=int, default=40)
     parser.add_argument(
         "--only",
-        choices=["api", "authorize", "engine", "deliveries", "live", "tokens", "peer"],
+        choices=["api", "authorize", "engine", "deliveries", "console", "live", "tokens", "peer"],
         default=None,
     )
     args = parser.parse_args()
@@ -82,6 +85,13 @@ async def main() -> int:
                 )
         print("\n## Event deliveries\n")
         print(delivered.text)
+    if args.only in (None, "console"):
+        with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
+            async with fresh_database(args.database_url) as url:
+                await seed(Path(tmp) / "console", url, Counts())
+                pages = await console_pages.run(Path(tmp) / "console", url, calls=100)
+        print("\n## The console's pages, seeded (1,000,000 events, 100,000 deliveries)\n")
+        print(pages.text)
     if args.only in (None, "live"):
         with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
             async with fresh_database(args.database_url) as url:
