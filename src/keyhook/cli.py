@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from keyhook import __version__
+from keyhook.client.signature import signature
 from keyhook.config import Settings, from_environment
 from keyhook.errors import KeyhookError
 
@@ -208,6 +209,10 @@ def worker(data_dir: Path | None, database_url: str | None, dev: bool | None) ->
         await core.stop()
 
     _run(run())
+
+
+# Client commands: standard library and click only, so they cost --help nothing.
+main.add_command(signature)
 
 
 @main.command("events-doc")
