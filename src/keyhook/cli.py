@@ -16,6 +16,7 @@ import click
 
 from keyhook import __version__
 from keyhook.client.signature import signature
+from keyhook.client.trigger import trigger
 from keyhook.config import Settings, from_environment
 from keyhook.errors import KeyhookError
 
@@ -213,6 +214,7 @@ def worker(data_dir: Path | None, database_url: str | None, dev: bool | None) ->
 
 # Client commands: standard library and click only, so they cost --help nothing.
 main.add_command(signature)
+main.add_command(trigger)
 
 
 @main.command("events-doc")
