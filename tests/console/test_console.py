@@ -415,3 +415,28 @@ async def test_test_a_hook_shows_what_a_target_changed(
     assert await serious_violations(page) == []
     await screenshot(page, "test-a-hook-modified")
     await page.close()
+
+
+async def test_test_a_hook_shows_problems_beside_their_fields(
+    own: tuple[KeyhookServer, Api], browser: Browser, receiver: Receiver
+) -> None:
+    server, api = own
+    name = f"fields-{secrets.token_hex(3)}"
+    await api.create_target(receiver.endpoint(f"/{name}"), name=name)
+    page = await browser.new_page()
+    await sign_in(page, server.url, ADMIN, NEW_PASSWORD)
+    await page.goto(f"{server.url}/ui/console/test")
+    await page.get_by_label("Target").select_option(label=name)
+    message = page.get_by_label("Request message, or the event's data")
+    await message.fill('{"user": ')
+    await page.get_by_role("button", name="Send the test").click()
+    await expect(page.locator("#e-t-message")).to_contain_text("is not JSON")
+    assert await message.get_attribute("aria-invalid") == "true"
+    await message.fill("{}")
+    await page.get_by_label("Method, function or event").fill(ADD_HUMAN + "s")
+    await page.get_by_role("button", name="Send the test").click()
+    await expect(page.locator("#e-t-subject")).to_contain_text("did you mean")
+    subject = page.get_by_label("Method, function or event")
+    assert await subject.get_attribute("aria-invalid") == "true"
+    assert await serious_violations(page) == []
+    await page.close()

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from keyhook.console.forms import field_errors
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
 from keyhook.errors import KeyhookError, PermissionDenied
 
@@ -74,6 +75,34 @@ def from_user(kind: str, subject: str, user: dict[str, Any], message: str) -> di
     return {"userId": user["userId"]}
 
 
+# TestTarget's field names, by the form field they concern.
+_FORM_FIELDS = {
+    "id": "target",
+    "method": "subject",
+    "name": "subject",
+    "event": "subject",
+    "userId": "user",
+    "message": "message",
+    "eventData": "message",
+    "response": "response",
+}
+
+
+def form_errors(error: KeyhookError) -> dict[str, str]:
+    """TestTarget's problems (``request.method``, ``function.userId``, …) by the form
+    field beside which each shows; a bare "unknown" shows the whole message (which
+    names the nearest known values)."""
+    shown: dict[str, str] = {}
+    for name, problem in field_errors(error).items():
+        if problem.startswith("unknown"):
+            problem = error.message
+        parts = name.split(".")
+        leaf = parts[1] if len(parts) > 1 else parts[0]
+        shown.setdefault(_FORM_FIELDS.get(leaf, _FORM_FIELDS.get(parts[0], "")), problem)
+    shown.pop("", None)
+    return shown
+
+
 def _pretty(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
 
@@ -99,6 +128,7 @@ async def _page(
     *,
     result: dict[str, Any] | None = None,
     problem: str = "",
+    errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     listed = await console.call(session, ACTIONS + "ListTargets", {"query": {"limit": 1000}})
@@ -141,6 +171,7 @@ async def _page(
         form=form,
         result=shown,
         problem=problem,
+        errors=errors or {},
     )
 
 
@@ -188,18 +219,24 @@ def run_test(console: Console) -> Page:
                 from_user(kind, subject, found["user"], form.get("message", ""))
             )
             return await _page(console, session, sealed, form)
-        try:
-            message = orjson.loads(form.get("message") or "{}")
-            response = orjson.loads(form.get("response") or "{}")
-        except orjson.JSONDecodeError as exc:
+        parsed: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for name in ("message", "response"):
+            try:
+                parsed[name] = orjson.loads(form.get(name) or "{}")
+            except orjson.JSONDecodeError as exc:
+                errors[name] = f"is not JSON: {exc}"
+        if errors:
             return await _page(
                 console,
                 session,
                 sealed,
                 form,
-                problem=f"The payload is not JSON: {exc}",
+                problem="The payload is not JSON.",
+                errors=errors,
                 status=400,
             )
+        message, response = parsed["message"], parsed["response"]
         body: dict[str, Any] = {"id": form.get("target", "")}
         if kind == "function":
             body["function"] = {"name": subject}
@@ -216,7 +253,15 @@ def run_test(console: Console) -> Page:
         except PermissionDenied:
             raise
         except KeyhookError as error:
-            return await _page(console, session, sealed, form, problem=error.message, status=400)
+            return await _page(
+                console,
+                session,
+                sealed,
+                form,
+                problem=error.message,
+                errors=form_errors(error),
+                status=400,
+            )
         return await _page(console, session, sealed, form, result=result)
 
     return run
