@@ -22,8 +22,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml receiver/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./receiver
 	@touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed
@@ -33,8 +33,8 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -rs $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src receiver tests bench examples
+	$(BIN)/ruff format --check src receiver tests bench examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
