@@ -225,6 +225,14 @@ def events_doc() -> None:
     click.echo(events_markdown(), nl=False)
 
 
+@main.command("receiver-events")
+def receiver_events() -> None:
+    """Print keyhook-receiver's event data module (receiver/src/keyhook_receiver/events.py)."""
+    from keyhook.domain.event_models import receiver_events_python
+
+    click.echo(receiver_events_python(), nl=False)
+
+
 @main.command("operations-doc")
 def operations_doc() -> None:
     """Print docs/api.md's list of every service and operation, from the registry."""
