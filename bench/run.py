@@ -10,7 +10,7 @@ seconds per mode and concurrency), --peer-modes client_credentials,refresh_token
 (a subset, comma-separated),
 --authorize-calls N (the authorize step: N paired calls),
 --live-rounds N (the console's live tail: N deliveries),
---only api|authorize|engine|deliveries|console|live|tokens|peer (console: the
+--only api|authorize|engine|deliveries|console|live|receiver|tokens|peer (console: the
 console's pages on a database seeded with 1,000,000 events and 100,000 deliveries).
 """
 
@@ -31,6 +31,7 @@ from bench import (
     deliveries,
     engine_overhead,
     live_tail,
+    receiver_verify,
     tokens,
     tokens_peer,
 )
@@ -54,7 +55,17 @@ async def main() -> int:
     parser.add_argument("--live-rounds", type=int, default=40)
     parser.add_argument(
         "--only",
-        choices=["api", "authorize", "engine", "deliveries", "console", "live", "tokens", "peer"],
+        choices=[
+            "api",
+            "authorize",
+            "engine",
+            "deliveries",
+            "console",
+            "live",
+            "receiver",
+            "tokens",
+            "peer",
+        ],
         default=None,
     )
     args = parser.parse_args()
@@ -92,6 +103,10 @@ async def main() -> int:
                 pages = await console_pages.run(Path(tmp) / "console", url, calls=100)
         print("\n## The console's pages, seeded (1,000,000 events, 100,000 deliveries)\n")
         print(pages.text)
+    if args.only in (None, "receiver"):
+        text, _ = receiver_verify.run(rounds=9, calls=2000)
+        print("\n## keyhook-receiver's verification cost\n")
+        print(text)
     if args.only in (None, "live"):
         with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
             async with fresh_database(args.database_url) as url:

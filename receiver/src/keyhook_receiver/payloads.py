@@ -18,7 +18,7 @@ from keyhook_receiver.errors import VerificationError
 from keyhook_receiver.events import EventData, event_data
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Caller:
     """Who made the API call a request or response execution wraps."""
 
@@ -26,7 +26,7 @@ class Caller:
     org_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RequestCall:
     """A request execution: the API call before its method runs. Answer it with
     :func:`~keyhook_receiver.answers.allow`, ``reject`` or ``modify_request``."""
@@ -41,7 +41,7 @@ class RequestCall:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ResponseCall:
     """A response execution: the API call after its method ran; ``response`` is what
     the caller is about to get."""
@@ -57,7 +57,7 @@ class ResponseCall:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class FunctionCall:
     """A function execution during token issuance (``preaccesstoken``,
     ``preuserinfo``, ``complement_token``): the user the token is for and the claims so
@@ -77,10 +77,10 @@ class FunctionCall:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EventCall:
-    """An event delivery: ``event`` is its type (``user.locked``), ``data`` its
-    ``eventData`` typed by that type. Deliveries are retried until answered 2xx, so a
+    """An event delivery: ``event`` is its type (``user.locked``), ``event_data`` its
+    ``eventData`` as sent and ``data`` the same typed by the event's type. Deliveries are retried until answered 2xx, so a
     receiver should be idempotent on ``event_id`` or the ``webhook-id`` header
     (:class:`~keyhook_receiver.dedupe.Deduplicator`)."""
 
@@ -93,28 +93,38 @@ class EventCall:
     user_id: str
     aggregate_type: str
     aggregate_id: str
-    data: EventData
+    event_data: dict[str, Any]
     test: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    _typed: EventData | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def data(self) -> EventData:
+        """``eventData`` as its type's dataclass (built on first use: most receivers
+        read a few members, and parsing is on every call)."""
+        if self._typed is None:
+            self._typed = event_data(self.event, self.event_data)
+        return self._typed
 
 
 Call = RequestCall | ResponseCall | FunctionCall | EventCall
 
 
-def _text(payload: Mapping[str, Any], name: str) -> str:
+def _text(payload: dict[str, Any], name: str) -> str:
     value = payload.get(name)
-    return "" if value is None else str(value)
+    return value if type(value) is str else "" if value is None else str(value)
 
 
-def _object(payload: Mapping[str, Any], name: str) -> dict[str, Any]:
+def _object(payload: dict[str, Any], name: str) -> dict[str, Any]:
+    # JSON gives dicts: a type check, not an ABC's isinstance (parse is on every call).
     value = payload.get(name)
-    return dict(value) if isinstance(value, Mapping) else {}
+    return value if type(value) is dict else {}
 
 
 def parse(body: bytes | str | Mapping[str, Any]) -> Call:
     """The call ``body`` is (raw bytes as received, or a payload already decoded)."""
-    if isinstance(body, Mapping):
-        payload: Any = body
+    if not isinstance(body, bytes | str):
+        payload: Any = dict(body)
     else:
         try:
             payload = json.loads(body)
@@ -122,7 +132,7 @@ def parse(body: bytes | str | Mapping[str, Any]) -> Call:
             raise VerificationError(
                 "body_not_json", f"the body is not JSON ({error}): is it a Keyhook call?"
             ) from None
-    if not isinstance(payload, Mapping):
+    if type(payload) is not dict:
         raise VerificationError("body_not_json", "the body is JSON but not an object")
     test = payload.get("test") is True
     if "event" in payload and "eventData" in payload:
@@ -136,7 +146,7 @@ def parse(body: bytes | str | Mapping[str, Any]) -> Call:
             user_id=_text(payload, "userID"),
             aggregate_type=_text(payload, "aggregateType"),
             aggregate_id=_text(payload, "aggregateID"),
-            data=event_data(_text(payload, "event"), _object(payload, "eventData")),
+            event_data=_object(payload, "eventData"),
             test=test,
             raw=payload,
         )
@@ -144,7 +154,7 @@ def parse(body: bytes | str | Mapping[str, Any]) -> Call:
         metadata = {
             str(item.get("key")): str(item.get("value"))
             for item in payload.get("userMetadata") or []
-            if isinstance(item, Mapping)
+            if type(item) is dict
         }
         return FunctionCall(
             function=_text(payload, "function"),
