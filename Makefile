@@ -18,8 +18,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml receiver/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e . -e ./receiver
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml receiver/pyproject.toml | $(BIN)/python

@@ -80,9 +80,9 @@ class FunctionCall:
 @dataclass(slots=True)
 class EventCall:
     """An event delivery: ``event`` is its type (``user.locked``), ``event_data`` its
-    ``eventData`` as sent and ``data`` the same typed by the event's type. Deliveries are retried until answered 2xx, so a
-    receiver should be idempotent on ``event_id`` or the ``webhook-id`` header
-    (:class:`~keyhook_receiver.dedupe.Deduplicator`)."""
+    ``eventData`` as sent and ``data`` the same typed by the event's type. Deliveries
+    are retried until answered 2xx, so a receiver should be idempotent on ``event_id``
+    or the ``webhook-id`` header (:class:`~keyhook_receiver.dedupe.Deduplicator`)."""
 
     event: str
     event_id: str
