@@ -22,6 +22,7 @@ from keyhook.actions.catalog import Catalog
 from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.httpclient import Http11Transport
 from keyhook.actions.outbox import Outbox
+from keyhook.actions.relay import RelayHub, RelayTransport
 from keyhook.actions.transport import Transport
 from keyhook.command.console_client import ConsoleClient, ensure_console_client
 from keyhook.command.oidc import OidcCommands
@@ -79,6 +80,7 @@ class Core:
     login_csrf_key: bytes
     console: ConsoleClient
     box: SecretBox
+    relay: RelayHub
     pruner: Pruner | None = None
 
     async def start(self) -> None:
@@ -244,17 +246,22 @@ async def assemble(
         )
     else:  # a test's transport serves both
         delivery_transport = transport
+    # Relay targets' calls go to the `keyhook listen` attached; every other call goes to the
+    # HTTP transport as before.
+    relay = RelayHub(settings.max_response_bytes)
+    relaying = RelayTransport(transport, relay)
+    relaying_deliveries = RelayTransport(delivery_transport, relay)
     calllog = CallLog(db, ids)
     catalog = Catalog(db, box)
     outbox = Outbox(db, catalog, ids)
     writer.after_append.append(outbox.enqueue_events)
     engine = ActionsEngine(
-        catalog, transport, calllog, policy, outbox, settings.target_sync_concurrency
+        catalog, relaying, calllog, policy, outbox, settings.target_sync_concurrency
     )
     worker = None
     if settings.delivery.worker or with_worker:
         worker = DeliveryWorker(
-            writer, catalog, delivery_transport, policy, ids, worker_config(settings)
+            writer, catalog, relaying_deliveries, policy, ids, worker_config(settings)
         )
         outbox.wake = worker.wake
         outbox.handoff = worker
@@ -303,6 +310,7 @@ async def assemble(
         login_csrf_key=box.derive("login csrf"),
         console=console,
         box=box,
+        relay=relay,
         # Pruning runs where deliveries are worked on: one switch for background work.
         pruner=Pruner(db, retention) if worker is not None else None,
     )

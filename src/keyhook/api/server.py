@@ -17,6 +17,7 @@ from keyhook.api import (
     ops_projects,
     ops_sessions,
     ops_users,
+    relay_ws,
 )
 from keyhook.api.access_log import AccessLog
 from keyhook.api.app import build_app
@@ -72,6 +73,7 @@ def application(core: Core) -> ASGIApp:
             ),
             *oidc_endpoints.routes(core.oidc, core.token_access),
             *console.routes(),
+            *relay_ws.routes(registry, pipeline, core.target_queries, core.relay),
         ],
     )
     return AccessLog(app) if core.settings.http.access_log else app

@@ -1,0 +1,1 @@
+"""The ``keyhook`` client commands: HTTP (and WebSocket) only, nothing of the server."""
