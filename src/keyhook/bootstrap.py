@@ -23,6 +23,7 @@ from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.httpclient import Http11Transport
 from keyhook.actions.outbox import Outbox
 from keyhook.actions.relay import RelayHub, RelayTransport
+from keyhook.actions.relay_peers import PostgresPeers
 from keyhook.actions.transport import Transport
 from keyhook.command.console_client import ConsoleClient, ensure_console_client
 from keyhook.command.oidc import OidcCommands
@@ -81,10 +82,13 @@ class Core:
     console: ConsoleClient
     box: SecretBox
     relay: RelayHub
+    relay_peers: PostgresPeers | None = None
     pruner: Pruner | None = None
 
     async def start(self) -> None:
         self.calllog.start()
+        if self.relay_peers is not None:
+            await self.relay_peers.start()
         if self.worker is not None:
             await self.worker.start()
         if self.pruner is not None:
@@ -96,6 +100,8 @@ class Core:
         if self.worker is not None:
             await self.worker.stop()
         await self.calllog.stop()
+        if self.relay_peers is not None:
+            await self.relay_peers.stop()
         await self.transport.close()
         if self.delivery_transport is not self.transport:
             await self.delivery_transport.close()
@@ -249,6 +255,9 @@ async def assemble(
     # Relay targets' calls go to the `keyhook listen` attached; every other call goes to the
     # HTTP transport as before.
     relay = RelayHub(settings.max_response_bytes)
+    # On PostgreSQL a listener may be on any node: the database carries calls between them.
+    relay_peers = None if db.is_sqlite else PostgresPeers(db, relay)
+    relay.peers = relay_peers
     relaying = RelayTransport(transport, relay)
     relaying_deliveries = RelayTransport(delivery_transport, relay)
     calllog = CallLog(db, ids)
@@ -311,6 +320,7 @@ async def assemble(
         console=console,
         box=box,
         relay=relay,
+        relay_peers=relay_peers,
         # Pruning runs where deliveries are worked on: one switch for background work.
         pruner=Pruner(db, retention) if worker is not None else None,
     )
