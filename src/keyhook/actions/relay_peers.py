@@ -38,6 +38,20 @@ STALE = 20.0  # a listener row older than this is a crashed node's
 KEPT_CALLS = 600.0  # relayed calls nobody deleted (a node died mid-call) go after this
 
 
+_SEND = (
+    "WITH holder AS (SELECT node_id FROM relay_listeners WHERE target_id = $2 "
+    "AND node_id <> $3 AND heartbeat_at > now() - make_interval(secs => $5)), "
+    "stored AS (INSERT INTO relay_calls (id, target_id, from_node, request, created_at) "
+    "SELECT $1, $2, $3, $4, now() FROM holder RETURNING id) "
+    "SELECT pg_notify($6, 'call:' || holder.node_id || ':' || stored.id) AS sent "
+    "FROM holder, stored"
+)
+_ANSWER = (
+    "WITH answered AS (UPDATE relay_calls SET answer = $2 WHERE id = $1 RETURNING from_node) "
+    "SELECT pg_notify($3, 'answer:' || from_node || ':' || $1) FROM answered"
+)
+
+
 class PostgresPeers:
     def __init__(self, db: Database, hub: RelayHub) -> None:
         self.db = db
@@ -119,14 +133,6 @@ class PostgresPeers:
 
     async def call(self, target_id: str, request: OutboundRequest) -> OutboundResponse | None:
         pool = await self.db.postgres_pool()
-        holder = await pool.fetchval(
-            "SELECT node_id FROM relay_listeners "
-            "WHERE target_id = $1 AND heartbeat_at > now() - make_interval(secs => $2)",
-            target_id,
-            STALE,
-        )
-        if holder is None or holder == self.node_id:
-            return None
         call_id = f"{self.node_id}-{next(self._ids)}"
         frame = {
             "headers": list(request.headers.items()),
@@ -136,29 +142,29 @@ class PostgresPeers:
         }
         answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting[call_id] = answered
+        sent = False
         try:
             async with asyncio.timeout(request.timeout):
-                async with pool.acquire() as conn:
-                    await conn.execute(
-                        "INSERT INTO relay_calls (id, target_id, from_node, request, created_at) "
-                        "VALUES ($1, $2, $3, $4, now())",
-                        call_id,
-                        target_id,
-                        self.node_id,
-                        orjson.dumps(frame),
+                # One round trip: find the node holding the listener, store the call and
+                # wake that node; no row when no node holds one.
+                sent = (
+                    await pool.fetchrow(
+                        _SEND, call_id, target_id, self.node_id, orjson.dumps(frame), STALE, CHANNEL
                     )
-                    await conn.execute(
-                        "SELECT pg_notify($1, $2)", CHANNEL, f"call:{holder}:{call_id}"
-                    )
+                    is not None
+                )
+                if not sent:
+                    return None
                 await answered
                 answer = await pool.fetchval(
-                    "SELECT answer FROM relay_calls WHERE id = $1", call_id
+                    "DELETE FROM relay_calls WHERE id = $1 RETURNING answer", call_id
                 )
         except TimeoutError as exc:
             raise TransportError("timeout", f"no answer within {request.timeout:g}s") from exc
         finally:
             self._waiting.pop(call_id, None)
-            self._spawn(self._forget(call_id))
+            if sent and not answered.done():  # given up on: nobody will read the row
+                self._spawn(self._forget(call_id))
         if answer is None:
             raise TransportError("protocol", "the listener's node wrote no answer")
         return read_answer(orjson.loads(answer), self.hub.cap, request.keep)
@@ -216,11 +222,6 @@ class PostgresPeers:
                 }
             except TransportError as failure:
                 answer = {"type": "failure", "kind": failure.kind, "message": failure.message}
-            await pool.execute(
-                "UPDATE relay_calls SET answer = $2 WHERE id = $1", call_id, orjson.dumps(answer)
-            )
-            await pool.execute(
-                "SELECT pg_notify($1, $2)", CHANNEL, f"answer:{row['from_node']}:{call_id}"
-            )
+            await pool.execute(_ANSWER, call_id, orjson.dumps(answer), CHANNEL)
         except Exception:  # the caller times out; nothing else waits for this
             log.exception("relaying call %s failed", call_id)
