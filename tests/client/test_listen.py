@@ -420,3 +420,31 @@ async def test_the_relay_socket_refuses_a_bad_token_and_an_http_target(
                 assert frame["code"] == code
                 await socket.receive()
                 assert socket.close_code == close_code
+
+
+async def test_only_a_caller_allowed_to_change_targets_may_attach(
+    relay_api: Api, relay_keyhook: KeyhookServer, receiver: Receiver, listeners: list[ListenProcess]
+) -> None:
+    """An IAM_OWNER_VIEWER may read the relay target but not take its calls."""
+    name = unique("laptop")
+    hook = receiver.endpoint(f"/{unique('hook')}")
+    owner = listen(relay_keyhook, listeners, "--target", name, "--forward-to", hook)
+    await owner.start()
+    await owner.stop()
+    await detached(relay_keyhook, (await target_named(relay_api, name))["id"], 1)
+    viewer = await relay_api.add_machine_user(unique("viewer"), "Viewer")
+    (
+        await relay_api.post(
+            "/v2/administrators",
+            {"userId": viewer, "resource": {"instance": True}, "roles": ["IAM_OWNER_VIEWER"]},
+        )
+    ).ok()
+    token = (
+        await relay_api.post(f"/v2/users/{viewer}/pats", {"expirationDate": "2031-01-01T00:00:00Z"})
+    ).ok()["token"]
+    cli = ListenProcess(relay_keyhook.url, token, ["--target", name, "--forward-to", hook])
+    listeners.append(cli)
+    await cli.start(ready=False)
+    assert await cli.exit_code() == 3
+    assert "the relay refused to attach" in cli.output
+    assert "action.target.write" in cli.output or "permission" in cli.output.lower()
