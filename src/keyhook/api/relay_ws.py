@@ -10,13 +10,16 @@ API (4401, 4403, 4404, 4409, 4400).
 
 Then the server sends ``{"type":"attached","target":{"id","name","type"}}``,
 call frames as the target is called, and reads answer frames
-(``keyhook.actions.relay``). Closing the socket detaches the listener.
+(``keyhook.actions.relay``). Closing the socket detaches the listener. Once a
+listener is attached, the target's deliveries that wait for their next attempt are
+made due at once: they failed because no listener was there.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -27,6 +30,7 @@ from keyhook.actions.relay import Attached, RelayHub
 from keyhook.api.errors import error_response
 from keyhook.api.pipeline import Pipeline
 from keyhook.api.registry import Registry
+from keyhook.domain.caller import Caller
 from keyhook.errors import (
     Conflict,
     FailedPrecondition,
@@ -47,7 +51,10 @@ def routes(
     pipeline: Pipeline,
     targets: TargetQueries,
     hub: RelayHub,
+    attached_hook: Callable[[Caller, str], Awaitable[None]] | None = None,
 ) -> list[BaseRoute]:
+    """``attached_hook(caller, target id)`` runs once a listener is attached (the server
+    makes the target's waiting deliveries due)."""
     guard = registry.operations[GUARD]
 
     async def relay(socket: WebSocket) -> None:
@@ -97,6 +104,8 @@ def routes(
                 ).decode()
             )
             log.info("listener attached to relay target %s", target_id)
+            if attached_hook is not None:
+                await attached_hook(caller, target_id)
             while True:
                 text = await socket.receive_text()
                 try:
