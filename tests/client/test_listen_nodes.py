@@ -77,8 +77,8 @@ async def test_a_call_made_on_node_a_reaches_the_listener_on_node_b(
         )
         started.append(on_a)
         await on_a.start(ready=False)
+        await on_a.wait_for("another `keyhook listen` is attached")
         assert await on_a.exit_code() == 1
-        assert "another `keyhook listen` is attached" in on_a.output
     finally:
         for listener in started:
             await listener.stop()

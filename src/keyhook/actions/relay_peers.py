@@ -98,6 +98,8 @@ class PostgresPeers:
             "VALUES ($1, $2, now()) ON CONFLICT (target_id) DO UPDATE "
             "SET node_id = EXCLUDED.node_id, heartbeat_at = now() "
             "WHERE relay_listeners.heartbeat_at < now() - make_interval(secs => $3) "
+            # This node's own row (a release that failed): the hub knows it has none.
+            "OR relay_listeners.node_id = EXCLUDED.node_id "
             "RETURNING node_id",
             target_id,
             self.node_id,

@@ -107,11 +107,13 @@ def routes(
             if attached_hook is not None:
                 await attached_hook(caller, target_id)
             while True:
-                text = await socket.receive_text()
+                message = await socket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
                 try:
-                    frame = orjson.loads(text)
+                    frame = orjson.loads(message.get("text") or "")
                 except orjson.JSONDecodeError:
-                    raise InvalidArgument("a frame is not JSON") from None
+                    raise InvalidArgument("frames are JSON text") from None
                 if isinstance(frame, dict):
                     hub.answered(attached, frame)
         except WebSocketDisconnect:
@@ -125,6 +127,10 @@ def routes(
                     ).decode()
                 )
                 await socket.close(code=4000 + status, reason=error.code)
+        except Exception:  # the listener's calls fail as a dropped connection's (finally)
+            log.exception("relay socket of target %s failed", socket.query_params.get("target"))
+            with contextlib.suppress(Exception):
+                await socket.close(code=1011)
         finally:
             if attached is not None:
                 hub.detach(attached)

@@ -237,7 +237,11 @@ class Listener:
                 async for message in socket:
                     if message.type is not aiohttp.WSMsgType.TEXT:
                         break
-                    frame = orjson.loads(message.data)
+                    try:
+                        frame = orjson.loads(message.data)
+                    except orjson.JSONDecodeError:
+                        self.say("Skipped a frame from Keyhook that is not JSON.")
+                        continue
                     if frame.get("type") == "error":
                         raise self._refusal(frame, socket.close_code)
                     if frame.get("type") == "call":
