@@ -10,7 +10,9 @@ seconds per mode and concurrency), --peer-modes client_credentials,refresh_token
 (a subset, comma-separated),
 --authorize-calls N (the authorize step: N paired calls),
 --live-rounds N (the console's live tail: N deliveries),
---only api|authorize|engine|deliveries|console|live|receiver|tokens|peer (console: the
+--listen-rounds N and --listen-batch N (keyhook listen: N interleaved batches of N
+calls per target),
+--only api|authorize|engine|deliveries|console|live|receiver|tokens|peer|listen (console: the
 console's pages on a database seeded with 1,000,000 events and 100,000 deliveries).
 """
 
@@ -30,6 +32,7 @@ from bench import (
     console_pages,
     deliveries,
     engine_overhead,
+    listen,
     live_tail,
     receiver_verify,
     tokens,
@@ -53,6 +56,8 @@ async def main() -> int:
     parser.add_argument("--peer-modes", default=",".join(tokens_peer.MODES))
     parser.add_argument("--authorize-calls", type=int, default=3000)
     parser.add_argument("--live-rounds", type=int, default=40)
+    parser.add_argument("--listen-rounds", type=int, default=10)
+    parser.add_argument("--listen-batch", type=int, default=100)
     parser.add_argument(
         "--only",
         choices=[
@@ -65,6 +70,7 @@ async def main() -> int:
             "receiver",
             "tokens",
             "peer",
+            "listen",
         ],
         default=None,
     )
@@ -134,6 +140,14 @@ async def main() -> int:
                 )
         print("\n## Tokens beside oidc-provider: grants and introspection (issue 9, goal 4)\n")
         print(compared.text)
+    if args.only in (None, "listen"):
+        with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
+            async with fresh_database(args.database_url) as url:
+                text = await listen.run(
+                    Path(tmp) / "listen", url, args.listen_rounds, args.listen_batch
+                )
+        print("\n## keyhook listen: a request execution through a relay target\n")
+        print(text)
     return 0
 
 

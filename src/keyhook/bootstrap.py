@@ -22,6 +22,8 @@ from keyhook.actions.catalog import Catalog
 from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.httpclient import Http11Transport
 from keyhook.actions.outbox import Outbox
+from keyhook.actions.relay import RelayHub, RelayTransport
+from keyhook.actions.relay_peers import PostgresPeers
 from keyhook.actions.transport import Transport
 from keyhook.command.cli_client import ensure_cli_client
 from keyhook.command.console_client import ConsoleClient, ensure_console_client
@@ -81,10 +83,14 @@ class Core:
     console: ConsoleClient
     cli_client_id: str  # the command line's OIDC client (command.cli_client)
     box: SecretBox
+    relay: RelayHub
+    relay_peers: PostgresPeers | None = None
     pruner: Pruner | None = None
 
     async def start(self) -> None:
         self.calllog.start()
+        if self.relay_peers is not None:
+            await self.relay_peers.start()
         if self.worker is not None:
             await self.worker.start()
         if self.pruner is not None:
@@ -96,6 +102,8 @@ class Core:
         if self.worker is not None:
             await self.worker.stop()
         await self.calllog.stop()
+        if self.relay_peers is not None:
+            await self.relay_peers.stop()
         await self.transport.close()
         if self.delivery_transport is not self.transport:
             await self.delivery_transport.close()
@@ -246,17 +254,25 @@ async def assemble(
         )
     else:  # a test's transport serves both
         delivery_transport = transport
+    # Relay targets' calls go to the `keyhook listen` attached; every other call goes to the
+    # HTTP transport as before.
+    relay = RelayHub(settings.max_response_bytes)
+    # On PostgreSQL a listener may be on any node: the database carries calls between them.
+    relay_peers = None if db.is_sqlite else PostgresPeers(db, relay)
+    relay.peers = relay_peers
+    relaying = RelayTransport(transport, relay)
+    relaying_deliveries = RelayTransport(delivery_transport, relay)
     calllog = CallLog(db, ids)
     catalog = Catalog(db, box)
     outbox = Outbox(db, catalog, ids)
     writer.after_append.append(outbox.enqueue_events)
     engine = ActionsEngine(
-        catalog, transport, calllog, policy, outbox, settings.target_sync_concurrency
+        catalog, relaying, calllog, policy, outbox, settings.target_sync_concurrency
     )
     worker = None
     if settings.delivery.worker or with_worker:
         worker = DeliveryWorker(
-            writer, catalog, delivery_transport, policy, ids, worker_config(settings)
+            writer, catalog, relaying_deliveries, policy, ids, worker_config(settings)
         )
         outbox.wake = worker.wake
         outbox.handoff = worker
@@ -310,6 +326,8 @@ async def assemble(
         console=console,
         cli_client_id=cli_client_id,
         box=box,
+        relay=relay,
+        relay_peers=relay_peers,
         # Pruning runs where deliveries are worked on: one switch for background work.
         pruner=Pruner(db, retention) if worker is not None else None,
     )

@@ -218,6 +218,98 @@ def worker(data_dir: Path | None, database_url: str | None, dev: bool | None) ->
 # Client commands: standard library and click only, so they cost --help nothing.
 main.add_command(signature)
 main.add_command(trigger)
+@main.command()
+@click.option(
+    "--forward-to",
+    required=True,
+    help="The local receiver's URL, e.g. http://localhost:3000/hook (loopback only).",
+)
+@click.option(
+    "--target",
+    "target",
+    default="keyhook-listen",
+    show_default=True,
+    help="The relay target to attach to; created when no target has this name.",
+)
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(["restCall", "restWebhook", "restAsync"]),
+    default="restCall",
+    show_default=True,
+    help="The type of a target listen creates.",
+)
+@click.option(
+    "--timeout", default="10s", show_default=True, help="The timeout of a target listen creates."
+)
+@click.option(
+    "--interrupt-on-error/--no-interrupt-on-error",
+    default=True,
+    show_default=True,
+    help="interruptOnError of a (restCall or restWebhook) target listen creates.",
+)
+@click.option("--print-body", is_flag=True, help="Print each call's body and the local answer.")
+@click.option(
+    "--allow-remote", is_flag=True, help="Allow a --forward-to that is not a loopback address."
+)
+@click.option(
+    "--url", envvar="KEYHOOK_URL", default=None, help="The Keyhook server [KEYHOOK_URL]."
+)
+@click.option(
+    "--token",
+    envvar="KEYHOOK_TOKEN",
+    default=None,
+    help="A token allowed to change targets [KEYHOOK_TOKEN; else the profile's].",
+)
+@click.option(
+    "--profile", default=None, metavar="NAME", help="Profile to use [KEYHOOK_PROFILE, default]."
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def listen(
+    forward_to: str,
+    target: str,
+    kind: str,
+    timeout: str,
+    interrupt_on_error: bool,
+    print_body: bool,
+    allow_remote: bool,
+    url: str | None,
+    token: str | None,
+    profile: str | None,
+    debug: bool,
+) -> None:
+    """Forward a relay target's calls (sync ones included) to a local receiver."""
+    from keyhook.client.listen import ListenError, Options
+    from keyhook.client.listen import listen as run
+
+    if not (url and token):  # the logged-in profile's (keyhook login), as other commands
+        from keyhook.client.config import Store
+        from keyhook.client.errors import ClientError
+
+        try:
+            saved = Store().credentials(profile)
+        except ClientError as error:
+            raise click.UsageError(str(error)) from None
+        url, token = url or saved.url, token or saved.token
+
+    options = Options(
+        url=url,
+        token=token,
+        forward_to=forward_to,
+        target=target,
+        type=kind,
+        timeout=timeout,
+        interrupt_on_error=interrupt_on_error,
+        print_body=print_body,
+        allow_remote=allow_remote,
+    )
+    try:
+        raise SystemExit(run(options))
+    except ListenError as error:
+        if debug:
+            raise
+        click.echo(f"Error: {error.message}", err=True)
+        raise SystemExit(error.code) from None
 
 
 @main.command("events-doc")

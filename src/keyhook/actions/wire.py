@@ -25,7 +25,7 @@ from keyhook import __version__
 from keyhook.actions.transport import OutboundRequest
 from keyhook.clock import now
 from keyhook.crypto.signing import signature_headers
-from keyhook.domain.target import HEADER_MASK, Target
+from keyhook.domain.target import HEADER_MASK, RELAY_ENDPOINT, Target
 
 USER_AGENT = f"Keyhook/{__version__}"
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
@@ -119,7 +119,13 @@ def signed_request(
         custom=target.headers,
         trace=trace,
     )
-    return OutboundRequest(target.endpoint, body, headers, target.timeout)
+    # A relay target's calls are addressed to its listener, which is known by the target.
+    url = relay_url(target.id) if target.is_relay else target.endpoint
+    return OutboundRequest(url, body, headers, target.timeout)
+
+
+def relay_url(target_id: str) -> str:
+    return f"{RELAY_ENDPOINT}{target_id}"
 
 
 def masked_headers(lines: Iterable[tuple[str, str]], secret: Mapping[str, str]) -> dict[str, str]:

@@ -232,7 +232,8 @@ class SetUserMetadataRequest(Message):
 _NAME = "unique in the instance"
 _ENDPOINT = (
     "the URL called: HTTPS and a public address, unless the development switch or the "
-    "allow-list opens others"
+    "allow-list opens others; or relay: for a relay target, whose calls go to the "
+    "`keyhook listen` attached to it"
 )
 _TIMEOUT = 'how long one call may take, such as "10s": more than 0, at most 270s'
 

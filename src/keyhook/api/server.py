@@ -17,12 +17,15 @@ from keyhook.api import (
     ops_projects,
     ops_sessions,
     ops_users,
+    relay_ws,
 )
 from keyhook.api.access_log import AccessLog
 from keyhook.api.app import build_app
 from keyhook.api.pipeline import Pipeline
 from keyhook.api.registry import Registry
 from keyhook.bootstrap import Core
+from keyhook.command.deliveries import DeliveryCommands
+from keyhook.domain.caller import Caller
 from keyhook.query.events import EventQueries
 from keyhook.services.api_tokens import ApiTokens
 
@@ -47,6 +50,11 @@ def application(core: Core) -> ASGIApp:
     registry = build_registry(core)
     pipeline = Pipeline(core.db, core.engine, ApiTokens(core.db, core.token_access))
     secure = core.settings.base_url.startswith("https://")
+
+    async def deliver_waiting(caller: Caller, target_id: str) -> None:
+        if await DeliveryCommands(core.db).due_now(caller, target_id):
+            core.outbox.wake_worker()
+
     console = Console(
         registry,
         pipeline,
@@ -72,6 +80,7 @@ def application(core: Core) -> ASGIApp:
             ),
             *oidc_endpoints.routes(core.oidc, core.token_access),
             *console.routes(),
+            *relay_ws.routes(registry, pipeline, core.target_queries, core.relay, deliver_waiting),
         ],
     )
     return AccessLog(app) if core.settings.http.access_log else app

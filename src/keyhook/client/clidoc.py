@@ -77,6 +77,68 @@ following (not the replay). `deliveries tail` and `calls tail` poll every 0.5 s.
 Shell completion: `eval "$(keyhook completion bash)"` (or `zsh`, `fish`).
 
 ## Every command
+
+## Developing a hook on your laptop: `keyhook listen`
+
+Develop a hook on your laptop, synchronous ones included:
+
+```
+$ export KEYHOOK_URL=https://id.example.com KEYHOOK_TOKEN=kh_…
+$ keyhook listen --forward-to http://localhost:3000/hook --target my-hook
+Created relay target 'my-hook' (id 917945959638369160): restCall, interruptOnError on, …
+Ready: calls of relay target 'my-hook' (restCall) go to http://localhost:3000/hook. Ctrl-C stops.
+01:09:36  request  /zitadel.user.v2.UserService/AddHumanUser  → 400  3.4 ms
+01:09:36  request  /zitadel.user.v2.UserService/AddHumanUser  → 200  3.6 ms
+```
+
+Then point an execution at the target (`PUT /v2/actions/executions` with its id, or the
+console) and every call Keyhook makes to it reaches `http://localhost:3000/hook`.
+
+What it does, and the decisions behind it:
+
+- **Relay targets.** A relay target is a target whose endpoint is `relay:` instead of a
+  URL. It keeps its type (`restWebhook`, `restCall`, `restAsync`), timeout,
+  `interruptOnError`, custom headers and signing key, and is called exactly as an HTTP
+  target of that type: the same signed request (body bytes and headers), and the answer
+  (status, headers, body) is read by the same code. So a request execution's
+  modification or rejection takes effect in the live API call, a function execution's
+  claims land in the token, and an event delivery's 500 is a failed attempt retried on
+  the schedule. Create one with `listen` or with CreateTarget (`"endpoint": "relay:"`).
+- **Only relay targets.** `listen` attaches only to relay targets; given the name of an
+  HTTP target it stops and says so (pick another name and it creates a relay target).
+  Taking over an HTTP target's calls while a laptop is connected would reroute a
+  production hook to whoever attaches; a separate relay target cannot.
+- **One listener per target.** A second `listen` on the same target is refused
+  ("another `keyhook listen` is attached…", exit 1), on every node: load-sharing would
+  hand half a developer's calls to someone else's laptop.
+- **Who may attach.** The token must be allowed what UpdateTarget requires
+  (`action.target.write`): whoever attaches receives the target's calls.
+- **Timeouts.** The target's timeout runs from the moment Keyhook hands the call to the
+  socket, and includes the trip to the laptop and back. The CLI gives the local receiver
+  the same timeout.
+- **No listener** (none attached, or the socket dropped mid-call) is an unreachable
+  endpoint: a sync call fails with `no \\`keyhook listen\\` is attached to this relay
+  target …` (`interruptOnError` decides whether the API call stops, with a 502), and an
+  event or `restAsync` delivery fails its attempt and waits (deliveries are durable).
+  When a listener attaches, the target's waiting deliveries are made due at once
+  (their attempt count kept), so they arrive within moments of `listen` starting,
+  not at their next scheduled attempt, which may be hours away. One that used up the
+  whole schedule has failed and can be retried or replayed as any other.
+- **The local receiver** refusing connections: the call fails as a connection error
+  (`the local receiver at … refused the connection`, a 502 for an interrupted call) and
+  the CLI prints `failed: … refused the connection (is it running?)`. No answer within
+  the timeout: a timeout (504). An answer over the size cap (1 MiB,
+  `KEYHOOK_ACTIONS_MAX_RESPONSE_BYTES`) or not JSON: exactly what an HTTP answer would
+  give (the tests compare the two).
+- **Reconnects.** A dropped connection is retried with backoff (0.5 s doubling to 30 s);
+  a refusal (bad token, no permission, not a relay target, another listener) stops with
+  a one-line message and the exit code above.
+- **Across nodes** (PostgreSQL): the listener may be attached to any node; a call made
+  on another node reaches it through the database (see
+  [operations.md](operations.md#relay-targets-across-nodes)). On SQLite (one node) the
+  relay is in-process.
+- The CLI imports nothing of the server (`keyhook.client`, checked by import-linter),
+  and `keyhook --help` does not load it.
 """
 
 WIDTH = 100

@@ -22,6 +22,12 @@ _PENDING_AGAIN = (
     "lease_owner = NULL, lease_until = NULL, updated_at = :at"
 )
 _RETRY = f"{_PENDING_AGAIN} WHERE id = :id AND instance_id = :instance_id AND status != 'pending'"
+# A target's waiting deliveries made due now, their schedule (attempts) kept.
+_DUE_NOW = (
+    "UPDATE deliveries SET next_attempt_at = :at, updated_at = :at "
+    "WHERE target_id = :target_id AND instance_id = :instance_id AND status = 'pending' "
+    "AND next_attempt_at > :at AND (lease_until IS NULL OR lease_until < :at)"
+)
 _EXISTS = "SELECT id FROM deliveries WHERE id = :id AND instance_id = :instance_id"
 # The deliveries a replay sends again; a preview counts the same rows.
 _COUNT = "SELECT count(*) AS n FROM deliveries "
@@ -58,6 +64,18 @@ class DeliveryCommands:
                 )
             await self.db.notify_deliveries(conn)
         return {"retryDate": iso(at)}
+
+    async def due_now(self, caller: Caller, target_id: str) -> int:
+        """Make the target's pending deliveries due now (a relay target's listener has
+        just attached: what waited for it need not wait for its next scheduled attempt).
+        How many."""
+        at = now()
+        params = {"target_id": target_id, "instance_id": caller.instance_id, "at": at}
+        async with self.db.write() as conn:
+            changed = (await conn.execute(_DUE_NOW, params)).rowcount
+            if changed:
+                await self.db.notify_deliveries(conn)
+        return int(changed)
 
     async def replay(
         self,

@@ -1,5 +1,8 @@
 """Where targets may point: HTTPS and public addresses, unless opened.
 
+The relay endpoint (``relay:``, a ``keyhook listen`` attached over a WebSocket) is
+always allowed: its calls travel over a connection the listener opened.
+
 ``--dev`` (``KEYHOOK_DEV=1``) opens plain HTTP and every address; the allow-list
 ``KEYHOOK_ACTIONS_ALLOW_HOSTS`` (host names and CIDRs) opens them for the hosts
 and networks it names. The same policy is applied when a target is saved (to
@@ -16,6 +19,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from keyhook.domain.addresses import is_public, legacy_ipv4, non_public_reason
 from keyhook.domain.hostnames import ascii_host
+from keyhook.domain.target import RELAY_ENDPOINT
 from keyhook.errors import InvalidArgument, field_error
 
 __all__ = ["NetworkPolicy", "legacy_ipv4"]
@@ -88,6 +92,8 @@ class NetworkPolicy:
         an error naming ``field``, and the switch that would open ``url``, if it is refused."""
         if not isinstance(url, str) or not url:
             raise field_error(field, "is required", "an https:// URL")
+        if url == RELAY_ENDPOINT:  # Keyhook's own relay: nothing is sent over the network
+            return url
         if len(url) > 2048:
             raise field_error(field, "is longer than 2048 characters")
         if any(c.isspace() or not c.isprintable() for c in url):

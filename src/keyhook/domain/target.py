@@ -62,6 +62,10 @@ HEADER_RULES = (
     "visible characters with spaces or tabs between them, at most 8192 characters, "
     "no control characters and no whitespace around the value"
 )
+#: The endpoint of a relay target: Keyhook's own relay to a ``keyhook listen`` attached to
+#: it (docs/cli.md, "listen") instead of a URL. The target keeps its type, timeout and
+#: ``interruptOnError``, so it is called exactly as an HTTP target of that type.
+RELAY_ENDPOINT = "relay:"
 TARGET_TYPES = "one of restWebhook: {interruptOnError}, restCall: {interruptOnError}, restAsync: {}"
 
 
@@ -88,6 +92,10 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     signing_keys: tuple[SigningKey, ...] = ()
     paused: bool = False
+
+    @property
+    def is_relay(self) -> bool:
+        return self.endpoint == RELAY_ENDPOINT
 
     def valid_keys(self, at: datetime) -> list[str]:
         """Signing keys to sign with at ``at``: still-valid old keys first, the current last."""

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -457,3 +458,24 @@ oidc_access_tokens = Table(
 )
 Index("ix_oidc_access_tokens_session", oidc_access_tokens.c.oidc_session_id)
 Index("ix_oidc_access_tokens_expires", oidc_access_tokens.c.expires_at)
+
+# Relay targets across nodes (PostgreSQL; keyhook.actions.relay_peers): the node whose
+# socket holds a relay target's listener, kept alive by a heartbeat, and the calls made
+# on one node for a listener on another, with their answers (ids travel by NOTIFY).
+relay_listeners = Table(
+    "relay_listeners",
+    metadata,
+    Column("target_id", ID, primary_key=True),
+    Column("node_id", String(32), nullable=False),
+    Column("heartbeat_at", TS, nullable=False),
+)
+relay_calls = Table(
+    "relay_calls",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("target_id", ID, nullable=False),
+    Column("from_node", String(32), nullable=False),
+    Column("request", LargeBinary, nullable=False),
+    Column("answer", LargeBinary, nullable=True),
+    Column("created_at", TS, nullable=False),
+)
