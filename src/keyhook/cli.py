@@ -8,9 +8,9 @@ import errno
 import logging
 import signal
 import socket
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,9 @@ from keyhook.client.signature import signature
 from keyhook.client.trigger import trigger
 from keyhook.config import Settings, from_environment
 from keyhook.errors import KeyhookError
+
+if TYPE_CHECKING:
+    from keyhook.api.registry import Registry
 
 
 @click.group()
@@ -236,21 +239,40 @@ def receiver_events() -> None:
 @main.command("operations-doc")
 def operations_doc() -> None:
     """Print docs/api.md's list of every service and operation, from the registry."""
+    from keyhook.api.reference import operations_markdown
+
+    click.echo(_with_registry(operations_markdown), nl=False)
+
+
+@main.command("operations-spec")
+def operations_spec() -> None:
+    """Print src/keyhook/client/operations.json: the client CLI's table of operations."""
+    from keyhook.api.client_spec import operations_spec as spec
+
+    click.echo(_with_registry(spec), nl=False)
+
+
+def _with_registry(render: Callable[[Registry], str]) -> str:
+    """``render`` of the registry of a scratch core (the registry needs one)."""
     import tempfile
 
-    from keyhook.api.reference import operations_markdown
     from keyhook.api.server import build_registry
     from keyhook.bootstrap import assemble
 
     async def run() -> str:
-        with tempfile.TemporaryDirectory() as scratch:  # the registry needs a core
+        with tempfile.TemporaryDirectory() as scratch:
             core = await assemble(from_environment({}, data_dir=Path(scratch)))
             try:
-                return operations_markdown(build_registry(core))
+                return render(build_registry(core))
             finally:
                 await core.stop()
 
-    click.echo(asyncio.run(run()), nl=False)
+    return asyncio.run(run())
+
+
+from keyhook.client.commands import register as _register_client  # noqa: E402
+
+_register_client(main)
 
 
 def _settings(**overrides: object) -> Settings:
