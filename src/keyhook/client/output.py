@@ -18,6 +18,10 @@ TABLE = "table"
 JSON = "json"
 _MAX_CELL = 40
 _MAX_COLUMNS = 7
+# Not in tables, which are for looking over many rows (and shoulders): the key is in
+# `get`'s answer and in -o json. Dates go last: the row's own members come first.
+_NOT_IN_TABLES = frozenset({"signingKey", "previousSigningKeys", "headers"})
+_LAST = ("creationDate", "changeDate")
 
 
 def chosen(given: str | None) -> str:
@@ -45,8 +49,9 @@ def table(rows: list[dict[str, Any]]) -> str:
     columns: list[str] = []
     for row in rows:
         for key in row:
-            if key not in columns:
+            if key not in columns and key not in _NOT_IN_TABLES:
                 columns.append(key)
+    columns = [c for c in columns if c not in _LAST] + [c for c in _LAST if c in columns]
     columns = columns[:_MAX_COLUMNS]
     cells = [[c.upper() for c in columns]]
     cells += [[_cell(row.get(c, "")) if c in row else "" for c in columns] for row in rows]
@@ -64,6 +69,9 @@ def pairs(answer: dict[str, Any], indent: str = "") -> str:
         if isinstance(value, dict) and value:
             lines.append(f"{indent}{key}:")
             lines.append(pairs(value, indent + "  "))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            lines.append(f"{indent}{key}:")
+            lines += [f"{indent}  - {json.dumps(v, ensure_ascii=False)}" for v in value]
         else:
             lines.append(f"{indent}{key}: {_cell(value) if not isinstance(value, str) else value}")
     return "\n".join(lines)
