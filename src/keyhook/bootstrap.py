@@ -23,6 +23,7 @@ from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.httpclient import Http11Transport
 from keyhook.actions.outbox import Outbox
 from keyhook.actions.transport import Transport
+from keyhook.command.cli_client import ensure_cli_client
 from keyhook.command.console_client import ConsoleClient, ensure_console_client
 from keyhook.command.oidc import OidcCommands
 from keyhook.command.oidc_keys import ensure_signing_key
@@ -78,6 +79,7 @@ class Core:
     token_access: TokenAccess
     login_csrf_key: bytes
     console: ConsoleClient
+    cli_client_id: str  # the command line's OIDC client (command.cli_client)
     box: SecretBox
     pruner: Pruner | None = None
 
@@ -282,6 +284,10 @@ async def assemble(
         console = await ensure_console_client(writer, system, settings.base_url.rstrip("/"))
     except (AlreadyExists, Conflict):  # another node made or changed it at the same moment
         console = await ensure_console_client(writer, system, settings.base_url.rstrip("/"))
+    try:
+        cli_client_id = await ensure_cli_client(writer, system)
+    except (AlreadyExists, Conflict):  # another node made it at the same moment
+        cli_client_id = await ensure_cli_client(writer, system)
     return Core(
         settings=settings,
         db=db,
@@ -302,6 +308,7 @@ async def assemble(
         token_access=TokenAccess(oidc, signer),
         login_csrf_key=box.derive("login csrf"),
         console=console,
+        cli_client_id=cli_client_id,
         box=box,
         # Pruning runs where deliveries are worked on: one switch for background work.
         pruner=Pruner(db, retention) if worker is not None else None,

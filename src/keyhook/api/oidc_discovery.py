@@ -97,8 +97,11 @@ def discovery_document(settings: Settings) -> dict[str, Any]:
     }
 
 
-def routes(settings: Settings, db: Database) -> list[BaseRoute]:
-    document = orjson.dumps(discovery_document(settings))
+def routes(settings: Settings, db: Database, cli_client_id: str = "") -> list[BaseRoute]:
+    # Keyhook's member: the command line's client (command.cli_client), so that
+    # `keyhook login --browser` needs only the server's URL.
+    extra = {"keyhook_cli_client_id": cli_client_id} if cli_client_id else {}
+    document = orjson.dumps({**discovery_document(settings), **extra})
 
     async def discovery(_: Request) -> Response:
         return Response(

@@ -63,7 +63,7 @@ def application(core: Core) -> ASGIApp:
         on_start=core.start,
         on_stop=core.stop,
         extra_routes=[
-            *oidc_discovery.routes(core.settings, core.db),
+            *oidc_discovery.routes(core.settings, core.db, core.cli_client_id),
             *oidc_login.routes(
                 core.oidc,
                 core.token_access,

@@ -20,10 +20,20 @@ written by `keyhook operations-spec`).
 
     keyhook login --url http://127.0.0.1:8080 < .keyhook/admin.pat
     keyhook login --url https://keyhook.example.com --profile prod   # asks, without echo
+    keyhook login --url https://keyhook.example.com --browser        # the login page
 
 The personal access token is read from a prompt that does not echo, or from
 standard input when it is not a terminal; never from the command line (shell
 history, process lists). `login` checks it against the server before keeping it.
+
+`login --browser` signs in on the server's login page instead: the authorization
+code flow with PKCE (S256) for the command line's own client (the discovery
+document's `keyhook_cli_client_id`, made at the server's first start), the code
+sent back to `http://127.0.0.1:<a free port>/callback` where the command listens
+for that one sign-in (a callback with another `state` is refused). It keeps the
+access token, which may call the API as the person who signed in; it lasts the
+server's access token lifetime, then `keyhook login --browser` again (the command
+does not refresh it). `--no-open` prints the address instead of opening a browser.
 
 - **Profiles**: `--profile NAME` or `KEYHOOK_PROFILE` (else `default`). Kept in
   `config.json` under the config directory: `KEYHOOK_CONFIG_DIR`, else

@@ -38,20 +38,36 @@ def register(main: click.Group) -> None:
     @click.option(
         "--url", required=True, metavar="URL", help="The server, e.g. http://127.0.0.1:8080."
     )
+    @click.option(
+        "--browser",
+        is_flag=True,
+        help="Sign in on the server's login page in a browser (PKCE, loopback redirect).",
+    )
+    @click.option(
+        "--no-open",
+        is_flag=True,
+        help="With --browser: print the sign-in address, do not open a browser.",
+    )
     @common()
-    def login(run: Run, url: str) -> None:
+    def login(run: Run, url: str, browser: bool, no_open: bool) -> None:
         """Sign in to a server with a personal access token (read from a hidden
-        prompt, or from standard input when piped) and keep it under the profile."""
+        prompt, or from standard input when piped), or with --browser on its login
+        page, and keep the token under the profile."""
         url = url.rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise UsageProblem(f"{url!r} is not an http:// or https:// URL")
-        if sys.stdin.isatty():
-            token = click.prompt("Personal access token", hide_input=True, err=True)
+        if browser:
+            from keyhook.client.browser import sign_in
+
+            token = sign_in(url, open_browser=not no_open)
         else:
-            token = sys.stdin.readline()
-        token = token.strip()
-        if not token:
-            raise UsageProblem("no token given: paste a personal access token (e.g. admin.pat)")
+            if sys.stdin.isatty():
+                token = click.prompt("Personal access token", hide_input=True, err=True)
+            else:
+                token = sys.stdin.readline()
+            token = token.strip()
+            if not token:
+                raise UsageProblem("no token given: paste a personal access token (e.g. admin.pat)")
         check_token(url, token)
         name = profile_name(run.profile)
         store = Store()

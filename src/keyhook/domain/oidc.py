@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from keyhook.errors import OAuthError
 
@@ -156,12 +157,31 @@ def standard_claims(profile: Profile, scopes: Iterable[str]) -> dict[str, Any]:
     return claims
 
 
-def check_redirect_uri(redirect_uri: str | None, registered: Iterable[str]) -> str:
-    """The redirect URI, compared exactly with the client's (RFC 6749 §3.1.2.3)."""
+def _loopback_without_port(uri: str) -> str | None:
+    """``uri`` without its port when it is ``http://`` on a loopback IP address."""
+    parts = urlsplit(uri)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "::1"):
+        return None
+    try:
+        if parts.port is None:
+            return uri
+    except ValueError:
+        return None
+    host = "[::1]" if parts.hostname == "::1" else parts.hostname
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def check_redirect_uri(
+    redirect_uri: str | None, registered: Iterable[str], native: bool = False
+) -> str:
+    """The redirect URI, compared exactly with the client's (RFC 6749 §3.1.2.3); for a
+    native app, an ``http://`` loopback IP address matches on any port (RFC 8252 §7.3:
+    the app only learns its port when it binds it)."""
     registered = tuple(registered)
     if not redirect_uri:
         raise OAuthError("invalid_request", "redirect_uri is required")
-    if redirect_uri not in registered:
+    portless = _loopback_without_port(redirect_uri) if native else None
+    if redirect_uri not in registered and (portless is None or portless not in registered):
         raise OAuthError(
             "invalid_request",
             f"redirect_uri {redirect_uri!r} is not registered for this client "

@@ -133,7 +133,7 @@ class OidcProvider:
             )
         try:
             redirect_uri = rules.check_redirect_uri(
-                params.get("redirect_uri"), client.redirect_uris
+                params.get("redirect_uri"), client.redirect_uris, client.app_type == "native"
             )
         except OAuthError as error:
             raise AuthorizePageError(error.message) from None
