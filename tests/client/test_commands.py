@@ -178,3 +178,16 @@ async def test_debug_shows_the_traceback(own: tuple[KeyhookServer, Api], tmp_pat
         "targets", "list", "--debug"
     )
     assert result.code != 0 and "Traceback" in result.err
+
+
+async def test_trigger_uses_the_logged_in_profile(
+    own: tuple[KeyhookServer, Api], tmp_path: Path
+) -> None:
+    server, api = own
+    cli = Cli.at(tmp_path / "config")
+    assert (await cli("login", "--url", server.url, stdin=server.token)).code == 0
+    before = (await api.post("/v2/users/search", {})).ok()["pagination"]["totalResult"]
+    made = await cli("trigger", "user.human.added")
+    assert made.code == 0, made.err
+    after = (await api.post("/v2/users/search", {})).ok()["pagination"]["totalResult"]
+    assert int(after) == int(before) + 1

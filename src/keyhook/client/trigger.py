@@ -246,9 +246,13 @@ RECIPES: dict[str, tuple[Callable[[Api], str], str]] = {
 @click.argument("event", required=False)
 @click.option("--list", "listing", is_flag=True, help="List the events this can trigger.")
 @click.option("--url", envvar="KEYHOOK_URL", help="The server [KEYHOOK_URL].")
-def trigger(event: str | None, listing: bool, url: str | None) -> None:
+@click.option(
+    "--profile", default=None, metavar="NAME", help="Profile to use [KEYHOOK_PROFILE, default]."
+)
+def trigger(event: str | None, listing: bool, url: str | None, profile: str | None) -> None:
     """Make EVENT happen through real API calls (on throwaway objects), so an event
-    execution on it sends the real payload. The token comes from KEYHOOK_TOKEN."""
+    execution on it sends the real payload. The server and token: KEYHOOK_URL and
+    KEYHOOK_TOKEN, else the profile's (keyhook login)."""
     if listing or event is None:
         for name, (_, what) in RECIPES.items():
             click.echo(f"{name:40} {what}")
@@ -266,7 +270,14 @@ def trigger(event: str | None, listing: bool, url: str | None) -> None:
         )
     token = os.environ.get("KEYHOOK_TOKEN", "")
     if not url or not token:
-        raise click.UsageError("set KEYHOOK_URL and KEYHOOK_TOKEN (a PAT) to name the server")
+        from keyhook.client.config import Store
+        from keyhook.client.errors import ClientError
+
+        try:
+            saved = Store().credentials(profile)
+        except ClientError as error:
+            raise click.UsageError(error.message) from None
+        url, token = url or saved.url, token or saved.token
     api = Api(url, token)
     recipe, what = RECIPES[event]
     made = recipe(api)
