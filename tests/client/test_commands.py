@@ -191,3 +191,24 @@ async def test_trigger_uses_the_logged_in_profile(
     assert made.code == 0, made.err
     after = (await api.post("/v2/users/search", {})).ok()["pagination"]["totalResult"]
     assert int(after) == int(before) + 1
+
+
+async def test_users_create_from_flags_and_a_file_on_stdin(
+    own: tuple[KeyhookServer, Api], tmp_path: Path
+) -> None:
+    server, api = own
+    cli = Cli.at(tmp_path / "config", KEYHOOK_URL=server.url, KEYHOOK_TOKEN=server.token)
+    body = json.dumps({"user": {"profile": {"givenName": "File", "familyName": "Given"}}})
+    made = await cli(
+        "users", "create", "--file", "-", "--email", "flags@example.com", "--given-name", "Flag",
+        "-o", "json", stdin=body,
+    )  # fmt: skip
+    assert made.code == 0, made.err
+    user_id = json.loads(made.out)["userId"]
+    got = await cli("users", "get", user_id, "-o", "json")
+    assert got.code == 0, got.err
+    user = json.loads(got.out)["user"]
+    assert user["human"]["profile"]["givenName"] == "Flag"  # the flag over the file
+    assert user["human"]["profile"]["familyName"] == "Given"  # the file's
+    assert user["human"]["email"]["email"] == "flags@example.com"
+    assert (await api.get(f"/v2/users/{user_id}")).status == 200

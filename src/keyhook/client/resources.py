@@ -139,6 +139,34 @@ def _with_admin_options(group: click.Group, name: str, roles: bool = True) -> No
     )
 
 
+def _human(run: Run, values: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    user = dict(values.get("user") or {})
+    email, user_name = kwargs.pop("email"), kwargs.pop("user_name")
+    given, family = kwargs.pop("given_name"), kwargs.pop("family_name")
+    if email is not None:
+        user["email"] = {**(user.get("email") or {}), "email": email}
+    if user_name is not None:
+        user["userName"] = user_name
+    profile = dict(user.get("profile") or {})
+    if given is not None:
+        profile["givenName"] = given
+    if family is not None:
+        profile["familyName"] = family
+    if profile:
+        user["profile"] = profile
+    if user:
+        values["user"] = user
+
+
+def _with_human_options(group: click.Group, name: str) -> None:
+    group.commands[name].params += [
+        click.Option(["--email"], default=None, help="user.email.email"),
+        click.Option(["--user-name"], default=None, help="user.userName [the email]"),
+        click.Option(["--given-name"], default=None, help="user.profile.givenName"),
+        click.Option(["--family-name"], default=None, help="user.profile.familyName"),
+    ]
+
+
 def register(main: click.Group) -> None:
     """Add the resource groups to ``main``."""
 
@@ -198,7 +226,8 @@ def register(main: click.Group) -> None:
 
     verb(users, "list", "ListUsers", paging=True)
     verb(users, "get", "GetUserByID", argument="USER_ID")
-    verb(users, "create", "AddHumanUser", write=True, body_file=True)
+    verb(users, "create", "AddHumanUser", write=True, body_file=True, extra=_human)
+    _with_human_options(users, "create")
     verb(users, "update", "UpdateHumanUser", argument="USER_ID", write=True, body_file=True)
     verb(users, "delete", "DeleteUser", argument="USER_ID", write=True)
     verb(users, "lock", "LockUser", argument="USER_ID", write=True)
