@@ -212,3 +212,26 @@ async def test_users_create_from_flags_and_a_file_on_stdin(
     assert user["human"]["profile"]["familyName"] == "Given"  # the file's
     assert user["human"]["email"]["email"] == "flags@example.com"
     assert (await api.get(f"/v2/users/{user_id}")).status == 200
+
+
+async def test_admins_create_list_update_delete(
+    own: tuple[KeyhookServer, Api], tmp_path: Path
+) -> None:
+    server, api = own
+    cli = Cli.at(tmp_path / "config", KEYHOOK_URL=server.url, KEYHOOK_TOKEN=server.token)
+    user_id = await api.add_machine_user("cli-admin", "CLI admin")
+
+    def roles_of(listing: str) -> list[list[str]]:
+        rows = json.loads(listing)["administrators"]
+        return [a["roles"] for a in rows if a["user"]["id"] == user_id]
+
+    made = await cli("admins", "create", "--user-id", user_id, "--role", "IAM_OWNER_VIEWER")
+    assert made.code == 0, made.err
+    listed = await cli("admins", "list", "-o", "json")
+    assert roles_of(listed.out) == [["IAM_OWNER_VIEWER"]]
+    changed = await cli("admins", "update", user_id, "--role", "IAM_DELIVERY_VIEWER")
+    assert changed.code == 0, changed.err
+    assert roles_of((await cli("admins", "list", "-o", "json")).out) == [["IAM_DELIVERY_VIEWER"]]
+    removed = await cli("admins", "delete", user_id)
+    assert removed.code == 0, removed.err
+    assert roles_of((await cli("admins", "list", "-o", "json")).out) == []
