@@ -5,6 +5,7 @@ httpx), by a subprocess; then the token calls the API."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import sys
@@ -19,6 +20,7 @@ from keyhook.domain.oidc import API_AUDIENCE_SCOPE, check_redirect_uri
 from keyhook.errors import OAuthError
 from tests.support.api import Api, serving
 from tests.support.cli import Cli
+from tests.support.events import wait_until
 from tests.support.oidc import create_user, submit_login
 from tests.support.server import KeyhookServer
 
@@ -80,6 +82,33 @@ async def test_login_in_the_browser_keeps_a_token_that_calls_the_api(
     assert "Logged in" in out.decode()
     listed = await Cli.at(config)("targets", "list", "-o", "json")
     assert listed.code == 0, listed.err
+
+    # The access token revoked (as when it ends): the next command redeems the refresh
+    # token once, keeps the new pair, and its call goes through.
+    kept = json.loads((config / "credentials.json").read_text())
+    assert set(kept) == {"default", "default/refresh"}
+    doc = (await api.get("/.well-known/openid-configuration", token=None)).ok()
+    async with httpx.AsyncClient() as http:
+        revoked = await http.post(
+            doc["revocation_endpoint"],
+            data={"token": kept["default"], "client_id": doc["keyhook_cli_client_id"]},
+        )
+        assert revoked.status_code == 200, revoked.text
+
+        async def refused() -> bool:  # every node refuses it within TOKEN_TTL (0.5 s)
+            reply = await http.post(
+                server.url + "/v2/actions/targets/search",
+                json={},
+                headers={"Authorization": f"Bearer {kept['default']}"},
+            )
+            return reply.status_code == 401
+
+        await wait_until(refused)
+    again = await Cli.at(config)("targets", "list", "-o", "json")
+    assert again.code == 0, again.err
+    renewed = json.loads((config / "credentials.json").read_text())
+    assert renewed["default"] != kept["default"]
+    assert renewed["default/refresh"] != kept["default/refresh"]
 
 
 async def test_a_forged_state_is_not_taken(own: tuple[KeyhookServer, Api], tmp_path: Path) -> None:

@@ -96,3 +96,19 @@ def test_a_profile_kept_in_the_file_moves_to_the_keyring_and_leaves_no_copy(
     finally:
         monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
         keyring.core.init_backend()
+
+
+def test_a_refresh_token_is_kept_beside_the_token_and_removed_with_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "keyhook")
+    via = {"tokenEndpoint": "http://a/oauth/v2/token", "clientId": "c"}
+    store.save("default", "http://a", "access", "refresh", via)
+    assert store.refresh_token("default") == "refresh"
+    assert store.credentials(None, {}).refresh_via == via
+    # A token from the environment is not the profile's: it is never refreshed.
+    assert store.credentials(None, {"KEYHOOK_TOKEN": "t"}).refresh_via is None
+    store.save("default", "http://a", "pat")  # a PAT login drops the browser's pair
+    assert store.refresh_token("default") is None
+    assert store.credentials(None, {}).refresh_via is None
+    store.save("default", "http://a", "access", "refresh", via)
+    assert store.remove("default")
+    assert "refresh" not in store.credentials_file.read_text()

@@ -28,7 +28,8 @@ from keyhook.client.errors import AuthProblem, ServerProblem
 # ZITADEL's scope for a token that may call the instance's API (the server's
 # domain.oidc.API_AUDIENCE_SCOPE; a test checks they are the same).
 API_AUDIENCE_SCOPE = "urn:zitadel:iam:org:project:id:zitadel:aud"
-SCOPES = f"openid profile {API_AUDIENCE_SCOPE}"
+# offline_access: a refresh token, so a sign-in outlives its access token (12 h).
+SCOPES = f"openid profile offline_access {API_AUDIENCE_SCOPE}"
 CALLBACK_PATH = "/callback"
 WAIT_SECONDS = 300.0
 
@@ -121,8 +122,33 @@ def _listen(expected_state: str) -> tuple[HTTPServer, _Callback, threading.Event
     return server, got, arrived
 
 
-def sign_in(url: str, open_browser: bool) -> str:
-    """An access token for the server at ``url``, by a sign-in in the browser."""
+@dataclass(frozen=True)
+class Tokens:
+    access: str
+    refresh: str | None
+    via: dict[str, str]  # the token endpoint and client id that redeem ``refresh``
+
+
+def _tokens(answer: dict[str, Any], via: dict[str, str]) -> Tokens:
+    access = answer.get("access_token")
+    if not isinstance(access, str):
+        raise AuthProblem("the server's token answer holds no access token")
+    refresh = answer.get("refresh_token")
+    return Tokens(access, refresh if isinstance(refresh, str) else None, via)
+
+
+def refresh(via: dict[str, str], refresh_token: str) -> Tokens:
+    """New tokens for a refresh token (rotated: the old one no longer works)."""
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": via["clientId"],
+    }
+    return _tokens(_token(via["tokenEndpoint"], form), via)
+
+
+def sign_in(url: str, open_browser: bool) -> Tokens:
+    """Tokens for the server at ``url``, by a sign-in in the browser."""
     discovery = _get_json(url + "/.well-known/openid-configuration")
     client_id = discovery.get("keyhook_cli_client_id")
     if not client_id:
@@ -161,17 +187,12 @@ def sign_in(url: str, open_browser: bool) -> str:
         raise AuthProblem(
             f"the sign-in failed: {answer.get('error_description') or answer['error']}"
         )
-    tokens = _token(
-        discovery["token_endpoint"],
-        {
-            "grant_type": "authorization_code",
-            "code": answer.get("code", ""),
-            "redirect_uri": redirect_uri,
-            "code_verifier": verifier,
-            "client_id": str(client_id),
-        },
-    )
-    token = tokens.get("access_token")
-    if not isinstance(token, str):
-        raise AuthProblem("the server's token answer holds no access token")
-    return token
+    via = {"tokenEndpoint": str(discovery["token_endpoint"]), "clientId": str(client_id)}
+    form = {
+        "grant_type": "authorization_code",
+        "code": answer.get("code", ""),
+        "redirect_uri": redirect_uri,
+        "code_verifier": verifier,
+        "client_id": str(client_id),
+    }
+    return _tokens(_token(via["tokenEndpoint"], form), via)

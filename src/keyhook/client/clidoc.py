@@ -31,9 +31,11 @@ code flow with PKCE (S256) for the command line's own client (the discovery
 document's `keyhook_cli_client_id`, made at the server's first start), the code
 sent back to `http://127.0.0.1:<a free port>/callback` where the command listens
 for that one sign-in (a callback with another `state` is refused). It keeps the
-access token, which may call the API as the person who signed in; it lasts the
-server's access token lifetime, then `keyhook login --browser` again (the command
-does not refresh it). `--no-open` prints the address instead of opening a browser.
+access token, which calls the API as the person who signed in, and a refresh token
+(`offline_access`), in the same store: when the server refuses the access token
+(401: it ended, after 12 h by default, or was revoked) a command redeems the refresh
+token once, keeps the new pair and sends its call again; when that fails too, it
+says to log in again. `--no-open` prints the address instead of opening a browser.
 
 - **Profiles**: `--profile NAME` or `KEYHOOK_PROFILE` (else `default`). Kept in
   `config.json` under the config directory: `KEYHOOK_CONFIG_DIR`, else

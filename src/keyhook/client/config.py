@@ -25,6 +25,8 @@ from keyhook.client.errors import AuthProblem, UsageProblem
 KEYRING_SERVICE = "keyhook"
 STORE_KEYRING = "keyring"
 STORE_FILE = "file"
+# The refresh token of profile P is kept as the secret "P/refresh" (beside "P").
+REFRESH_SUFFIX = "/refresh"
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -45,6 +47,8 @@ class Credentials:
     url: str
     token: str
     profile: str
+    # A browser sign-in's: where and as which client its refresh token is redeemed.
+    refresh_via: dict[str, str] | None = None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -99,26 +103,47 @@ class Store:
     def credentials_file(self) -> Path:
         return self.directory / "credentials.json"
 
-    def profiles(self) -> dict[str, dict[str, str]]:
+    def profiles(self) -> dict[str, dict[str, Any]]:
         profiles = _read_json(self.config_file).get("profiles", {})
         return profiles if isinstance(profiles, dict) else {}
 
-    def save(self, profile: str, url: str, token: str) -> str:
-        """Keep ``url`` and ``token`` under ``profile``; the store used (keyring or
-        file)."""
+    def save(
+        self,
+        profile: str,
+        url: str,
+        token: str,
+        refresh: str | None = None,
+        refresh_via: dict[str, str] | None = None,
+    ) -> str:
+        """Keep ``url`` and ``token`` (and a browser sign-in's refresh token, with
+        where to redeem it) under ``profile``; the store used (keyring or file)."""
         keyring = _keyring()
         tokens = _read_json(self.credentials_file)
+        secrets = {profile: token, profile + REFRESH_SUFFIX: refresh}
         if keyring is not None:
-            keyring.set_password(KEYRING_SERVICE, profile, token)
+            for name, value in secrets.items():
+                if value is not None:
+                    keyring.set_password(KEYRING_SERVICE, name, value)
+                else:
+                    with contextlib.suppress(Exception):  # none was kept
+                        keyring.delete_password(KEYRING_SERVICE, name)
             store = STORE_KEYRING
-            if tokens.pop(profile, None) is not None:  # no copy left in the clear
-                _write_private(self.credentials_file, tokens)
+            popped = [tokens.pop(name, None) for name in secrets]  # each, no short cut
+            if any(value is not None for value in popped):
+                _write_private(self.credentials_file, tokens)  # no copy left in the clear
         else:
-            tokens[profile] = token
+            for name, value in secrets.items():
+                if value is not None:
+                    tokens[name] = value
+                else:
+                    tokens.pop(name, None)
             _write_private(self.credentials_file, tokens)
             store = STORE_FILE
         config = _read_json(self.config_file)
-        config.setdefault("profiles", {})[profile] = {"url": url, "store": store}
+        entry: dict[str, Any] = {"url": url, "store": store}
+        if refresh is not None and refresh_via:
+            entry["refreshVia"] = refresh_via
+        config.setdefault("profiles", {})[profile] = entry
         _write_private(self.config_file, config)
         return store
 
@@ -128,12 +153,15 @@ class Store:
         if known is None:
             return False
         _write_private(self.config_file, config)
+        names = (profile, profile + REFRESH_SUFFIX)
         tokens = _read_json(self.credentials_file)
-        if tokens.pop(profile, None) is not None:
+        popped = [tokens.pop(name, None) for name in names]  # each, no short cut
+        if any(value is not None for value in popped):
             _write_private(self.credentials_file, tokens)
         if known.get("store") == STORE_KEYRING and (keyring := _keyring()) is not None:
-            with contextlib.suppress(Exception):  # already gone from the keyring
-                keyring.delete_password(KEYRING_SERVICE, profile)
+            for name in names:
+                with contextlib.suppress(Exception):  # already gone from the keyring
+                    keyring.delete_password(KEYRING_SERVICE, name)
         return True
 
     def token(self, profile: str, store: str) -> str | None:
@@ -148,6 +176,10 @@ class Store:
             return value if isinstance(value, str) else None
         value = _read_json(self.credentials_file).get(profile)
         return value if isinstance(value, str) else None
+
+    def refresh_token(self, profile: str) -> str | None:
+        saved = self.profiles().get(profile) or {}
+        return self.token(profile + REFRESH_SUFFIX, saved.get("store", STORE_FILE))
 
     def credentials(self, profile: str | None, env: Mapping[str, str] | None = None) -> Credentials:
         """The URL and token a command uses: ``KEYHOOK_URL``/``KEYHOOK_TOKEN`` over
@@ -166,4 +198,7 @@ class Store:
                 + ("" if name == "default" else f" --profile {name}")
                 + "` or set KEYHOOK_URL and KEYHOOK_TOKEN"
             )
-        return Credentials(url.rstrip("/"), token, name)
+        via = None
+        if saved and not env.get("KEYHOOK_TOKEN") and isinstance(saved.get("refreshVia"), dict):
+            via = dict(saved["refreshVia"])
+        return Credentials(url.rstrip("/"), token, name, via)

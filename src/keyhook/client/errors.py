@@ -33,6 +33,10 @@ class AuthProblem(ClientError):
     exit_code = EXIT_AUTH
 
 
+class TokenRefused(AuthProblem):
+    """The server does not know the token (401): wrong, expired or revoked."""
+
+
 class NotFoundProblem(ClientError):
     code = "not_found"
     exit_code = EXIT_NOT_FOUND

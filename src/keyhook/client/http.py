@@ -19,6 +19,7 @@ from keyhook.client.errors import (
     ClientError,
     NotFoundProblem,
     ServerProblem,
+    TokenRefused,
     UsageProblem,
 )
 
@@ -77,7 +78,7 @@ def _problem_text(payload: Any) -> str:
 def _failure(status: int, payload: Any, url: str) -> ClientError:
     said = _problem_text(payload)
     if status == 401:
-        return AuthProblem(
+        return TokenRefused(
             f"the server refused the token ({said or 'unauthenticated'}): it is wrong, "
             "expired or removed; run `keyhook login` again or set KEYHOOK_TOKEN"
         )

@@ -21,7 +21,13 @@ import click
 
 from keyhook.client import http, output
 from keyhook.client.config import Credentials, Store
-from keyhook.client.errors import ClientError, NotFoundProblem, UsageProblem
+from keyhook.client.errors import (
+    AuthProblem,
+    ClientError,
+    NotFoundProblem,
+    TokenRefused,
+    UsageProblem,
+)
 from keyhook.client.spec import Operation, operation
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,15 +64,41 @@ class Run:
 
     def call(self, name: str, values: dict[str, Any]) -> dict[str, Any]:
         """Operation ``name``'s answer (reads happen even on a dry run)."""
-        return http.send(self.prepare(name, values))
+        return self._send(name, values)
 
     def write(self, name: str, values: dict[str, Any]) -> dict[str, Any] | None:
         """Operation ``name``'s answer, or on a dry run the request printed and None."""
-        call = self.prepare(name, values)
         if self.dry_run:
+            call = self.prepare(name, values)
             click.echo(f"Dry run: would send (nothing sent)\n{call.shown()}")
             return None
-        return http.send(call)
+        return self._send(name, values)
+
+    def _send(self, name: str, values: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return http.send(self.prepare(name, values))
+        except TokenRefused:
+            # A browser sign-in's access token ended (or was revoked): redeem its
+            # refresh token once, keep the new pair, and send the call again.
+            if not self._refresh():
+                raise
+            return http.send(self.prepare(name, values))
+
+    def _refresh(self) -> bool:
+        credentials = self.credentials
+        store = Store()
+        old = store.refresh_token(credentials.profile) if credentials.refresh_via else None
+        if credentials.refresh_via is None or old is None:
+            return False
+        from keyhook.client.browser import refresh
+
+        try:
+            tokens = refresh(credentials.refresh_via, old)
+        except AuthProblem:
+            return False  # the sign-in itself ended: the caller's 401 says what to do
+        store.save(credentials.profile, credentials.url, tokens.access, tokens.refresh, tokens.via)
+        self._credentials = store.credentials(credentials.profile)
+        return True
 
     def show(self, answer: dict[str, Any] | None) -> None:
         if answer is not None:

@@ -56,10 +56,12 @@ def register(main: click.Group) -> None:
         url = url.rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise UsageProblem(f"{url!r} is not an http:// or https:// URL")
+        refresh, via = None, None
         if browser:
             from keyhook.client.browser import sign_in
 
-            token = sign_in(url, open_browser=not no_open)
+            tokens = sign_in(url, open_browser=not no_open)
+            token, refresh, via = tokens.access, tokens.refresh, tokens.via
         else:
             if sys.stdin.isatty():
                 token = click.prompt("Personal access token", hide_input=True, err=True)
@@ -71,7 +73,7 @@ def register(main: click.Group) -> None:
         check_token(url, token)
         name = profile_name(run.profile)
         store = Store()
-        kept = store.save(name, url, token)
+        kept = store.save(name, url, token, refresh, via)
         where = "the OS keyring" if kept == "keyring" else str(store.credentials_file)
         click.echo(f"Logged in to {url} as profile {name!r}; the token is in {where}")
 
