@@ -218,6 +218,8 @@ def worker(data_dir: Path | None, database_url: str | None, dev: bool | None) ->
 # Client commands: standard library and click only, so they cost --help nothing.
 main.add_command(signature)
 main.add_command(trigger)
+
+
 @main.command()
 @click.option(
     "--forward-to",
@@ -252,9 +254,7 @@ main.add_command(trigger)
 @click.option(
     "--allow-remote", is_flag=True, help="Allow a --forward-to that is not a loopback address."
 )
-@click.option(
-    "--url", envvar="KEYHOOK_URL", default=None, help="The Keyhook server [KEYHOOK_URL]."
-)
+@click.option("--url", envvar="KEYHOOK_URL", default=None, help="The Keyhook server [KEYHOOK_URL].")
 @click.option(
     "--token",
     envvar="KEYHOOK_TOKEN",
