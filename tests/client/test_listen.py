@@ -240,10 +240,17 @@ async def test_an_event_through_the_listener_is_verified_by_the_seed_node_receiv
     assert [(m["event"], m["userID"], m["userName"]) for m in messages] == [
         ("user.locked", user_id, login)
     ]
+
+    async def recorded() -> bool:  # the worker records results after the receiver answered
+        found = (
+            await relay_api.post("/v2/actions/deliveries/search", {"targetId": target["id"]})
+        ).ok()["deliveries"]
+        return bool(found) and found[0]["status"] == "succeeded"
+
+    await wait_until(recorded)
     delivery = (
         await relay_api.post("/v2/actions/deliveries/search", {"targetId": target["id"]})
     ).ok()["deliveries"][0]
-    assert delivery["status"] == "succeeded"
     assert delivery["webhookId"] == messages[0]["webhookId"]
     assert "event    user.locked  → 200" in (await cli.wait_for("user.locked"))[0]
 
