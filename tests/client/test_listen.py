@@ -232,7 +232,7 @@ async def test_an_event_through_the_listener_is_verified_by_the_seed_node_receiv
         async def notified() -> bool:
             return record.exists() and bool(record.read_text().strip())
 
-        await wait_until(notified)
+        await wait_until(notified, timeout=60)
     finally:
         node.terminate()
         node.wait()
@@ -247,7 +247,7 @@ async def test_an_event_through_the_listener_is_verified_by_the_seed_node_receiv
         ).ok()["deliveries"]
         return bool(found) and found[0]["status"] == "succeeded"
 
-    await wait_until(recorded)
+    await wait_until(recorded, timeout=60)
     delivery = (
         await relay_api.post("/v2/actions/deliveries/search", {"targetId": target["id"]})
     ).ok()["deliveries"][0]
