@@ -258,7 +258,7 @@ async def assemble(
     # HTTP transport as before.
     relay = RelayHub(settings.max_response_bytes)
     # On PostgreSQL a listener may be on any node: the database carries calls between them.
-    relay_peers = None if db.is_sqlite else PostgresPeers(db, relay)
+    relay_peers = None if db.is_sqlite else PostgresPeers(db, relay, box)
     relay.peers = relay_peers
     relaying = RelayTransport(transport, relay)
     relaying_deliveries = RelayTransport(delivery_transport, relay)

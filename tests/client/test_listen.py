@@ -10,6 +10,7 @@ until it is back.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -231,7 +232,7 @@ async def test_an_event_through_the_listener_is_verified_by_the_seed_node_receiv
         async def notified() -> bool:
             return record.exists() and bool(record.read_text().strip())
 
-        await wait_until(notified)
+        await wait_until(notified, timeout=60)
     finally:
         node.terminate()
         node.wait()
@@ -239,10 +240,17 @@ async def test_an_event_through_the_listener_is_verified_by_the_seed_node_receiv
     assert [(m["event"], m["userID"], m["userName"]) for m in messages] == [
         ("user.locked", user_id, login)
     ]
+
+    async def recorded() -> bool:  # the worker records results after the receiver answered
+        found = (
+            await relay_api.post("/v2/actions/deliveries/search", {"targetId": target["id"]})
+        ).ok()["deliveries"]
+        return bool(found) and found[0]["status"] == "succeeded"
+
+    await wait_until(recorded, timeout=60)
     delivery = (
         await relay_api.post("/v2/actions/deliveries/search", {"targetId": target["id"]})
     ).ok()["deliveries"][0]
-    assert delivery["status"] == "succeeded"
     assert delivery["webhookId"] == messages[0]["webhookId"]
     assert "event    user.locked  → 200" in (await cli.wait_for("user.locked"))[0]
 
@@ -448,3 +456,22 @@ async def test_only_a_caller_allowed_to_change_targets_may_attach(
     assert await cli.exit_code() == 3
     assert "the relay refused to attach" in cli.output
     assert "action.target.write" in cli.output or "permission" in cli.output.lower()
+
+
+async def test_concurrent_calls_through_one_listener_each_get_their_own_answer(
+    relay_api: Api, relay_keyhook: KeyhookServer, receiver: Receiver, listeners: list[ListenProcess]
+) -> None:
+    async def refuse_by_name(received: Received) -> Answer:
+        email = received.json["request"]["user"]["email"]["email"]
+        return Answer(400, {"status": "error", "message": f"refused {email}"})
+
+    name, path = unique("laptop"), f"/{unique('many')}"
+    hook = receiver.endpoint(path, refuse_by_name)
+    await listen(relay_keyhook, listeners, "--target", name, "--forward-to", hook).start()
+    target = await target_named(relay_api, name)
+    await relay_api.set_execution({"request": {"method": ADD_HUMAN_USER}}, [target["id"]])
+    emails = [f"{unique('many')}@example.com" for _ in range(20)]
+    replies = await asyncio.gather(*(relay_api.add_user(email) for email in emails))
+    assert [(r.status, r.body["message"]) for r in replies] == [
+        (400, f"refused {email}") for email in emails
+    ]

@@ -55,6 +55,12 @@ async def test_a_call_made_on_node_a_reaches_the_listener_on_node_b(
         started.append(on_b)
         await on_b.start()
         target = await target_named(api, target_name)
+        api_key = secrets.token_hex(8)  # a custom header: travels sealed between the nodes
+        (
+            await api.post(
+                f"/v2/actions/targets/{target['id']}", {"headers": {"X-Api-Key": api_key}}
+            )
+        ).ok()
         await api.set_execution({"request": {"method": ADD_HUMAN_USER}}, [target["id"]])
         await api.set_execution({"event": {"event": "user.human.added"}}, [target["id"]])
 
@@ -63,6 +69,7 @@ async def test_a_call_made_on_node_a_reaches_the_listener_on_node_b(
         assert refused.body["message"] == "Email domain gmail.com is not allowed"
         user_id = (await api.add_user(f"u-{secrets.token_hex(3)}@example.com")).ok()["userId"]
         assert "→ 400" in (await on_b.wait_for(ADD_HUMAN_USER))[0]
+        assert all(r.headers["X-Api-Key"] == api_key for r in receiver.on(path))
 
         async def event_arrived() -> bool:
             return any(

@@ -8,7 +8,9 @@ whose listener is elsewhere writes the call frame into ``relay_calls`` and
 notifies the channel ``keyhook_relay`` with ``call:<node>:<call id>``; that
 node reads the row, hands the call to its listener (``RelayHub.call_attached``),
 writes the answer frame into the row and notifies ``answer:<node>:<call id>``
-back. NOTIFY payloads are at most 8000 bytes, so they carry ids, never bodies.
+back. NOTIFY payloads are at most 8000 bytes, so they carry ids, never bodies. The
+stored call frame is sealed with the master key (its headers hold the target's
+custom header values, which are secrets); every node has the same key.
 The caller's timeout covers the whole trip; it deletes the row when it is done.
 
 Raw asyncpg on the database's own pool, plus one connection that LISTENs.
@@ -29,6 +31,7 @@ import orjson
 from keyhook.actions.relay import NOT_ATTACHED, RelayHub, read_answer
 from keyhook.actions.transport import OutboundRequest, OutboundResponse, TransportError
 from keyhook.actions.wire import relay_url
+from keyhook.crypto.secretbox import SecretBox
 from keyhook.storage.database import Database
 
 log = logging.getLogger("keyhook.relay")
@@ -53,9 +56,10 @@ _ANSWER = (
 
 
 class PostgresPeers:
-    def __init__(self, db: Database, hub: RelayHub) -> None:
+    def __init__(self, db: Database, hub: RelayHub, box: SecretBox) -> None:
         self.db = db
         self.hub = hub
+        self.box = box
         self.node_id = secrets.token_hex(8)
         self._ids = itertools.count(1)
         self._waiting: dict[str, asyncio.Future[None]] = {}
@@ -151,7 +155,14 @@ class PostgresPeers:
                 # wake that node; no row when no node holds one.
                 sent = (
                     await pool.fetchrow(
-                        _SEND, call_id, target_id, self.node_id, orjson.dumps(frame), STALE, CHANNEL
+                        _SEND,
+                        call_id,
+                        target_id,
+                        self.node_id,
+                        # Sealed: the headers hold the target's custom header values.
+                        self.box.seal(orjson.dumps(frame).decode()).encode(),
+                        STALE,
+                        CHANNEL,
                     )
                     is not None
                 )
@@ -202,7 +213,7 @@ class PostgresPeers:
             )
             if row is None:
                 return  # the caller gave up and deleted it
-            frame = orjson.loads(row["request"])
+            frame = orjson.loads(self.box.open(bytes(row["request"]).decode()))
             request = OutboundRequest(
                 relay_url(row["target_id"]),
                 base64.b64decode(frame["body"]),

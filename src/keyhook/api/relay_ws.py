@@ -17,6 +17,7 @@ made due at once: they failed because no listener was there.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,7 @@ from keyhook.api.errors import error_response
 from keyhook.api.pipeline import Pipeline
 from keyhook.api.registry import Registry
 from keyhook.domain.caller import Caller
+from keyhook.domain.target import RELAY_ENDPOINT
 from keyhook.errors import (
     Conflict,
     FailedPrecondition,
@@ -74,15 +76,18 @@ def routes(
             if not target_id.isdigit():
                 raise field_error("target", "is required", "the id of a relay target")
             found: dict[str, Any] = (await targets.get(caller, target_id))["target"]
-            if found["endpoint"] != "relay:":
+            if found["endpoint"] != RELAY_ENDPOINT:
                 raise FailedPrecondition(
                     f"target {found['name']!r} is not a relay target (its endpoint is "
                     f"{found['endpoint']}); `keyhook listen` attaches only to targets whose "
                     "endpoint is relay:"
                 )
 
+            sending = asyncio.Lock()  # calls run concurrently; frames go out one by one
+
             async def send(frame: bytes) -> None:
-                await socket.send_text(frame.decode())
+                async with sending:
+                    await socket.send_text(frame.decode())
 
             busy = Conflict(
                 f"another `keyhook listen` is attached to target {found['name']!r}; "
@@ -105,7 +110,10 @@ def routes(
             )
             log.info("listener attached to relay target %s", target_id)
             if attached_hook is not None:
-                await attached_hook(caller, target_id)
+                try:
+                    await attached_hook(caller, target_id)
+                except Exception:  # they go out on their schedule then; the socket is fine
+                    log.exception("waiting deliveries of target %s not made due", target_id)
             while True:
                 message = await socket.receive()
                 if message["type"] == "websocket.disconnect":
