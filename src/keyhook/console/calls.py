@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from keyhook.console.forms import field_errors, offset_of, page_number, pages
-from keyhook.console.logs import API_FIELDS, RANGE_NAMES, range_filter, target_names
+from keyhook.console.logs import API_FIELDS, RANGE_NAMES, log_filter, target_names
 from keyhook.console.session import COOKIE_PATH, ConsoleSession
 from keyhook.errors import KeyhookError, NotFound, PermissionDenied
 
@@ -36,18 +36,8 @@ def _call_filter(
     q: Mapping[str, str], names: Mapping[str, str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """ListTargetCalls' message for the page's filters, and the custom times' problems."""
-    message: dict[str, Any] = {
-        "query": {"limit": 100, "asc": q.get("order") == "oldest"},
-        "failedOnly": q.get("failed") == "on",
-    }
-    if q.get("target") in names:
-        message["targetId"] = q["target"]
-    if q.get("trigger"):
-        message["trigger"] = q["trigger"]
-    if q.get("http", "").strip():
-        message["httpStatus"] = q["http"].strip()
-    moments, errors = range_filter(q)
-    message.update(moments)
+    message, errors = log_filter(q, names)
+    message["failedOnly"] = q.get("failed") == "on"
     return message, errors
 
 

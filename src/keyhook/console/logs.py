@@ -61,12 +61,20 @@ def _delivery_filter(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """ListDeliveries' message for the page's filters, and the problems by field of
     those the console reads itself (a custom range's times)."""
-    message: dict[str, Any] = {"query": {"limit": 100, "asc": q.get("order") == "oldest"}}
-    errors: dict[str, str] = {}
-    if q.get("target") in names:
-        message["targetId"] = q["target"]
+    message, errors = log_filter(q, names)
     if q.get("status") in STATES:
         message["status"] = q["status"]
+    return message, errors
+
+
+def log_filter(
+    q: Mapping[str, str], names: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The filters the delivery and the call logs share (order, target, trigger, HTTP
+    status, time range) as the API's message, and the custom times' problems."""
+    message: dict[str, Any] = {"query": {"limit": 100, "asc": q.get("order") == "oldest"}}
+    if q.get("target") in names:
+        message["targetId"] = q["target"]
     if q.get("trigger"):
         message["trigger"] = q["trigger"]
     if q.get("http", "").strip():
