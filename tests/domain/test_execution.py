@@ -6,7 +6,6 @@ import pytest
 
 from keyhook.domain.events import EVENT_TYPES, event_groups
 from keyhook.domain.execution import (
-    ACTION_SERVICE,
     FUNCTIONS,
     Condition,
     Kind,
@@ -18,6 +17,7 @@ from keyhook.domain.execution import (
 )
 from keyhook.errors import InvalidArgument, NotFound
 
+ACTION_SERVICE = "zitadel.action.v2.ActionService"
 USER_SERVICE = "zitadel.user.v2.UserService"
 ADD_HUMAN = f"/{USER_SERVICE}/AddHumanUser"
 LOCK_USER = f"/{USER_SERVICE}/LockUser"

@@ -7,10 +7,11 @@ import itertools
 
 import pytest
 
-from keyhook.domain.execution import ACTION_SERVICE, match_event, match_function, match_method
+from keyhook.domain.execution import match_event, match_function, match_method
 from keyhook.domain.explain import candidates, checked_subject, explain
 from keyhook.errors import InvalidArgument, NotFound
 
+ACTION_SERVICE = "zitadel.action.v2.ActionService"
 METHOD = "/zitadel.user.v2.UserService/AddHumanUser"
 ACTION_METHOD = f"/{ACTION_SERVICE}/CreateTarget"
 

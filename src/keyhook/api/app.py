@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -13,9 +14,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from keyhook.api.connect import ConnectEndpoint, looks_like_full_method, unimplemented
 from keyhook.api.errors import error_response
 from keyhook.api.openapi import build_openapi
 from keyhook.api.pipeline import Pipeline
+from keyhook.api.protojson import zitadel_schema
 from keyhook.api.registry import Operation, Registry
 from keyhook.api.routing import StaticFirstRouter
 from keyhook.errors import InvalidArgument, NotFound
@@ -61,7 +64,7 @@ def _endpoint(pipeline: Pipeline, op: Operation) -> Callable[[Request], Awaitabl
     return endpoint
 
 
-def _route_order(route: tuple[str, str, Operation]) -> tuple[int, str]:
+def _route_order(route: tuple[str, str, Any]) -> tuple[int, str]:
     # Static paths first, so /v2/actions/targets/search is not read as a target id.
     return (route[1].count("{"), route[1])
 
@@ -74,11 +77,16 @@ def build_app(
     on_stop: Lifespan | None = None,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> ASGIApp:
-    table = [(method, path, op) for op in registry for method, path in op.routes]
-    table += [("POST", op.full_method, op) for op in registry]
+    schema = zitadel_schema()
+    table: list[tuple[str, str, Callable[[Request], Awaitable[Response]]]] = [
+        (method, path, _endpoint(pipeline, op)) for op in registry for method, path in op.routes
+    ]
+    table += [
+        ("POST", op.full_method, ConnectEndpoint(pipeline, op, schema).respond) for op in registry
+    ]
     routes: list[BaseRoute] = [
-        Route(path, _endpoint(pipeline, op), methods=[method])
-        for method, path, op in sorted(table, key=_route_order)
+        Route(path, endpoint, methods=[method])
+        for method, path, endpoint in sorted(table, key=_route_order)
     ]
     spec = orjson.dumps(build_openapi(registry))
 
@@ -105,6 +113,8 @@ def build_app(
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if exc.status_code == 404 and looks_like_full_method(request.url.path):
+            return unimplemented(request.url.path)
         if exc.status_code == 404:
             return error_response(
                 NotFound(f"no operation at {request.url.path}; see /openapi.json")

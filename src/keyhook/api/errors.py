@@ -122,6 +122,10 @@ def error_response(error: errors.KeyhookError) -> Response:
     )
 
 
-def unexpected_response(exc: BaseException) -> Response:
+def log_unexpected(exc: BaseException) -> None:
     log.exception("unexpected error", exc_info=exc)
+
+
+def unexpected_response(exc: BaseException) -> Response:
+    log_unexpected(exc)
     return error_response(errors.Internal("internal error; the server log has the details"))

@@ -9,6 +9,7 @@ from keyhook.api import (
     oidc_endpoints,
     oidc_login,
     ops_actions,
+    ops_actions_v2beta,
     ops_administrators,
     ops_deliveries,
     ops_events,
@@ -22,6 +23,7 @@ from keyhook.api import (
 from keyhook.api.access_log import AccessLog
 from keyhook.api.app import build_app
 from keyhook.api.pipeline import Pipeline
+from keyhook.api.protojson import zitadel_schema
 from keyhook.api.registry import Registry
 from keyhook.bootstrap import Core
 from keyhook.command.deliveries import DeliveryCommands
@@ -34,6 +36,7 @@ def build_registry(core: Core) -> Registry:
     registry = Registry()
     ops_users.register(registry, core.users, core.user_queries)
     ops_actions.register(registry, core.writer, core.target_queries, core.engine)
+    ops_actions_v2beta.register(registry, core.target_queries, zitadel_schema())
     ops_deliveries.register(registry, core.writer, core.outbox.wake_worker)
     ops_events.register(registry, EventQueries(core.db))
     ops_sessions.register(registry, core.writer)

@@ -18,7 +18,10 @@ from typing import Any, Literal
 
 from keyhook.errors import NotFound, field_error
 
-ACTION_SERVICE = "zitadel.action.v2.ActionService"
+# The Actions API under both of its versions: never wrapped by an ``all`` condition.
+ACTION_SERVICES = frozenset(
+    {"zitadel.action.v2.ActionService", "zitadel.action.v2beta.ActionService"}
+)
 FUNCTIONS = ("complement_token", "preaccesstoken", "preuserinfo")
 Kind = Literal["request", "response", "function", "event"]
 KINDS: tuple[Kind, ...] = ("request", "response", "function", "event")
@@ -169,7 +172,7 @@ def match_method(
     found = executions.get(f"{kind}:service:{service}")
     if found is not None:
         return found
-    if service == ACTION_SERVICE:
+    if service in ACTION_SERVICES:
         return ()
     return executions.get(f"{kind}:all:", ())
 

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from keyhook.domain.execution import (
-    ACTION_SERVICE,
+    ACTION_SERVICES,
     FUNCTIONS,
     Condition,
     Kind,
@@ -57,7 +57,7 @@ def candidates(kind: Kind, value: str, *, unwrapped: bool = False) -> tuple[Cond
             return ()
         service = service_of(value)
         found = [Condition(kind, "method", value), Condition(kind, "service", service)]
-        if service != ACTION_SERVICE:
+        if service not in ACTION_SERVICES:
             found.append(Condition(kind, "all", ""))
         return tuple(found)
     if kind == "event":
@@ -87,6 +87,6 @@ def explain(
         note = f"only the most specific execution runs: {fires.scope}"
         if present[1:]:
             note += f"; it shadows {', '.join(c.scope for c in present[1:])}"
-    if kind in ("request", "response") and not unwrapped and service_of(value) == ACTION_SERVICE:
+    if kind in ("request", "response") and not unwrapped and service_of(value) in ACTION_SERVICES:
         note += ". An `all` condition never wraps the Actions API"
     return Explanation(tried, fires, present[1:], note)
