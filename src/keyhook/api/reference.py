@@ -3,13 +3,15 @@
 The block between :data:`BEGIN` and :data:`END` in docs/api.md is this module's
 output (``keyhook operations-doc`` prints it; a test checks the page holds it), so
 the list of what the server serves cannot go stale. It may touch nothing but the
-registry it is given.
+registry it is given and ZITADEL's published definitions (:mod:`keyhook.api.protojson`),
+which say what ZITADEL's own clients can call: the coverage table.
 """
 
 from __future__ import annotations
 
 from itertools import groupby
 
+from keyhook.api.protojson import Schema, zitadel_schema
 from keyhook.api.registry import Registry
 from keyhook.domain.roles import INSTANCE_ROLES, ORG_ROLES, PERMISSIONS, ROLE_PURPOSES
 
@@ -48,9 +50,49 @@ def operations_markdown(registry: Registry) -> str:
                 f"| `{op.name}` | {routes} | `{op.permission}` | {in_org} | {op.summary}{note} |"
             )
         lines.append("")
+    lines += coverage_markdown(registry, zitadel_schema())
     lines += roles_markdown()
     lines.append(END)
     return "\n".join(lines) + "\n"
+
+
+def _names(methods: list[str]) -> str:
+    return ", ".join(f"`{m}`" for m in methods) or "—"
+
+
+def coverage_markdown(registry: Registry, schema: Schema) -> list[str]:
+    """Which of ZITADEL's services and versions are served, method by method."""
+    served = {op.full_method for op in registry}
+    lines = [
+        f"**ZITADEL's services** (every service of `{schema.source}`, the definitions "
+        "ZITADEL's own clients are generated from). A served method answers at its REST "
+        "path and at `POST /<full method>` in the Connect protocol's unary JSON form, in "
+        "and out exactly as those definitions say (proto3 JSON); a method not served "
+        "answers `POST /<full method>` with Connect's `unimplemented` (501).",
+        "",
+        "| service | served | methods served | methods not served | Keyhook's own in it |",
+        "|---|---|---|---|---|",
+    ]
+    for service, methods in schema.services.items():
+        yes = [m for m in methods if f"/{service}/{m}" in served]
+        no = [m for m in methods if f"/{service}/{m}" not in served]
+        own = sorted(op.name for op in registry if op.service == service and op.name not in methods)
+        count = f"{len(yes)} of {len(methods)}" if yes else "none"
+        lines.append(f"| `{service}` | {count} | {_names(yes)} | {_names(no)} | {_names(own)} |")
+    beyond = sorted({op.service for op in registry} - set(schema.services))
+    lines += [
+        "",
+        "**Served under names those definitions do not have** (ZITADEL v4's own, "
+        "ZITADEL v1's, and Keyhook's): Keyhook's JSON at both URL forms.",
+        "",
+        "| service | methods |",
+        "|---|---|",
+    ]
+    for service in beyond:
+        names = sorted(op.name for op in registry if op.service == service)
+        lines.append(f"| `{service}` | {_names(names)} |")
+    lines.append("")
+    return lines
 
 
 def roles_markdown() -> list[str]:

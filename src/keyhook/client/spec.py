@@ -57,10 +57,15 @@ def _operation(full_method: str, raw: dict[str, Any]) -> Operation:
 
 @cache
 def operations() -> dict[str, Operation]:
-    """Every operation by its short name (``CreateTarget``); names are unique."""
+    """Every operation by its short name (``CreateTarget``). A name served in two
+    versions is the first in full-method order: ``zitadel.action.v2.ActionService``'s
+    before its beta twin's (``v2.`` sorts before ``v2beta.``), Keyhook's fuller form."""
     raw = json.loads(SPEC_FILE.read_text())
-    ops = [_operation(method, body) for method, body in raw.items()]
-    return {op.name: op for op in ops}
+    found: dict[str, Operation] = {}
+    for method in sorted(raw):
+        op = _operation(method, raw[method])
+        found.setdefault(op.name, op)
+    return found
 
 
 def operation(name: str) -> Operation:
