@@ -34,7 +34,7 @@ async def test_confidential_app_secret_is_shown_once(api: Api) -> None:
     ).ok()
     secret = created["oidcResponse"]["clientSecret"]
     assert len(secret) >= 40
-    app = (await api.get(f"/v2beta/applications/{created['appId']}")).ok()["application"]
+    app = (await api.get(f"/v2beta/applications/{created['appId']}")).ok()["app"]
     config = app["oidcConfig"]
     assert config["clientId"] == created["oidcResponse"]["clientId"]
     assert config["authMethodType"] == "OIDC_AUTH_METHOD_TYPE_BASIC"
@@ -65,7 +65,7 @@ async def test_public_app_has_no_secret_and_needs_pkce(api: Api) -> None:
         )
     ).ok()
     assert "clientSecret" not in created["oidcResponse"]
-    app = (await api.get(f"/v2beta/applications/{created['appId']}")).ok()["application"]
+    app = (await api.get(f"/v2beta/applications/{created['appId']}")).ok()["app"]
     assert app["oidcConfig"]["pkceRequired"] is True
 
 

@@ -102,6 +102,6 @@ async def test_native_apps_keep_private_use_schemes_loopback_and_https(
             ),
         )
     ).ok()
-    config = (await api.get(f"{APPS}/{created['appId']}")).ok()["application"]["oidcConfig"]
+    config = (await api.get(f"{APPS}/{created['appId']}")).ok()["app"]["oidcConfig"]
     assert config["redirectUris"] == uris
     assert config["postLogoutRedirectUris"] == ["com.example.app:/signed-out"]

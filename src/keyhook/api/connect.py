@@ -71,6 +71,7 @@ _TARGET_CODES = {
 }
 
 ACCEPTS = "application/json"
+LEFT_OUT = "Keyhook-Left-Out"
 _TIMEOUT = re.compile(r"[0-9]{1,10}")
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _FULL_METHOD = re.compile(rf"/{_NAME}(\.{_NAME})+/{_NAME}")
@@ -176,9 +177,14 @@ class ConnectEndpoint:
         result = await self.pipeline.run(
             self.op, caller, message, {}, request.headers.get("traceparent")
         )
+        headers = None
         if self.schema is not None:
-            result = self.schema.outgoing(self.op.full_method, result)
-        return Response(orjson.dumps(result), media_type="application/json")
+            result, left_out = self.schema.written(self.op.full_method, result)
+            if left_out:
+                # What Keyhook's answer had that the proto message has not (its
+                # additions, which the REST form keeps): visible, not silently gone.
+                headers = {LEFT_OUT: ", ".join(left_out[:50])}
+        return Response(orjson.dumps(result), media_type="application/json", headers=headers)
 
 
 def _unsupported(request: Request) -> Response | None:

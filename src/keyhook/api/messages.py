@@ -487,7 +487,11 @@ class CreateApplicationRequest(Message):
 
 
 class ApplicationIdRequest(Message):
-    application_id: Id
+    # ZITADEL's v2beta messages name it ``id`` (and DeleteApplication adds ``projectId``).
+    application_id: Id = Field(
+        validation_alias=AliasChoices("applicationId", "id", "application_id")
+    )
+    project_id: Id | None = None
 
 
 class ListApplicationsRequest(Message):

@@ -11,6 +11,7 @@ from keyhook.command.projects import ProjectCommands, checked_name
 from keyhook.command.writer import Writer
 from keyhook.domain.application import OidcSettings, oidc_settings
 from keyhook.domain.caller import Caller
+from keyhook.errors import NotFound
 from keyhook.query.projects import ProjectQueries
 
 PROJECTS = "/zitadel.project.v2beta.ProjectService/"
@@ -43,6 +44,16 @@ def _check_create_app(req: m.CreateApplicationRequest) -> None:
     _oidc_settings(req)
 
 
+def _in_project(req: m.ApplicationIdRequest, app: dict[str, Any]) -> None:
+    """A ``projectId`` the caller named must be the application's (ZITADEL's
+    DeleteApplication names both); another project's application is not found there."""
+    if req.project_id is not None and app["projectId"] != req.project_id:
+        raise NotFound(
+            f"application {req.application_id} does not exist in project {req.project_id}",
+            details=[{"field": "projectId", "problem": "not the application's project"}],
+        )
+
+
 def register(registry: Registry, writer: Writer) -> None:
     commands = ProjectCommands(writer)
     queries = ProjectQueries(writer.db)
@@ -65,12 +76,16 @@ def register(registry: Registry, writer: Writer) -> None:
         return await commands.create_oidc_app(caller, req.project_id, req.name, settings)
 
     async def get_app(caller: Caller, req: m.ApplicationIdRequest) -> dict[str, Any]:
-        return await queries.get_app(caller, req.application_id)
+        found = await queries.get_app(caller, req.application_id)
+        _in_project(req, found["app"])
+        return found
 
     async def list_apps(caller: Caller, req: m.ListApplicationsRequest) -> dict[str, Any]:
         return await queries.list_apps(caller, req.project_id, req.query.offset, req.query.limit)
 
     async def delete_app(caller: Caller, req: m.ApplicationIdRequest) -> dict[str, Any]:
+        if req.project_id is not None:
+            _in_project(req, (await queries.get_app(caller, req.application_id))["app"])
         return await commands.delete_app(caller, req.application_id)
 
     for op in (

@@ -94,11 +94,16 @@ class Schema:
         """Keyhook's answer as exactly the method's response message."""
         return self._write(self.methods[full_method][1], answer, "", None)
 
+    def written(self, full_method: str, answer: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """Keyhook's answer as the response message, and the paths of the members it
+        left out (``targets[].headers``: each list's items as one)."""
+        dropped: list[str] = []
+        out = self._write(self.methods[full_method][1], answer, "", dropped)
+        return out, list(dict.fromkeys(dropped))
+
     def left_out(self, full_method: str, answer: dict[str, Any]) -> list[str]:
         """The members of ``answer`` the response message does not have (their paths)."""
-        dropped: list[str] = []
-        self._write(self.methods[full_method][1], answer, "", dropped)
-        return dropped
+        return self.written(full_method, answer)[1]
 
     # --- in ---------------------------------------------------------------------------
 
@@ -168,12 +173,12 @@ class Schema:
             if not isinstance(item, dict) or not item:
                 return _DEFAULT
             return {
-                str(k): self._write_one(field, v, f"{path}.{k}", dropped) for k, v in item.items()
+                str(k): self._write_one(field, v, f"{path}{{}}", dropped) for k, v in item.items()
             }
         if field.repeated:
             if not isinstance(item, list) or not item:
                 return _DEFAULT
-            return [self._write_one(field, v, f"{path}[{i}]", dropped) for i, v in enumerate(item)]
+            return [self._write_one(field, v, f"{path}[]", dropped) for v in item]
         out = self._write_one(field, item, path, dropped)
         if field.kind == "enum" and self.enums.get(field.type, {}).get(out) == 0:
             return _DEFAULT

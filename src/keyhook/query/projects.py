@@ -99,7 +99,7 @@ class ProjectQueries:
                 f"application {app_id} does not exist",
                 details=[{"field": "applicationId", "problem": "unknown"}],
             )
-        return {"application": app_to_wire(row)}
+        return {"app": app_to_wire(row)}  # GetApplicationResponse.app, as ZITADEL's v2beta
 
     async def list_apps(
         self, caller: Caller, project_id: str | None, offset: int, limit: int

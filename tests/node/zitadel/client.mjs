@@ -5,7 +5,8 @@
 // plan: {"baseUrl", "token", "calls": [{"name", "method": "/pkg.Service/Method",
 //   "request": {…protojson…}, "timeoutMs"?}]}; a string "${name.path.to.member}" in a
 // request is replaced by that member of an earlier call's answer.
-// Prints one JSON object: {name: {"ok": true, "answer": {…}} | {"ok": false, "code",
+// Prints one JSON object: {name: {"ok": true, "answer": {…}, "leftOut": [what Keyhook's
+//   answer had that the message has not: its Keyhook-Left-Out header]} | {"ok": false, "code",
 //   "message", "details": [{type, debug}], "decoded": [{…Struct as JSON…}]}}.
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -80,8 +81,16 @@ for (const call of plan.calls) {
   const client = createClient(service, transport);
   try {
     const input = fromJson(method.input, filled(call.request ?? {}));
-    const answer = await client[method.localName](input, { timeoutMs: call.timeoutMs });
-    results[call.name] = { ok: true, answer: toJson(method.output, answer, { alwaysEmitImplicit: false }) };
+    let leftOut = null;
+    const onHeader = (headers) => {
+      leftOut = headers.get("keyhook-left-out");
+    };
+    const answer = await client[method.localName](input, { timeoutMs: call.timeoutMs, onHeader });
+    results[call.name] = {
+      ok: true,
+      answer: toJson(method.output, answer, { alwaysEmitImplicit: false }),
+      leftOut: leftOut ? leftOut.split(", ") : [],
+    };
   } catch (err) {
     if (!(err instanceof ConnectError)) {
       results[call.name] = { ok: false, code: "client", message: String(err) };
