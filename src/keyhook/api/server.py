@@ -16,6 +16,7 @@ from keyhook.api import (
     ops_orgs,
     ops_projects,
     ops_sessions,
+    ops_target_keys,
     ops_users,
     relay_ws,
 )
@@ -34,6 +35,7 @@ def build_registry(core: Core) -> Registry:
     registry = Registry()
     ops_users.register(registry, core.users, core.user_queries)
     ops_actions.register(registry, core.writer, core.target_queries, core.engine)
+    ops_target_keys.register(registry, core.writer)
     ops_deliveries.register(registry, core.writer, core.outbox.wake_worker)
     ops_events.register(registry, EventQueries(core.db))
     ops_sessions.register(registry, core.writer)
