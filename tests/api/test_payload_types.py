@@ -151,7 +151,7 @@ async def test_a_jwt_body_verifies_against_the_jwks_before_and_after_a_rotation(
         await verified_claims(server, last.body)
         hmac_verified(target, last)
         kids.append(jwt.get_unverified_header(last.body.decode())["kid"])
-        return kids[-1] == new_kid
+        return bool(kids[-1] == new_kid)
 
     await wait_until(signed_by_new_key, timeout=10, interval=0.3)
     # A receiver using PyJWKClient (it fetches /oauth/v2/keys itself) accepts it too.
@@ -169,7 +169,7 @@ async def test_a_jwe_body_decrypts_with_the_receivers_key_until_it_is_deactivate
     server = own[0]
     rsa_key = RSAKey.generate_key(2048)
     ec_key = ECKey.generate_key("P-256")
-    private = {}
+    private: dict[str, RSAKey | ECKey] = {}
     path = f"/jwe-{secrets.token_hex(3)}"
 
     async def decrypting(received: Received) -> Answer:
@@ -203,10 +203,9 @@ async def test_a_jwe_body_decrypts_with_the_receivers_key_until_it_is_deactivate
 
     rsa_id = await add_key(api, target_id, pem_of(rsa_key))
     # Base64 of the PEM, as protobuf JSON writes ZITADEL's bytes field.
-    ec_id = await add_key(
-        api, target_id, base64.b64encode(pem_of(ec_key).encode()).decode()
-    )
-    private[rsa_id], private[ec_id] = rsa_key, ec_key
+    ec_id = await add_key(api, target_id, base64.b64encode(pem_of(ec_key).encode()).decode())
+    private[rsa_id] = rsa_key
+    private[ec_id] = ec_key
     listed = await list_keys(api, target_id)
     assert [(k["keyId"], k["active"]) for k in listed] == [(rsa_id, False), (ec_id, False)]
     assert base64.b64decode(listed[0]["publicKey"]).decode() == pem_of(rsa_key)
@@ -253,7 +252,9 @@ async def test_a_jwe_body_decrypts_with_the_receivers_key_until_it_is_deactivate
     assert len(receiver.on(path)) == 2
 
 
-async def test_an_expired_key_is_used_no_more(api: Api, receiver: Receiver) -> None:
+async def test_an_expiration_date_must_be_in_the_future_and_is_shown(
+    api: Api, receiver: Receiver
+) -> None:
     path = f"/jwe-expired-{secrets.token_hex(3)}"
     target = await api.create_target(
         receiver.endpoint(path), interrupt=True, payloadType="PAYLOAD_TYPE_JWE"
@@ -263,8 +264,9 @@ async def test_an_expired_key_is_used_no_more(api: Api, receiver: Receiver) -> N
         {"publicKey": pem_of(RSAKey.generate_key(2048)), "expirationDate": "2020-01-01T00:00:00Z"},
     )
     assert past.status == 400 and past.body["details"][0]["field"] == "expirationDate"
+    later = "2999-01-01T00:00:00Z"
     key_id = await add_key(
-        api, target["id"], pem_of(ECKey.generate_key("P-256")), expirationDate="2999-01-01T00:00:00Z"
+        api, target["id"], pem_of(ECKey.generate_key("P-256")), expirationDate=later
     )
     (listed,) = await list_keys(api, target["id"])
     assert listed["expirationDate"] == "2999-01-01T00:00:00.000000Z"
@@ -298,10 +300,7 @@ async def test_event_deliveries_are_sent_as_jwe_and_fail_clearly_without_a_key(
 
     async def failed_attempt() -> bool:
         found = await deliveries(api, targetId=target["id"])
-        return any(
-            "no active public key" in (d.get("lastError") or "")
-            for d in found
-        )
+        return any("no active public key" in (d.get("lastError") or "") for d in found)
 
     await wait_until(failed_attempt)
     assert len(receiver.on(path)) == 1  # the failed one was never sent
