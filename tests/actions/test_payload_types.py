@@ -99,7 +99,7 @@ async def test_no_usable_key_or_signer_is_an_error_and_nothing_is_made() -> None
     with pytest.raises(PayloadError, match="no token signer"):
         await PayloadSealer().body(target(PayloadType.JWT), b"{}")
     signer.fail = True
-    with pytest.raises(PayloadError, match="could not be signed.*no active token signing key"):
+    with pytest.raises(PayloadError, match=r"could not be signed.*no active token signing key"):
         await PayloadSealer(signer).body(target(PayloadType.JWT), orjson.dumps(PAYLOAD))
     signer.fail = False
     broken = EncryptionKey(

@@ -34,6 +34,9 @@ def test_rsa_keys_use_rsa_oaep_256() -> None:
     assert parse_public_key(pem).algorithm == "RSA-OAEP-256"
 
 
+WEAK_RSA = rsa.generate_private_key(65537, 1024)  # noqa: S505 - it is to be refused
+
+
 def _pem(key: object) -> str:
     return key.public_bytes(  # type: ignore[attr-defined, no-any-return]
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -43,7 +46,7 @@ def _pem(key: object) -> str:
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
-        (_pem(rsa.generate_private_key(65537, 1024).public_key()), "RSA key of 1024 bits"),
+        (_pem(WEAK_RSA.public_key()), "RSA key of 1024 bits"),
         (_pem(ed25519.Ed25519PrivateKey.generate().public_key()), "is a Ed25519PublicKey"),
         ("", "is empty"),
         (42, "must be a string (PEM) or an object (JWK)"),
