@@ -180,9 +180,7 @@ class TargetKeyCommands:
             if key.active:  # already the active key: a no-op
                 return {"changeDate": iso(key.changed_at)}
             before = next((k.id for k in state.keys.values() if k.active), None)
-            data: dict[str, Any] = {"keyId": key_id}
-            if before is not None:
-                data["deactivatedKeyId"] = before
+            data = {"keyId": key_id, "deactivatedKeyId": before}
             at = await self._commit(conn, caller, state, ACTIVATED, data)
         return {"changeDate": iso(at)}
 

@@ -92,9 +92,8 @@ class TargetCommands:
             "interruptOnError": interrupt,
             "sealedSigningKeys": self._seal_keys([{"key": key, "expiresAt": None}]),
             "sealedHeaders": self.w.box.seal(orjson.dumps(headers).decode()) if headers else None,
+            "payloadType": payload_type.value,  # older events have none: JSON
         }
-        if payload_type is not rules.PayloadType.JSON:  # older events have none: JSON
-            data["payloadType"] = payload_type.value
         async with self.w.db.write() as conn:
             stored = await self.w.commit(
                 conn,

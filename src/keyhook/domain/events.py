@@ -181,7 +181,8 @@ EVENT_TYPES: dict[str, EventType] = {
                 "timeoutSeconds": "timeout in seconds",
                 "targetType": "restWebhook, restCall or restAsync",
                 "interruptOnError": "whether a failure aborts the call",
-                "payloadType": "PAYLOAD_TYPE_JWT or PAYLOAD_TYPE_JWE (absent: PAYLOAD_TYPE_JSON)",
+                "payloadType": "PAYLOAD_TYPE_JSON, PAYLOAD_TYPE_JWT or PAYLOAD_TYPE_JWE (absent "
+                "in events written before payload types: JSON)",
             },
         ),
         EventType(
@@ -222,7 +223,7 @@ EVENT_TYPES: dict[str, EventType] = {
             {
                 "targetId": "id",
                 "keyId": "the key activated",
-                "deactivatedKeyId": "the key active before, if any",
+                "deactivatedKeyId": "the key active before, or null",
             },
         ),
         EventType(
