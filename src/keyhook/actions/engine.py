@@ -37,7 +37,7 @@ from keyhook.domain.claims import Complement
 from keyhook.domain.execution import Kind
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.payload import redact, restore_secrets
-from keyhook.domain.target import Target, TargetType, loggable
+from keyhook.domain.target import PayloadType, Target, TargetType, loggable
 from keyhook.errors import TargetError
 
 log = logging.getLogger("keyhook.actions")
@@ -260,10 +260,12 @@ class ActionsEngine:
             slots.release()
 
     async def _send(self, target: Target, body: bytes, msg_id: str, trace: str | None) -> Outcome:
-        try:
-            sent = await self.sealer.body(target, body)
-        except PayloadError as failure:
-            return Outcome(False, None, None, failure.message, 502)
+        sent = body
+        if target.payload_type is not PayloadType.JSON:  # JSON targets: nothing per call
+            try:
+                sent = await self.sealer.body(target, body)
+            except PayloadError as failure:
+                return Outcome(False, None, None, failure.message, 502)
         try:
             request = signed_request(target, sent, msg_id, trace)
             return from_answer(target.name, await self.transport.send(request))
