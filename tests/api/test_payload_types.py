@@ -387,3 +387,30 @@ async def test_keys_of_missing_targets_and_missing_keys_are_404(
         assert reply.status == 404 and "has no public key 42" in reply.body["message"]
     gone = await api.delete(f"/v2/actions/targets/{target['id']}/publickeys/42")
     assert gone.status == 404
+
+
+async def test_test_target_sends_the_sealed_body_and_nothing_without_a_key(
+    own: tuple[KeyhookServer, Api], api: Api, receiver: Receiver
+) -> None:
+    server = own[0]
+    path = f"/jwe-test-{secrets.token_hex(3)}"
+    target = await api.create_target(
+        receiver.endpoint(path), interrupt=True, payloadType="PAYLOAD_TYPE_JWE"
+    )
+    test = f"/v2/actions/targets/{target['id']}/test"
+    event = {"event": {"event": "user.locked", "eventData": {"userId": "1"}}}
+    refused = (await api.post(test, event)).ok()
+    assert refused["answer"] is None
+    assert "no active public key" in refused["reading"]["message"]
+    assert receiver.on(path) == []
+
+    key = RSAKey.generate_key(2048)
+    key_id = await add_key(api, target["id"], pem_of(key))
+    (await api.post(f"/v2/actions/targets/{target['id']}/publickeys/{key_id}/activate")).ok()
+    tried = (await api.post(test, event)).ok()
+    (call,) = await receiver.wait_for(path, 1)
+    assert tried["sent"]["body"] == call.body.decode()  # what was shown is what was sent
+    opened = jwe.decrypt_compact(call.body.decode(), key, registry=JWE_REGISTRY)
+    assert opened.plaintext is not None
+    claims = await verified_claims(server, opened.plaintext)
+    assert (claims["event"], claims["test"]) == ("user.locked", True)
