@@ -42,7 +42,7 @@ from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.retry import RetryPolicy, Verdict, decide, retry_after_seconds
-from keyhook.domain.target import Target, loggable
+from keyhook.domain.target import PayloadType, Target, loggable
 from keyhook.errors import KeyhookError
 from keyhook.eventstore.store import PendingEvent
 from keyhook.ids import IdGenerator
@@ -385,7 +385,9 @@ class DeliveryWorker:
             try:
                 if refusal is not None:
                     raise TransportError("policy", f"refused by the network policy: {refusal}")
-                body = await self.sealer.body(target, item.payload.encode())
+                body = item.payload.encode()
+                if target.payload_type is not PayloadType.JSON:
+                    body = await self.sealer.body(target, body)
                 request = signed_request(target, body, message_id(item.id))
                 # Only the start of the answer is kept; the rest is never read.
                 response = await self.transport.send(
