@@ -22,6 +22,7 @@ from keyhook.actions.catalog import Catalog
 from keyhook.actions.engine import ActionsEngine
 from keyhook.actions.httpclient import Http11Transport
 from keyhook.actions.outbox import Outbox
+from keyhook.actions.payload_types import PayloadSealer
 from keyhook.actions.relay import RelayHub, RelayTransport
 from keyhook.actions.relay_peers import PostgresPeers
 from keyhook.actions.transport import Transport
@@ -266,19 +267,21 @@ async def assemble(
     catalog = Catalog(db, box)
     outbox = Outbox(db, catalog, ids)
     writer.after_append.append(outbox.enqueue_events)
+    # The OIDC provider's signer also signs JWT and JWE payloads (the JWKS at /oauth/v2/keys).
+    signer = TokenSigner(db, box)
+    sealer = PayloadSealer(signer)
     engine = ActionsEngine(
-        catalog, relaying, calllog, policy, outbox, settings.target_sync_concurrency
+        catalog, relaying, calllog, policy, outbox, settings.target_sync_concurrency, sealer
     )
     worker = None
     if settings.delivery.worker or with_worker:
         worker = DeliveryWorker(
-            writer, catalog, relaying_deliveries, policy, ids, worker_config(settings)
+            writer, catalog, relaying_deliveries, policy, ids, worker_config(settings), sealer
         )
         outbox.wake = worker.wake
         outbox.handoff = worker
     # After the outbox is wired, so event executions see a key created on a later start.
     await _ensure_signing_key(writer)
-    signer = TokenSigner(db, box)
     oidc_queries = OidcQueries(db)
     recent_users = RecentUsers(oidc_queries, db)
     writer.after_append.append(recent_users.forget)

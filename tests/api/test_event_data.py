@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 
 import httpx
+from joserfc.jwk import ECKey
 
 from keyhook.domain.events import EVENT_TYPES
 from tests.support.api import Api
@@ -23,7 +24,14 @@ from tests.support.oidc import (
 from tests.support.receiver import Receiver
 from tests.support.server import KeyhookServer
 
-TARGET_FIELDS = {"name", "endpoint", "timeoutSeconds", "targetType", "interruptOnError"}
+TARGET_FIELDS = {
+    "name",
+    "endpoint",
+    "timeoutSeconds",
+    "targetType",
+    "interruptOnError",
+    "payloadType",
+}
 
 
 async def test_event_data_members_are_the_documented_ones(
@@ -59,6 +67,12 @@ async def test_event_data_members_are_the_documented_ones(
     await api.post(f"/v2/actions/targets/{target['id']}", {"timeout": "3s"})
     await api.post(f"/v2/actions/targets/{target['id']}/pause")
     await api.post(f"/v2/actions/targets/{target['id']}/resume")
+    keys = f"/v2/actions/targets/{target['id']}/publickeys"
+    pem = ECKey.generate_key("P-256").as_pem(private=False).decode()
+    key_id = (await api.post(keys, {"publicKey": pem})).ok()["keyId"]
+    (await api.post(f"{keys}/{key_id}/activate")).ok()
+    (await api.post(f"{keys}/{key_id}/deactivate")).ok()
+    (await api.delete(f"{keys}/{key_id}")).ok()
     await api.set_execution({"event": {"event": "user.removed"}}, [target["id"]])
     (await api.delete(f"/v2/users/{user_id}")).ok()
     await api.delete(f"/v2/actions/targets/{target['id']}")

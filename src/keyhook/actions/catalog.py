@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from keyhook.clock import aware
 from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.execution import Kind, match_event, match_function, match_method
-from keyhook.domain.target import Target, target_from_record
+from keyhook.domain.target import EncryptionKey, Target, target_from_record
 from keyhook.storage.connection import Connection
 from keyhook.storage.database import Database
 
@@ -95,8 +96,21 @@ class Catalog:
         if self._stale or generation != self._snapshot.generation:
             rows = await conn.execute("SELECT condition_key, target_ids FROM executions")
             executions = {r.condition_key: tuple(orjson.loads(r.target_ids)) for r in rows}
+            key_rows = await conn.execute(
+                "SELECT id, target_id, public_key_pem, algorithm, expires_at "
+                "FROM target_public_keys WHERE active"
+            )
+            keys = {
+                r.target_id: EncryptionKey(
+                    r.id,
+                    r.public_key_pem,
+                    r.algorithm,
+                    None if r.expires_at is None else aware(r.expires_at),
+                )
+                for r in key_rows
+            }
             target_rows = await conn.execute("SELECT * FROM targets")
-            targets = {r.id: target_from_record(r, self._box) for r in target_rows}
+            targets = {r.id: target_from_record(r, self._box, keys.get(r.id)) for r in target_rows}
             self._snapshot = Snapshot(generation, executions, targets)
         self._stale = False
         self._checked_at = time.monotonic()

@@ -28,6 +28,7 @@ from keyhook.actions.answers import Outcome, from_answer, from_failure, modified
 from keyhook.actions.calllog import CALL_BODY_CHARS, CallLog, CallRecord
 from keyhook.actions.catalog import Catalog
 from keyhook.actions.outbox import Outbox
+from keyhook.actions.payload_types import PayloadError, PayloadSealer
 from keyhook.actions.transport import Transport, TransportError
 from keyhook.actions.wire import encode_body, signed_request
 from keyhook.clock import now
@@ -36,7 +37,7 @@ from keyhook.domain.claims import Complement
 from keyhook.domain.execution import Kind
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.payload import redact, restore_secrets
-from keyhook.domain.target import Target, TargetType, loggable
+from keyhook.domain.target import PayloadType, Target, TargetType, loggable
 from keyhook.errors import TargetError
 
 log = logging.getLogger("keyhook.actions")
@@ -63,8 +64,11 @@ class ActionsEngine:
         policy: NetworkPolicy,
         outbox: Outbox,
         sync_limit: int = DEFAULT_SYNC_LIMIT,
+        sealer: PayloadSealer | None = None,
     ) -> None:
         self.catalog = catalog
+        # JWT and JWE payloads (docs/api.md, "Payload types"); JSON targets pass through.
+        self.sealer = sealer or PayloadSealer()
         self.transport = transport
         self.calllog = calllog
         self.policy = policy
@@ -256,8 +260,14 @@ class ActionsEngine:
             slots.release()
 
     async def _send(self, target: Target, body: bytes, msg_id: str, trace: str | None) -> Outcome:
+        sent = body
+        if target.payload_type is not PayloadType.JSON:  # JSON targets: nothing per call
+            try:
+                sent = await self.sealer.body(target, body)
+            except PayloadError as failure:
+                return Outcome(False, None, None, failure.message, 502)
         try:
-            request = signed_request(target, body, msg_id, trace)
+            request = signed_request(target, sent, msg_id, trace)
             return from_answer(target.name, await self.transport.send(request))
         except TransportError as failure:
             return from_failure(target.name, failure)

@@ -25,6 +25,7 @@ from typing import Any
 from keyhook.actions.answers import Outcome, from_answer, from_failure, modified_message
 from keyhook.actions.calllog import CALL_BODY_CHARS, CallRecord
 from keyhook.actions.engine import ActionsEngine
+from keyhook.actions.payload_types import PayloadError
 from keyhook.actions.transport import TransportError
 from keyhook.actions.wire import encode_body, masked_headers, signed_request
 from keyhook.clock import now
@@ -152,18 +153,25 @@ async def _test_call(
         headers={**target.headers, TEST_HEADER: "true"},
         timeout=min(target.timeout, TEST_TIMEOUT),
     )
-    request = signed_request(marked, body, msg_id)
+    try:
+        sent_body = await engine.sealer.body(target, body)
+        sealing_error = None
+    except PayloadError as failure:
+        sent_body, sealing_error = body, failure.message
+    request = signed_request(marked, sent_body, msg_id)
     shown_headers = masked_headers(request.headers.items(), target.headers)
     sent = {
         "url": target.endpoint,
         "headers": shown_headers,
-        "body": body.decode("utf-8", errors="replace"),
+        "body": sent_body.decode("utf-8", errors="replace"),  # a JWT or JWE as sent
         "webhookId": msg_id,
     }
     started = time.perf_counter()
     answer: dict[str, Any] | None = None
     refusal = engine.policy.refusal(target.endpoint)
-    if refusal is not None:
+    if sealing_error is not None:  # nothing is sent, least of all in the clear
+        outcome = Outcome(False, None, None, sealing_error, 502)
+    elif refusal is not None:
         outcome = Outcome(False, None, None, f"refused by the network policy: {refusal}", 502)
     else:
         try:

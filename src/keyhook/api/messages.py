@@ -270,6 +270,18 @@ class TargetFields(Message):
         description="extra request headers for the receiver (such as Authorization); "
         "stored encrypted, masked when read",
     )
+    payload_type: (
+        Literal[
+            "PAYLOAD_TYPE_UNSPECIFIED", "PAYLOAD_TYPE_JSON", "PAYLOAD_TYPE_JWT", "PAYLOAD_TYPE_JWE"
+        ]
+        | None
+    ) = Field(
+        None,
+        description="how the payload is sent: PAYLOAD_TYPE_JSON (the default) as JSON; "
+        "PAYLOAD_TYPE_JWT as a JWT signed with the instance's token signing key (JWKS at "
+        "/oauth/v2/keys); PAYLOAD_TYPE_JWE as that JWT encrypted to the target's active "
+        "public key. Unspecified: JSON on create, unchanged on update",
+    )
 
 
 class CreateTargetRequest(TargetFields):

@@ -17,6 +17,7 @@ from keyhook.api import (
     ops_orgs,
     ops_projects,
     ops_sessions,
+    ops_target_keys,
     ops_users,
     relay_ws,
 )
@@ -37,6 +38,7 @@ def build_registry(core: Core) -> Registry:
     ops_users.register(registry, core.users, core.user_queries)
     ops_actions.register(registry, core.writer, core.target_queries, core.engine)
     ops_actions_v2beta.register(registry, core.target_queries, zitadel_schema())
+    ops_target_keys.register(registry, core.writer)
     ops_deliveries.register(registry, core.writer, core.outbox.wake_worker)
     ops_events.register(registry, EventQueries(core.db))
     ops_sessions.register(registry, core.writer)

@@ -11,6 +11,7 @@ from keyhook.command.admin_projections import ADMIN_PROJECTORS, remove_user_admi
 from keyhook.command.oidc_projections import OIDC_PROJECTORS
 from keyhook.command.row_counts import count_rows
 from keyhook.command.row_touch import Touch, Touches, update_by_id
+from keyhook.command.target_key_projections import TARGET_KEY_PROJECTORS
 from keyhook.eventstore.store import StoredEvent
 from keyhook.storage.connection import Connection
 
@@ -234,10 +235,11 @@ async def _bump_actions(conn: Connection, e: StoredEvent) -> None:
 
 _INSERT_TARGET = (
     "INSERT INTO targets (id, instance_id, name, endpoint, timeout_seconds, target_type, "
-    "interrupt_on_error, headers_sealed, signing_keys_sealed, paused, created_at, changed_at) "
+    "interrupt_on_error, headers_sealed, signing_keys_sealed, paused, created_at, changed_at, "
+    "payload_type) "
     "VALUES (:id, :instance_id, :name, :endpoint, :timeout_seconds, :target_type, "
     ":interrupt_on_error, :headers_sealed, :signing_keys_sealed, :paused, :created_at, "
-    ":changed_at)"
+    ":changed_at, :payload_type)"
 )
 
 
@@ -258,6 +260,7 @@ async def _target_added(conn: Connection, e: StoredEvent) -> None:
             "paused": False,
             "created_at": e.created_at,
             "changed_at": e.created_at,
+            "payload_type": d.get("payloadType", "PAYLOAD_TYPE_JSON"),
         },
     )
     await _bump_actions(conn, e)
@@ -271,6 +274,7 @@ _TARGET_COLUMNS = {
     "interruptOnError": "interrupt_on_error",
     "sealedHeaders": "headers_sealed",
     "sealedSigningKeys": "signing_keys_sealed",
+    "payloadType": "payload_type",
 }
 
 
@@ -285,6 +289,9 @@ async def _target_changed(conn: Connection, e: StoredEvent) -> None:
 
 async def _target_removed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute("DELETE FROM targets WHERE id = :id", {"id": e.aggregate_id})
+    await conn.execute(
+        "DELETE FROM target_public_keys WHERE target_id = :id", {"id": e.aggregate_id}
+    )
     await _bump_actions(conn, e)
 
 
@@ -486,6 +493,7 @@ PROJECTORS: dict[str, Projector] = {
 
 
 PROJECTORS.update(OIDC_PROJECTORS)
+PROJECTORS.update(TARGET_KEY_PROJECTORS)
 PROJECTORS.update(ADMIN_PROJECTORS)
 
 

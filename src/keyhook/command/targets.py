@@ -68,18 +68,19 @@ class TargetCommands:
 
     def checked_new(
         self, body: dict[str, Any]
-    ) -> tuple[str, str, float, rules.TargetType, bool, dict[str, str]]:
+    ) -> tuple[str, str, float, rules.TargetType, bool, dict[str, str], rules.PayloadType]:
         """CreateTarget's field rules, without I/O: name, endpoint, timeout, type,
-        interruptOnError and headers as they are stored."""
+        interruptOnError, headers and payload type as they are stored."""
         name = rules.validate_name(body.get("name"))
         endpoint = self.w.policy.check_endpoint(body.get("endpoint"))  # type: ignore[arg-type]
         timeout = rules.validate_timeout(body.get("timeout"))
         kind, interrupt = rules.parse_target_type(body)
         headers = rules.validate_headers(body.get("headers"))
-        return name, endpoint, timeout, kind, interrupt, headers
+        payload_type = rules.parse_payload_type(body.get("payloadType")) or rules.PayloadType.JSON
+        return name, endpoint, timeout, kind, interrupt, headers, payload_type
 
     async def create(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
-        name, endpoint, timeout, kind, interrupt, headers = self.checked_new(body)
+        name, endpoint, timeout, kind, interrupt, headers, payload_type = self.checked_new(body)
         key = new_signing_key()
         target_id = self.w.ids.new()
         data: dict[str, Any] = {
@@ -91,6 +92,7 @@ class TargetCommands:
             "interruptOnError": interrupt,
             "sealedSigningKeys": self._seal_keys([{"key": key, "expiresAt": None}]),
             "sealedHeaders": self.w.box.seal(orjson.dumps(headers).decode()) if headers else None,
+            "payloadType": payload_type.value,  # older events have none: JSON
         }
         async with self.w.db.write() as conn:
             stored = await self.w.commit(
@@ -113,6 +115,9 @@ class TargetCommands:
         if any(body.get(k.value) is not None for k in rules.TargetType):
             kind, interrupt = rules.parse_target_type(body)
             changed.update(targetType=kind.value, interruptOnError=interrupt)
+        payload_type = rules.parse_payload_type(body.get("payloadType"))
+        if payload_type is not None:
+            changed["payloadType"] = payload_type.value
         headers: dict[str, str] | None = None
         if "headers" in body and body["headers"] is not None:
             headers = rules.validate_headers(body["headers"])
@@ -126,7 +131,7 @@ class TargetCommands:
                 "target",
                 "names nothing to change",
                 "name, endpoint, timeout, restWebhook/restCall/restAsync, headers, "
-                "expirationSigningKey",
+                "payloadType, expirationSigningKey",
             )
         new_key = None
         async with self.w.db.write() as conn:

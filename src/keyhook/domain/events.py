@@ -181,6 +181,8 @@ EVENT_TYPES: dict[str, EventType] = {
                 "timeoutSeconds": "timeout in seconds",
                 "targetType": "restWebhook, restCall or restAsync",
                 "interruptOnError": "whether a failure aborts the call",
+                "payloadType": "PAYLOAD_TYPE_JSON, PAYLOAD_TYPE_JWT or PAYLOAD_TYPE_JWE (absent "
+                "in events written before payload types: JSON)",
             },
         ),
         EventType(
@@ -190,7 +192,8 @@ EVENT_TYPES: dict[str, EventType] = {
             {
                 "targetId": "id",
                 "changed": "names of the changed fields; the new values of name, endpoint, "
-                "timeoutSeconds, targetType and interruptOnError follow as members of their own "
+                "timeoutSeconds, targetType, interruptOnError and payloadType follow as members of "
+                "their own "
                 "(new signing keys and headers are secrets and never shown)",
             },
         ),
@@ -199,6 +202,41 @@ EVENT_TYPES: dict[str, EventType] = {
             "target",
             "A target was deleted.",
             {"targetId": "id", "name": "target name"},
+        ),
+        EventType(
+            "target.public_key.added",
+            "target",
+            "A public key was added to a target (inactive) for its JWE payloads.",
+            {
+                "targetId": "id",
+                "keyId": "the key's id (the kid of JWE payloads encrypted to it)",
+                "publicKey": "the key as PEM",
+                "fingerprint": "SHA256: and base64 of the key's SHA-256 (DER)",
+                "algorithm": "RSA-OAEP-256 or ECDH-ES+A256KW",
+                "expirationDate": "when it is used no more, or null",
+            },
+        ),
+        EventType(
+            "target.public_key.activated",
+            "target",
+            "A target's public key became the one its JWE payloads are encrypted to.",
+            {
+                "targetId": "id",
+                "keyId": "the key activated",
+                "deactivatedKeyId": "the key active before, or null",
+            },
+        ),
+        EventType(
+            "target.public_key.deactivated",
+            "target",
+            "A target's public key is no longer encrypted to.",
+            {"targetId": "id", "keyId": "the key deactivated"},
+        ),
+        EventType(
+            "target.public_key.removed",
+            "target",
+            "A target's (inactive) public key was removed.",
+            {"targetId": "id", "keyId": "the key removed"},
         ),
         EventType(
             "execution.set",

@@ -69,6 +69,54 @@ RELAY_ENDPOINT = "relay:"
 TARGET_TYPES = "one of restWebhook: {interruptOnError}, restCall: {interruptOnError}, restAsync: {}"
 
 
+class PayloadType(StrEnum):
+    """How a call's payload is sent (ZITADEL v4's ``payloadType``; docs/api.md,
+    "Payload types")."""
+
+    JSON = "PAYLOAD_TYPE_JSON"
+    JWT = "PAYLOAD_TYPE_JWT"
+    JWE = "PAYLOAD_TYPE_JWE"
+
+
+PAYLOAD_UNSPECIFIED = "PAYLOAD_TYPE_UNSPECIFIED"
+PAYLOAD_TYPES = "PAYLOAD_TYPE_JSON (the default), PAYLOAD_TYPE_JWT or PAYLOAD_TYPE_JWE"
+# Protobuf JSON may write an enum as its number.
+_PAYLOAD_NUMBERS = {
+    0: PAYLOAD_UNSPECIFIED,
+    1: "PAYLOAD_TYPE_JSON",
+    2: "PAYLOAD_TYPE_JWT",
+    3: "PAYLOAD_TYPE_JWE",
+}
+
+
+def parse_payload_type(value: object) -> PayloadType | None:
+    """The payload type a create or update body names; None for none or
+    ``PAYLOAD_TYPE_UNSPECIFIED`` (create: JSON; update: unchanged, as in ZITADEL)."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = _PAYLOAD_NUMBERS.get(value, value)
+    if value == PAYLOAD_UNSPECIFIED:
+        return None
+    try:
+        return PayloadType(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise field_error("payloadType", f"is {value!r}", PAYLOAD_TYPES) from None
+
+
+@dataclass(frozen=True)
+class EncryptionKey:
+    """A target's active public key: what a JWE payload is encrypted to."""
+
+    id: str
+    pem: str
+    algorithm: str  # the JWE key-management "alg"
+    expires_at: datetime | None = None
+
+    def usable(self, at: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > at
+
+
 class TargetType(StrEnum):
     REST_WEBHOOK = "restWebhook"
     REST_CALL = "restCall"
@@ -92,6 +140,9 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     signing_keys: tuple[SigningKey, ...] = ()
     paused: bool = False
+    payload_type: PayloadType = PayloadType.JSON
+    # The active public key of a JWE target (None: none is active).
+    encryption_key: EncryptionKey | None = None
 
     @property
     def is_relay(self) -> bool:
@@ -206,7 +257,9 @@ def _is_control(c: str) -> bool:
     return c != "\t" and (c < " " or "\x7f" <= c <= "\x9f" or "\ud800" <= c <= "\udfff")
 
 
-def target_from_record(record: Mapping[Any, Any], box: SecretBox) -> Target:
+def target_from_record(
+    record: Mapping[Any, Any], box: SecretBox, encryption_key: EncryptionKey | None = None
+) -> Target:
     """A :class:`Target` from a read-table row, its secrets opened with ``box``."""
     keys = json.loads(box.open(record["signing_keys_sealed"]))
     headers = json.loads(box.open(record["headers_sealed"])) if record["headers_sealed"] else {}
@@ -218,6 +271,8 @@ def target_from_record(record: Mapping[Any, Any], box: SecretBox) -> Target:
         type=TargetType(record["target_type"]),
         interrupt_on_error=record["interrupt_on_error"],
         paused=bool(record.get("paused", False)),
+        payload_type=PayloadType(record.get("payload_type") or PayloadType.JSON),
+        encryption_key=encryption_key,
         headers=headers,
         signing_keys=tuple(
             SigningKey(k["key"], datetime.fromisoformat(k["expiresAt"]) if k["expiresAt"] else None)

@@ -43,6 +43,7 @@ def target_to_wire(target: Target, created: Any, changed: Any) -> dict[str, Any]
         ],
         "headers": {name: HEADER_MASK for name in target.headers},
         "paused": target.paused,
+        "payloadType": target.payload_type.value,
     }
     if target.type is TargetType.REST_ASYNC:
         wire["restAsync"] = {}

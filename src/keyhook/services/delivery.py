@@ -33,6 +33,7 @@ import orjson
 
 from keyhook.actions.catalog import Catalog
 from keyhook.actions.outbox import Lease, message_id
+from keyhook.actions.payload_types import PayloadError, PayloadSealer
 from keyhook.actions.transport import OutboundRequest, Transport, TransportError
 from keyhook.actions.wire import masked_headers, signed_request
 from keyhook.clock import now
@@ -41,7 +42,7 @@ from keyhook.command.writer import Writer
 from keyhook.domain.caller import Caller
 from keyhook.domain.netpolicy import NetworkPolicy
 from keyhook.domain.retry import RetryPolicy, Verdict, decide, retry_after_seconds
-from keyhook.domain.target import Target, loggable
+from keyhook.domain.target import PayloadType, Target, loggable
 from keyhook.errors import KeyhookError
 from keyhook.eventstore.store import PendingEvent
 from keyhook.ids import IdGenerator
@@ -96,8 +97,11 @@ class DeliveryWorker:
         policy: NetworkPolicy,
         ids: IdGenerator,
         config: WorkerConfig,
+        sealer: PayloadSealer | None = None,
     ) -> None:
         self.writer = writer
+        # JWT and JWE payloads, made per attempt: a retry uses the keys current then.
+        self.sealer = sealer or PayloadSealer()
         self.db = writer.db
         self.catalog = catalog
         self.transport = transport
@@ -381,7 +385,10 @@ class DeliveryWorker:
             try:
                 if refusal is not None:
                     raise TransportError("policy", f"refused by the network policy: {refusal}")
-                request = signed_request(target, item.payload.encode(), message_id(item.id))
+                body = item.payload.encode()
+                if target.payload_type is not PayloadType.JSON:
+                    body = await self.sealer.body(target, body)
+                request = signed_request(target, body, message_id(item.id))
                 # Only the start of the answer is kept; the rest is never read.
                 response = await self.transport.send(
                     dataclasses.replace(request, keep=RESPONSE_KEPT)
@@ -391,6 +398,8 @@ class DeliveryWorker:
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"), time.time())
                 if not 200 <= status < 300:
                     error = f"the target answered {status}"
+            except PayloadError as failure:  # not sent; retried on the schedule
+                error = failure.message
             except TransportError as failure:
                 error = failure.message
                 timed_out = failure.kind == "timeout"

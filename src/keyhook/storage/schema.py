@@ -186,6 +186,28 @@ targets = Table(
     Column("paused", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_at", TS, nullable=False),
     Column("changed_at", TS, nullable=False),
+    # PAYLOAD_TYPE_JSON, _JWT or _JWE (docs/api.md, "Payload types").
+    Column("payload_type", String(30), nullable=False, server_default="PAYLOAD_TYPE_JSON"),
+)
+
+# The public keys a target registered for JWE payloads; at most one active. Public, so
+# stored in the clear.
+target_public_keys = Table(
+    "target_public_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("instance_id", ID, nullable=False),
+    Column("target_id", ID, nullable=False),
+    Column("public_key_pem", Text, nullable=False),
+    Column("fingerprint", String(80), nullable=False),
+    Column("algorithm", String(30), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("expires_at", TS, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("changed_at", TS, nullable=False),
+)
+Index(
+    "ix_target_public_keys_target", target_public_keys.c.target_id, target_public_keys.c.created_at
 )
 
 executions = Table(
