@@ -520,6 +520,11 @@ class TargetAddedData(EventData):
     interrupt_on_error: Any = None
     """``interruptOnError``: whether a failure aborts the call"""
 
+    payload_type: Any = None
+    """``payloadType``: PAYLOAD_TYPE_JSON, PAYLOAD_TYPE_JWT or PAYLOAD_TYPE_JWE (absent in events
+    written before payload types: JSON)
+    """
+
 
 @dataclass(frozen=True)
 class TargetChangedData(EventData):
@@ -530,8 +535,8 @@ class TargetChangedData(EventData):
 
     changed: Any = None
     """``changed``: names of the changed fields; the new values of name, endpoint,
-    timeoutSeconds, targetType and interruptOnError follow as members of their own (new
-    signing keys and headers are secrets and never shown)
+    timeoutSeconds, targetType, interruptOnError and payloadType follow as members of their
+    own (new signing keys and headers are secrets and never shown)
     """
 
 
@@ -572,6 +577,69 @@ class TargetPausedData(EventData):
 
     reason: Any = None
     """``reason``: why"""
+
+
+@dataclass(frozen=True)
+class TargetPublicKeyActivatedData(EventData):
+    """``target.public_key.activated``: A target's public key became the one its JWE payloads are
+    encrypted to.
+    """
+
+    target_id: Any = None
+    """``targetId``: id"""
+
+    key_id: Any = None
+    """``keyId``: the key activated"""
+
+    deactivated_key_id: Any = None
+    """``deactivatedKeyId``: the key active before, or null"""
+
+
+@dataclass(frozen=True)
+class TargetPublicKeyAddedData(EventData):
+    """``target.public_key.added``: A public key was added to a target (inactive) for its JWE
+    payloads.
+    """
+
+    target_id: Any = None
+    """``targetId``: id"""
+
+    key_id: Any = None
+    """``keyId``: the key's id (the kid of JWE payloads encrypted to it)"""
+
+    public_key: Any = None
+    """``publicKey``: the key as PEM"""
+
+    fingerprint: Any = None
+    """``fingerprint``: SHA256: and base64 of the key's SHA-256 (DER)"""
+
+    algorithm: Any = None
+    """``algorithm``: RSA-OAEP-256 or ECDH-ES+A256KW"""
+
+    expiration_date: Any = None
+    """``expirationDate``: when it is used no more, or null"""
+
+
+@dataclass(frozen=True)
+class TargetPublicKeyDeactivatedData(EventData):
+    """``target.public_key.deactivated``: A target's public key is no longer encrypted to."""
+
+    target_id: Any = None
+    """``targetId``: id"""
+
+    key_id: Any = None
+    """``keyId``: the key deactivated"""
+
+
+@dataclass(frozen=True)
+class TargetPublicKeyRemovedData(EventData):
+    """``target.public_key.removed``: A target's (inactive) public key was removed."""
+
+    target_id: Any = None
+    """``targetId``: id"""
+
+    key_id: Any = None
+    """``keyId``: the key removed"""
 
 
 @dataclass(frozen=True)
@@ -918,6 +986,10 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "target.changed": TargetChangedData,
     "target.delivery.failed": TargetDeliveryFailedData,
     "target.paused": TargetPausedData,
+    "target.public_key.activated": TargetPublicKeyActivatedData,
+    "target.public_key.added": TargetPublicKeyAddedData,
+    "target.public_key.deactivated": TargetPublicKeyDeactivatedData,
+    "target.public_key.removed": TargetPublicKeyRemovedData,
     "target.removed": TargetRemovedData,
     "target.resumed": TargetResumedData,
     "user.deactivated": UserDeactivatedData,
@@ -1112,6 +1184,7 @@ MEMBERS: dict[str, dict[str, str]] = {
         "timeoutSeconds": "timeout_seconds",
         "targetType": "target_type",
         "interruptOnError": "interrupt_on_error",
+        "payloadType": "payload_type",
     },
     "target.changed": {
         "targetId": "target_id",
@@ -1129,6 +1202,27 @@ MEMBERS: dict[str, dict[str, str]] = {
         "targetId": "target_id",
         "name": "name",
         "reason": "reason",
+    },
+    "target.public_key.activated": {
+        "targetId": "target_id",
+        "keyId": "key_id",
+        "deactivatedKeyId": "deactivated_key_id",
+    },
+    "target.public_key.added": {
+        "targetId": "target_id",
+        "keyId": "key_id",
+        "publicKey": "public_key",
+        "fingerprint": "fingerprint",
+        "algorithm": "algorithm",
+        "expirationDate": "expiration_date",
+    },
+    "target.public_key.deactivated": {
+        "targetId": "target_id",
+        "keyId": "key_id",
+    },
+    "target.public_key.removed": {
+        "targetId": "target_id",
+        "keyId": "key_id",
     },
     "target.removed": {
         "targetId": "target_id",
