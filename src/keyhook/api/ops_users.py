@@ -170,7 +170,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
         ),
         Operation(
             SERVICE + "ListUsers",
-            (("POST", "/v2/users/search"),),
+            (("POST", "/v2/users/search"), ("POST", "/v2/users")),
             m.ListUsersRequest,
             list_users,
             "Search users",

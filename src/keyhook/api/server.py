@@ -17,6 +17,7 @@ from keyhook.api import (
     ops_projects,
     ops_sessions,
     ops_users,
+    ops_users_v2,
     relay_ws,
 )
 from keyhook.api.access_log import AccessLog
@@ -33,6 +34,7 @@ from keyhook.services.api_tokens import ApiTokens
 def build_registry(core: Core) -> Registry:
     registry = Registry()
     ops_users.register(registry, core.users, core.user_queries)
+    ops_users_v2.register(registry, core.users, core.user_queries)
     ops_actions.register(registry, core.writer, core.target_queries, core.engine)
     ops_deliveries.register(registry, core.writer, core.outbox.wake_worker)
     ops_events.register(registry, EventQueries(core.db))

@@ -16,9 +16,9 @@ from keyhook.storage.database import Database
 MAX_LIMIT = 1000
 _TOKEN_TYPE_WIRE = {stored: wire for wire, stored in MACHINE_TOKEN_TYPES.items()}
 
-_MACHINE_ADDED = (
+_MACHINE_EVENTS = (
     "SELECT * FROM events WHERE instance_id = :instance_id AND aggregate_type = :aggregate_type "
-    "AND aggregate_id IN (:user_ids) AND sequence = :sequence AND event_type = :event_type"
+    "AND aggregate_id IN (:user_ids) AND event_type IN (:event_types) ORDER BY sequence"
 )
 _USER = "SELECT * FROM users WHERE id = :id AND instance_id = :instance_id"
 _METADATA = 'SELECT * FROM user_metadata WHERE user_id = :user_id ORDER BY "key"'
@@ -32,24 +32,27 @@ async def machine_details(
     conn: Connection, instance_id: str, user_ids: list[str]
 ) -> dict[str, dict[str, str]]:
     """Description and access token type of machine users, from their
-    ``user.machine.added`` events (sequence 1, read through the aggregate's
-    unique index): the ``users`` table has no columns for them, and neither
-    can change after creation."""
+    ``user.machine.added`` and ``user.machine.changed`` events: the ``users`` table has
+    no columns for them."""
     if not user_ids:
         return {}
     rows = await conn.execute(
-        _MACHINE_ADDED,
+        _MACHINE_EVENTS,
         {
             "instance_id": instance_id,
             "aggregate_type": "user",
             "user_ids": user_ids,
-            "sequence": 1,
-            "event_type": "user.machine.added",
+            "event_types": ["user.machine.added", "user.machine.changed"],
         },
     )
     found: dict[str, dict[str, str]] = {}
     for row in rows:
         data = from_row(row).data
+        if row.event_type == "user.machine.changed":
+            changed = data.get("changed", {})
+            if "description" in changed and row.aggregate_id in found:
+                found[row.aggregate_id]["description"] = str(changed["description"])
+            continue
         found[row.aggregate_id] = {
             "description": str(data.get("description", "")),
             "accessTokenType": _TOKEN_TYPE_WIRE.get(
@@ -159,3 +162,75 @@ class UserQueries:
             "pagination": pagination(total, limit),
             "result": result,
         }
+
+
+# --- one user's metadata and sign-in methods (ListUserMetadata,
+# ListAuthenticationMethodTypes) ------------------------------------------------------
+
+_SIGN_IN = (
+    "SELECT org_id, kind, password_hash, secret_hash FROM users "
+    "WHERE id = :id AND instance_id = :instance_id"
+)
+
+
+def text_matches(value: str, wanted: str, method: str) -> bool:
+    """ZITADEL's TextFilterMethod (``…_EQUALS``, ``…_STARTS_WITH_IGNORE_CASE``, …)."""
+    if method.endswith("_IGNORE_CASE"):
+        value, wanted = value.casefold(), wanted.casefold()
+        method = method.removesuffix("_IGNORE_CASE")
+    test = method.rsplit("_METHOD_", 1)[-1]
+    if test == "STARTS_WITH":
+        return value.startswith(wanted)
+    if test == "ENDS_WITH":
+        return value.endswith(wanted)
+    if test == "CONTAINS":
+        return wanted in value
+    return value == wanted
+
+
+def _unknown_user(user_id: str) -> NotFound:
+    return NotFound(
+        f"user {user_id} does not exist", details=[{"field": "userId", "problem": "unknown"}]
+    )
+
+
+async def visible_user(conn: Connection, caller: Caller, user_id: str) -> Row:
+    row = (await conn.execute(_SIGN_IN, {"id": user_id, "instance_id": caller.instance_id})).first()
+    if row is None or not caller.sees_org(row.org_id):
+        raise _unknown_user(user_id)
+    return row
+
+
+class UserDetailQueries:
+    """What one user has, as lists: its metadata and its ways to sign in."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def metadata(
+        self,
+        caller: Caller,
+        user_id: str,
+        key_filters: list[tuple[str, str]],
+        offset: int,
+        limit: int,
+        asc: bool,
+    ) -> tuple[int, list[tuple[str, str]]]:
+        """The user's metadata items matching every ``(key, method)`` filter, sorted by
+        key: the number of them, and the page from ``offset``."""
+        async with self.db.read() as conn:
+            await visible_user(conn, caller, user_id)
+            rows = await conn.execute(_METADATA, {"user_id": user_id})
+            items = [(r.key, r.value) for r in rows]
+        matching = [(k, v) for k, v in items if all(text_matches(k, w, m) for w, m in key_filters)]
+        if not asc:
+            matching.reverse()
+        return len(matching), matching[offset : offset + limit]
+
+    async def authentication_methods(self, caller: Caller, user_id: str) -> list[str]:
+        """The ways the user can sign in that Keyhook has: a password (humans), a client
+        secret (machines, which ZITADEL lists as no method type). Keyhook has no passkeys,
+        identity providers, TOTP, U2F or one-time codes."""
+        async with self.db.read() as conn:
+            row = await visible_user(conn, caller, user_id)
+        return ["AUTHENTICATION_METHOD_TYPE_PASSWORD"] if row.password_hash else []
