@@ -97,11 +97,17 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             access_token_type=MACHINE_TOKEN_TYPES[req.access_token_type],
         )
 
+    # The answers are the proto's messages, member for member (a strict protobuf-JSON
+    # decoder refuses any other): AddSecretResponse, RemoveSecretResponse,
+    # SetUserMetadataResponse carry a date, not the commands' ``details``.
+
     async def add_secret(caller: Caller, req: m.UserIdRequest) -> dict[str, Any]:
-        return await commands.add_secret(caller, req.user_id)
+        made = await commands.add_secret(caller, req.user_id)
+        return {"creationDate": made["creationDate"], "clientSecret": made["clientSecret"]}
 
     async def remove_secret(caller: Caller, req: m.UserIdRequest) -> dict[str, Any]:
-        return await commands.remove_secret(caller, req.user_id)
+        done = await commands.remove_secret(caller, req.user_id)
+        return {"deletionDate": done["details"]["changeDate"]}
 
     async def get_user(caller: Caller, req: m.UserIdRequest) -> dict[str, Any]:
         return await queries.get(caller, req.user_id)
@@ -124,9 +130,10 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
         )
 
     async def set_metadata(caller: Caller, req: m.SetUserMetadataRequest) -> dict[str, Any]:
-        return await commands.set_metadata(
+        done = await commands.set_metadata(
             caller, req.user_id, [(i.key, i.value) for i in req.metadata]
         )
+        return {"setDate": done["details"]["changeDate"]}
 
     def state_op(name: str, verb: str, summary: str) -> Operation:
         action = getattr(commands, verb)

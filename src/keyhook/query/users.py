@@ -1,15 +1,16 @@
-"""Users as the API shows them (ZITADEL's v2 user shape, plus metadata)."""
+"""Users as the API shows them: ZITADEL's v2 user shape, and one user's metadata and
+sign-in methods."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from keyhook.clock import iso
+from keyhook.clock import iso, now
 from keyhook.domain.caller import Caller
 from keyhook.domain.user import MACHINE_TOKEN_TYPES
 from keyhook.errors import NotFound
 from keyhook.eventstore.store import from_row
-from keyhook.query.paging import Search, count_and_rows, pagination
+from keyhook.query.paging import Search, count_and_rows
 from keyhook.storage.connection import Connection, Row
 from keyhook.storage.database import Database
 
@@ -22,7 +23,6 @@ _MACHINE_EVENTS = (
 )
 _USER = "SELECT * FROM users WHERE id = :id AND instance_id = :instance_id"
 _METADATA = 'SELECT * FROM user_metadata WHERE user_id = :user_id ORDER BY "key"'
-_METADATA_OF = 'SELECT * FROM user_metadata WHERE user_id IN (:user_ids) ORDER BY "key"'
 _TEXT_MATCHES = (
     "(lower(user_name) LIKE :text OR lower(email) LIKE :text OR lower(display_name) LIKE :text)"
 )
@@ -62,23 +62,21 @@ async def machine_details(
     return found
 
 
-def user_to_wire(
-    row: Row,
-    metadata: list[dict[str, str]],
-    machine: dict[str, str] | None = None,
-) -> dict[str, Any]:
+def user_to_wire(row: Row, machine: dict[str, str] | None = None) -> dict[str, Any]:
+    """ZITADEL's ``zitadel.user.v2.User``, member for member (its metadata is
+    ListUserMetadata's)."""
     user: dict[str, Any] = {
         "userId": row["id"],
         "details": {
             "sequence": str(row["sequence"]),
             "changeDate": iso(row["changed_at"]),
             "resourceOwner": row["org_id"],
+            "creationDate": iso(row["created_at"]),
         },
         "state": row["state"],
         "username": row["user_name"],
         "loginNames": [row["user_name"]],
         "preferredLoginName": row["user_name"],
-        "metadata": metadata,
     }
     if row["kind"] == "human":
         user["human"] = {
@@ -91,6 +89,7 @@ def user_to_wire(
             },
             "email": {"email": row["email"], "isVerified": row["email_verified"]},
             "phone": {"phone": row["phone"], "isVerified": row["phone_verified"]},
+            "passwordChangeRequired": bool(row["password_change_required"]),
         }
     else:
         details = machine or {}
@@ -117,14 +116,12 @@ class UserQueries:
                     f"user {user_id} does not exist",
                     details=[{"field": "userId", "problem": "unknown"}],
                 )
-            meta = await conn.execute(_METADATA, {"user_id": user_id})
-            metadata = [{"key": m.key, "value": m.value} for m in meta]
             machine = (
                 await machine_details(conn, caller.instance_id, [user_id])
                 if row.kind == "machine"
                 else {}
             )
-        return {"user": user_to_wire(row, metadata, machine.get(user_id))}
+        return {"user": user_to_wire(row, machine.get(user_id))}
 
     async def list(
         self,
@@ -148,20 +145,12 @@ class UserQueries:
         async with self.db.read() as conn:
             order = "id" if asc else "id DESC"
             total, rows = await count_and_rows(conn, search, order, offset, limit)
-            metadata: dict[str, list[dict[str, str]]] = {r.id: [] for r in rows}
-            if rows:
-                found = await conn.execute(_METADATA_OF, {"user_ids": list(metadata)})
-                for m in found:
-                    metadata[m.user_id].append({"key": m.key, "value": m.value})
             machines = await machine_details(
                 conn, caller.instance_id, [r.id for r in rows if r.kind == "machine"]
             )
-            result = [user_to_wire(r, metadata[r.id], machines.get(r.id)) for r in rows]
-        return {
-            "details": pagination(total, limit),
-            "pagination": pagination(total, limit),
-            "result": result,
-        }
+            result = [user_to_wire(r, machines.get(r.id)) for r in rows]
+        # ZITADEL's ListDetails: the total, and when it was counted.
+        return {"details": {"totalResult": str(total), "timestamp": iso(now())}, "result": result}
 
 
 # --- one user's metadata and sign-in methods (ListUserMetadata,
