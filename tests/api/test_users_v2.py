@@ -404,3 +404,82 @@ async def test_sign_in_methods_and_factors(api: Api) -> None:
         {"userId": without, "domainQuery": {"domain": "example.com"}},
     )
     assert field_of(passkeys) == "domainQuery.domain"
+
+
+# --- AddHumanUser as ZITADEL's clients send it -------------------------------------------
+
+
+async def test_add_human_user_in_zitadel_flat_form_with_ids_hashes_and_bytes(api: Api) -> None:
+    address = email()
+    chosen = str(secrets.randbelow(10**17) + 10**17)
+    hashed = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("flat-secret")
+    org_id = (await api.post("/v2/organizations", {"name": f"flat-{secrets.token_hex(3)}"})).ok()[
+        "organizationId"
+    ]
+    reply = await api.post(
+        USERS + "AddHumanUser",
+        {
+            "userId": chosen,
+            "organization": {"orgId": org_id},
+            "profile": {"givenName": "Flat", "familyName": "Client"},
+            "email": {"email": address, "isVerified": True},
+            "metadata": [{"key": "note", "value": b64("日本語")}],
+            "hashedPassword": {"hash": hashed},
+        },
+    )
+    assert proto("AddHumanUser", reply)["userId"] == chosen
+    user = proto("GetUserByID", await api.get(f"/v2/users/{chosen}"))["user"]
+    assert user["details"]["resourceOwner"] == org_id
+    assert await api.metadata(chosen) == [{"key": "note", "value": "日本語"}]
+    assert await signs_in(api, address, "flat-secret")
+    not_bytes = await api.post(
+        "/v2/users/human",
+        {"email": {"email": email()}, "metadata": [{"key": "k", "value": "not base64!"}]},
+    )
+    assert field_of(not_bytes) == "metadata[0].value"
+    # The seed's nested form keeps text values.
+    nested = (
+        await api.add_user(email(), metadata=[{"key": "department", "value": "Engineering"}])
+    ).ok()
+    assert await api.metadata(nested["userId"]) == [{"key": "department", "value": "Engineering"}]
+
+
+# --- every answer as the proto's message ----------------------------------------------------
+
+
+async def test_every_user_service_answer_is_the_protos_message(api: Api) -> None:
+    """The existing operations as well as the new ones: what a strict decoder reads."""
+    address = email()
+    user_id = (await api.add_user(address, password={"password": "first-password"})).ok()["userId"]
+    path = f"/v2/users/{user_id}"
+    calls: list[tuple[str, str, str, Any]] = [
+        ("GetUserByID", "GET", path, None),
+        ("ListUsers", "POST", "/v2/users", {"query": {"limit": 2}}),
+        ("ListUsers", "POST", "/v2/users/search", {"text": address}),
+        ("UpdateHumanUser", "PUT", f"/v2/users/human/{user_id}", {"profile": {"nickName": "n"}}),
+        ("SetPassword", "POST", f"{path}/password", {"newPassword": {"password": "2nd-password"}}),
+        ("SetUserMetadata", "POST", f"{path}/metadata", {"metadata": [{"key": "a", "value": "b"}]}),
+        ("ListUserMetadata", "POST", f"{path}/metadata/search", {}),
+        ("LockUser", "POST", f"{path}/lock", None),
+        ("UnlockUser", "POST", f"{path}/unlock", None),
+        ("DeactivateUser", "POST", f"{path}/deactivate", None),
+        ("ReactivateUser", "POST", f"{path}/reactivate", None),
+        ("DeleteUser", "DELETE", path, None),
+    ]
+    machine = await create(api, {"machine": {"name": "Answers"}})
+    mpath = f"/v2/users/{machine}"
+    calls += [
+        ("GetUserByID", "GET", mpath, None),
+        ("AddSecret", "POST", f"{mpath}/secret", None),
+        ("RemoveSecret", "DELETE", f"{mpath}/secret", None),
+        ("AddPersonalAccessToken", "POST", f"{mpath}/pats", {}),
+        ("ListPersonalAccessTokens", "POST", "/v2/users/pats/search", {}),
+    ]
+    wrong: dict[str, list[str]] = {}
+    for method, verb, where, body in calls:
+        reply = await api.call(verb, where, body)
+        assert 200 <= reply.status < 300, (method, reply.status, reply.body)
+        problems = response_problems(method, reply.body)
+        if problems:
+            wrong[method] = problems
+    assert wrong == {}

@@ -4,7 +4,8 @@ The messages (json names, types, oneofs) were taken from ``@zitadel/proto`` 1.3.
 (``tests/fixtures/zitadel_user_v2_responses.json``). The check refuses what a strict
 protojson decoder refuses: a member the message does not have, a value of the wrong
 JSON type (64-bit integers as decimal strings, 32-bit ones as numbers, ``bytes`` as
-base64, enums by name, timestamps as RFC 3339 text) and two members of one oneof.
+base64, enums by name, timestamps as RFC 3339 text) and two members of one oneof;
+``null`` is any field's default, as protobuf JSON says.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def _message(type_name: str, value: Any, at: str) -> list[str]:
 
 
 def _value(spec: dict[str, Any], value: Any, at: str) -> list[str]:
+    if value is None:
+        return []  # protobuf JSON: null is any field's default
     if "message" in spec:
         if spec["message"] == _TIMESTAMP:
             return _timestamp(value, at)

@@ -7,6 +7,8 @@ feed OpenAPI.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -25,6 +27,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
+
+from keyhook.errors import field_error
 
 # JSON true/false only: lax mode would read "yes", "off", 1 or 0 as booleans.
 Bool = Annotated[bool, Strict()]
@@ -145,6 +149,13 @@ class Password(Message):
     change_required: Bool = False
 
 
+class HashedPassword(Message):
+    """A password as its hash (an import): an argon2 PHC string Keyhook can verify."""
+
+    hash: str = Field(max_length=512)
+    change_required: Bool = False
+
+
 class MetadataItem(Message):
     key: str = Field(max_length=200)
     value: str = Field(max_length=4096)
@@ -158,7 +169,57 @@ class HumanUser(Message):
     email: Email
     phone: Phone | None = None
     password: Password | None = None
+    hashed_password: HashedPassword | None = None
     metadata: list[MetadataItem] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_password(self) -> HumanUser:
+        if self.password is not None and self.hashed_password is not None:
+            raise field_error(
+                "user.hashedPassword",
+                "is given together with user.password",
+                "one of password and hashedPassword",
+            )
+        return self
+
+
+def _flat_metadata(items: Any) -> Any:
+    """ZITADEL's metadata values are proto ``bytes``: base64 in JSON. The flat form's are
+    decoded to the text Keyhook stores (the seed's nested form carries text)."""
+    if not isinstance(items, list):
+        return items
+    decoded = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and isinstance(item.get("value"), str):
+            try:
+                item = {**item, "value": base64_text(item["value"])}
+            except ValueError:
+                raise field_error(
+                    f"metadata[{i}].value",
+                    "is not base64 (protobuf JSON bytes) of UTF-8 text",
+                    'base64 such as "RW5naW5lZXJpbmc=" for "Engineering"; the nested form '
+                    '{"user": {…}} takes text',
+                ) from None
+        decoded.append(item)
+    return decoded
+
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
+
+
+def base64_text(text: str) -> str:
+    """Protobuf JSON ``bytes`` (standard or URL-safe base64, padded or not) as the UTF-8
+    text it encodes; ValueError if it is neither."""
+    unpadded = text.rstrip("=")
+    if not _BASE64.fullmatch(text) or len(unpadded) % 4 == 1:
+        raise ValueError("not base64")
+    try:
+        raw = base64.urlsafe_b64decode(
+            unpadded.replace("+", "-").replace("/", "_") + "=" * (-len(unpadded) % 4)
+        )
+        return raw.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError("not base64 of UTF-8 text") from None
 
 
 class Organization(Message):
@@ -168,18 +229,39 @@ class Organization(Message):
 class AddHumanUserRequest(Message):
     user: HumanUser
     organization_id: str | None = None
+    user_id: str | None = Field(None, max_length=200)
 
     @model_validator(mode="before")
     @classmethod
     def _zitadel_flat_form(cls, data: Any) -> Any:
-        """Accept ZITADEL's own flat form (``profile``, ``email``, ``organization``)."""
+        """Accept ZITADEL's own flat form (``userId``, ``username``, ``organization``,
+        ``profile``, ``email``, ``phone``, ``metadata`` with base64 values, ``password`` or
+        ``hashedPassword``), as ZITADEL's clients send it."""
         if isinstance(data, dict) and "user" not in data and "email" in data:
             flat = dict(data)
             org = flat.pop("organization", None)
             org_id = flat.pop("organizationId", None)
+            user_id = flat.pop("userId", None)
             if isinstance(org, dict):
+                if org.get("orgDomain"):
+                    raise field_error(
+                        "organization.orgDomain",
+                        "Keyhook's organizations have no domains",
+                        "organization.orgId",
+                    )
                 org_id = org.get("orgId", org_id)
-            return {"user": flat} if org_id is None else {"user": flat, "organizationId": org_id}
+            if flat.pop("idpLinks", None):
+                raise field_error("idpLinks", "Keyhook has no identity providers to link", "none")
+            if flat.pop("totpSecret", None):
+                raise field_error("totpSecret", "Keyhook has no TOTP second factor", "none")
+            if "metadata" in flat:
+                flat["metadata"] = _flat_metadata(flat["metadata"])
+            nested: dict[str, Any] = {"user": flat}
+            if org_id is not None:
+                nested["organizationId"] = org_id
+            if user_id is not None:
+                nested["userId"] = user_id
+            return nested
         return data
 
 

@@ -39,8 +39,16 @@ def _human_user(req: m.AddHumanUserRequest, org_id: str) -> HumanUserInput:
         phone=u.phone.phone if u.phone else "",
         phone_verified=u.phone.is_verified if u.phone else False,
         password=u.password.password if u.password else None,
-        password_change_required=u.password.change_required if u.password else False,
+        password_change_required=(
+            u.password.change_required
+            if u.password
+            else u.hashed_password.change_required
+            if u.hashed_password
+            else False
+        ),
         metadata=[(i.key, i.value) for i in u.metadata],
+        user_id=req.user_id,
+        hashed_password=u.hashed_password.hash if u.hashed_password else None,
     )
 
 
