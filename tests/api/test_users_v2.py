@@ -483,3 +483,59 @@ async def test_every_user_service_answer_is_the_protos_message(api: Api) -> None
         if problems:
             wrong[method] = problems
     assert wrong == {}
+
+
+# --- organization-scoped callers -------------------------------------------------------------
+
+
+async def test_an_org_user_manager_creates_and_changes_in_its_organization_only(api: Api) -> None:
+    org_b = (await api.post("/v2/organizations", {"name": f"B-{secrets.token_hex(3)}"})).ok()[
+        "organizationId"
+    ]
+    manager = await api.add_machine_user(
+        f"manager-{secrets.token_hex(4)}", "Manager", organizationId=org_b
+    )
+    token = (await api.post(f"/v2/users/{manager}/pats", {})).ok()["token"]
+    grant = {
+        "userId": manager,
+        "resource": {"organizationId": org_b},
+        "roles": ["ORG_USER_MANAGER"],
+    }
+    (await api.post("/v2/administrators", grant)).ok()
+    outside = await create(api, human(email()))  # in the default organization
+    missing = "9" * 18
+
+    async def as_manager(method: str, path: str, body: Any = None) -> Reply:
+        return await api.call(method, path, body, token=token)
+
+    created = await as_manager("POST", "/v2/users/new", human(email()))
+    inside = proto("CreateUser", created)["id"]
+    user = proto("GetUserByID", await as_manager("GET", f"/v2/users/{inside}"))["user"]
+    assert user["details"]["resourceOwner"] == org_b, "created in the caller's organization"
+    proto(
+        "UpdateUser", await as_manager("PATCH", f"/v2/users/{inside}", {"username": "b-" + inside})
+    )
+    proto("SetPhone", await as_manager("POST", f"/v2/users/{inside}/phone", {"phone": "+1"}))
+    proto("ListUserMetadata", await as_manager("POST", f"/v2/users/{inside}/metadata/search", {}))
+
+    for method, path, body in [
+        ("PATCH", "/v2/users/{id}", {"human": {"profile": {"givenName": "Mallory"}}}),
+        ("POST", "/v2/users/{id}/email", {"email": "mallory@example.com"}),
+        ("POST", "/v2/users/{id}/phone", {"phone": "+1"}),
+        ("DELETE", "/v2/users/{id}/phone", {}),
+        ("POST", "/v2/users/{id}/metadata/search", {}),
+        ("DELETE", "/v2/users/{id}/metadata", {"keys": ["k"]}),
+        ("GET", "/v2/users/{id}/authentication_methods", None),
+    ]:
+        theirs = await as_manager(method, path.format(id=outside), body)
+        nobody = await as_manager(method, path.format(id=missing), body)
+        assert theirs.status == nobody.status == 404, (path, theirs.body)
+        assert theirs.body["message"].replace(outside, "X") == nobody.body["message"].replace(
+            missing, "X"
+        ), "another organization's user is one that does not exist"
+    default_org = (await api.get(f"/v2/users/{outside}")).ok()["user"]["details"]["resourceOwner"]
+    into_other = await as_manager(
+        "POST", USERS + "CreateUser", {"organizationId": default_org, **human(email())}
+    )
+    assert into_other.status == 404
+    assert into_other.body["details"][0]["field"] == "organizationId"
