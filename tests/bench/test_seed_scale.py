@@ -131,7 +131,7 @@ async def test_the_list_queries_see_every_seeded_row(seeded: Seeded) -> None:
     calls = await CallQueries(core.db).search(
         admin, offset=0, limit=1, target_id=None, trigger=None, failed_only=False
     )
-    assert users["pagination"]["totalResult"] == str(COUNTS.users)
+    assert users["details"]["totalResult"] == str(COUNTS.users)
     assert deliveries["pagination"]["totalResult"] == str(COUNTS.deliveries)
     assert calls["pagination"]["totalResult"] == str(COUNTS.calls)
     last = await core.user_queries.list(admin, COUNTS.users - 10, 100, None, None)
