@@ -539,3 +539,62 @@ async def test_an_org_user_manager_creates_and_changes_in_its_organization_only(
     )
     assert into_other.status == 404
     assert into_other.body["details"][0]["field"] == "organizationId"
+
+
+# --- ListUsers' search queries ----------------------------------------------------------------
+
+
+async def test_list_users_takes_zitadels_search_queries(api: Api) -> None:
+    tag = secrets.token_hex(4)
+    ids = {}
+    for given, family in (("Ada", "Lovelace"), ("ada", "Byron"), ("Grace", "Hopper")):
+        body = {"username": f"{given}-{family}-{tag}", **human(f"{given}.{family}.{tag}@ex.com")}
+        body["human"]["profile"] = {"givenName": given, "familyName": family}
+        ids[(given, family)] = await create(api, body)
+    machine = await create(api, {"username": f"robot-{tag}", "machine": {"name": "R"}})
+
+    async def search(*queries: dict[str, Any], **extra: Any) -> list[str]:
+        body = {
+            "queries": [
+                {"userNameQuery": {"userName": tag, "method": "TEXT_QUERY_METHOD_ENDS_WITH"}},
+                *queries,
+            ],
+            **extra,
+        }
+        answer = proto("ListUsers", await api.post(USERS + "ListUsers", body))
+        assert answer["details"]["totalResult"] == str(len(answer["result"]))
+        return [u["userId"] for u in answer["result"]]
+
+    ada, lady, grace = ids[("Ada", "Lovelace")], ids[("ada", "Byron")], ids[("Grace", "Hopper")]
+    assert await search() == sorted([ada, lady, grace, machine])
+    exact = {"firstNameQuery": {"firstName": "Ada"}}
+    assert await search(exact) == [ada], "EQUALS is case-sensitive"
+    loose = {
+        "firstNameQuery": {"firstName": "ADA", "method": "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE"}
+    }
+    assert await search(loose) == sorted([ada, lady])
+    starts = {"lastNameQuery": {"lastName": "Lo", "method": "TEXT_QUERY_METHOD_STARTS_WITH"}}
+    assert await search(starts) == [ada]
+    lower = {"lastNameQuery": {"lastName": "lo", "method": "TEXT_QUERY_METHOD_STARTS_WITH"}}
+    assert await search(lower) == [], "STARTS_WITH is case-sensitive on every database"
+    contains = {
+        "emailQuery": {"emailAddress": "OPPER", "method": "TEXT_QUERY_METHOD_CONTAINS_IGNORE_CASE"}
+    }
+    assert await search(contains) == [grace]
+    assert await search({"typeQuery": {"type": "TYPE_MACHINE"}}) == [machine]
+    either = {
+        "orQuery": {
+            "queries": [
+                {"inUserIdsQuery": {"userIds": [grace]}},
+                {"typeQuery": {"type": "TYPE_MACHINE"}},
+            ]
+        }
+    }
+    assert await search(either) == sorted([grace, machine])
+    assert await search({"notQuery": {"query": either}}) == sorted([ada, lady])
+    (await api.post(f"/v2/users/{lady}/lock")).ok()
+    assert await search({"stateQuery": {"state": "USER_STATE_LOCKED"}}) == [lady]
+    by_name = await search(sortingColumn="USER_FIELD_NAME_LAST_NAME", query={"asc": False})
+    assert by_name[:3] == [ada, grace, lady], "Lovelace, Hopper, Byron; the machine's is empty"
+    two = await api.post(USERS + "ListUsers", {"queries": [{**exact, **starts}]})
+    assert two.status == 400 and "exactly one member" in two.body["message"]

@@ -281,8 +281,146 @@ class UserIdRequest(Message):
     user_id: Id
 
 
+TextQueryMethod = Literal[
+    "TEXT_QUERY_METHOD_EQUALS",
+    "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE",
+    "TEXT_QUERY_METHOD_STARTS_WITH",
+    "TEXT_QUERY_METHOD_STARTS_WITH_IGNORE_CASE",
+    "TEXT_QUERY_METHOD_CONTAINS",
+    "TEXT_QUERY_METHOD_CONTAINS_IGNORE_CASE",
+    "TEXT_QUERY_METHOD_ENDS_WITH",
+    "TEXT_QUERY_METHOD_ENDS_WITH_IGNORE_CASE",
+]
+_TEXT = Field(max_length=320)
+
+
+class UserNameQuery(Message):
+    user_name: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class FirstNameQuery(Message):
+    first_name: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class LastNameQuery(Message):
+    last_name: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class NickNameQuery(Message):
+    nick_name: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class DisplayNameQuery(Message):
+    display_name: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class EmailQuery(Message):
+    email_address: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class LoginNameQuery(Message):
+    login_name: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class PhoneQuery(Message):
+    number: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class StateQuery(Message):
+    state: Literal[
+        "USER_STATE_UNSPECIFIED",
+        "USER_STATE_ACTIVE",
+        "USER_STATE_INACTIVE",
+        "USER_STATE_DELETED",
+        "USER_STATE_LOCKED",
+        "USER_STATE_INITIAL",
+    ]
+
+
+class TypeQuery(Message):
+    type: Literal["TYPE_UNSPECIFIED", "TYPE_HUMAN", "TYPE_MACHINE"]
+
+
+class InUserIdQuery(Message):
+    user_ids: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class InUserEmailsQuery(Message):
+    user_emails: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class OrganizationIdQuery(Message):
+    organization_id: str = Field(max_length=200)
+
+
+class QueryList(Message):
+    queries: list[SearchQuery] = Field(default_factory=list, max_length=20)
+
+
+class NotQuery(Message):
+    query: SearchQuery
+
+
+class SearchQuery(Message):
+    """ZITADEL's user ``SearchQuery``: exactly one member (a oneof)."""
+
+    user_name_query: UserNameQuery | None = None
+    first_name_query: FirstNameQuery | None = None
+    last_name_query: LastNameQuery | None = None
+    nick_name_query: NickNameQuery | None = None
+    display_name_query: DisplayNameQuery | None = None
+    email_query: EmailQuery | None = None
+    state_query: StateQuery | None = None
+    type_query: TypeQuery | None = None
+    login_name_query: LoginNameQuery | None = None
+    in_user_ids_query: InUserIdQuery | None = None
+    or_query: QueryList | None = None
+    and_query: QueryList | None = None
+    not_query: NotQuery | None = None
+    in_user_emails_query: InUserEmailsQuery | None = None
+    organization_id_query: OrganizationIdQuery | None = None
+    phone_query: PhoneQuery | None = None
+
+    @model_validator(mode="after")
+    def _one_member(self) -> SearchQuery:
+        given = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a query has exactly one member, such as userNameQuery, emailQuery, "
+                "stateQuery, typeQuery, inUserIdsQuery, organizationIdQuery, andQuery, "
+                f"orQuery or notQuery; this one has {len(given)}"
+            )
+        return self
+
+
+QueryList.model_rebuild()
+NotQuery.model_rebuild()
+
+
 class ListUsersRequest(Message):
     query: Paging = Field(default_factory=Paging)
+    sorting_column: Literal[
+        "USER_FIELD_NAME_UNSPECIFIED",
+        "USER_FIELD_NAME_USER_NAME",
+        "USER_FIELD_NAME_FIRST_NAME",
+        "USER_FIELD_NAME_LAST_NAME",
+        "USER_FIELD_NAME_NICK_NAME",
+        "USER_FIELD_NAME_DISPLAY_NAME",
+        "USER_FIELD_NAME_EMAIL",
+        "USER_FIELD_NAME_STATE",
+        "USER_FIELD_NAME_TYPE",
+        "USER_FIELD_NAME_CREATION_DATE",
+    ] = "USER_FIELD_NAME_UNSPECIFIED"
+    queries: list[SearchQuery] = Field(default_factory=list, max_length=20)
+    # Keyhook's: text in the user name, email or display name; one organization.
     text: str | None = Field(None, max_length=200)
     organization_id: str | None = None
 

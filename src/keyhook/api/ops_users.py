@@ -18,6 +18,7 @@ from keyhook.command.users import (
 )
 from keyhook.domain.caller import Caller
 from keyhook.domain.user import MACHINE_TOKEN_TYPES
+from keyhook.query import user_search as us
 from keyhook.query.users import UserQueries
 
 SERVICE = "/zitadel.user.v2.UserService/"
@@ -65,6 +66,44 @@ def _human_changes(req: m.UpdateHumanUserRequest) -> dict[str, Any]:
     if req.password is not None:
         changed["password"] = req.password.password
     return changed
+
+
+_TEXT_QUERIES = {
+    "user_name_query": ("userName", "user_name"),
+    "first_name_query": ("firstName", "first_name"),
+    "last_name_query": ("lastName", "last_name"),
+    "nick_name_query": ("nickName", "nick_name"),
+    "display_name_query": ("displayName", "display_name"),
+    "email_query": ("email", "email_address"),
+    "login_name_query": ("loginName", "login_name"),
+    "phone_query": ("phone", "number"),
+}
+_KINDS = {"TYPE_HUMAN": "human", "TYPE_MACHINE": "machine"}
+
+
+def _search(q: m.SearchQuery) -> us.Query:
+    """ListUsers' ``SearchQuery`` (exactly one member) as a query of keyhook.query."""
+    for name, (member, value_field) in _TEXT_QUERIES.items():
+        text = getattr(q, name)
+        if text is not None:
+            return us.Text(member, getattr(text, value_field), text.method)
+    if q.state_query is not None:
+        return us.Equals("state", q.state_query.state)
+    if q.type_query is not None:
+        kind = _KINDS.get(q.type_query.type)
+        return us.All(()) if kind is None else us.Equals("kind", kind)
+    if q.in_user_ids_query is not None:
+        return us.OneOf("id", tuple(q.in_user_ids_query.user_ids))
+    if q.in_user_emails_query is not None:
+        return us.OneOf("email", tuple(q.in_user_emails_query.user_emails))
+    if q.organization_id_query is not None:
+        return us.Equals("org", q.organization_id_query.organization_id)
+    if q.not_query is not None:
+        return us.Not(_search(q.not_query.query))
+    if q.and_query is not None:
+        return us.All(tuple(_search(i) for i in q.and_query.queries))
+    assert q.or_query is not None
+    return us.AnyOf(tuple(_search(i) for i in q.or_query.queries))
 
 
 # Each operation's field rules (api.registry: ``check``), run before any target sees the
@@ -122,7 +161,14 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
 
     async def list_users(caller: Caller, req: m.ListUsersRequest) -> dict[str, Any]:
         return await queries.list(
-            caller, req.query.offset, req.query.limit, req.text, req.organization_id, req.query.asc
+            caller,
+            req.query.offset,
+            req.query.limit,
+            req.text,
+            req.organization_id,
+            req.query.asc,
+            search=us.All(tuple(_search(q) for q in req.queries)),
+            sorting=req.sorting_column,
         )
 
     async def update_human_user(caller: Caller, req: m.UpdateHumanUserRequest) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from keyhook.domain.user import MACHINE_TOKEN_TYPES
 from keyhook.errors import NotFound
 from keyhook.eventstore.store import from_row
 from keyhook.query.paging import Search, count_and_rows
+from keyhook.query.user_search import SORTING, Query, where
 from keyhook.storage.connection import Connection, Row
 from keyhook.storage.database import Database
 
@@ -131,26 +132,39 @@ class UserQueries:
         text: str | None,
         org_id: str | None,
         asc: bool = True,
+        search: Query | None = None,
+        sorting: str = "USER_FIELD_NAME_UNSPECIFIED",
     ) -> dict[str, Any]:
-        search = Search("SELECT * FROM users").where(
+        found = Search("SELECT * FROM users").where(
             "instance_id = :instance_id", instance_id=caller.instance_id
         )
+        if search is not None:
+            condition, params = where(search)
+            found.where(f"({condition})", **params)
         if org_id:
-            search.where("org_id = :org_id", org_id=org_id)
+            found.where("org_id = :org_id", org_id=org_id)
         if caller.orgs is not None:
             # An organization's administrator lists the users of its organizations only.
-            search.where("org_id IN (:caller_orgs)", caller_orgs=sorted(caller.orgs))
+            found.where("org_id IN (:caller_orgs)", caller_orgs=sorted(caller.orgs))
         if text:
-            search.where(_TEXT_MATCHES, text=f"%{text.lower()}%")
+            found.where(_TEXT_MATCHES, text=f"%{text.lower()}%")
+        column = SORTING[sorting]
+        direction = "" if asc else " DESC"
+        order = f"id{direction}" if column == "id" else f"{column}{direction}, id{direction}"
         async with self.db.read() as conn:
-            order = "id" if asc else "id DESC"
-            total, rows = await count_and_rows(conn, search, order, offset, limit)
+            total, rows = await count_and_rows(conn, found, order, offset, limit)
             machines = await machine_details(
                 conn, caller.instance_id, [r.id for r in rows if r.kind == "machine"]
             )
             result = [user_to_wire(r, machines.get(r.id)) for r in rows]
         # ZITADEL's ListDetails: the total, and when it was counted.
-        return {"details": {"totalResult": str(total), "timestamp": iso(now())}, "result": result}
+        answer: dict[str, Any] = {
+            "details": {"totalResult": str(total), "timestamp": iso(now())},
+            "result": result,
+        }
+        if sorting != "USER_FIELD_NAME_UNSPECIFIED":
+            answer["sortingColumn"] = sorting
+        return answer
 
 
 # --- one user's metadata and sign-in methods (ListUserMetadata,
