@@ -78,8 +78,8 @@ def _value(spec: dict[str, Any], value: Any, at: str) -> list[str]:
     if scalar == 9:
         return [] if isinstance(value, str) else [f"{at}: {value!r} is not a JSON string"]
     if scalar in (3, 4):
-        ok = isinstance(value, str) and _DIGITS.fullmatch(value)
-        return [] if ok else [f"{at}: {value!r} is not a 64-bit integer as a decimal string"]
+        digits = isinstance(value, str) and _DIGITS.fullmatch(value) is not None
+        return [] if digits else [f"{at}: {value!r} is not a 64-bit integer as a decimal string"]
     if scalar in (5, 13):
         ok = isinstance(value, int) and not isinstance(value, bool)
         return [] if ok else [f"{at}: {value!r} is not a JSON number"]
