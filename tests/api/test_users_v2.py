@@ -404,6 +404,10 @@ async def test_sign_in_methods_and_factors(api: Api) -> None:
         {"userId": without, "domainQuery": {"domain": "example.com"}},
     )
     assert field_of(passkeys) == "domainQuery.domain"
+    # What Keyhook has no flow for is no operation at all (docs/api.md's coverage table).
+    for absent in ("VerifyEmail", "RegisterPasskey", "AddKey", "PasswordReset"):
+        reply = await api.post(USERS + absent, {"userId": without})
+        assert reply.status == 404, (absent, reply.status, reply.body)
 
 
 # --- AddHumanUser as ZITADEL's clients send it -------------------------------------------
