@@ -167,7 +167,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             req.text,
             req.organization_id,
             req.query.asc,
-            search=us.All(tuple(_search(q) for q in req.queries)),
+            search=us.All(tuple(_search(q) for q in req.queries)) if req.queries else None,
             sorting=req.sorting_column,
         )
 
