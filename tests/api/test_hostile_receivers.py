@@ -236,7 +236,7 @@ async def test_nul_in_set_user_metadata_is_refused_and_the_token_is_issued(
     log = claims[f"urn:zitadel:iam:action:{name}:log"]
     assert "looked it up" in log
     assert any("'poisoned' ignored" in line and "NUL" in line for line in log)
-    metadata = (await api.get(f"/v2/users/{user.user_id}")).ok()["user"]["metadata"]
+    metadata = await api.metadata(user.user_id)
     assert {"key": "fine", "value": "yes"} in metadata
     assert all(item["key"] != "poisoned" for item in metadata)
 

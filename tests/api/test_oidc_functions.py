@@ -136,8 +136,7 @@ async def test_zitadel_form_adds_claims_and_metadata_events(
         assert any("'sub' is reserved" in line for line in log)
         assert any("'iss' is reserved" in line for line in log)
 
-    got = (await api.get(f"/v2/users/{user.user_id}")).ok()["user"]
-    assert {"key": "last_login_app", "value": "portal"} in got["metadata"]
+    assert {"key": "last_login_app", "value": "portal"} in await api.metadata(user.user_id)
     events = (
         await api.post(
             "/v2/events/search", {"aggregateId": user.user_id, "eventTypes": ["user.metadata.set"]}
@@ -286,8 +285,7 @@ async def test_a_receiver_written_for_zitadel_reads_its_payload_and_answers_in_g
     claims = verified(keyhook, tokens["id_token"], client.client_id)
     assert claims["claim"] == "value"
     assert claims[LOG.format(name)] == ["log1", "log2", "log3"]
-    got = (await api.get(f"/v2/users/{user.user_id}")).ok()["user"]
-    assert {"key": "key", "value": "value"} in got["metadata"]
+    assert {"key": "key", "value": "value"} in await api.metadata(user.user_id)
 
 
 async def test_a_target_message_beyond_ascii_reaches_the_client_at_userinfo(

@@ -110,7 +110,8 @@ async def test_update_password_and_metadata(api: Api) -> None:
         )
     ).ok()
     found = (await api.post("/v2/users/search", {"text": "new-" + address})).ok()["result"]
-    assert found[0]["metadata"] == [
+    assert [u["userId"] for u in found] == [user_id]
+    assert await api.metadata(user_id) == [
         {"key": "floor", "value": "3"},
         {"key": "team", "value": "blue"},
     ]
@@ -126,4 +127,4 @@ async def test_list_users_pages_both_ways(api: Api) -> None:
     ids_up = [u["userId"] for u in up["result"]]
     ids_down = [u["userId"] for u in down["result"]]
     assert ids_up == sorted(ids_up) and ids_down == sorted(ids_down, reverse=True)
-    assert int(up["pagination"]["totalResult"]) >= 4
+    assert int(up["details"]["totalResult"]) >= 4

@@ -186,10 +186,10 @@ async def test_trigger_uses_the_logged_in_profile(
     server, api = own
     cli = Cli.at(tmp_path / "config")
     assert (await cli("login", "--url", server.url, stdin=server.token)).code == 0
-    before = (await api.post("/v2/users/search", {})).ok()["pagination"]["totalResult"]
+    before = (await api.post("/v2/users/search", {})).ok()["details"]["totalResult"]
     made = await cli("trigger", "user.human.added")
     assert made.code == 0, made.err
-    after = (await api.post("/v2/users/search", {})).ok()["pagination"]["totalResult"]
+    after = (await api.post("/v2/users/search", {})).ok()["details"]["totalResult"]
     assert int(after) == int(before) + 1
 
 

@@ -12,6 +12,7 @@ EXPECTED_AGGREGATES = {
     "user.human.added": "user",
     "user.human.changed": "user",
     "user.machine.added": "user",
+    "user.machine.changed": "user",
     "user.machine.secret.set": "user",
     "user.machine.secret.removed": "user",
     "user.pat.added": "user",

@@ -135,8 +135,7 @@ async def test_a_function_receivers_claims_land_in_the_token(
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     assert claims["department"] == "billing"
     assert any(k.endswith(":log") and v == [f"enriched {user_id}"] for k, v in claims.items())
-    user = (await api.get(f"/v2/users/{user_id}")).ok()["user"]
-    assert {"key": "last-token", "value": "abcd"} in user["metadata"]
+    assert {"key": "last-token", "value": "abcd"} in await api.metadata(user_id)
 
 
 async def test_an_event_parses_into_its_typed_data(clean_actions: Api, receiver: Receiver) -> None:

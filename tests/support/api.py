@@ -125,6 +125,18 @@ class Api:
         reply = await self.post("/management/v1/users/machine", body)
         return str(reply.ok()["userId"])
 
+    async def metadata(self, user_id: str) -> list[dict[str, str]]:
+        """The user's metadata by key (ListUserMetadata), its base64 values decoded."""
+        import base64
+
+        reply = await self.post(
+            f"/v2/users/{user_id}/metadata/search", {"pagination": {"limit": 1000, "asc": True}}
+        )
+        return [
+            {"key": m["key"], "value": base64.b64decode(m["value"]).decode()}
+            for m in reply.ok()["metadata"]
+        ]
+
     async def add_secret(self, user_id: str) -> str:
         """A new client secret for a machine user (AddSecret); shown only here."""
         return str((await self.post(f"/v2/users/{user_id}/secret")).ok()["clientSecret"])

@@ -7,6 +7,8 @@ feed OpenAPI.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -25,6 +27,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
+
+from keyhook.errors import field_error
 
 # JSON true/false only: lax mode would read "yes", "off", 1 or 0 as booleans.
 Bool = Annotated[bool, Strict()]
@@ -145,6 +149,13 @@ class Password(Message):
     change_required: Bool = False
 
 
+class HashedPassword(Message):
+    """A password as its hash (an import): an argon2 PHC string Keyhook can verify."""
+
+    hash: str = Field(max_length=512)
+    change_required: Bool = False
+
+
 class MetadataItem(Message):
     key: str = Field(max_length=200)
     value: str = Field(max_length=4096)
@@ -158,7 +169,57 @@ class HumanUser(Message):
     email: Email
     phone: Phone | None = None
     password: Password | None = None
+    hashed_password: HashedPassword | None = None
     metadata: list[MetadataItem] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_password(self) -> HumanUser:
+        if self.password is not None and self.hashed_password is not None:
+            raise field_error(
+                "user.hashedPassword",
+                "is given together with user.password",
+                "one of password and hashedPassword",
+            )
+        return self
+
+
+def _flat_metadata(items: Any) -> Any:
+    """ZITADEL's metadata values are proto ``bytes``: base64 in JSON. The flat form's are
+    decoded to the text Keyhook stores (the seed's nested form carries text)."""
+    if not isinstance(items, list):
+        return items
+    decoded = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and isinstance(item.get("value"), str):
+            try:
+                item = {**item, "value": base64_text(item["value"])}
+            except ValueError:
+                raise field_error(
+                    f"metadata[{i}].value",
+                    "is not base64 (protobuf JSON bytes) of UTF-8 text",
+                    'base64 such as "RW5naW5lZXJpbmc=" for "Engineering"; the nested form '
+                    '{"user": {…}} takes text',
+                ) from None
+        decoded.append(item)
+    return decoded
+
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
+
+
+def base64_text(text: str) -> str:
+    """Protobuf JSON ``bytes`` (standard or URL-safe base64, padded or not) as the UTF-8
+    text it encodes; ValueError if it is neither."""
+    unpadded = text.rstrip("=")
+    if not _BASE64.fullmatch(text) or len(unpadded) % 4 == 1:
+        raise ValueError("not base64")
+    try:
+        raw = base64.urlsafe_b64decode(
+            unpadded.replace("+", "-").replace("/", "_") + "=" * (-len(unpadded) % 4)
+        )
+        return raw.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError("not base64 of UTF-8 text") from None
 
 
 class Organization(Message):
@@ -168,18 +229,39 @@ class Organization(Message):
 class AddHumanUserRequest(Message):
     user: HumanUser
     organization_id: str | None = None
+    user_id: str | None = Field(None, max_length=200)
 
     @model_validator(mode="before")
     @classmethod
     def _zitadel_flat_form(cls, data: Any) -> Any:
-        """Accept ZITADEL's own flat form (``profile``, ``email``, ``organization``)."""
+        """Accept ZITADEL's own flat form (``userId``, ``username``, ``organization``,
+        ``profile``, ``email``, ``phone``, ``metadata`` with base64 values, ``password`` or
+        ``hashedPassword``), as ZITADEL's clients send it."""
         if isinstance(data, dict) and "user" not in data and "email" in data:
             flat = dict(data)
             org = flat.pop("organization", None)
             org_id = flat.pop("organizationId", None)
+            user_id = flat.pop("userId", None)
             if isinstance(org, dict):
+                if org.get("orgDomain"):
+                    raise field_error(
+                        "organization.orgDomain",
+                        "Keyhook's organizations have no domains",
+                        "organization.orgId",
+                    )
                 org_id = org.get("orgId", org_id)
-            return {"user": flat} if org_id is None else {"user": flat, "organizationId": org_id}
+            if flat.pop("idpLinks", None):
+                raise field_error("idpLinks", "Keyhook has no identity providers to link", "none")
+            if flat.pop("totpSecret", None):
+                raise field_error("totpSecret", "Keyhook has no TOTP second factor", "none")
+            if "metadata" in flat:
+                flat["metadata"] = _flat_metadata(flat["metadata"])
+            nested: dict[str, Any] = {"user": flat}
+            if org_id is not None:
+                nested["organizationId"] = org_id
+            if user_id is not None:
+                nested["userId"] = user_id
+            return nested
         return data
 
 
@@ -199,8 +281,146 @@ class UserIdRequest(Message):
     user_id: Id
 
 
+TextQueryMethod = Literal[
+    "TEXT_QUERY_METHOD_EQUALS",
+    "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE",
+    "TEXT_QUERY_METHOD_STARTS_WITH",
+    "TEXT_QUERY_METHOD_STARTS_WITH_IGNORE_CASE",
+    "TEXT_QUERY_METHOD_CONTAINS",
+    "TEXT_QUERY_METHOD_CONTAINS_IGNORE_CASE",
+    "TEXT_QUERY_METHOD_ENDS_WITH",
+    "TEXT_QUERY_METHOD_ENDS_WITH_IGNORE_CASE",
+]
+_TEXT = Field(max_length=320)
+
+
+class UserNameQuery(Message):
+    user_name: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class FirstNameQuery(Message):
+    first_name: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class LastNameQuery(Message):
+    last_name: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class NickNameQuery(Message):
+    nick_name: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class DisplayNameQuery(Message):
+    display_name: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class EmailQuery(Message):
+    email_address: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class LoginNameQuery(Message):
+    login_name: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class PhoneQuery(Message):
+    number: str = _TEXT
+    method: TextQueryMethod = "TEXT_QUERY_METHOD_EQUALS"
+
+
+class StateQuery(Message):
+    state: Literal[
+        "USER_STATE_UNSPECIFIED",
+        "USER_STATE_ACTIVE",
+        "USER_STATE_INACTIVE",
+        "USER_STATE_DELETED",
+        "USER_STATE_LOCKED",
+        "USER_STATE_INITIAL",
+    ]
+
+
+class TypeQuery(Message):
+    type: Literal["TYPE_UNSPECIFIED", "TYPE_HUMAN", "TYPE_MACHINE"]
+
+
+class InUserIdQuery(Message):
+    user_ids: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class InUserEmailsQuery(Message):
+    user_emails: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class OrganizationIdQuery(Message):
+    organization_id: str = Field(max_length=200)
+
+
+class QueryList(Message):
+    queries: list[SearchQuery] = Field(default_factory=list, max_length=20)
+
+
+class NotQuery(Message):
+    query: SearchQuery
+
+
+class SearchQuery(Message):
+    """ZITADEL's user ``SearchQuery``: exactly one member (a oneof)."""
+
+    user_name_query: UserNameQuery | None = None
+    first_name_query: FirstNameQuery | None = None
+    last_name_query: LastNameQuery | None = None
+    nick_name_query: NickNameQuery | None = None
+    display_name_query: DisplayNameQuery | None = None
+    email_query: EmailQuery | None = None
+    state_query: StateQuery | None = None
+    type_query: TypeQuery | None = None
+    login_name_query: LoginNameQuery | None = None
+    in_user_ids_query: InUserIdQuery | None = None
+    or_query: QueryList | None = None
+    and_query: QueryList | None = None
+    not_query: NotQuery | None = None
+    in_user_emails_query: InUserEmailsQuery | None = None
+    organization_id_query: OrganizationIdQuery | None = None
+    phone_query: PhoneQuery | None = None
+
+    @model_validator(mode="after")
+    def _one_member(self) -> SearchQuery:
+        given = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a query has exactly one member, such as userNameQuery, emailQuery, "
+                "stateQuery, typeQuery, inUserIdsQuery, organizationIdQuery, andQuery, "
+                f"orQuery or notQuery; this one has {len(given)}"
+            )
+        return self
+
+
+QueryList.model_rebuild()
+NotQuery.model_rebuild()
+
+
 class ListUsersRequest(Message):
     query: Paging = Field(default_factory=Paging)
+    sorting_column: Literal[
+        "USER_FIELD_NAME_UNSPECIFIED",
+        "USER_FIELD_NAME_USER_NAME",
+        "USER_FIELD_NAME_FIRST_NAME",
+        "USER_FIELD_NAME_LAST_NAME",
+        "USER_FIELD_NAME_NICK_NAME",
+        "USER_FIELD_NAME_DISPLAY_NAME",
+        "USER_FIELD_NAME_EMAIL",
+        "USER_FIELD_NAME_STATE",
+        "USER_FIELD_NAME_TYPE",
+        "USER_FIELD_NAME_CREATION_DATE",
+    ] = "USER_FIELD_NAME_UNSPECIFIED"
+    queries: list[SearchQuery] = Field(default_factory=list, max_length=20)
+    # Keyhook's: text in the user name, email or display name; one organization.
     text: str | None = Field(None, max_length=200)
     organization_id: str | None = None
 

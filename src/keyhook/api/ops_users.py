@@ -18,6 +18,7 @@ from keyhook.command.users import (
 )
 from keyhook.domain.caller import Caller
 from keyhook.domain.user import MACHINE_TOKEN_TYPES
+from keyhook.query import user_search as us
 from keyhook.query.users import UserQueries
 
 SERVICE = "/zitadel.user.v2.UserService/"
@@ -39,8 +40,16 @@ def _human_user(req: m.AddHumanUserRequest, org_id: str) -> HumanUserInput:
         phone=u.phone.phone if u.phone else "",
         phone_verified=u.phone.is_verified if u.phone else False,
         password=u.password.password if u.password else None,
-        password_change_required=u.password.change_required if u.password else False,
+        password_change_required=(
+            u.password.change_required
+            if u.password
+            else u.hashed_password.change_required
+            if u.hashed_password
+            else False
+        ),
         metadata=[(i.key, i.value) for i in u.metadata],
+        user_id=req.user_id,
+        hashed_password=u.hashed_password.hash if u.hashed_password else None,
     )
 
 
@@ -57,6 +66,44 @@ def _human_changes(req: m.UpdateHumanUserRequest) -> dict[str, Any]:
     if req.password is not None:
         changed["password"] = req.password.password
     return changed
+
+
+_TEXT_QUERIES = {
+    "user_name_query": ("userName", "user_name"),
+    "first_name_query": ("firstName", "first_name"),
+    "last_name_query": ("lastName", "last_name"),
+    "nick_name_query": ("nickName", "nick_name"),
+    "display_name_query": ("displayName", "display_name"),
+    "email_query": ("email", "email_address"),
+    "login_name_query": ("loginName", "login_name"),
+    "phone_query": ("phone", "number"),
+}
+_KINDS = {"TYPE_HUMAN": "human", "TYPE_MACHINE": "machine"}
+
+
+def _search(q: m.SearchQuery) -> us.Query:
+    """ListUsers' ``SearchQuery`` (exactly one member) as a query of keyhook.query."""
+    for name, (member, value_field) in _TEXT_QUERIES.items():
+        text = getattr(q, name)
+        if text is not None:
+            return us.Text(member, getattr(text, value_field), text.method)
+    if q.state_query is not None:
+        return us.Equals("state", q.state_query.state)
+    if q.type_query is not None:
+        kind = _KINDS.get(q.type_query.type)
+        return us.All(()) if kind is None else us.Equals("kind", kind)
+    if q.in_user_ids_query is not None:
+        return us.OneOf("id", tuple(q.in_user_ids_query.user_ids))
+    if q.in_user_emails_query is not None:
+        return us.OneOf("email", tuple(q.in_user_emails_query.user_emails))
+    if q.organization_id_query is not None:
+        return us.Equals("org", q.organization_id_query.organization_id)
+    if q.not_query is not None:
+        return us.Not(_search(q.not_query.query))
+    if q.and_query is not None:
+        return us.All(tuple(_search(i) for i in q.and_query.queries))
+    assert q.or_query is not None
+    return us.AnyOf(tuple(_search(i) for i in q.or_query.queries))
 
 
 # Each operation's field rules (api.registry: ``check``), run before any target sees the
@@ -97,18 +144,31 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             access_token_type=MACHINE_TOKEN_TYPES[req.access_token_type],
         )
 
+    # The answers are the proto's messages, member for member (a strict protobuf-JSON
+    # decoder refuses any other): AddSecretResponse, RemoveSecretResponse,
+    # SetUserMetadataResponse carry a date, not the commands' ``details``.
+
     async def add_secret(caller: Caller, req: m.UserIdRequest) -> dict[str, Any]:
-        return await commands.add_secret(caller, req.user_id)
+        made = await commands.add_secret(caller, req.user_id)
+        return {"creationDate": made["creationDate"], "clientSecret": made["clientSecret"]}
 
     async def remove_secret(caller: Caller, req: m.UserIdRequest) -> dict[str, Any]:
-        return await commands.remove_secret(caller, req.user_id)
+        done = await commands.remove_secret(caller, req.user_id)
+        return {"deletionDate": done["details"]["changeDate"]}
 
     async def get_user(caller: Caller, req: m.UserIdRequest) -> dict[str, Any]:
         return await queries.get(caller, req.user_id)
 
     async def list_users(caller: Caller, req: m.ListUsersRequest) -> dict[str, Any]:
         return await queries.list(
-            caller, req.query.offset, req.query.limit, req.text, req.organization_id, req.query.asc
+            caller,
+            req.query.offset,
+            req.query.limit,
+            req.text,
+            req.organization_id,
+            req.query.asc,
+            search=us.All(tuple(_search(q) for q in req.queries)) if req.queries else None,
+            sorting=req.sorting_column,
         )
 
     async def update_human_user(caller: Caller, req: m.UpdateHumanUserRequest) -> dict[str, Any]:
@@ -124,9 +184,10 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
         )
 
     async def set_metadata(caller: Caller, req: m.SetUserMetadataRequest) -> dict[str, Any]:
-        return await commands.set_metadata(
+        done = await commands.set_metadata(
             caller, req.user_id, [(i.key, i.value) for i in req.metadata]
         )
+        return {"setDate": done["details"]["changeDate"]}
 
     def state_op(name: str, verb: str, summary: str) -> Operation:
         action = getattr(commands, verb)
@@ -170,7 +231,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
         ),
         Operation(
             SERVICE + "ListUsers",
-            (("POST", "/v2/users/search"),),
+            (("POST", "/v2/users/search"), ("POST", "/v2/users")),
             m.ListUsersRequest,
             list_users,
             "Search users",

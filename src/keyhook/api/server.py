@@ -19,6 +19,7 @@ from keyhook.api import (
     ops_sessions,
     ops_target_keys,
     ops_users,
+    ops_users_v2,
     relay_ws,
 )
 from keyhook.api.access_log import AccessLog
@@ -36,6 +37,7 @@ from keyhook.services.api_tokens import ApiTokens
 def build_registry(core: Core) -> Registry:
     registry = Registry()
     ops_users.register(registry, core.users, core.user_queries)
+    ops_users_v2.register(registry, core.users, core.user_queries)
     ops_actions.register(registry, core.writer, core.target_queries, core.engine)
     ops_actions_v2beta.register(registry, core.target_queries, zitadel_schema())
     ops_target_keys.register(registry, core.writer)

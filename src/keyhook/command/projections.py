@@ -95,6 +95,12 @@ async def _user_changed(conn: Connection, e: StoredEvent) -> None:
     )
 
 
+async def _machine_changed(conn: Connection, e: StoredEvent) -> None:
+    changed = e.data.get("changed", {})
+    columns = {"name": "display_name", "userName": "user_name"}
+    await _user_touch(conn, e, **{columns[k]: v for k, v in changed.items() if k in columns})
+
+
 def _state_projector(state: str, reset_attempts: bool = False) -> Projector:
     async def project(conn: Connection, e: StoredEvent) -> None:
         extra: dict[str, object] = {"failed_attempts": 0} if reset_attempts else {}
@@ -459,6 +465,7 @@ PROJECTORS: dict[str, Projector] = {
     "user.human.added": _user_added,
     "user.machine.added": _user_added,
     "user.human.changed": _user_changed,
+    "user.machine.changed": _machine_changed,
     "user.locked": _state_projector("USER_STATE_LOCKED"),
     "user.unlocked": _state_projector("USER_STATE_ACTIVE", reset_attempts=True),
     "user.deactivated": _state_projector("USER_STATE_INACTIVE"),

@@ -11,9 +11,10 @@ from keyhook.clock import iso, now
 from keyhook.command.admins import ensure_access_remains, ensure_may_manage
 from keyhook.command.orgs import ensure_org
 from keyhook.command.writer import Writer, details
+from keyhook.crypto.passwords import is_password_hash
 from keyhook.domain import user as rules
 from keyhook.domain.caller import Caller
-from keyhook.errors import field_error
+from keyhook.errors import AlreadyExists, field_error
 from keyhook.eventstore.store import PendingEvent, UniqueClaim, aggregate_events
 from keyhook.storage.connection import Connection
 
@@ -43,20 +44,53 @@ class HumanUserInput:
     password: str | None = None
     password_change_required: bool = False
     metadata: list[tuple[str, str]] = field(default_factory=list)
+    # CreateUser's and ZITADEL's AddHumanUser's: an id of the caller's choosing, and a
+    # password given as its argon2 hash (an import from another system).
+    user_id: str | None = None
+    hashed_password: str | None = None
 
 
 # --- field rules, without I/O: the commands below apply them, and the API runs them
 # before any request execution's target sees the message (api.registry: ``check``).
 
 
-def checked_human_user(data: HumanUserInput) -> tuple[str, str]:
-    """AddHumanUser's field rules; the email and the user name as they are stored."""
-    email = rules.validate_email(data.email, "user.email.email")
-    user_name = rules.validate_user_name(data.user_name or email, "user.userName")
-    checked_metadata(data.metadata, "user.metadata")
+def checked_human_user(
+    data: HumanUserInput, prefix: str = "user.", name_field: str = "user.userName"
+) -> tuple[str, str]:
+    """AddHumanUser's field rules (CreateUser's with ``prefix`` ``human.``); the email
+    and the user name as they are stored."""
+    email = rules.validate_email(data.email, f"{prefix}email.email")
+    user_name = rules.validate_user_name(data.user_name or email, name_field)
+    checked_metadata(data.metadata, f"{prefix}metadata")
     if data.password is not None:
-        rules.validate_password(data.password, "user.password.password")
+        rules.validate_password(data.password, f"{prefix}password.password")
+    if data.hashed_password is not None:
+        checked_password_hash(data.hashed_password, f"{prefix}hashedPassword.hash")
+    if data.user_id is not None:
+        checked_user_id(data.user_id)
     return email, user_name
+
+
+def checked_user_id(user_id: str, field_name: str = "userId") -> str:
+    """An id a caller chose for a new user: Keyhook's id form, so it sorts and fits as
+    the generated ones do."""
+    if not rules.ID_FORM.fullmatch(user_id):
+        raise field_error(
+            field_name,
+            f"{user_id!r} is not a Keyhook id",
+            "1 to 19 ASCII digits, or no userId for a generated one",
+        )
+    return user_id
+
+
+def checked_password_hash(encoded: str, field_name: str) -> str:
+    if not is_password_hash(encoded):
+        raise field_error(
+            field_name,
+            "is not an argon2 hash Keyhook can verify",
+            "a PHC string such as $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>",
+        )
+    return encoded
 
 
 def checked_changes(changed: dict[str, Any]) -> dict[str, Any]:
@@ -88,10 +122,12 @@ def checked_metadata_items(items: list[tuple[str, str]]) -> None:
     checked_metadata(items)
 
 
-def checked_machine_user(user_name: str, name: str) -> tuple[str, str]:
+def checked_machine_user(
+    user_name: str, name: str, fields: tuple[str, str] = ("userName", "name")
+) -> tuple[str, str]:
     """AddMachineUser's field rules; the user name and the name as they are stored."""
-    return rules.validate_machine_user_name(user_name, "userName"), rules.validate_machine_name(
-        name, "name"
+    return rules.validate_machine_user_name(user_name, fields[0]), rules.validate_machine_name(
+        name, fields[1]
     )
 
 
@@ -146,6 +182,21 @@ async def fold_user(conn: Connection, instance_id: str, user_id: str) -> rules.U
     return user
 
 
+_ID_TAKEN = (
+    "SELECT 1 FROM users WHERE id = :id UNION ALL SELECT 1 FROM events "
+    "WHERE instance_id = :instance_id AND aggregate_type = 'user' AND aggregate_id = :id"
+)
+
+
+async def ensure_user_id_free(conn: Connection, caller: Caller, user_id: str) -> None:
+    """A chosen id is one no user has or had (a deleted user's events keep theirs)."""
+    if (await conn.execute(_ID_TAKEN, {"id": user_id, "instance_id": caller.instance_id})).first():
+        raise AlreadyExists(
+            f"user id {user_id} is already taken",
+            details=[{"field": "userId", "problem": "taken"}],
+        )
+
+
 LOGIN_NAME = "login_name"
 
 
@@ -188,12 +239,20 @@ class UserCommands:
     def __init__(self, writer: Writer) -> None:
         self.w = writer
 
-    async def add_human_user(self, caller: Caller, data: HumanUserInput) -> dict[str, Any]:
-        email, user_name = checked_human_user(data)
-        hashed = None
+    async def add_human_user(
+        self,
+        caller: Caller,
+        data: HumanUserInput,
+        prefix: str = "user.",
+        name_field: str = "user.userName",
+    ) -> dict[str, Any]:
+        """A new human user; ``prefix`` and ``name_field`` name the message's members in
+        errors (AddHumanUser's ``user.…``, CreateUser's ``human.…`` and ``username``)."""
+        email, user_name = checked_human_user(data, prefix, name_field)
+        hashed = data.hashed_password
         if data.password is not None:
             hashed = await self.w.passwords.ahash(data.password)
-        user_id = self.w.ids.new()
+        user_id = data.user_id or self.w.ids.new()
         event_data: dict[str, Any] = {
             "userId": user_id,
             "userName": user_name,
@@ -213,6 +272,8 @@ class UserCommands:
             event_data["hashedPassword"] = hashed
         async with self.w.db.write() as conn:
             await ensure_org(conn, caller, data.org_id)
+            if data.user_id is not None:
+                await ensure_user_id_free(conn, caller, user_id)
             stored = await self.w.commit(
                 conn,
                 caller,
@@ -230,11 +291,20 @@ class UserCommands:
         name: str,
         description: str = "",
         access_token_type: str = rules.MACHINE_TOKEN_TYPES["ACCESS_TOKEN_TYPE_BEARER"],
+        user_id: str | None = None,
+        name_fields: tuple[str, str] = ("userName", "name"),
     ) -> dict[str, Any]:
-        user_name, name = checked_machine_user(user_name, name)
-        user_id = self.w.ids.new()
+        """A new machine user; with ``user_id``, under that id (CreateUser's ``userId``),
+        and without ``user_name``, named by its id (CreateUser's rule)."""
+        if user_id is not None:
+            checked_user_id(user_id)
+        new_id = user_id or self.w.ids.new()
+        user_name, name = checked_machine_user(user_name or new_id, name, name_fields)
         async with self.w.db.write() as conn:
             await ensure_org(conn, caller, org_id)
+            if user_id is not None:
+                await ensure_user_id_free(conn, caller, new_id)
+            user_id = new_id
             stored = await self.w.commit(
                 conn,
                 caller,
@@ -302,9 +372,25 @@ class UserCommands:
         return {"details": details(stored)}
 
     async def update_human_user(
-        self, caller: Caller, user_id: str, changed: dict[str, Any]
+        self,
+        caller: Caller,
+        user_id: str,
+        changed: dict[str, Any],
+        *,
+        current_password: str | None = None,
+        change_required: bool | None = None,
+        current_field: str = "currentPassword",
     ) -> dict[str, Any]:
+        """Change a human user: profile, email, phone, user name, and ``password`` (or
+        ``hashedPassword``, an argon2 hash) checked against ``current_password`` if given."""
         password = checked_changes(changed).pop("password", None)
+        hashed = changed.pop("hashedPassword", None)
+        if hashed is not None:
+            checked_password_hash(hashed, "human.password.hashedPassword.hash")
+        if current_password is not None:
+            await self._check_current_password(caller, user_id, current_password, current_field)
+        if password is not None:
+            hashed = await self.w.passwords.ahash(password)
         async with self.w.db.write() as conn:
             user = await load_managed_user(conn, caller, user_id)
             user.ensure_human()
@@ -325,14 +411,15 @@ class UserCommands:
                         {**ref, "changed": changed},
                     )
                 )
-            if password is not None:
+            if hashed is not None:
+                extra = {} if change_required is None else {"changeRequired": change_required}
                 pending.append(
                     PendingEvent(
                         "user.human.password.changed",
                         "user",
                         user_id,
                         user.org_id,
-                        {**ref, "hashedPassword": await self.w.passwords.ahash(password)},
+                        {**ref, "hashedPassword": hashed, **extra},
                     )
                 )
             if not pending:
@@ -393,6 +480,18 @@ class UserCommands:
     async def delete(self, caller: Caller, user_id: str) -> dict[str, Any]:
         return await self._state_change(caller, user_id, "user.removed")
 
+    async def _check_current_password(
+        self, caller: Caller, user_id: str, current: str, field_name: str = "currentPassword"
+    ) -> None:
+        # Within the caller's reach first: a user it may not see has no password to test.
+        async with self.w.db.read() as conn:
+            known = await load_managed_user(conn, caller, user_id)
+        known.ensure_human()
+        stored_hash = known.password_hash
+        # Verified outside the write transaction: argon2 is slow on purpose.
+        if not stored_hash or not await self.w.passwords.averify(stored_hash, current):
+            raise field_error(field_name, "does not match the user's password")
+
     async def set_password(
         self,
         caller: Caller,
@@ -403,14 +502,7 @@ class UserCommands:
     ) -> dict[str, Any]:
         checked_new_password(password)
         if current is not None:
-            # Within the caller's reach first: a user it may not see has no password to test.
-            async with self.w.db.read() as conn:
-                known = await load_managed_user(conn, caller, user_id)
-            known.ensure_human()
-            stored_hash = known.password_hash
-            # Verified outside the write transaction: argon2 is slow on purpose.
-            if not stored_hash or not await self.w.passwords.averify(stored_hash, current):
-                raise field_error("currentPassword", "does not match the user's password")
+            await self._check_current_password(caller, user_id, current)
         hashed = await self.w.passwords.ahash(password)
         async with self.w.db.write() as conn:
             user = await load_managed_user(conn, caller, user_id)

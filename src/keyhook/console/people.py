@@ -1,12 +1,13 @@
 """The console's **Users** (list and search, a user's details, metadata and recent
 events, lock and unlock) and **Administrators** (who holds which roles; granting,
-changing and taking them away) pages, over ListUsers, GetUserByID, ListEvents,
+changing and taking them away) pages, over ListUsers, GetUserByID, ListUserMetadata, ListEvents,
 LockUser, UnlockUser and the InternalPermissionService's administrator operations.
 The roles offered are the role tables of :mod:`keyhook.domain.roles`; which of them a
 person may grant is the server's to say (no one grants above themselves)."""
 
 from __future__ import annotations
 
+from base64 import b64decode
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -55,6 +56,15 @@ def user(console: Console) -> Page:
     async def show(request: Request, session: ConsoleSession, sealed: str) -> Response:
         user_id = request.path_params["id"]
         found = (await console.call(session, USERS + "GetUserByID", {"userId": user_id}))["user"]
+        listed_metadata = await console.call(
+            session,
+            USERS + "ListUserMetadata",
+            {"userId": user_id, "pagination": {"limit": 1000, "asc": True}},
+        )
+        metadata = [
+            {"key": m["key"], "value": b64decode(m["value"]).decode("utf-8", "replace")}
+            for m in listed_metadata["metadata"]
+        ]
         events: list[dict[str, Any]] = []
         if await console.allowed(session, EVENTS):
             listed = await console.call(session, EVENTS, {"aggregateId": user_id, "limit": 1000})
@@ -65,6 +75,7 @@ def user(console: Console) -> Page:
             sealed,
             active="users",
             user=found,
+            metadata=metadata,
             events=events,
             may_lock=await console.allowed(session, USERS + "LockUser"),
         )

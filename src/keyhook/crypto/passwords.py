@@ -13,10 +13,21 @@ from __future__ import annotations
 import asyncio
 import os
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from keyhook.config import PasswordHashing
+
+
+def is_password_hash(encoded: str) -> bool:
+    """Whether ``encoded`` is an argon2 PHC string (argon2id, argon2i or argon2d) that
+    :meth:`Passwords.verify` can check; one with other parameters than the configured
+    ones is rehashed at the next sign-in."""
+    try:
+        extract_parameters(encoded)
+    except (InvalidHashError, ValueError):
+        return False
+    return encoded.startswith(("$argon2id$", "$argon2i$", "$argon2d$"))
 
 
 class Passwords:

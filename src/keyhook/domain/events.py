@@ -114,6 +114,12 @@ EVENT_TYPES: dict[str, EventType] = {
             },
         ),
         EventType(
+            "user.machine.changed",
+            "user",
+            "A machine user's name, description or user name changed (UpdateUser).",
+            {**_USER_REF, "changed": "the fields that changed and their new values"},
+        ),
+        EventType(
             "user.machine.secret.set",
             "user",
             "A machine user's client secret was set (AddSecret), replacing any earlier one; "

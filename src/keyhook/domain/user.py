@@ -10,6 +10,8 @@ from typing import Any
 from keyhook.errors import FailedPrecondition, NotFound, field_error
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Keyhook's ids: decimal strings of up to 19 digits (DESIGN.md §3).
+ID_FORM = re.compile(r"[0-9]{1,19}")
 MAX_METADATA_VALUE = 4096
 # A machine user's access token type: the wire name and how events store it
 # (as applications store theirs).
@@ -50,7 +52,10 @@ class User:
             self.user_name = data["userName"]
             self.kind = "human" if event_type == "user.human.added" else "machine"
             self.password_hash = data.get("hashedPassword")
-        elif event_type == "user.human.changed" and "userName" in data.get("changed", {}):
+        elif event_type in (
+            "user.human.changed",
+            "user.machine.changed",
+        ) and "userName" in data.get("changed", {}):
             self.user_name = data["changed"]["userName"]
         elif event_type == "user.locked":
             self.state = UserState.LOCKED
