@@ -827,6 +827,22 @@ class UserMachineAddedData(EventData):
 
 
 @dataclass(frozen=True)
+class UserMachineChangedData(EventData):
+    """``user.machine.changed``: A machine user's name, description or user name changed
+    (UpdateUser).
+    """
+
+    user_id: Any = None
+    """``userId``: the user's id"""
+
+    user_name: Any = None
+    """``userName``: the user's login name"""
+
+    changed: Any = None
+    """``changed``: the fields that changed and their new values"""
+
+
+@dataclass(frozen=True)
 class UserMachineSecretRemovedData(EventData):
     """``user.machine.secret.removed``: A machine user's client secret was removed
     (RemoveSecret).
@@ -1001,6 +1017,7 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "user.human.password.hash.updated": UserHumanPasswordHashUpdatedData,
     "user.locked": UserLockedData,
     "user.machine.added": UserMachineAddedData,
+    "user.machine.changed": UserMachineChangedData,
     "user.machine.secret.removed": UserMachineSecretRemovedData,
     "user.machine.secret.set": UserMachineSecretSetData,
     "user.metadata.removed": UserMetadataRemovedData,
@@ -1286,6 +1303,11 @@ MEMBERS: dict[str, dict[str, str]] = {
         "name": "name",
         "description": "description",
         "accessTokenType": "access_token_type",
+    },
+    "user.machine.changed": {
+        "userId": "user_id",
+        "userName": "user_name",
+        "changed": "changed",
     },
     "user.machine.secret.removed": {
         "userId": "user_id",
