@@ -25,14 +25,9 @@ USERS = "/zitadel.user.v2.UserService/"
 
 
 # Members of Keyhook's answers that ZITADEL's messages do not have (the REST form keeps
-# them; the Connect form leaves them out): a user's metadata and a list's Keyhook
-# pagination, an application's project id and PKCE flag.
+# them; the Connect form leaves them out): a list's Keyhook pagination, an
+# application's project id and PKCE flag.
 KEYHOOK_ADDITIONS = {
-    "GetUserByID": ["user.metadata"],
-    "ListUsers": ["details.appliedLimit", "pagination", "result[].metadata"],
-    "SetUserMetadata": ["details"],
-    "AddSecret": ["details"],
-    "RemoveSecret": ["details"],
     "ListOrganizations": ["details.appliedLimit", "pagination"],
     "GetApplication": ["app.projectId", "app.oidcConfig.pkceRequired"],
     "ListApplications": ["applications[].projectId", "applications[].oidcConfig.pkceRequired"],
@@ -58,7 +53,9 @@ async def test_a_zitadel_client_sets_an_execution_that_is_called_and_can_refuse(
     keyhook: KeyhookServer, clean_actions: Api, receiver: Receiver
 ) -> None:
     async def gate(received: Received) -> Answer:
-        email = received.json["request"]["user"]["email"]["email"]
+        request = received.json["request"]
+        # AddHumanUser's message in the seed's form, CreateUser's as ZITADEL has it.
+        email = (request.get("user") or request["human"])["email"]["email"]
         if email.endswith("@blocked.example"):
             return Answer(
                 403, {"status": "error", "message": "sign-ups from blocked.example are closed"}
@@ -69,6 +66,7 @@ async def test_a_zitadel_client_sets_an_execution_that_is_called_and_can_refuse(
     name = f"gate-{secrets.token_hex(3)}"
     allowed = f"ada-{secrets.token_hex(3)}@example.com"
     refused = f"eve-{secrets.token_hex(3)}@blocked.example"
+    created = f"grace-{secrets.token_hex(3)}@example.com"
     results = await run_plan(
         keyhook.url,
         keyhook.token,
@@ -106,8 +104,24 @@ async def test_a_zitadel_client_sets_an_execution_that_is_called_and_can_refuse(
                     "targets": ["${create.id}"],
                 },
             },
+            {
+                "name": "set CreateUser",
+                "method": ACTIONS + "SetExecution",
+                "request": {
+                    "condition": {"request": {"method": USERS + "CreateUser"}},
+                    "targets": ["${create.id}"],
+                },
+            },
             {"name": "allowed", "method": USERS + "AddHumanUser", "request": human(allowed)},
             {"name": "refused", "method": USERS + "AddHumanUser", "request": human(refused)},
+            {
+                "name": "created",
+                "method": USERS + "CreateUser",
+                "request": {
+                    "username": created,
+                    "human": {k: v for k, v in human(created).items() if k != "username"},
+                },
+            },
             {
                 "name": "fetched",
                 "method": USERS + "GetUserByID",
@@ -115,7 +129,8 @@ async def test_a_zitadel_client_sets_an_execution_that_is_called_and_can_refuse(
             },
         ],
     )
-    assert all(results[n]["ok"] for n in ("create", "get", "list", "set", "allowed")), results
+    done = ("create", "get", "list", "set", "set CreateUser", "allowed", "created")
+    assert all(results[n]["ok"] for n in done), results
     target_id = results["create"]["answer"]["id"]
     assert results["create"]["answer"]["signingKey"].startswith("whsec_")
     got = results["get"]["answer"]["target"]
@@ -134,8 +149,13 @@ async def test_a_zitadel_client_sets_an_execution_that_is_called_and_can_refuse(
     assert results["fetched"]["answer"]["user"]["human"]["email"]["email"] == allowed
 
     calls = receiver.on(path)
-    assert [c.json["fullMethod"] for c in calls] == [USERS + "AddHumanUser"] * 2
-    assert [c.json["request"]["user"]["email"]["email"] for c in calls] == [allowed, refused]
+    assert [c.json["fullMethod"] for c in calls] == [USERS + "AddHumanUser"] * 2 + [
+        USERS + "CreateUser"
+    ]
+    assert [c.json["request"]["user"]["email"]["email"] for c in calls[:2]] == [allowed, refused]
+    assert calls[2].json["request"]["human"]["email"]["email"] == created
+    assert "password" not in str(calls[2].json["request"])  # secrets never leave the server
+    assert results["created"]["answer"]["id"]
     # The refusal reaches the client as a Connect error with the target's words.
     assert results["refused"]["ok"] is False
     assert results["refused"]["code"] == "permission_denied"
@@ -302,6 +322,72 @@ def every_reachable_call(
             "request": {"userId": machine_id, "tokenId": "${AddPersonalAccessToken.tokenId}"},
         },
         {
+            "name": "CreateUser",
+            "method": USERS + "CreateUser",
+            "request": {
+                "organizationId": org_id,
+                "username": f"created-{tag}",
+                "human": {
+                    "profile": {"givenName": "Grace", "familyName": "Hopper"},
+                    "email": {"email": f"created-{tag}@example.com", "isVerified": True},
+                    "password": {"password": "Cobol-Compiler-59"},
+                    "metadata": [{"key": "rank", "value": "YWRtaXJhbA=="}],
+                },
+            },
+        },
+        {
+            "name": "CreateUser (machine)",
+            "method": USERS + "CreateUser",
+            "request": {"machine": {"name": "Batch job", "description": "nightly"}},
+        },
+        {
+            "name": "UpdateUser",
+            "method": USERS + "UpdateUser",
+            "request": {
+                "userId": "${CreateUser.id}",
+                "human": {"profile": {"nickName": "Amazing Grace"}},
+            },
+        },
+        {
+            "name": "SetEmail",
+            "method": USERS + "SetEmail",
+            "request": {
+                "userId": "${CreateUser.id}",
+                "email": f"grace-{tag}@example.com",
+                "isVerified": True,
+            },
+        },
+        {
+            "name": "SetPhone",
+            "method": USERS + "SetPhone",
+            "request": {"userId": "${CreateUser.id}", "phone": "+41791234567"},
+        },
+        {
+            "name": "RemovePhone",
+            "method": USERS + "RemovePhone",
+            "request": {"userId": "${CreateUser.id}"},
+        },
+        {
+            "name": "ListUserMetadata",
+            "method": USERS + "ListUserMetadata",
+            "request": {"userId": "${CreateUser.id}"},
+        },
+        {
+            "name": "DeleteUserMetadata",
+            "method": USERS + "DeleteUserMetadata",
+            "request": {"userId": "${CreateUser.id}", "keys": ["rank"]},
+        },
+        {
+            "name": "ListAuthenticationMethodTypes",
+            "method": USERS + "ListAuthenticationMethodTypes",
+            "request": {"userId": "${CreateUser.id}"},
+        },
+        {
+            "name": "ListAuthenticationFactors",
+            "method": USERS + "ListAuthenticationFactors",
+            "request": {"userId": "${CreateUser.id}"},
+        },
+        {
             "name": "DeleteUser",
             "method": USERS + "DeleteUser",
             "request": {"userId": "${AddHumanUser.userId}"},
@@ -408,6 +494,12 @@ async def test_every_answer_of_every_reachable_method_decodes_strictly(
         != results["CreateTarget"]["answer"]["signingKey"]
     )
     assert results["GetTarget"]["answer"]["target"]["restAsync"] == {}
+    metadata = results["ListUserMetadata"]["answer"]["metadata"]
+    assert [(m["key"], m["value"]) for m in metadata] == [("rank", "YWRtaXJhbA==")]
+    assert results["ListAuthenticationMethodTypes"]["answer"]["authMethodTypes"] == [
+        "AUTHENTICATION_METHOD_TYPE_PASSWORD"
+    ]
+    assert results["CreateUser (machine)"]["answer"]["id"]
     assert results["ListExecutions"]["answer"]["executions"][0]["targets"] == [
         results["CreateTarget"]["answer"]["id"]
     ]
