@@ -253,6 +253,11 @@ def every_reachable_call(
             },
         },
         {
+            "name": "ListUserMetadata (set)",
+            "method": USERS + "ListUserMetadata",
+            "request": {"userId": "${AddHumanUser.userId}"},
+        },
+        {
             "name": "SetPassword",
             "method": USERS + "SetPassword",
             "request": {
@@ -494,6 +499,9 @@ async def test_every_answer_of_every_reachable_method_decodes_strictly(
         != results["CreateTarget"]["answer"]["signingKey"]
     )
     assert results["GetTarget"]["answer"]["target"]["restAsync"] == {}
+    # Metadata values are protobuf bytes (base64) both ways: what was set reads back.
+    set_ = results["ListUserMetadata (set)"]["answer"]["metadata"]
+    assert [(m["key"], m["value"]) for m in set_] == [("team", "ZW5naW5lcw==")]
     metadata = results["ListUserMetadata"]["answer"]["metadata"]
     assert [(m["key"], m["value"]) for m in metadata] == [("rank", "YWRtaXJhbA==")]
     assert results["ListAuthenticationMethodTypes"]["answer"]["authMethodTypes"] == [

@@ -174,6 +174,8 @@ class ConnectEndpoint:
         message = await read_message(request)
         if self.schema is not None:
             message = self.schema.incoming(self.op.full_method, message)
+        if self.op.connect_message is not None:
+            message = self.op.connect_message(message)
         result = await self.pipeline.run(
             self.op, caller, message, {}, request.headers.get("traceparent")
         )

@@ -18,6 +18,7 @@ from keyhook.command.users import (
 )
 from keyhook.domain.caller import Caller
 from keyhook.domain.user import MACHINE_TOKEN_TYPES
+from keyhook.errors import field_error
 from keyhook.query import user_search as us
 from keyhook.query.users import UserQueries
 
@@ -120,6 +121,28 @@ def _check_update_human_user(req: m.UpdateHumanUserRequest) -> None:
 
 def _check_set_password(req: m.SetPasswordRequest) -> None:
     checked_new_password(req.new_password.password)
+
+
+def _metadata_from_bytes(message: dict[str, Any]) -> dict[str, Any]:
+    """SetUserMetadata in the Connect form: each value protobuf ``bytes``, base64 in JSON
+    (what ZITADEL's clients send), read as the UTF-8 text the REST form takes."""
+    items = message.get("metadata")
+    if not isinstance(items, list):
+        return message
+    read = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and isinstance(item.get("value"), str):
+            try:
+                item = {**item, "value": m.base64_text(item["value"])}
+            except ValueError as exc:
+                raise field_error(
+                    f"metadata[{i}].value",
+                    f"is {exc} (protobuf JSON bytes)",
+                    'base64 such as "RW5naW5lZXJpbmc=" for "Engineering"; the REST form, '
+                    "POST /v2/users/{userId}/metadata, takes the text itself",
+                ) from None
+        read.append(item)
+    return {**message, "metadata": read}
 
 
 def _check_set_metadata(req: m.SetUserMetadataRequest) -> None:
@@ -286,6 +309,7 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             subject_field="userId",
             permission="user.write",
             org_permission="user.write",
+            connect_message=_metadata_from_bytes,
         ),
         Operation(
             MANAGEMENT + "AddMachineUser",

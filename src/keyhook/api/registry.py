@@ -67,6 +67,10 @@ class Operation:
     org_permission: str | None = None
     # Members of the message a request target may not change (see above); "*": none.
     pinned: tuple[str, ...] = ()
+    # The Connect form's message (proto3 JSON, keyhook.api.protojson) as the REST form
+    # writes it, where the two differ beyond names and number forms: SetUserMetadata's
+    # values are protobuf ``bytes`` (base64) there, text at its REST route.
+    connect_message: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     @property
     def path_fields(self) -> frozenset[str]:
