@@ -1,7 +1,8 @@
 """What happens to tokens after they are issued: userinfo, introspection (RFC 7662),
 revocation (RFC 7009) and RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
 
-A presented access token is valid when its signature (JWT, ``typ: at+jwt``) or
+A presented access token is valid when its signature (JWT, ``typ`` ``JWT`` or
+``at+jwt``) or
 hash (opaque) matches, it is not expired, its row is not revoked, and the
 application or machine user it was issued to still exists: revocation takes
 effect at once, also for JWTs, wherever the token is checked through this
@@ -238,6 +239,7 @@ class TokenAccess:
                 claims = {}
             if (
                 claims.get("iss") != self.p.issuer
+                or "jti" in claims  # an access token of ZITADEL's form (typ JWT too)
                 or not isinstance(claims.get("aud"), str)
                 or not isinstance(claims.get("sid"), str)
             ):
