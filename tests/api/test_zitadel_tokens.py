@@ -14,6 +14,7 @@ import base64
 import secrets
 import socket
 import threading
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,6 @@ import pytest
 import uvicorn
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
-from authlib.jose import JsonWebKey, JsonWebToken
-from authlib.jose.errors import JoseError
 from authlib.oidc.core import CodeIDToken
 from fastapi import FastAPI, Request, Security
 from fastapi_zitadel_auth import ZitadelAuth
@@ -34,6 +33,11 @@ from fastapi_zitadel_auth import ZitadelAuth
 from tests.support.api import Api, serving
 from tests.support.oidc import create_client, create_user, login_page, submit_login
 from tests.support.server import KeyhookServer
+
+with warnings.catch_warnings():  # Authlib's own JOSE, as its OpenID Connect clients use it
+    warnings.simplefilter("ignore")
+    from authlib.jose import JsonWebKey, JsonWebToken
+    from authlib.jose.errors import JoseError
 
 WEB_KEYS = "/zitadel.webkey.v2.WebKeyService/"
 

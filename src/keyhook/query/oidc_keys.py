@@ -47,7 +47,7 @@ async def _published(conn: Connection, instance_id: str | None) -> list[dict[str
     """Initial and active keys, and inactive ones still within their window; the active
     key first, then newest first."""
     moment = now()
-    keys = []
+    keys: list[dict[str, Any]] = []
     for row in await _newest_first(conn, Search(_PUBLISHED), instance_id):
         if row.state not in (ACTIVE, INITIAL) and (
             row.retired_until is None or aware(row.retired_until) <= moment
@@ -58,7 +58,10 @@ async def _published(conn: Connection, instance_id: str | None) -> list[dict[str
         for private in ("p", "q", "dp", "dq", "qi"):
             jwk.pop(private, None)
         entry = {**jwk, "kid": row.id, "alg": row.algorithm, "use": "sig"}
-        keys.insert(0, entry) if row.state == ACTIVE else keys.append(entry)
+        if row.state == ACTIVE:
+            keys.insert(0, entry)
+        else:
+            keys.append(entry)
     return keys
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import KeySet
 
 from keyhook.crypto.secretbox import SecretBox
@@ -177,7 +178,13 @@ class TokenSigner:
             header = _header(token)
             kid = header.get("kid")
             keys = await self._key_set(kid)
-            decoded = jwt.decode(token, keys, algorithms=list(ALGORITHMS))
+            if header.get("alg") == "EdDSA":
+                # ZITADEL's name for Ed25519 signatures; joserfc prefers RFC 9864's "Ed25519".
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", SecurityWarning)
+                    decoded = jwt.decode(token, keys, algorithms=list(ALGORITHMS))
+            else:
+                decoded = jwt.decode(token, keys, algorithms=list(ALGORITHMS))
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise InvalidToken(f"the token is not a valid JWT of this issuer ({exc})") from None
         claims = dict(decoded.claims)
