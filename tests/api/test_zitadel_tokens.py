@@ -276,3 +276,19 @@ async def test_an_unknown_id_token_algorithm_is_refused_with_the_allowed_ones(ow
     assert reply.status == 400
     text = reply.raw.decode()
     assert "idTokenSignedResponseAlg" in text and "RS256" in text and "EdDSA" in text
+
+
+async def test_the_resource_owner_scope_adds_zitadels_organization_claims(own: Api) -> None:
+    user_name = f"robot-{secrets.token_hex(4)}"
+    user_id = await own.add_machine_user(
+        user_name, "Robot", accessTokenType="ACCESS_TOKEN_TYPE_JWT"
+    )
+    secret = await own.add_secret(user_id)
+    org_id = (await own.get(f"/v2/users/{user_id}")).ok()["user"]["details"]["resourceOwner"]
+    prefix = "urn:zitadel:iam:user:resourceowner"
+    with_scope = claims((await machine_token(own, user_name, secret, prefix))["access_token"])
+    assert with_scope[f"{prefix}:id"] == org_id
+    assert isinstance(with_scope[f"{prefix}:name"], str) and with_scope[f"{prefix}:name"]
+    assert f"{prefix}:primary_domain" in with_scope
+    without = claims((await machine_token(own, user_name, secret, ""))["access_token"])
+    assert not [k for k in without if k.startswith(prefix)]

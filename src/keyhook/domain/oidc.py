@@ -124,6 +124,21 @@ def at_hash(access_token: str, algorithm: str = "ES256") -> str:
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
 
 
+RESOURCE_OWNER_SCOPE = "urn:zitadel:iam:user:resourceowner"
+
+
+def resource_owner_claims(org: Mapping[str, str], scopes: Iterable[str]) -> dict[str, str]:
+    """ZITADEL's claims of the user's organization, for the scope
+    ``urn:zitadel:iam:user:resourceowner``: its id, name and primary domain."""
+    if RESOURCE_OWNER_SCOPE not in scopes:
+        return {}
+    return {
+        f"{RESOURCE_OWNER_SCOPE}:id": org["id"],
+        f"{RESOURCE_OWNER_SCOPE}:name": org["name"],
+        f"{RESOURCE_OWNER_SCOPE}:primary_domain": org["primary_domain"],
+    }
+
+
 def project_audiences(scopes: Iterable[str]) -> list[str]:
     """The project ids of the scopes ``urn:zitadel:iam:org:project:id:{projectId}:aud``
     (ZITADEL's project audience scope), in order; not the instance's API scope

@@ -81,7 +81,11 @@ class TokenAccess:
         user = await self.p.clients.users.user(row.user_id)
         if user is None or user.state != ACTIVE:
             raise OAuthError("invalid_token", "the user is no longer active", status=401)
-        claims = {"sub": user.user_id, **rules.standard_claims(user.profile, scopes)}
+        claims = {
+            "sub": user.user_id,
+            **rules.standard_claims(user.profile, scopes),
+            **rules.resource_owner_claims(user.org(), scopes),
+        }
         deferred: list[tuple[Target, dict[str, Any]]] = []
         added = await self.p.tokens.functions(
             (USERINFO_FUNCTION,), user, row.client_id, scopes, claims, deferred

@@ -28,7 +28,13 @@ from keyhook.crypto.tokens import token_hash
 from keyhook.domain.backoff import ADDRESS, CLIENT, Backoff, from_address
 from keyhook.domain.claims import Complement
 from keyhook.domain.durations import parse_duration
-from keyhook.domain.oidc import API_AUDIENCE_SCOPE, OPENID, at_hash, standard_claims
+from keyhook.domain.oidc import (
+    API_AUDIENCE_SCOPE,
+    OPENID,
+    at_hash,
+    resource_owner_claims,
+    standard_claims,
+)
 from keyhook.domain.target import Target
 from keyhook.domain.web_keys import DEFAULT_ID_TOKEN_ALG
 from keyhook.errors import OAuthError, TargetError, field_error
@@ -242,6 +248,7 @@ class TokenMaker:
             "nbf": issued,
             "jti": token_id,
             "scope": " ".join(scopes),
+            **resource_owner_claims(user.org(), scopes),
         }
         deferred: list[tuple[Target, dict[str, Any]]] = []
         added = await self.functions(
@@ -286,6 +293,7 @@ class TokenMaker:
                 "azp": client_id,
                 "exp": int((at + self.lifetimes.id_token).timestamp()),
                 "iat": issued,
+                **resource_owner_claims(user.org(), scopes),
             }
             if auth_time is not None:
                 id_claims["auth_time"] = int(auth_time.timestamp())
