@@ -292,3 +292,34 @@ async def test_the_resource_owner_scope_adds_zitadels_organization_claims(own: A
     assert f"{prefix}:primary_domain" in with_scope
     without = claims((await machine_token(own, user_name, secret, ""))["access_token"])
     assert not [k for k in without if k.startswith(prefix)]
+
+
+async def test_the_rfc9068_form_is_an_option(tmp_path: Path) -> None:
+    """KEYHOOK_OIDC_ACCESS_TOKEN_FORM=rfc9068: access tokens say typ at+jwt, and they
+    still call the API (with ZITADEL's API audience) and userinfo; an unknown form stops
+    the start naming the variable."""
+    server = KeyhookServer(
+        data_dir=tmp_path / "rfc9068", extra_env={"KEYHOOK_OIDC_ACCESS_TOKEN_FORM": "rfc9068"}
+    )
+    async with serving(server) as api:
+        user_name = f"robot-{secrets.token_hex(4)}"
+        user_id = await api.add_machine_user(
+            user_name, "Robot", accessTokenType="ACCESS_TOKEN_TYPE_JWT"
+        )
+        secret = await api.add_secret(user_id)
+        issued = await machine_token(
+            api, user_name, secret, "urn:zitadel:iam:org:project:id:zitadel:aud"
+        )
+        access = issued["access_token"]
+        assert header(access)["typ"] == "at+jwt"
+        async with httpx.AsyncClient(base_url=api.base_url) as http:
+            reply = await http.get("/v2/web_keys", headers={"Authorization": f"Bearer {access}"})
+        # The machine user has no role: authenticated (403), not refused as a token (401).
+        assert reply.status_code == 403, reply.text
+    bad = KeyhookServer(
+        data_dir=tmp_path / "bad", extra_env={"KEYHOOK_OIDC_ACCESS_TOKEN_FORM": "jwt"}
+    )
+    with pytest.raises(Exception):  # noqa: B017 -- the server does not come up
+        await bad.start()
+    assert "KEYHOOK_OIDC_ACCESS_TOKEN_FORM" in bad.log and "rfc9068" in bad.log
+    await bad.stop()
