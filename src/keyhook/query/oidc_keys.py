@@ -73,18 +73,30 @@ async def published_jwks(db: Database, instance_id: str | None = None) -> dict[s
 
 
 def _opened(box: SecretBox, row: Any) -> SigningKey:
-    private = orjson.loads(box.open(row.private_key_sealed))
-    key = import_key(private)
-    if not isinstance(key, RSAKey | ECKey | OKPKey):
-        raise Internal(f"signing key {row.id} is of no supported type")
-    return SigningKey(str(row.id), str(row.algorithm), str(row.state), key)
+    return SealedKey(
+        str(row.id), str(row.algorithm), str(row.state), str(row.private_key_sealed)
+    ).open(box)
 
 
-async def signing_keys(
-    db: Database, box: SecretBox, instance_id: str | None = None
-) -> list[SigningKey]:
-    """The keys that may sign, opened: the active one first, then the initial ones
-    (newest first)."""
+@dataclass(frozen=True)
+class SealedKey:
+    kid: str
+    algorithm: str
+    state: str  # active or initial
+    sealed: str
+
+    def open(self, box: SecretBox) -> SigningKey:
+        private = orjson.loads(box.open(self.sealed))
+        key = import_key(private)
+        if not isinstance(key, RSAKey | ECKey | OKPKey):
+            raise Internal(f"signing key {self.kid} is of no supported type")
+        return SigningKey(self.kid, self.algorithm, self.state, key)
+
+
+async def sealed_signing_keys(db: Database, instance_id: str | None = None) -> list[SealedKey]:
+    """The keys that may sign, still sealed: the active one first, then the initial ones
+    (newest first). A signer opens only those it uses, once (an instance may keep many
+    initial keys)."""
     async with db.read() as conn:
         rows = list(
             await _newest_first(
@@ -95,8 +107,18 @@ async def signing_keys(
                 instance_id,
             )
         )
-    keys = [_opened(box, row) for row in rows]
+    keys = [
+        SealedKey(str(r.id), str(r.algorithm), str(r.state), str(r.private_key_sealed))
+        for r in rows
+    ]
     return sorted(keys, key=lambda k: k.state != ACTIVE)  # stable: newest first otherwise
+
+
+async def signing_keys(
+    db: Database, box: SecretBox, instance_id: str | None = None
+) -> list[SigningKey]:
+    """The keys that may sign, opened: the active one first, then the initial ones."""
+    return [key.open(box) for key in await sealed_signing_keys(db, instance_id)]
 
 
 async def signing_key(

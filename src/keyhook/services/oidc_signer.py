@@ -46,7 +46,7 @@ from joserfc.jwk import KeySet
 from keyhook.crypto.secretbox import SecretBox
 from keyhook.domain.web_keys import ALGORITHMS
 from keyhook.errors import Internal
-from keyhook.query.oidc_keys import PrivateKey, published_jwks, signing_keys
+from keyhook.query.oidc_keys import PrivateKey, SealedKey, published_jwks, sealed_signing_keys
 from keyhook.storage.database import Database
 
 KEY_TTL = 1.0
@@ -83,35 +83,47 @@ class TokenSigner:
         self.db = db
         self.box = box
         self.make_key = make_key
-        self._signing: tuple[float, list[Key]] | None = None
+        # (read at, the keys that may sign, still sealed); the ones used, opened, by kid
+        self._signing: tuple[float, list[SealedKey]] | None = None
+        self._opened: dict[str, Key] = {}
         self._published: tuple[float, KeySet] | None = None
         # token text -> (kid, typ, claims), least recently used first
         self._verified: OrderedDict[str, tuple[str, object, dict[str, Any]]] = OrderedDict()
 
-    async def _keys(self, fresh: bool = False) -> list[Key]:
+    async def _keys(self, fresh: bool = False) -> list[SealedKey]:
         moment = time.monotonic()
         if fresh or self._signing is None or moment - self._signing[0] > KEY_TTL:
-            keys = [
-                Key(k.kid, k.algorithm, k.state == "active", k.key, k.key.private_key)
-                for k in await signing_keys(self.db, self.box)
-            ]
+            keys = await sealed_signing_keys(self.db)
             self._signing = (moment, keys)
+            if len(self._opened) > 4 * len(keys) + 16:  # keys deleted or activated since
+                current = {(k.kid, k.state == "active") for k in keys}
+                self._opened = {
+                    kid: key for kid, key in self._opened.items() if (kid, key.active) in current
+                }
         return self._signing[1]
+
+    def _open(self, sealed: SealedKey) -> Key:
+        active = sealed.state == "active"
+        key = self._opened.get(sealed.kid)
+        if key is None or key.active != active:
+            opened = sealed.open(self.box)
+            key = Key(sealed.kid, sealed.algorithm, active, opened.key, opened.key.private_key)
+            self._opened[sealed.kid] = key
+        return key
 
     async def key(self, algorithm: str | None = None) -> Key:
         """The key a token of ``algorithm`` is signed with (None: the active key's)."""
-        keys = await self._keys()
-        found = _pick(keys, algorithm)
+        found = _pick(await self._keys(), algorithm)
         if found is None and algorithm is not None and self.make_key is not None:
             await self.make_key(algorithm)
             found = _pick(await self._keys(fresh=True), algorithm)
-        if found is None:
-            raise Internal(
-                "the instance has no active token signing key"
-                if algorithm is None
-                else f"the instance has no {algorithm} signing key"
-            )
-        return found
+        if found is not None:
+            return self._open(found)
+        raise Internal(
+            "the instance has no active token signing key"
+            if algorithm is None
+            else f"the instance has no {algorithm} signing key"
+        )
 
     async def sign(
         self, claims: dict[str, Any], typ: str = "JWT", algorithm: str | None = None
@@ -195,11 +207,12 @@ class TokenSigner:
         return header.get("typ"), dict(claims)
 
 
-def _pick(keys: list[Key], algorithm: str | None) -> Key | None:
+def _pick(keys: list[SealedKey], algorithm: str | None) -> SealedKey | None:
     if not keys:
         return None
-    if algorithm is None or (keys[0].active and keys[0].algorithm == algorithm):
-        return keys[0] if keys[0].active else None
+    active = keys[0].state == "active"
+    if algorithm is None or (active and keys[0].algorithm == algorithm):
+        return keys[0] if active else None
     return next((k for k in keys if k.algorithm == algorithm), None)
 
 
