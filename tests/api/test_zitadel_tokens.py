@@ -31,7 +31,14 @@ from fastapi import FastAPI, Request, Security
 from fastapi_zitadel_auth import ZitadelAuth
 
 from tests.support.api import Api, serving
-from tests.support.oidc import create_client, create_user, login_page, submit_login
+from tests.support.oidc import (
+    code_tokens,
+    create_client,
+    create_user,
+    login_page,
+    submit_login,
+    token_request,
+)
 from tests.support.server import KeyhookServer
 
 with warnings.catch_warnings():  # Authlib's own JOSE, as its OpenID Connect clients use it
@@ -323,3 +330,28 @@ async def test_the_rfc9068_form_is_an_option(tmp_path: Path) -> None:
         await bad.start()
     assert "KEYHOOK_OIDC_ACCESS_TOKEN_FORM" in bad.log and "rfc9068" in bad.log
     await bad.stop()
+
+
+async def test_a_project_audience_scope_extends_a_sign_ins_tokens(own: Api) -> None:
+    """The code grant (and its refreshes) add the projects asked for, after the client's
+    own project, as ZITADEL does."""
+    client = await create_client(own)
+    user = await create_user(own)
+    other = (await own.post("/v2beta/projects", {"name": "billing-api"})).ok()["id"]
+    scope = f"openid offline_access urn:zitadel:iam:org:project:id:{other}:aud"
+    async with httpx.AsyncClient(base_url=own.base_url) as http:
+        issued = await code_tokens(http, own.base_url, client, user, scope)
+        assert claims(issued["access_token"])["aud"] == [
+            client.client_id,
+            client.project_id,
+            other,
+        ]
+        refreshed = await token_request(
+            http,
+            client,
+            {"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]},
+        )
+    assert refreshed.status_code == 200, refreshed.text
+    assert other in claims(refreshed.json()["access_token"])["aud"]
+    # The ID token's audience stays the client (OpenID Connect Core §2).
+    assert claims(issued["id_token"])["aud"] == client.client_id
