@@ -12,8 +12,10 @@ seconds per mode and concurrency), --peer-modes client_credentials,refresh_token
 --live-rounds N (the console's live tail: N deliveries),
 --listen-rounds N and --listen-batch N (keyhook listen: N interleaved batches of N
 calls per target),
---only api|authorize|engine|deliveries|console|live|receiver|tokens|peer|listen (console: the
-console's pages on a database seeded with 1,000,000 events and 100,000 deliveries).
+--signing-rounds N (RS256 beside ES256: N interleaved rounds of signatures and of
+client-credentials grants),
+--only api|authorize|engine|deliveries|console|live|receiver|tokens|signing|peer|listen
+(console: the console's pages on a database seeded with 1,000,000 events and 100,000 deliveries).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bench import (
     listen,
     live_tail,
     receiver_verify,
+    signing,
     tokens,
     tokens_peer,
 )
@@ -51,6 +54,7 @@ async def main() -> int:
     parser.add_argument("--delivery-rounds", type=int, default=3)
     parser.add_argument("--token-rounds", type=int, default=5)
     parser.add_argument("--token-seconds", type=float, default=3.0)
+    parser.add_argument("--signing-rounds", type=int, default=5)
     parser.add_argument("--peer-rounds", type=int, default=3)
     parser.add_argument("--peer-seconds", type=float, default=4.0)
     parser.add_argument("--peer-modes", default=",".join(tokens_peer.MODES))
@@ -69,6 +73,7 @@ async def main() -> int:
             "live",
             "receiver",
             "tokens",
+            "signing",
             "peer",
             "listen",
         ],
@@ -126,6 +131,14 @@ async def main() -> int:
                     Path(tmp) / "tokens", url, args.token_rounds, args.token_seconds
                 )
         print("\n## Token issuance (refresh_token grants)\n")
+        print(text)
+    if args.only in (None, "signing"):
+        with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:
+            async with fresh_database(args.database_url) as url:
+                text = await signing.run(
+                    Path(tmp) / "signing", url, args.signing_rounds, args.token_seconds
+                )
+        print("\n## What RS256 costs per token beside ES256\n")
         print(text)
     if args.only in (None, "peer"):
         with tempfile.TemporaryDirectory(prefix="keyhook-bench-") as tmp:

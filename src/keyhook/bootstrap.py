@@ -29,7 +29,7 @@ from keyhook.actions.transport import Transport
 from keyhook.command.cli_client import ensure_cli_client
 from keyhook.command.console_client import ConsoleClient, ensure_console_client
 from keyhook.command.oidc import OidcCommands
-from keyhook.command.oidc_keys import ensure_signing_key
+from keyhook.command.oidc_keys import ensure_algorithm_key, ensure_signing_key
 from keyhook.command.sessions import SessionCommands
 from keyhook.command.setup import KEY_CHECK, set_up_instance
 from keyhook.command.users import UserCommands
@@ -292,13 +292,26 @@ async def assemble(
         OidcCommands(writer),
         SessionCommands(writer),
         oidc_queries,
-        TokenMaker(settings.base_url.rstrip("/"), lifetimes, engine, signer, ids),
+        TokenMaker(
+            settings.base_url.rstrip("/"),
+            lifetimes,
+            engine,
+            signer,
+            ids,
+            settings.oidc.access_token_form,
+        ),
         ClientAuthenticator(
             oidc_queries, recent_users, recent_clients, writer.passwords, writer.backoff
         ),
         writer.passwords,
     )
     system = await oidc.system_caller()
+
+    async def make_key(algorithm: str) -> str:
+        # An ID token in an algorithm no key of the instance has (keyhook.services.oidc_signer).
+        return await ensure_algorithm_key(writer, system, algorithm)
+
+    signer.make_key = make_key
     try:
         console = await ensure_console_client(writer, system, settings.base_url.rstrip("/"))
     except (AlreadyExists, Conflict):  # another node made or changed it at the same moment

@@ -59,6 +59,9 @@ class OidcLifetimes:
     access_token: str = "12h"  # noqa: S105
     id_token: str = "12h"  # noqa: S105
     refresh_token: str = "720h"  # noqa: S105 -- 30 days; each refresh starts a new period
+    # The header type of JWT access tokens: "zitadel" (typ JWT, as ZITADEL signs them) or
+    # "rfc9068" (typ at+jwt, RFC 9068's JWT access token profile).
+    access_token_form: str = "zitadel"  # noqa: S105 -- a token form
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,9 @@ def from_environment(env: Mapping[str, str] | None = None, **overrides: object) 
             refresh_token=env.get(
                 "KEYHOOK_OIDC_REFRESH_TOKEN_LIFETIME", OidcLifetimes.refresh_token
             ),
+            access_token_form=env.get(
+                "KEYHOOK_OIDC_ACCESS_TOKEN_FORM", OidcLifetimes.access_token_form
+            ).lower(),
         ),
     }
     for key, value in overrides.items():

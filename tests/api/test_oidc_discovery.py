@@ -88,7 +88,16 @@ async def test_discovery_document(server: KeyhookServer, client: Api) -> None:
         "client_credentials",
     ]
     assert doc["code_challenge_methods_supported"] == ["S256"]
-    assert doc["id_token_signing_alg_values_supported"] == ["ES256"]
+    assert doc["id_token_signing_alg_values_supported"][0] == "RS256"  # OIDC Discovery
+    assert set(doc["id_token_signing_alg_values_supported"]) == {
+        "RS256",
+        "RS384",
+        "RS512",
+        "ES256",
+        "ES384",
+        "ES512",
+        "EdDSA",
+    }
     assert doc["subject_types_supported"] == ["public"]
     assert set(doc["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",

@@ -32,7 +32,7 @@ LOG = "urn:zitadel:iam:action:{}:log"
 def verified(keyhook: KeyhookServer, token: str, audience: str) -> dict[str, Any]:
     key = jwt.PyJWKClient(f"{keyhook.url}/oauth/v2/keys").get_signing_key_from_jwt(token)
     claims: dict[str, Any] = jwt.decode(
-        token, key.key, algorithms=["ES256"], audience=audience, issuer=keyhook.url
+        token, key.key, algorithms=["ES256", "RS256"], audience=audience, issuer=keyhook.url
     )
     return claims
 

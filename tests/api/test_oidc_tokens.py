@@ -30,7 +30,7 @@ def verify(keyhook: KeyhookServer, token: str, audience: str) -> dict[str, Any]:
     keys = jwt.PyJWKClient(f"{keyhook.url}/oauth/v2/keys")
     key = keys.get_signing_key_from_jwt(token)
     claims: dict[str, Any] = jwt.decode(
-        token, key.key, algorithms=["ES256"], audience=audience, issuer=keyhook.url
+        token, key.key, algorithms=["ES256", "RS256"], audience=audience, issuer=keyhook.url
     )
     return claims
 

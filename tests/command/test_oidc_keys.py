@@ -43,7 +43,7 @@ async def test_private_key_is_sealed_in_the_event_and_the_table(world: World) ->
         payload = (
             await conn.execute(
                 "SELECT payload FROM events WHERE event_type = :event_type",
-                {"event_type": "instance.oidc.key.added"},
+                {"event_type": "instance.web_key.added"},
             )
         ).scalar_one()
         sealed = (await conn.execute("SELECT private_key_sealed FROM oidc_signing_keys")).scalar()

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import jwt as pyjwt
 import orjson
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -18,9 +19,15 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from keyhook.bootstrap import Core, assemble
-from keyhook.command.oidc_keys import rotate_signing_key
+from keyhook.command.oidc_keys import (
+    activate_web_key,
+    create_web_key,
+    ensure_algorithm_key,
+    rotate_signing_key,
+)
 from keyhook.config import from_environment
 from keyhook.domain.caller import Caller
+from keyhook.domain.web_keys import spec_from_config
 from keyhook.query.oidc_keys import published_jwks
 from keyhook.services.oidc_signer import KEY_TTL, InvalidToken, TokenSigner
 
@@ -123,3 +130,69 @@ async def test_a_remembered_token_stops_verifying_when_its_key_is_no_longer_publ
     await asyncio.sleep(KEY_TTL + 0.1)  # the published key set is re-read after this
     with pytest.raises(InvalidToken):
         await signer.verify(token)
+
+
+ALGORITHM_KEYS = [
+    ("RS256", {"rsa": {}}),
+    ("RS384", {"rsa": {"hasher": "RSA_HASHER_SHA384"}}),
+    ("RS512", {"rsa": {"hasher": "RSA_HASHER_SHA512"}}),
+    ("ES256", {"ecdsa": {}}),
+    ("ES384", {"ecdsa": {"curve": "ECDSA_CURVE_P384"}}),
+    ("ES512", {"ecdsa": {"curve": "ECDSA_CURVE_P512"}}),
+    ("EdDSA", {"ed25519": {}}),
+]
+
+
+@pytest.mark.parametrize(("algorithm", "config"), ALGORITHM_KEYS)
+async def test_every_algorithm_signed_directly_verifies_with_pyjwt(
+    core: Core, algorithm: str, config: dict[str, Any]
+) -> None:
+    """The direct signatures (no joserfc) checked by PyJWT, an independent verifier, with
+    the published key: PKCS #1 v1.5 for RSA, r || s of the curve's size for ECDSA
+    (66 bytes each for P-521), Ed25519's 64 bytes."""
+    system = await _system(core)
+    kid = (await create_web_key(core.writer, system, spec_from_config(config)))["id"]
+    await activate_web_key(core.writer, system, kid)
+    signer = TokenSigner(core.db, core.writer.box)
+    claims = {"iss": "https://id.example", "sub": "42", "exp": 4_102_444_800, "n": "ü"}
+    token = await signer.sign(claims)
+    header = orjson.loads(_part(token, 0))
+    assert header == {"alg": algorithm, "kid": kid, "typ": "JWT"}
+    public = {k["kid"]: k for k in (await published_jwks(core.db))["keys"]}[kid]
+    assert public["alg"] == algorithm
+    decoded = pyjwt.decode(token, pyjwt.PyJWK.from_dict(public).key, algorithms=[algorithm])
+    assert decoded == claims
+    assert await signer.verify(token) == claims
+    if algorithm == "ES512":
+        assert len(_part(token, 2)) == 132
+
+
+async def test_an_algorithm_without_a_key_gets_one_made_and_published(core: Core) -> None:
+    """An ID token in RS256 while the active key is ES256: the signer asks for a key of
+    that algorithm (initial: published, not the signing key), once."""
+    system = await _system(core)
+    made: list[str] = []
+
+    async def make_key(algorithm: str) -> str:
+        made.append(algorithm)
+        return await ensure_algorithm_key(core.writer, system, algorithm)
+
+    signer = TokenSigner(core.db, core.writer.box, make_key)
+    active = await signer.key()
+    assert active.algorithm == "ES256" and active.active
+    rs256 = await signer.key("RS256")
+    assert rs256.algorithm == "RS256" and not rs256.active
+    assert made == ["RS256"]
+    assert (await signer.key("RS256")).kid == rs256.kid and made == ["RS256"]
+    assert (await signer.key("ES256")).kid == active.kid  # the active key, not another
+    token = await signer.sign({"sub": "1", "exp": 4_102_444_800}, algorithm="RS256")
+    assert orjson.loads(_part(token, 0))["kid"] == rs256.kid
+    assert rs256.kid in {k["kid"] for k in (await published_jwks(core.db))["keys"]}
+    # The key made is initial: the access tokens are still signed by the active key.
+    assert orjson.loads(_part(await signer.sign({"sub": "1"}), 0))["kid"] == active.kid
+
+
+async def _system(core: Core) -> Caller:
+    async with core.db.read() as conn:
+        row = (await conn.execute("SELECT id, default_org_id FROM instances")).one()
+    return Caller(row.id, "system", row.default_org_id, row.default_org_id)

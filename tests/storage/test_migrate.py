@@ -81,3 +81,39 @@ async def test_the_row_counts_migration_counts_the_users_already_there(tmp_path:
         assert totals == {("i1", "users"): 3, ("i2", "users"): 1}
     finally:
         await db.close()
+
+
+async def test_the_web_keys_migration_gives_the_keys_before_it_their_state(
+    tmp_path: Path,
+) -> None:
+    """0019: the ES256 keys from before web keys become active or inactive P-256 keys."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'keyhook.db'}")
+    try:
+        await upgrade(db, "0017")
+        async with db.write() as conn:
+            for kid, active in (("new", 1), ("old", 0)):
+                await conn.execute(
+                    "INSERT INTO oidc_signing_keys (id, instance_id, algorithm, "
+                    "private_key_sealed, public_jwk, active, retired_until, created_at) "
+                    "VALUES (:id, 'i1', 'ES256', 'v1:x', '{}', :active, NULL, "
+                    "'2026-12-03 00:00:00.000000')",
+                    {"id": kid, "active": active},
+                )
+        await upgrade(db)
+        async with db.read() as conn:
+            rows = {
+                r.id: r
+                for r in await conn.execute(
+                    "SELECT id, state, key_config, changed_at FROM oidc_signing_keys"
+                )
+            }
+            app_columns = [
+                r.name
+                for r in await conn.execute("SELECT name FROM pragma_table_info('applications')")
+            ]
+        assert rows["new"].state == "active" and rows["old"].state == "inactive"
+        assert rows["new"].key_config == '{"ecdsa":{"curve":"ECDSA_CURVE_P256"}}'
+        assert rows["old"].changed_at is not None
+        assert "id_token_alg" in app_columns
+    finally:
+        await db.close()

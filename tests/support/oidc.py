@@ -48,6 +48,7 @@ async def create_client(
     access_token_type: str = "OIDC_TOKEN_TYPE_JWT",
     refresh: bool = True,
     post_logout_uri: str = "http://127.0.0.1:9/signed-out",
+    id_token_alg: str | None = None,
 ) -> OidcClient:
     project_id = (
         await api.post("/v2beta/projects", {"name": f"oidc-{secrets.token_hex(4)}"})
@@ -62,6 +63,8 @@ async def create_client(
         "accessTokenType": access_token_type,
         "devMode": True,
     }
+    if id_token_alg is not None:
+        request["idTokenSignedResponseAlg"] = id_token_alg
     if public:
         request |= {
             "appType": "OIDC_APP_TYPE_USER_AGENT",

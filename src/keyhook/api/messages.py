@@ -710,6 +710,8 @@ class OidcRequest(Message):
     auth_method_type: str = Field("OIDC_AUTH_METHOD_TYPE_BASIC", max_length=40)
     access_token_type: str = Field("OIDC_TOKEN_TYPE_JWT", max_length=40)
     dev_mode: Bool = False
+    # OpenID Connect Registration's id_token_signed_response_alg; left out: RS256.
+    id_token_signed_response_alg: str | None = Field(None, max_length=10)
 
 
 class CreateApplicationRequest(Message):

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from keyhook.config import Settings
+from keyhook.domain.web_keys import ALGORITHMS
 from keyhook.query.oidc_keys import published_jwks
 from keyhook.storage.database import Database
 
@@ -74,7 +75,9 @@ def discovery_document(settings: Settings) -> dict[str, Any]:
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
-        "id_token_signing_alg_values_supported": ["ES256"],
+        # RS256 first: OpenID Connect Discovery requires it (and it is the default of a
+        # client that registered no id_token_signed_response_alg).
+        "id_token_signing_alg_values_supported": list(ALGORITHMS),
         "subject_types_supported": ["public"],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",

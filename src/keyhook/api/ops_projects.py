@@ -29,6 +29,7 @@ def _oidc_settings(req: m.CreateApplicationRequest) -> OidcSettings:
         post_logout_redirect_uris=o.post_logout_redirect_uris,
         access_token_type=o.access_token_type,
         dev_mode=o.dev_mode,
+        id_token_alg=o.id_token_signed_response_alg,
     )
 
 

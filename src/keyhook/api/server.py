@@ -13,13 +13,13 @@ from keyhook.api import (
     ops_administrators,
     ops_deliveries,
     ops_events,
-    ops_oidc_keys,
     ops_orgs,
     ops_projects,
     ops_sessions,
     ops_target_keys,
     ops_users,
     ops_users_v2,
+    ops_web_keys,
     relay_ws,
 )
 from keyhook.api.access_log import AccessLog
@@ -44,7 +44,7 @@ def build_registry(core: Core) -> Registry:
     ops_deliveries.register(registry, core.writer, core.outbox.wake_worker)
     ops_events.register(registry, EventQueries(core.db))
     ops_sessions.register(registry, core.writer)
-    ops_oidc_keys.register(registry, core.writer)
+    ops_web_keys.register(registry, core.writer)
     ops_projects.register(registry, core.writer)
     ops_administrators.register(registry, core.writer)
     ops_orgs.register(registry, core.writer)

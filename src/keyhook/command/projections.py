@@ -376,10 +376,11 @@ async def _project_removed(conn: Connection, e: StoredEvent) -> None:
 _INSERT_APPLICATION = (
     "INSERT INTO applications (id, instance_id, project_id, name, client_id, "
     "client_secret_hash, app_type, auth_method, redirect_uris, post_logout_redirect_uris, "
-    "grant_types, response_types, access_token_type, sequence, created_at, changed_at) "
+    "grant_types, response_types, access_token_type, id_token_alg, sequence, created_at, "
+    "changed_at) "
     "VALUES (:id, :instance_id, :project_id, :name, :client_id, :client_secret_hash, "
     ":app_type, :auth_method, :redirect_uris, :post_logout_redirect_uris, :grant_types, "
-    ":response_types, :access_token_type, :sequence, :created_at, :changed_at)"
+    ":response_types, :access_token_type, :id_token_alg, :sequence, :created_at, :changed_at)"
 )
 
 
@@ -401,6 +402,7 @@ async def _application_added(conn: Connection, e: StoredEvent) -> None:
             "grant_types": orjson.dumps(d["grantTypes"]).decode(),
             "response_types": orjson.dumps(d["responseTypes"]).decode(),
             "access_token_type": d["accessTokenType"],
+            "id_token_alg": d.get("idTokenSignedResponseAlg"),
             "sequence": e.sequence,
             "created_at": e.created_at,
             "changed_at": e.created_at,
@@ -428,12 +430,20 @@ async def _application_removed(conn: Connection, e: StoredEvent) -> None:
     await conn.execute("DELETE FROM applications WHERE id = :id", {"id": e.aggregate_id})
 
 
+_LEGACY_CONFIG = '{"ecdsa":{"curve":"ECDSA_CURVE_P256"}}'
+_KEY_INSERT = (
+    "INSERT INTO oidc_signing_keys (id, instance_id, algorithm, private_key_sealed, "
+    "public_jwk, active, retired_until, created_at, state, key_config, changed_at) VALUES "
+    "(:id, :instance_id, :algorithm, :private_key_sealed, :public_jwk, :active, "
+    ":retired_until, :created_at, :state, :key_config, :created_at)"
+)
+
+
 async def _oidc_key_added(conn: Connection, e: StoredEvent) -> None:
+    """Before web keys (issue 15): an ES256 key, active at once."""
     d = e.data
     await conn.execute(
-        "INSERT INTO oidc_signing_keys (id, instance_id, algorithm, private_key_sealed, "
-        "public_jwk, active, retired_until, created_at) VALUES (:id, :instance_id, :algorithm, "
-        ":private_key_sealed, :public_jwk, :active, :retired_until, :created_at)",
+        _KEY_INSERT,
         {
             "id": d["keyId"],
             "instance_id": e.instance_id,
@@ -443,20 +453,54 @@ async def _oidc_key_added(conn: Connection, e: StoredEvent) -> None:
             "active": True,
             "retired_until": None,
             "created_at": e.created_at,
+            "state": "active",
+            "key_config": _LEGACY_CONFIG,
         },
     )
 
 
 async def _oidc_key_retired(conn: Connection, e: StoredEvent) -> None:
     await conn.execute(
-        "UPDATE oidc_signing_keys SET active = :active, retired_until = :retired_until "
-        "WHERE id = :id",
+        "UPDATE oidc_signing_keys SET active = :active, retired_until = :retired_until, "
+        "state = 'inactive', changed_at = :changed_at WHERE id = :id",
         {
             "active": False,
             "retired_until": datetime.fromisoformat(e.data["publishedUntil"]),
+            "changed_at": e.created_at,
             "id": e.data["keyId"],
         },
     )
+
+
+async def _web_key_added(conn: Connection, e: StoredEvent) -> None:
+    d = e.data
+    await conn.execute(
+        _KEY_INSERT,
+        {
+            "id": d["keyId"],
+            "instance_id": e.instance_id,
+            "algorithm": d["algorithm"],
+            "private_key_sealed": d["sealedPrivateKey"],
+            "public_jwk": orjson.dumps(d["publicKey"]).decode(),
+            "active": False,
+            "retired_until": None,
+            "created_at": e.created_at,
+            "state": "initial",
+            "key_config": orjson.dumps(d["config"]).decode(),
+        },
+    )
+
+
+async def _web_key_activated(conn: Connection, e: StoredEvent) -> None:
+    await conn.execute(
+        "UPDATE oidc_signing_keys SET active = :active, retired_until = NULL, "
+        "state = 'active', changed_at = :changed_at WHERE id = :id",
+        {"active": True, "changed_at": e.created_at, "id": e.data["keyId"]},
+    )
+
+
+async def _web_key_removed(conn: Connection, e: StoredEvent) -> None:
+    await conn.execute("DELETE FROM oidc_signing_keys WHERE id = :id", {"id": e.data["keyId"]})
 
 
 PROJECTORS: dict[str, Projector] = {
@@ -492,6 +536,10 @@ PROJECTORS: dict[str, Projector] = {
     "application.removed": _application_removed,
     "instance.oidc.key.added": _oidc_key_added,
     "instance.oidc.key.retired": _oidc_key_retired,
+    "instance.web_key.added": _web_key_added,
+    "instance.web_key.activated": _web_key_activated,
+    "instance.web_key.deactivated": _oidc_key_retired,
+    "instance.web_key.removed": _web_key_removed,
     "target.paused": _paused(True),
     "target.resumed": _paused(False),
     "execution.set": _execution_set,

@@ -138,6 +138,8 @@ class ProjectCommands:
                 "responseTypes": list(settings.response_types),
                 "accessTokenType": settings.access_token_type,
             }
+            if settings.id_token_alg is not None:
+                data["idTokenSignedResponseAlg"] = settings.id_token_alg
             if secret_hash is not None:
                 data["clientSecretHash"] = secret_hash
             stored = await self.w.commit(

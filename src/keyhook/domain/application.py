@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from keyhook.domain.redirect_uris import check_redirect_uri
+from keyhook.domain.web_keys import check_algorithm
 from keyhook.errors import field_error
 
 APP_TYPES = {
@@ -52,6 +53,8 @@ class OidcSettings:
     redirect_uris: tuple[str, ...]
     post_logout_redirect_uris: tuple[str, ...]
     access_token_type: str
+    # id_token_signed_response_alg; None: RS256, the OpenID Connect default
+    id_token_alg: str | None = None
 
     @property
     def public(self) -> bool:
@@ -68,6 +71,7 @@ def oidc_settings(
     post_logout_redirect_uris: list[str],
     access_token_type: str,
     dev_mode: bool,
+    id_token_alg: str | None = None,
 ) -> OidcSettings:
     kind = _one("oidcRequest.appType", app_type, APP_TYPES)
     method = _one("oidcRequest.authMethodType", auth_method, AUTH_METHODS)
@@ -116,4 +120,5 @@ def oidc_settings(
         redirect_uris=uris,
         post_logout_redirect_uris=logout,
         access_token_type=_one("oidcRequest.accessTokenType", access_token_type, TOKEN_TYPES),
+        id_token_alg=check_algorithm("oidcRequest.idTokenSignedResponseAlg", id_token_alg),
     )

@@ -375,6 +375,37 @@ EVENT_TYPES: dict[str, EventType] = {
             {"keyId": "kid", "publishedUntil": "RFC 3339 time"},
         ),
         EventType(
+            "instance.web_key.added",
+            "instance",
+            "A web key (token signing key) was created, in state initial: published, not "
+            "yet signing (its private half is a secret, never shown).",
+            {
+                "keyId": "kid",
+                "algorithm": "JWS algorithm",
+                "config": "its type: rsa (bits, hasher), ecdsa (curve) or ed25519",
+                "publicKey": "the public JWK",
+            },
+        ),
+        EventType(
+            "instance.web_key.activated",
+            "instance",
+            "A web key became the active key: it signs tokens from now on.",
+            {"keyId": "kid"},
+        ),
+        EventType(
+            "instance.web_key.deactivated",
+            "instance",
+            "The active web key stopped signing (another was activated); it stays "
+            "published until its tokens expire.",
+            {"keyId": "kid", "publishedUntil": "RFC 3339 time"},
+        ),
+        EventType(
+            "instance.web_key.removed",
+            "instance",
+            "A web key was deleted: its tokens no longer verify.",
+            {"keyId": "kid"},
+        ),
+        EventType(
             "auth_request.added",
             "auth_request",
             "A client started an authorization request at /oauth/v2/authorize.",

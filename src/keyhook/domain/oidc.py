@@ -25,6 +25,8 @@ OFFLINE_ACCESS = "offline_access"
 # ZITADEL's scope for a token that may call the instance's API (its ``aud`` then holds
 # the instance's id); Keyhook's API refuses access tokens without it.
 API_AUDIENCE_SCOPE = "urn:zitadel:iam:org:project:id:zitadel:aud"
+PROJECT_SCOPE_PREFIX = "urn:zitadel:iam:org:project:id:"
+AUD_SUFFIX = ":aud"
 # Scopes whose claims Keyhook knows; others are granted as asked (a resource server
 # may use them) and add no claims.
 KNOWN_SCOPES = frozenset({OPENID, "profile", "email", OFFLINE_ACCESS})
@@ -113,10 +115,41 @@ def check_code_verifier(verifier: str | None, challenge: str | None) -> None:
         raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
 
 
-def at_hash(access_token: str) -> str:
-    """OpenID Connect Core §3.1.3.6 for ES256: left half of the SHA-256, base64url."""
-    digest = hashlib.sha256(access_token.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
+def at_hash(access_token: str, algorithm: str = "ES256") -> str:
+    """OpenID Connect Core §3.1.3.6: the left half of the hash the ID token's algorithm
+    uses (SHA-256 for RS256 and ES256, SHA-384, SHA-512; SHA-512 for EdDSA with
+    Ed25519), base64url."""
+    size = "512" if algorithm == "EdDSA" else algorithm[-3:]
+    digest = hashlib.new(f"sha{size}", access_token.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
+
+
+RESOURCE_OWNER_SCOPE = "urn:zitadel:iam:user:resourceowner"
+
+
+def resource_owner_claims(org: Mapping[str, str], scopes: Iterable[str]) -> dict[str, str]:
+    """ZITADEL's claims of the user's organization, for the scope
+    ``urn:zitadel:iam:user:resourceowner``: its id, name and primary domain."""
+    if RESOURCE_OWNER_SCOPE not in scopes:
+        return {}
+    return {
+        f"{RESOURCE_OWNER_SCOPE}:id": org["id"],
+        f"{RESOURCE_OWNER_SCOPE}:name": org["name"],
+        f"{RESOURCE_OWNER_SCOPE}:primary_domain": org["primary_domain"],
+    }
+
+
+def project_audiences(scopes: Iterable[str]) -> list[str]:
+    """The project ids of the scopes ``urn:zitadel:iam:org:project:id:{projectId}:aud``
+    (ZITADEL's project audience scope), in order; not the instance's API scope
+    (:data:`API_AUDIENCE_SCOPE`)."""
+    ids: list[str] = []
+    for scope in scopes:
+        if scope.startswith(PROJECT_SCOPE_PREFIX) and scope.endswith(AUD_SUFFIX):
+            project_id = scope[len(PROJECT_SCOPE_PREFIX) : -len(AUD_SUFFIX)]
+            if project_id and project_id != "zitadel" and project_id not in ids:
+                ids.append(project_id)
+    return ids
 
 
 @dataclass(frozen=True)

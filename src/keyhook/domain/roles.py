@@ -19,7 +19,9 @@ from keyhook.errors import PermissionDenied, field_error
 # What each permission lets a caller do, for the documentation's table.
 PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
     {
-        "iam.web_key.write": "rotate the token signing key",
+        "iam.web_key.read": "list the web keys (token signing keys)",
+        "iam.web_key.write": "create and activate web keys, rotate the token signing key",
+        "iam.web_key.delete": "delete web keys that are not active",
         "iam.member.read": "list administrators",
         "iam.member.write": "make users administrators, change their roles",
         "iam.member.delete": "remove administrators",
@@ -82,9 +84,7 @@ def _all() -> tuple[str, ...]:
 INSTANCE_ROLES: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {
         "IAM_OWNER": frozenset(_all()),
-        "IAM_OWNER_VIEWER": frozenset(
-            p for p in PERMISSIONS if p.endswith(".read") and p != "iam.web_key.write"
-        ),
+        "IAM_OWNER_VIEWER": frozenset(p for p in PERMISSIONS if p.endswith(".read")),
         "IAM_USER_MANAGER": frozenset((*_USERS_READ, *_USERS_WRITE, "project.read")),
         # Keyhook's: a CI job that wires its own hooks, nothing else.
         "IAM_ACTIONS_MANAGER": frozenset((*_ACTIONS_READ, *_ACTIONS_WRITE)),

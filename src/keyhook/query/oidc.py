@@ -48,6 +48,7 @@ class Client:
     post_logout_redirect_uris: tuple[str, ...]
     grant_types: tuple[str, ...]
     access_token_type: str
+    id_token_alg: str | None = None  # None: RS256 (OpenID Connect's default)
 
     @property
     def public(self) -> bool:
@@ -159,12 +160,27 @@ def _client(row: Any) -> Client:
         post_logout_redirect_uris=_json(row.post_logout_redirect_uris),
         grant_types=_json(row.grant_types),
         access_token_type=row.access_token_type,
+        id_token_alg=row.id_token_alg,
     )
 
 
 class OidcQueries:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def existing_projects(self, instance_id: str, project_ids: list[str]) -> set[str]:
+        """Which of ``project_ids`` are projects of the instance."""
+        if not project_ids:
+            return set()
+        names = {f"p{i}": pid for i, pid in enumerate(project_ids[:50])}
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                "SELECT id FROM projects WHERE instance_id = :instance_id AND id IN ("  # noqa: S608 -- placeholders only
+                + ", ".join(f":{n}" for n in names)
+                + ")",
+                {"instance_id": instance_id, **names},
+            )
+            return {str(pid) for pid in rows.scalars()}
 
     async def client(self, client_id: str) -> Client | None:
         async with self.db.read() as conn:

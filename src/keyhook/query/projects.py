@@ -15,6 +15,7 @@ from keyhook.domain.application import (
     TOKEN_TYPES,
 )
 from keyhook.domain.caller import Caller
+from keyhook.domain.web_keys import DEFAULT_ID_TOKEN_ALG
 from keyhook.errors import NotFound
 from keyhook.query.paging import Search, count_and_rows, pagination
 from keyhook.storage.connection import Row
@@ -56,6 +57,7 @@ def app_to_wire(row: Row) -> dict[str, Any]:
                 _wire(RESPONSE_TYPES, r) for r in orjson.loads(row["response_types"])
             ],
             "accessTokenType": _wire(TOKEN_TYPES, row["access_token_type"]),
+            "idTokenSignedResponseAlg": row["id_token_alg"] or DEFAULT_ID_TOKEN_ALG,
             "pkceRequired": row["auth_method"] == "none",
         },
     }

@@ -29,7 +29,7 @@ from keyhook.query.auth import TOKEN_TTL
 from keyhook.services.oidc import ACTIVE
 from keyhook.services.oidc_access import OPAQUE_PREFIX, TokenAccess
 from keyhook.services.oidc_signer import InvalidToken
-from keyhook.services.oidc_tokens import ACCESS_TOKEN_TYP
+from keyhook.services.oidc_tokens import ACCESS_TOKEN_TYP, ZITADEL_TYP
 from keyhook.storage.database import Database
 
 _DEFAULT_ORG = "SELECT default_org_id FROM instances WHERE id = :id"
@@ -64,9 +64,10 @@ class ApiTokens:
         if token.startswith(OPAQUE_PREFIX):
             return await queries.access_token(token_hash=token_hash(token))
         try:
-            # An access token only (RFC 9068's type): never an ID token of this issuer.
+            # An access token only (ZITADEL's or RFC 9068's type; an ID token of this
+            # issuer has no jti, so it matches no token row).
             claims = await self._access.signer.verify(
-                token, check_expiry=False, typ=ACCESS_TOKEN_TYP
+                token, check_expiry=False, typ=(ZITADEL_TYP, ACCESS_TOKEN_TYP)
             )
         except InvalidToken:
             return None

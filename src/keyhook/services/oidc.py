@@ -381,6 +381,23 @@ class OidcProvider:
             raise OAuthError("invalid_grant", "the user is no longer active")
         return user
 
+    async def _audience(
+        self, user: UserRecord, audience: list[str], scopes: tuple[str, ...]
+    ) -> tuple[list[str], tuple[str, ...]]:
+        """``audience`` with the projects the project audience scopes name
+        (``urn:zitadel:iam:org:project:id:{projectId}:aud``), as ZITADEL adds them; a
+        project the instance does not have is left out, and so is its scope (ZITADEL
+        adds any id; Keyhook grants no audience that names nothing)."""
+        asked = rules.project_audiences(scopes)
+        if not asked:
+            return audience, scopes
+        known = await self.queries.existing_projects(user.instance_id, asked)
+        unknown = {rules.PROJECT_SCOPE_PREFIX + p + rules.AUD_SUFFIX for p in asked} - {
+            rules.PROJECT_SCOPE_PREFIX + p + rules.AUD_SUFFIX for p in known
+        }
+        extended = [*audience, *(p for p in asked if p in known and p not in audience)]
+        return extended, tuple(s for s in scopes if s not in unknown)
+
     def _refresh_allowed(self, client: Client, scopes: tuple[str, ...]) -> bool:
         return rules.OFFLINE_ACCESS in scopes and "refresh_token" in client.grant_types
 
@@ -411,16 +428,18 @@ class OidcProvider:
         rules.check_code_verifier(rules.form_value(form, "code_verifier"), row.code_challenge)
         user = await self._active_user(row.user_id)
         scopes = tuple(orjson.loads(row.scopes))
+        audience, scopes = await self._audience(user, [client.client_id, client.project_id], scopes)
         minted = await self.tokens.mint(
             user,
             client.client_id,
-            [client.client_id, client.project_id],
+            audience,
             scopes,
             jwt_access=client.jwt_access,
             refresh=self._refresh_allowed(client, scopes),
             auth_time=aware(row.auth_time) if row.auth_time else None,
             nonce=row.nonce,
             login_session_id=row.session_id,
+            id_token_alg=client.id_token_alg,
         )
         grant = replace(
             self._grant(minted, user, client.client_id, "authorization_code"),
@@ -486,15 +505,17 @@ class OidcProvider:
             raise OAuthError("invalid_grant", "the refresh token is not valid any more")
         scopes = rules.narrowed_scopes(orjson.loads(grant.scopes), form.get("scope"))
         user = await self._active_user(grant.user_id)
+        audience, scopes = await self._audience(user, [client.client_id, client.project_id], scopes)
         minted = await self.tokens.mint(
             user,
             client.client_id,
-            [client.client_id, client.project_id],
+            audience,
             scopes,
             jwt_access=client.jwt_access,
             refresh=True,
             auth_time=aware(grant.auth_time) if grant.auth_time else None,
             login_session_id=grant.login_session_id,
+            id_token_alg=client.id_token_alg,
         )
         assert minted.refresh_hash is not None and minted.refresh_expires_at is not None
         await self.commands.refresh(
@@ -518,10 +539,11 @@ class OidcProvider:
         scopes = rules.parse_scopes(form.get("scope"), require_openid=False)
         # An ID token needs a sign-in; client credentials have none (OpenID Connect Core §2).
         scopes = tuple(s for s in scopes if s not in (rules.OPENID, rules.OFFLINE_ACCESS))
+        audience, scopes = await self._audience(user, [user.user_name], scopes)
         minted = await self.tokens.mint(
             user,
             user.user_name,
-            [user.user_name],
+            audience,
             scopes,
             jwt_access=user.jwt_access,
             refresh=False,

@@ -1,7 +1,8 @@
 """What happens to tokens after they are issued: userinfo, introspection (RFC 7662),
 revocation (RFC 7009) and RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
 
-A presented access token is valid when its signature (JWT, ``typ: at+jwt``) or
+A presented access token is valid when its signature (JWT, ``typ`` ``JWT`` or
+``at+jwt``) or
 hash (opaque) matches, it is not expired, its row is not revoked, and the
 application or machine user it was issued to still exists: revocation takes
 effect at once, also for JWTs, wherever the token is checked through this
@@ -80,7 +81,11 @@ class TokenAccess:
         user = await self.p.clients.users.user(row.user_id)
         if user is None or user.state != ACTIVE:
             raise OAuthError("invalid_token", "the user is no longer active", status=401)
-        claims = {"sub": user.user_id, **rules.standard_claims(user.profile, scopes)}
+        claims = {
+            "sub": user.user_id,
+            **rules.standard_claims(user.profile, scopes),
+            **rules.resource_owner_claims(user.org(), scopes),
+        }
         deferred: list[tuple[Target, dict[str, Any]]] = []
         added = await self.p.tokens.functions(
             (USERINFO_FUNCTION,), user, row.client_id, scopes, claims, deferred
@@ -238,6 +243,7 @@ class TokenAccess:
                 claims = {}
             if (
                 claims.get("iss") != self.p.issuer
+                or "jti" in claims  # an access token of ZITADEL's form (typ JWT too)
                 or not isinstance(claims.get("aud"), str)
                 or not isinstance(claims.get("sid"), str)
             ):

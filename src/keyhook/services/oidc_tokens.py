@@ -28,8 +28,15 @@ from keyhook.crypto.tokens import token_hash
 from keyhook.domain.backoff import ADDRESS, CLIENT, Backoff, from_address
 from keyhook.domain.claims import Complement
 from keyhook.domain.durations import parse_duration
-from keyhook.domain.oidc import API_AUDIENCE_SCOPE, OPENID, at_hash, standard_claims
+from keyhook.domain.oidc import (
+    API_AUDIENCE_SCOPE,
+    OPENID,
+    at_hash,
+    resource_owner_claims,
+    standard_claims,
+)
 from keyhook.domain.target import Target
+from keyhook.domain.web_keys import DEFAULT_ID_TOKEN_ALG
 from keyhook.errors import OAuthError, TargetError, field_error
 from keyhook.ids import IdGenerator
 from keyhook.query.oidc import Client, OidcQueries, UserRecord
@@ -39,6 +46,9 @@ from keyhook.services.oidc_signer import TokenSigner
 
 ACCESS_FUNCTIONS = ("complement_token", "preaccesstoken")
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 -- a JWT header type (RFC 9068 §2.1)
+ZITADEL_TYP = "JWT"  # ZITADEL's header type, for access and ID tokens alike
+# KEYHOOK_OIDC_ACCESS_TOKEN_FORM: the header type of JWT access tokens.
+ACCESS_TOKEN_FORMS = {"zitadel": ZITADEL_TYP, "rfc9068": ACCESS_TOKEN_TYP}
 USERINFO_FUNCTION = "preuserinfo"
 # A verified client secret is remembered (by a hash of what was presented and the
 # stored hash, so a new secret invalidates it) to keep argon2 off every token request.
@@ -164,7 +174,15 @@ class TokenMaker:
         engine: ActionsEngine,
         signer: TokenSigner,
         ids: IdGenerator,
+        access_token_form: str = "zitadel",  # noqa: S107 -- a token form
     ) -> None:
+        if access_token_form not in ACCESS_TOKEN_FORMS:
+            raise field_error(
+                "KEYHOOK_OIDC_ACCESS_TOKEN_FORM",
+                f"{access_token_form!r} is not known",
+                ", ".join(ACCESS_TOKEN_FORMS),
+            )
+        self.access_typ = ACCESS_TOKEN_FORMS[access_token_form]
         self.issuer = issuer
         self.lifetimes = lifetimes
         self.engine = engine
@@ -209,12 +227,16 @@ class TokenMaker:
         auth_time: datetime | None = None,
         nonce: str | None = None,
         login_session_id: str | None = None,
+        id_token_alg: str | None = None,
     ) -> Minted:
+        """The tokens of one grant. ``audience`` already holds the projects of the
+        project audience scopes; ``id_token_alg`` is the client's
+        ``id_token_signed_response_alg`` (None: RS256, OpenID Connect's default)."""
         at = now()
         issued = int(at.timestamp())
         token_id = self.ids.new()
-        if API_AUDIENCE_SCOPE in scopes:  # the token may call the API (services.api_tokens)
-            audience = [*audience, user.instance_id]
+        if API_AUDIENCE_SCOPE in scopes and user.instance_id not in audience:
+            audience = [*audience, user.instance_id]  # may call the API (services.api_tokens)
         expires = at + self.lifetimes.access_token
         access_claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -226,6 +248,7 @@ class TokenMaker:
             "nbf": issued,
             "jti": token_id,
             "scope": " ".join(scopes),
+            **resource_owner_claims(user.org(), scopes),
         }
         deferred: list[tuple[Target, dict[str, Any]]] = []
         added = await self.functions(
@@ -244,7 +267,7 @@ class TokenMaker:
         opaque_hash = None
         if jwt_access:
             access_token = await self.signer.sign(
-                {**added.token_claims(), **access_claims}, typ=ACCESS_TOKEN_TYP
+                {**added.token_claims(), **access_claims}, typ=self.access_typ
             )
         else:
             access_token = f"kha_{token_id}.{secrets.token_urlsafe(32)}"
@@ -270,7 +293,7 @@ class TokenMaker:
                 "azp": client_id,
                 "exp": int((at + self.lifetimes.id_token).timestamp()),
                 "iat": issued,
-                "at_hash": at_hash(access_token),
+                **resource_owner_claims(user.org(), scopes),
             }
             if auth_time is not None:
                 id_claims["auth_time"] = int(auth_time.timestamp())
@@ -279,7 +302,9 @@ class TokenMaker:
                 id_claims["nonce"] = nonce
             if login_session_id is not None:
                 id_claims["sid"] = login_session_id
-            minted.id_token = await self.signer.sign(id_claims)
+            key = await self.signer.key(id_token_alg or DEFAULT_ID_TOKEN_ALG)
+            id_claims["at_hash"] = at_hash(access_token, key.algorithm)
+            minted.id_token = self.signer.signed(key, id_claims, ZITADEL_TYP)
         if refresh:
             minted.refresh_token, minted.refresh_hash = new_refresh_token()
             minted.refresh_expires_at = at + self.lifetimes.refresh_token

@@ -374,14 +374,19 @@ applications = Table(
     Column("grant_types", Text, nullable=False),
     Column("response_types", Text, nullable=False),
     Column("access_token_type", String(20), nullable=False),
+    # id_token_signed_response_alg (RS256, ES256, ...); null: the OpenID Connect default
+    Column("id_token_alg", String(10), nullable=True),
     Column("sequence", Integer, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("changed_at", TS, nullable=False),
 )
 Index("ix_applications_project", applications.c.project_id)
 
-# Keys that sign ID and access tokens; the private half is sealed with the master key.
-# A retired key stays published (JWKS) until ``retired_until`` so its tokens still verify.
+# Keys that sign ID and access tokens (web keys); the private half is sealed with the
+# master key. ``state`` is initial, active (the one that signs) or inactive; ``active``
+# mirrors state = active. An inactive key stays published (JWKS) until ``retired_until``
+# so its tokens still verify. ``key_config`` is the WebKey's type as JSON
+# ({"rsa":{"bits","hasher"}}, {"ecdsa":{"curve"}} or {"ed25519":{}}).
 oidc_signing_keys = Table(
     "oidc_signing_keys",
     metadata,
@@ -393,6 +398,9 @@ oidc_signing_keys = Table(
     Column("active", Boolean, nullable=False),
     Column("retired_until", TS, nullable=True),
     Column("created_at", TS, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("key_config", Text, nullable=False),
+    Column("changed_at", TS, nullable=False),
 )
 
 # An authorization request from /oauth/v2/authorize, until its code is exchanged.
