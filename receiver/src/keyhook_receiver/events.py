@@ -297,6 +297,56 @@ class InstanceOidcKeyRetiredData(EventData):
 
 
 @dataclass(frozen=True)
+class InstanceWebKeyActivatedData(EventData):
+    """``instance.web_key.activated``: A web key became the active key: it signs tokens from now
+    on.
+    """
+
+    key_id: Any = None
+    """``keyId``: kid"""
+
+
+@dataclass(frozen=True)
+class InstanceWebKeyAddedData(EventData):
+    """``instance.web_key.added``: A web key (token signing key) was created, in state initial:
+    published, not yet signing (its private half is a secret, never shown).
+    """
+
+    key_id: Any = None
+    """``keyId``: kid"""
+
+    algorithm: Any = None
+    """``algorithm``: JWS algorithm"""
+
+    config: Any = None
+    """``config``: its type: rsa (bits, hasher), ecdsa (curve) or ed25519"""
+
+    public_key: Any = None
+    """``publicKey``: the public JWK"""
+
+
+@dataclass(frozen=True)
+class InstanceWebKeyDeactivatedData(EventData):
+    """``instance.web_key.deactivated``: The active web key stopped signing (another was
+    activated); it stays published until its tokens expire.
+    """
+
+    key_id: Any = None
+    """``keyId``: kid"""
+
+    published_until: Any = None
+    """``publishedUntil``: RFC 3339 time"""
+
+
+@dataclass(frozen=True)
+class InstanceWebKeyRemovedData(EventData):
+    """``instance.web_key.removed``: A web key was deleted: its tokens no longer verify."""
+
+    key_id: Any = None
+    """``keyId``: kid"""
+
+
+@dataclass(frozen=True)
 class OidcSessionAccessTokenAddedData(EventData):
     """``oidc_session.access_token.added``: An access token was issued."""
 
@@ -984,6 +1034,10 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "instance.member.removed": InstanceMemberRemovedData,
     "instance.oidc.key.added": InstanceOidcKeyAddedData,
     "instance.oidc.key.retired": InstanceOidcKeyRetiredData,
+    "instance.web_key.activated": InstanceWebKeyActivatedData,
+    "instance.web_key.added": InstanceWebKeyAddedData,
+    "instance.web_key.deactivated": InstanceWebKeyDeactivatedData,
+    "instance.web_key.removed": InstanceWebKeyRemovedData,
     "oidc_session.access_token.added": OidcSessionAccessTokenAddedData,
     "oidc_session.access_token.revoked": OidcSessionAccessTokenRevokedData,
     "oidc_session.added": OidcSessionAddedData,
@@ -1123,6 +1177,22 @@ MEMBERS: dict[str, dict[str, str]] = {
     "instance.oidc.key.retired": {
         "keyId": "key_id",
         "publishedUntil": "published_until",
+    },
+    "instance.web_key.activated": {
+        "keyId": "key_id",
+    },
+    "instance.web_key.added": {
+        "keyId": "key_id",
+        "algorithm": "algorithm",
+        "config": "config",
+        "publicKey": "public_key",
+    },
+    "instance.web_key.deactivated": {
+        "keyId": "key_id",
+        "publishedUntil": "published_until",
+    },
+    "instance.web_key.removed": {
+        "keyId": "key_id",
     },
     "oidc_session.access_token.added": {
         "oidcSessionId": "oidc_session_id",
