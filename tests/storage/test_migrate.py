@@ -89,7 +89,7 @@ async def test_the_web_keys_migration_gives_the_keys_before_it_their_state(
     """0019: the ES256 keys from before web keys become active or inactive P-256 keys."""
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'keyhook.db'}")
     try:
-        await upgrade(db, "0017")
+        await upgrade(db, "0018")
         async with db.write() as conn:
             for kid, active in (("new", 1), ("old", 0)):
                 await conn.execute(
