@@ -22,15 +22,24 @@ from tests.support.zitadel_client import run_plan
 ACTIONS = "/zitadel.action.v2beta.ActionService/"
 SPEC = Path(__file__).parents[2] / "src" / "keyhook" / "client" / "operations.json"
 USERS = "/zitadel.user.v2.UserService/"
+WEB_KEYS = "/zitadel.webkey.v2.WebKeyService/"
 
 
 # Members of Keyhook's answers that ZITADEL's messages do not have (the REST form keeps
 # them; the Connect form leaves them out): a list's Keyhook pagination, an
-# application's project id and PKCE flag.
+# application's project id, ID token algorithm and PKCE flag.
 KEYHOOK_ADDITIONS = {
     "ListOrganizations": ["details.appliedLimit", "pagination"],
-    "GetApplication": ["app.projectId", "app.oidcConfig.pkceRequired"],
-    "ListApplications": ["applications[].projectId", "applications[].oidcConfig.pkceRequired"],
+    "GetApplication": [
+        "app.projectId",
+        "app.oidcConfig.idTokenSignedResponseAlg",
+        "app.oidcConfig.pkceRequired",
+    ],
+    "ListApplications": [
+        "applications[].projectId",
+        "applications[].oidcConfig.idTokenSignedResponseAlg",
+        "applications[].oidcConfig.pkceRequired",
+    ],
 }
 
 
@@ -455,6 +464,28 @@ def every_reachable_call(
             "method": "/zitadel.settings.v2.SettingsService/GetLockoutSettings",
             "request": {},
         },
+        # --- web keys (the active key stays ES256: other tests share this server) ---
+        {
+            "name": "CreateWebKey",
+            "method": WEB_KEYS + "CreateWebKey",
+            "request": {"ecdsa": {"curve": "ECDSA_CURVE_P256"}},
+        },
+        {
+            "name": "ActivateWebKey",
+            "method": WEB_KEYS + "ActivateWebKey",
+            "request": {"id": "${CreateWebKey.id}"},
+        },
+        {
+            "name": "CreateWebKey (spare)",
+            "method": WEB_KEYS + "CreateWebKey",
+            "request": {"ed25519": {}},
+        },
+        {"name": "ListWebKeys", "method": WEB_KEYS + "ListWebKeys", "request": {}},
+        {
+            "name": "DeleteWebKey",
+            "method": WEB_KEYS + "DeleteWebKey",
+            "request": {"id": "${CreateWebKey (spare).id}"},
+        },
         # --- and the actions undone ---
         {
             "name": "SetExecution (remove)",
@@ -508,6 +539,9 @@ async def test_every_answer_of_every_reachable_method_decodes_strictly(
         "AUTHENTICATION_METHOD_TYPE_PASSWORD"
     ]
     assert results["CreateUser (machine)"]["answer"]["id"]
+    keys = {k["id"]: k for k in results["ListWebKeys"]["answer"]["webKeys"]}
+    assert keys[results["CreateWebKey"]["answer"]["id"]]["state"] == "STATE_ACTIVE"
+    assert results["DeleteWebKey"]["answer"]["deletionDate"]
     assert results["ListExecutions"]["answer"]["executions"][0]["targets"] == [
         results["CreateTarget"]["answer"]["id"]
     ]
