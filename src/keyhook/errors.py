@@ -110,6 +110,13 @@ class Internal(KeyhookError):
     code = "internal"
 
 
+class DeadlineExceeded(KeyhookError):
+    """The caller's deadline (the Connect form's ``Connect-Timeout-Ms``) passed while
+    targets were being waited for; the operation itself was not run, or ran whole."""
+
+    code = "deadline_exceeded"
+
+
 def field_error(field: str, problem: str, allowed: str | None = None) -> InvalidArgument:
     """An :class:`InvalidArgument` about one field, with a message naming it."""
     detail: Detail = {"field": field, "problem": problem}

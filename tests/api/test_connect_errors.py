@@ -19,7 +19,6 @@ import pytest
 from keyhook import errors
 from keyhook.api.connect import (
     CONNECT_STATUS,
-    DeadlineExceeded,
     Unimplemented,
     connect_code,
     connect_error,
@@ -66,7 +65,7 @@ TABLE: list[tuple[errors.KeyhookError, str, int]] = [
     (ExpectationFailed("x"), "internal", 500),
     (errors.OAuthError("invalid_token", "x", status=401), "unauthenticated", 401),
     (PayloadTooLarge("x"), "resource_exhausted", 429),
-    (DeadlineExceeded("x"), "deadline_exceeded", 504),
+    (errors.DeadlineExceeded("x"), "deadline_exceeded", 504),
     (Unimplemented("x"), "unimplemented", 501),
     (errors.TargetError("x", status=400, target_id="1"), "invalid_argument", 400),
     (errors.TargetError("x", status=401, target_id="1"), "unauthenticated", 401),

@@ -77,10 +77,6 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _FULL_METHOD = re.compile(rf"/{_NAME}(\.{_NAME})+/{_NAME}")
 
 
-class DeadlineExceeded(errors.KeyhookError):
-    code = "deadline_exceeded"
-
-
 class Unimplemented(errors.KeyhookError):
     code = "unimplemented"
 
@@ -159,17 +155,8 @@ class ConnectEndpoint:
         refused = _unsupported(request)
         if refused is not None:
             return refused
-        deadline = _deadline(request.headers.get("connect-timeout-ms"))
-        try:
-            async with asyncio.timeout(deadline):
-                return await self._call(request)
-        except TimeoutError:
-            raise DeadlineExceeded(
-                f"the call did not finish within Connect-Timeout-Ms "
-                f"({request.headers['connect-timeout-ms']} ms)"
-            ) from None
-
-    async def _call(self, request: Request) -> Response:
+        timeout = _deadline(request.headers.get("connect-timeout-ms"))
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
         caller = await self.pipeline.admitted(self.op, bearer_token(request))
         message = await read_message(request)
         if self.schema is not None:
@@ -177,7 +164,7 @@ class ConnectEndpoint:
         if self.op.connect_message is not None:
             message = self.op.connect_message(message)
         result = await self.pipeline.run(
-            self.op, caller, message, {}, request.headers.get("traceparent")
+            self.op, caller, message, {}, request.headers.get("traceparent"), deadline
         )
         headers = None
         if self.schema is not None:

@@ -24,6 +24,7 @@ STATUS: dict[type[errors.KeyhookError], int] = {
     errors.Conflict: 409,
     errors.TooManyAttempts: 429,
     errors.Internal: 500,
+    errors.DeadlineExceeded: 504,
 }
 
 

@@ -13,7 +13,9 @@ operation of the recovery set (``Operation.recovery``) skips both execution step
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -25,7 +27,13 @@ from keyhook.api.errors import PayloadTooLarge, error_response, from_validation,
 from keyhook.api.registry import Operation
 from keyhook.crypto.tokens import PAT_PREFIX
 from keyhook.domain.caller import Caller
-from keyhook.errors import InvalidArgument, KeyhookError, Unauthenticated, field_error
+from keyhook.errors import (
+    DeadlineExceeded,
+    InvalidArgument,
+    KeyhookError,
+    Unauthenticated,
+    field_error,
+)
 from keyhook.query.auth import Authenticator
 from keyhook.query.authorize import Authorizer
 from keyhook.services.api_tokens import ApiTokens
@@ -115,6 +123,24 @@ def _subject(caller: Caller, *sources: tuple[dict[str, Any], str | None]) -> str
     return caller.user_id
 
 
+T = TypeVar("T")
+
+
+def _past_deadline() -> DeadlineExceeded:
+    return DeadlineExceeded("the call did not finish within its deadline (Connect-Timeout-Ms)")
+
+
+async def _within(deadline: float | None, waited: Awaitable[T]) -> T:
+    """``waited``, cancelled at ``deadline`` (the event loop's clock)."""
+    if deadline is None:
+        return await waited
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await waited
+    except TimeoutError:
+        raise _past_deadline() from None
+
+
 class Pipeline:
     def __init__(
         self, db: Database, engine: ActionsEngine, access_tokens: ApiTokens | None = None
@@ -172,8 +198,14 @@ class Pipeline:
         message: dict[str, Any],
         path: dict[str, str],
         trace: str | None,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
-        """From validation to the answer, for an admitted caller."""
+        """From validation to the answer, for an admitted caller.
+
+        ``deadline`` (the event loop's clock) bounds the waits for targets: past it the
+        call ends with ``DeadlineExceeded``, before the handler (nothing is written) or
+        after it (what it wrote stays; the response targets are not waited for). The
+        handler itself is never cut off halfway, which could leave a write half done."""
         message.update(path)
         model = validate(op, message)
         # Targets see the message in its one canonical form (the seed's field names), whatever
@@ -193,7 +225,13 @@ class Pipeline:
             model = checked(op, kept(changed))
             return model.model_dump(by_alias=True, exclude_unset=True)
 
-        changed = None if op.recovery else await self.engine.run_request(ctx, message, check)
+        changed = (
+            None
+            if op.recovery
+            else await _within(deadline, self.engine.run_request(ctx, message, check))
+        )
+        if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+            raise _past_deadline()
         if changed is not None:
             message = kept(changed)
             model = validate(op, message)
@@ -208,7 +246,9 @@ class Pipeline:
             trace,
         )
         if not op.recovery:
-            changed_result = await self.engine.run_response(response_ctx, message, result)
+            changed_result = await _within(
+                deadline, self.engine.run_response(response_ctx, message, result)
+            )
             if changed_result is not None:
                 result = changed_result
         return result
