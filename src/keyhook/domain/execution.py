@@ -75,7 +75,11 @@ def not_found(what: str, value: str, valid: Collection[str], hint: str) -> NotFo
         guess = " or ".join(repr(name) for name in close)
         message = f"{what} {value!r} does not exist; did you mean {guess}? (all: {hint})"
     else:
-        shown = ", ".join(sorted(valid)[:60])
+        # Those of the same service or group first (``/pkg.Service/`` or ``user.``):
+        # what the caller most likely looks for, before the list is cut.
+        family = value.rsplit("/", 1)[0] + "/" if "/" in value else value.split(".", 1)[0] + "."
+        ordered = sorted(valid, key=lambda name: (not name.startswith(family), name))
+        shown = ", ".join(ordered[:60])
         more = "" if len(valid) <= 60 else f", … ({len(valid)} in all, see {hint})"
         message = f"{what} {value!r} does not exist; valid: {shown}{more}"
     detail: dict[str, Any] = {"field": what, "problem": "unknown", "allowed": hint}
