@@ -33,6 +33,7 @@ from tests.support.zitadel_client import run_plan
 CREATE_TARGET = "/zitadel.action.v2beta.ActionService/CreateTarget"
 GET_TARGET = "/zitadel.action.v2beta.ActionService/GetTarget"
 ADD_HUMAN = "/zitadel.user.v2.UserService/AddHumanUser"
+LIST_USERS = "/zitadel.user.v2.UserService/ListUsers"
 CONNECT = {"Connect-Protocol-Version": "1"}
 
 
@@ -163,6 +164,27 @@ async def test_keyhook_errors_through_the_connect_form(
         CREATE_TARGET, raw=b'{"name":"' + b"x" * (1024 * 1024 + 10) + b'"}', headers=CONNECT
     )
     _connect_shape(huge, "resource_exhausted")
+
+    # 300 levels of notQuery (JSON text: a client's own encoder may refuse so deep).
+    deep = (
+        b'{"queries":['
+        + b'{"notQuery":{"query":' * 300
+        + b'{"userNameQuery":{"userName":"x"}}'
+        + b"}}" * 300
+        + b"]}"
+    )
+    nested = await api.post(LIST_USERS, raw=deep, headers=CONNECT)
+    assert _connect_shape(nested, "invalid_argument")["details"][0]["debug"]["field"] == "body"
+    shallow: dict[str, Any] = {"userNameQuery": {"userName": "x"}}
+    for _ in range(10):  # 10 levels of notQuery: 24 of JSON, within the 32 allowed
+        shallow = {"notQuery": {"query": shallow}}
+    (await api.post(LIST_USERS, {"queries": [shallow]}, headers=CONNECT)).ok()
+    many = {"andQuery": {"queries": [{"inUserIdsQuery": {"userIds": ["1"] * 1000}}] * 3}}
+    _connect_shape(
+        await api.post(LIST_USERS, {"queries": [many]}, headers=CONNECT), "invalid_argument"
+    )
+    long = await api.post(LIST_USERS, {"query": {"offset": "1" * 5000}}, headers=CONNECT)
+    _connect_shape(long, "invalid_argument")
 
     unknown = await api.post("/zitadel.user.v2.UserService/RegisterPasskey", {}, headers=CONNECT)
     assert "not served by Keyhook" in _connect_shape(unknown, "unimplemented")["message"]

@@ -112,3 +112,9 @@ async def test_the_schema_is_what_zitadel_s_published_definitions_say(tmp_path: 
     generated = await run_node("schema.mjs", str(methods))
     committed = (here.parent / "zitadel_protos.json").read_text()
     assert json.loads(generated) == json.loads(committed)
+
+
+def test_a_number_too_long_for_any_integer_is_left_for_the_message_to_refuse() -> None:
+    long = "1" * 5000
+    read = zitadel_schema().incoming(LIST, {"pagination": {"offset": long}})
+    assert read == {"pagination": {"offset": long}}

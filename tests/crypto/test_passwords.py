@@ -41,3 +41,24 @@ def test_the_default_bound_leaves_a_core_for_the_event_loop(
         monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
         assert Passwords(PasswordHashing()).max_concurrent == bound
     assert Passwords(PasswordHashing(max_concurrent=5)).max_concurrent == 5
+
+
+def test_an_imported_hash_must_be_cheap_enough_to_check() -> None:
+    """A hash whose parameters would hold a hashing slot for hours at each sign-in
+    attempt (anyone may attempt one) is not a hash Keyhook takes."""
+    from argon2 import PasswordHasher
+
+    from keyhook.crypto.passwords import is_password_hash
+
+    usual = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash("pw")
+    assert is_password_hash(usual)
+    salt_and_hash = usual.rsplit("$", 2)[1:]
+    for params in (
+        "m=4294967295,t=2,p=1",
+        "m=19456,t=4294967295,p=1",
+        "m=19456,t=2,p=16777215",
+        "m=524288,t=2,p=1",
+    ):
+        costly = f"$argon2id$v=19${params}${salt_and_hash[0]}${salt_and_hash[1]}"
+        assert not is_password_hash(costly), params
+    assert not is_password_hash(usual + "A" * 600)

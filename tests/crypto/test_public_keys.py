@@ -57,4 +57,25 @@ def test_what_is_refused_says_why(value: object, problem: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
         parse_public_key(value)
     assert problem in str(caught.value)
-    assert "RSA (2048 bits or more) or EC" in str(caught.value) or "kty" in str(caught.value)
+    assert "RSA (2048 to 8192 bits, exponent 65537) or EC" in str(caught.value) or "kty" in str(
+        caught.value
+    )
+
+
+def _pem(key: rsa.RSAPublicKey) -> str:
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def test_rsa_keys_that_would_make_every_call_slow_are_refused() -> None:
+    # A 9,000-bit modulus (any odd number does for the check) and a huge exponent.
+    huge = rsa.RSAPublicNumbers(65537, (1 << 9000) - 1).public_key()
+    with pytest.raises(InvalidArgument, match="9000 bits"):
+        parse_public_key(_pem(huge), "publicKey")
+    usual = rsa.generate_private_key(65537, 2048).public_key().public_numbers()
+    odd_exponent = rsa.RSAPublicNumbers((1 << 2047) + 1, usual.n).public_key()
+    with pytest.raises(InvalidArgument, match="exponent"):
+        parse_public_key(_pem(odd_exponent), "publicKey")
+    with pytest.raises(InvalidArgument, match="longer than"):
+        parse_public_key({"kty": "RSA", "n": "A" * 20000, "e": "AQAB"}, "publicKey")

@@ -405,6 +405,28 @@ QueryList.model_rebuild()
 NotQuery.model_rebuild()
 
 
+def _query_values(queries: list[SearchQuery]) -> int:
+    """How many ids, emails and queries ``queries`` hold, nested ones included: each is a
+    bound value of the search's SQL, which PostgreSQL caps at 32,767 a statement."""
+    count, todo = 0, list(queries)
+    while todo:
+        query = todo.pop()
+        count += 1
+        if query.in_user_ids_query is not None:
+            count += len(query.in_user_ids_query.user_ids)
+        if query.in_user_emails_query is not None:
+            count += len(query.in_user_emails_query.user_emails)
+        for group in (query.or_query, query.and_query):
+            if group is not None:
+                todo += group.queries
+        if query.not_query is not None:
+            todo.append(query.not_query.query)
+    return count
+
+
+MAX_QUERY_VALUES = 2000
+
+
 class ListUsersRequest(Message):
     query: Paging = Field(default_factory=Paging)
     sorting_column: Literal[
@@ -423,6 +445,14 @@ class ListUsersRequest(Message):
     # Keyhook's: text in the user name, email or display name; one organization.
     text: str | None = Field(None, max_length=200)
     organization_id: str | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ListUsersRequest:
+        if _query_values(self.queries) > MAX_QUERY_VALUES:
+            raise ValueError(
+                f"the queries hold more than {MAX_QUERY_VALUES} queries, ids and emails in all"
+            )
+        return self
 
 
 class UpdateHumanUserRequest(Message):

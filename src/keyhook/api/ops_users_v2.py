@@ -258,6 +258,9 @@ def register(registry: Registry, commands: UserCommands, queries: UserQueries) -
             "Create a human or machine user (ZITADEL v4)",
             check=_check_create_user,
             response_subject_field="id",
+            # A request target may refuse, not move the user to another organization or
+            # choose its id.
+            pinned=("organizationId", "userId"),
         ),
         op(
             "UpdateUser",

@@ -102,7 +102,35 @@ async def read_message(request: Request) -> dict[str, Any]:
             "the body must be a JSON object",
             details=[{"field": "body", "problem": "not an object"}],
         )
+    _within_depth(message)
     return message
+
+
+MAX_DEPTH = 32
+
+
+def _within_depth(message: dict[str, Any]) -> None:
+    """No message is nested deeper than :data:`MAX_DEPTH` levels: every parser after this
+    one (proto3 JSON's, pydantic's, a search's SQL) then works within its stack.
+    Iterative, so the check itself cannot run out of stack."""
+    stack: list[tuple[object, int]] = [(message, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidArgument(
+                f"the body is nested deeper than {MAX_DEPTH} levels",
+                details=[
+                    {
+                        "field": "body",
+                        "problem": "nested too deeply",
+                        "allowed": f"at most {MAX_DEPTH} levels",
+                    }
+                ],
+            )
+        if isinstance(value, dict):
+            stack += [(item, depth + 1) for item in value.values()]
+        elif isinstance(value, list):
+            stack += [(item, depth + 1) for item in value]
 
 
 def bearer_token(request: Request) -> str:

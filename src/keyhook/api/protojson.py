@@ -23,6 +23,7 @@ No I/O beyond reading the packaged schema once.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -235,8 +236,13 @@ def _default_of(field: Field) -> Any:
     return {}
 
 
+_DIGITS = re.compile(r"-?[0-9]{1,20}")
+
+
 def _integer(item: Any) -> Any:
-    if isinstance(item, str) and item.lstrip("-").isascii() and item.lstrip("-").isdigit():
+    # At most 20 digits (a uint64's): int() of 5,000 digits is an error of its own; the
+    # message's check then names the field whatever the number.
+    if isinstance(item, str) and _DIGITS.fullmatch(item):
         return int(item)
     return item
 

@@ -88,7 +88,8 @@ def checked_password_hash(encoded: str, field_name: str) -> str:
         raise field_error(
             field_name,
             "is not an argon2 hash Keyhook can verify",
-            "a PHC string such as $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>",
+            "a PHC string such as $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>, with at "
+            "most m=262144 (256 MiB), t=10, p=8",
         )
     return encoded
 

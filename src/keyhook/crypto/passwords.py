@@ -18,16 +18,33 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from keyhook.config import PasswordHashing
 
+# The most an imported hash may ask of a password check: an imported hash with
+# m=4 GiB or t=2^32 would hold a hashing slot for hours at every sign-in attempt
+# (anyone may attempt), so it is refused at import. Above OWASP's and argon2-cffi's
+# own defaults (m=64 MiB, t=3, p=4) with room to spare.
+MAX_IMPORTED_MEMORY_KIB = 256 * 1024
+MAX_IMPORTED_TIME_COST = 10
+MAX_IMPORTED_PARALLELISM = 8
+MAX_IMPORTED_HASH_CHARS = 512
+
 
 def is_password_hash(encoded: str) -> bool:
     """Whether ``encoded`` is an argon2 PHC string (argon2id, argon2i or argon2d) that
-    :meth:`Passwords.verify` can check; one with other parameters than the configured
-    ones is rehashed at the next sign-in."""
+    :meth:`Passwords.verify` can check at a bounded cost (:data:`MAX_IMPORTED_MEMORY_KIB`
+    and the other caps); one with other parameters than the configured ones is
+    rehashed at the next sign-in."""
+    if len(encoded) > MAX_IMPORTED_HASH_CHARS:
+        return False
     try:
-        extract_parameters(encoded)
+        params = extract_parameters(encoded)
     except (InvalidHashError, ValueError):
         return False
-    return encoded.startswith(("$argon2id$", "$argon2i$", "$argon2d$"))
+    return (
+        encoded.startswith(("$argon2id$", "$argon2i$", "$argon2d$"))
+        and params.memory_cost <= MAX_IMPORTED_MEMORY_KIB
+        and params.time_cost <= MAX_IMPORTED_TIME_COST
+        and params.parallelism <= MAX_IMPORTED_PARALLELISM
+    )
 
 
 class Passwords:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +25,14 @@ from joserfc.jwk import ECKey, RSAKey
 from keyhook.errors import field_error
 
 MIN_RSA_BITS = 2048
+# Larger RSA keys (or exponents) make every call's encryption slow, or fail it.
+MAX_RSA_BITS = 8192
+RSA_EXPONENT = 65537
 MAX_KEY_CHARS = 8192  # as ZITADEL's AddPublicKey allows
 _CURVES = {"secp256r1", "secp384r1", "secp521r1"}
 ALLOWED = (
-    "an RSA (2048 bits or more) or EC (P-256, P-384, P-521) public key as PEM text "
+    "an RSA (2048 to 8192 bits, exponent 65537) or EC (P-256, P-384, P-521) public key as "
+    "PEM text "
     '("-----BEGIN PUBLIC KEY-----…"), as base64 of that PEM, or as a public JWK object'
 )
 RSA_ALGORITHM = "RSA-OAEP-256"
@@ -44,6 +49,8 @@ class ParsedPublicKey:
 def parse_public_key(value: object, field: str = "publicKey") -> ParsedPublicKey:
     """The key ``value`` names, or an InvalidArgument naming ``field``."""
     if isinstance(value, dict):
+        if len(json.dumps(value)) > MAX_KEY_CHARS * 2:
+            raise field_error(field, f"is longer than {MAX_KEY_CHARS} characters", ALLOWED)
         key = _from_jwk(value, field)
     elif isinstance(value, str):
         text = value.strip()
@@ -94,8 +101,12 @@ def _from_jwk(value: dict[str, Any], field: str) -> Any:
 
 def _described(key: Any, field: str) -> ParsedPublicKey:
     if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < MIN_RSA_BITS:
+        if not MIN_RSA_BITS <= key.key_size <= MAX_RSA_BITS:
             raise field_error(field, f"is an RSA key of {key.key_size} bits", ALLOWED)
+        if key.public_numbers().e != RSA_EXPONENT:
+            raise field_error(
+                field, f"is an RSA key with the exponent {key.public_numbers().e}", ALLOWED
+            )
         algorithm = RSA_ALGORITHM
     elif isinstance(key, ec.EllipticCurvePublicKey):
         if key.curve.name not in _CURVES:
