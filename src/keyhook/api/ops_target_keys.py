@@ -24,7 +24,8 @@ from keyhook.query.target_keys import TargetKeyQueries
 SERVICE = "/zitadel.action.v2.ActionService/"
 _KEY = (
     "an RSA (2048 to 8192 bits, exponent 65537) or EC (P-256, P-384, P-521) public key: "
-    "PEM text, base64 of the PEM (as protobuf JSON writes ZITADEL's bytes field), or a public JWK object"
+    "PEM text, base64 of the PEM (as protobuf JSON writes ZITADEL's bytes field), or a "
+    "public JWK object"
 )
 
 
