@@ -194,6 +194,9 @@ async def test_the_administrator_finds_create_target(
     await sign_in(page, server.url, ADMIN, initial, NEW_PASSWORD)
     await page.get_by_role("link", name="API reference").click()
     await expect(page).to_have_title("API reference · Keyhook console")
+    # The page is long (some 90 operations): count once it has all arrived, not while
+    # the browser is still parsing it.
+    await page.wait_for_load_state("load")
     operations = page.locator("article.operation")
     total = await operations.count()
     assert total > 50
