@@ -5,8 +5,9 @@ needs of the route beside the REST one, in this one place:
 
 - the request: ``Content-Type: application/json`` (or none); binary protobuf, gRPC
   and gRPC-Web are ``415`` naming what Keyhook speaks; ``Connect-Protocol-Version``
-  ``1`` if sent; ``Connect-Timeout-Ms`` a deadline for the whole call (targets
-  included), past which the answer is ``deadline_exceeded``;
+  ``1`` if sent; ``Connect-Timeout-Ms`` the call's deadline, which bounds the waits
+  for targets (never the operation halfway, :meth:`Pipeline.run`), past which the
+  answer is ``deadline_exceeded``;
 - the message: for a method ZITADEL's definitions have, proto3 JSON in and out
   (:mod:`keyhook.api.protojson`); for Keyhook's own methods, Keyhook's JSON;
 - errors: Connect's error JSON, ``{"code", "message", "details"}``, with Connect's
