@@ -62,12 +62,6 @@ def test_what_is_refused_says_why(value: object, problem: str) -> None:
     )
 
 
-def _pem(key: rsa.RSAPublicKey) -> str:
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-
-
 def test_rsa_keys_that_would_make_every_call_slow_are_refused() -> None:
     # A 9,000-bit modulus (any odd number does for the check) and a huge exponent.
     huge = rsa.RSAPublicNumbers(65537, (1 << 9000) - 1).public_key()
