@@ -1,7 +1,8 @@
 """A strict protobuf-JSON check of UserService v2 answers against the proto's messages.
 
-The messages (json names, types, oneofs) were taken from ``@zitadel/proto`` 1.3.1
-(``tests/fixtures/zitadel_user_v2_responses.json``). The check refuses what a strict
+The messages (json names, types, oneofs) are the server's own copy of ``@zitadel/proto``'s
+(``src/keyhook/api/zitadel_protos.json``, generated and kept current by a test). The
+check refuses what a strict
 protojson decoder refuses: a member the message does not have, a value of the wrong
 JSON type (64-bit integers as decimal strings, 32-bit ones as numbers, ``bytes`` as
 base64, enums by name, timestamps as RFC 3339 text) and two members of one oneof;
@@ -14,44 +15,35 @@ import base64
 import binascii
 import re
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import orjson
+from keyhook.api.protojson import Field, zitadel_schema
 
-_SCHEMA = Path(__file__).parent.parent / "fixtures" / "zitadel_user_v2_responses.json"
+SERVICE = "/zitadel.user.v2.UserService/"
 _TIMESTAMP = "google.protobuf.Timestamp"
 _DIGITS = re.compile(r"-?[0-9]+")
 
 
-@cache
-def schema() -> dict[str, Any]:
-    loaded: dict[str, Any] = orjson.loads(_SCHEMA.read_bytes())
-    return loaded
-
-
 def response_problems(method: str, answer: Any) -> list[str]:
     """What a strict decoder would refuse in ``answer`` to UserService's ``method``."""
-    return _message(schema()["methods"][method], answer, "")
+    return _message(zitadel_schema().methods[SERVICE + method][1], answer, "")
 
 
 def _message(type_name: str, value: Any, at: str) -> list[str]:
     if not isinstance(value, dict):
         return [f"{at or 'answer'}: {type_name} must be an object"]
-    fields: dict[str, dict[str, Any]] = schema()["messages"][type_name]
+    fields = zitadel_schema().messages[type_name]
     problems = [f"{at}{k}: not a member of {type_name}" for k in value if k not in fields]
     seen: dict[str, str] = {}
     for name, item in value.items():
         spec = fields.get(name)
         if spec is None:
             continue
-        oneof = spec.get("oneof")
-        if oneof is not None:
-            if oneof in seen:
-                problems.append(f"{at}{name}: oneof {oneof} already has {seen[oneof]}")
-            seen[oneof] = name
-        if spec.get("list"):
+        if spec.oneof is not None:
+            if spec.oneof in seen:
+                problems.append(f"{at}{name}: oneof {spec.oneof} already has {seen[spec.oneof]}")
+            seen[spec.oneof] = name
+        if spec.repeated:
             if not isinstance(item, list):
                 problems.append(f"{at}{name}: must be a list")
                 continue
@@ -62,34 +54,33 @@ def _message(type_name: str, value: Any, at: str) -> list[str]:
     return problems
 
 
-def _value(spec: dict[str, Any], value: Any, at: str) -> list[str]:
+def _value(spec: Field, value: Any, at: str) -> list[str]:
     if value is None:
         return []  # protobuf JSON: null is any field's default
-    if "message" in spec:
-        if spec["message"] == _TIMESTAMP:
+    if spec.kind == "message":
+        if spec.type == _TIMESTAMP:
             return _timestamp(value, at)
-        return _message(spec["message"], value, at + ".")
-    if "enum" in spec:
-        names = schema()["enums"][spec["enum"]]
+        return _message(spec.type, value, at + ".")
+    if spec.kind == "enum":
+        names = list(zitadel_schema().enums[spec.type])
         return [] if value in names else [f"{at}: {value!r} is not one of {names}"]
-    scalar = spec["scalar"]
-    if scalar == 8:
+    if spec.type == "bool":
         return [] if isinstance(value, bool) else [f"{at}: {value!r} is not a JSON boolean"]
-    if scalar == 9:
+    if spec.type == "string":
         return [] if isinstance(value, str) else [f"{at}: {value!r} is not a JSON string"]
-    if scalar in (3, 4):
+    if spec.type in ("int64", "uint64"):
         digits = isinstance(value, str) and _DIGITS.fullmatch(value) is not None
         return [] if digits else [f"{at}: {value!r} is not a 64-bit integer as a decimal string"]
-    if scalar in (5, 13):
+    if spec.type in ("int32", "uint32"):
         ok = isinstance(value, int) and not isinstance(value, bool)
         return [] if ok else [f"{at}: {value!r} is not a JSON number"]
-    if scalar == 12:
+    if spec.type == "bytes":
         try:
             base64.b64decode(value, validate=True)
         except (binascii.Error, TypeError, ValueError):
             return [f"{at}: {value!r} is not base64"]
         return []
-    return [f"{at}: scalar type {scalar} is not checked here"]
+    return [f"{at}: scalar type {spec.type} is not checked here"]
 
 
 def _timestamp(value: Any, at: str) -> list[str]:
