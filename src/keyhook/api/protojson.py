@@ -221,10 +221,7 @@ _DEFAULT = _Default()
 
 
 def _default_of(field: Field) -> Any:
-    if field.repeated:
-        return []
-    if field.map is not None:
-        return {}
+    """A single member's default (lists and maps are left out empty before this)."""
     if field.kind == "scalar":
         if field.type == "bool":
             return False
